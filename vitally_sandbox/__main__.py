@@ -84,7 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     seed = json.loads(read_seed(args)) if args.seed or args.demo else None
     app = create_app(seed=seed, faults=flag_faults(args), random_seed=args.random_seed)
     config = uvicorn.Config(
-        app, host=args.host, port=args.port, log_level="warning", access_log=False
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        # Requests stalled by a slow fault must not hold up a stop for their full delay.
+        timeout_graceful_shutdown=1,
     )
     server = _Server(config)
     asyncio.run(serve(server))

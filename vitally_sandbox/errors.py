@@ -51,7 +51,9 @@ def describe(exc: ValidationError) -> str:
     where = _location(first["loc"])
     if first["type"] == "missing":
         return f"{where} is required"
-    return f"{where}: {first['msg']}" if where else str(first["msg"])
+    # A validator's own ValueError reads better without pydantic's "Value error, " prefix.
+    what = str(first["ctx"]["error"]) if first["type"] == "value_error" else first["msg"]
+    return f"{where}: {what}" if where else what
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

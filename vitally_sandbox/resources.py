@@ -34,8 +34,7 @@ class ResourceRoutes:
             Route("/resources/users/search", self.search_users, methods=["GET"]),
             Route("/resources/users/{id}", self.get_user, methods=["GET"]),
             Route("/resources/admins/search", self.search_admin, methods=["GET"]),
-            Route("/resources/conversations", self.list_conversations, methods=["GET"]),
-            Route("/resources/conversations", self.create_conversation, methods=["POST"]),
+            Route("/resources/conversations", self.conversations, methods=["GET", "POST"]),
             Route("/resources/conversations/{id}", self.get_conversation, methods=["GET"]),
             Route("/resources/conversations/{id}/messages", self.add_message, methods=["POST"]),
         ]
@@ -80,6 +79,12 @@ class ResourceRoutes:
         if admin is None:
             raise not_found("Admin not found")
         return JSONResponse(admin_json(admin))
+
+    async def conversations(self, request: Request) -> JSONResponse:
+        # One route for both methods, so a PUT is told `Allow: GET, HEAD, POST`.
+        if request.method == "POST":
+            return await self.create_conversation(request)
+        return await self.list_conversations(request)
 
     async def list_conversations(self, request: Request) -> JSONResponse:
         org = authed_org(request)
