@@ -81,8 +81,12 @@ async def serve(server: uvicorn.Server) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args = parse_args(argv)
-    seed = json.loads(read_seed(args)) if args.seed or args.demo else None
-    app = create_app(seed=seed, faults=flag_faults(args), random_seed=args.random_seed)
+    try:
+        seed = json.loads(read_seed(args)) if args.seed or args.demo else None
+        app = create_app(seed=seed, faults=flag_faults(args), random_seed=args.random_seed)
+    except (OSError, ValueError) as exc:  # ValidationError and JSONDecodeError are ValueErrors
+        log.error("cannot start the sandbox: %s", exc)
+        return 2
     config = uvicorn.Config(
         app,
         host=args.host,

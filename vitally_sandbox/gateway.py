@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http.client
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -60,6 +61,21 @@ def required_scope(path: str) -> TokenScope | None:
     return _RESOURCE_SCOPES.get(parts[2]) if len(parts) > 2 else None
 
 
+@dataclass(frozen=True)
+class _Caller:
+    """Who a request says it is: the raw header, the token in it, and the org it opens."""
+
+    header: str | None
+    token: str | None
+    org: Org | None
+
+    def may_use(self, path: str) -> bool:
+        needed = required_scope(path)
+        if needed is None:
+            return True
+        return self.org is not None and needed in self.org.tokens.get(self.token or "", ())
+
+
 class ResourceGateway:
     """ASGI middleware that puts auth, rate limits and faults in front of the Vitally routes."""
 
@@ -72,56 +88,56 @@ class ResourceGateway:
         if scope["type"] != "http" or not is_resource_path(scope["path"]):
             await self.app(scope, receive, send)
             return
-        header = Request(scope).headers.get("authorization")
-        token = token_from_header(header) if header is not None else None
-        org = self.sandbox.store.org_for_token(token) if token else None
-        config = self.sandbox.config_for(org)
+        caller = self._identify(scope)
+        config = self.sandbox.config_for(caller.org)
         verdict = self.sandbox.injector.decide(
             config, now=self.sandbox.clock.now(), method=scope["method"]
         )
         if verdict.delay_s > 0:
             await self.sandbox.sleep(verdict.delay_s)
-        response = await self._answer(scope, receive, header, token, org, config, verdict)
+        response = await self._answer(scope, receive, caller, config, verdict)
         await response(scope, receive, send)
-        self._record(scope, response.status_code, org, token)
+        self._record(scope, response.status_code, caller)
+
+    def _identify(self, scope: Scope) -> _Caller:
+        header = Request(scope).headers.get("authorization")
+        token = token_from_header(header) if header is not None else None
+        org = self.sandbox.store.org_for_token(token) if token else None
+        return _Caller(header, token, org)
 
     async def _answer(
-        self,
-        scope: Scope,
-        receive: Receive,
-        header: str | None,
-        token: str | None,
-        org: Org | None,
-        config: FaultConfig,
-        verdict: Verdict,
+        self, scope: Scope, receive: Receive, caller: _Caller, config: FaultConfig, verdict: Verdict
     ) -> Response:
-        now = self.sandbox.clock.now()
+        now, limit, org = self.sandbox.clock.now(), config.rate_limit, caller.org
         if verdict.fail_status is not None:
-            limit = config.rate_limit
             quota = org.window.peek(now, limit) if org else fresh_quota(limit)
             return _json(verdict.fail_status, {"error": _phrase(verdict.fail_status)}, quota)
-        if org is None or token is None:
-            refusal = MISSING_HEADER if header is None else UNAUTHORIZED
-            return _json(401, refusal, fresh_quota(config.rate_limit))
-        allowed, quota = org.window.acquire(now, config.rate_limit)
+        if org is None:
+            refusal = MISSING_HEADER if caller.header is None else UNAUTHORIZED
+            return _json(401, refusal, fresh_quota(limit))
+        allowed, quota = org.window.acquire(now, limit)
         if not allowed:
             # Retry-After is off by default: Vitally does not document it, and a client that
             # depends on it should find out here.
             extra = {"Retry-After": str(max(1, quota.reset))} if config.retry_after_header else {}
             return _json(429, {"error": "Too many requests"}, quota, extra)
-        needed = required_scope(scope["path"])
-        if needed is not None and needed not in org.tokens[token]:
+        if not caller.may_use(scope["path"]):
             return _json(403, FORBIDDEN, quota)
         scope[ORG_KEY] = org
+        return await self._route(scope, receive, quota, ambiguous=verdict.ambiguous)
+
+    async def _route(
+        self, scope: Scope, receive: Receive, quota: Quota, *, ambiguous: bool
+    ) -> Response:
         status, headers, body = await _capture(self.app, scope, receive)
-        if verdict.ambiguous and 200 <= status < 300:
+        if ambiguous and 200 <= status < 300:
             return _json(500, {"error": _phrase(500)}, quota)
         response = Response(body, status_code=status)
         response.raw_headers = headers + _encode(quota.headers())
         return response
 
-    def _record(self, scope: Scope, status: int, org: Org | None, token: str | None) -> None:
-        method, path = scope["method"], scope["path"]
+    def _record(self, scope: Scope, status: int, caller: _Caller) -> None:
+        method, path, org, token = scope["method"], scope["path"], caller.org, caller.token
         if org is not None:
             org.stats.record(status, f"{method} {self._route_template(scope)}")
         self.sandbox.log.append(

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from vitally_sandbox.errors import bad_request, conflict, not_found, parse_json
+from vitally_sandbox.faults import DuplicatePolicy
 from vitally_sandbox.gateway import authed_org
 from vitally_sandbox.pagination import paginate, parse_limit, parse_sort_by
 from vitally_sandbox.payloads import ConversationIn, MessageIn, check_participants
@@ -122,7 +123,7 @@ class ResourceRoutes:
             seq=self.sandbox.store.next_seq(),
         )
         for message in body.messages:
-            self._check_duplicate_message(org, conversation, message)
+            _check_duplicate_message(config.duplicate_messages, conversation, message)
             conversation.messages.append(_stored(conversation, message, now))
         org.conversations[conversation.id] = conversation
         return JSONResponse(conversation_json(conversation, messages=True))
@@ -136,23 +137,13 @@ class ResourceRoutes:
         conversation = _conversation(org, request)
         body = parse_json(MessageIn, await request.body())
         check_participants(org, body, "")
-        self._check_duplicate_message(org, conversation, body)
+        policy = self.sandbox.config_for(org).duplicate_messages
+        _check_duplicate_message(policy, conversation, body)
         now = self.sandbox.clock.now()
         message = _stored(conversation, body, now)
         conversation.messages.append(message)
         conversation.updated_at = now
         return JSONResponse(message_json(message))
-
-    def _check_duplicate_message(
-        self, org: Org, conversation: Conversation, message: MessageIn
-    ) -> None:
-        if self.sandbox.config_for(org).duplicate_messages == "reject" and any(
-            m.external_id == message.external_id for m in conversation.messages
-        ):
-            raise conflict(
-                f"A message with externalId {message.external_id!r} already exists"
-                " in this conversation"
-            )
 
 
 def _user_matches(key: str, value: str, user: User) -> bool:
@@ -161,6 +152,17 @@ def _user_matches(key: str, value: str, user: User) -> bool:
     if key == "emailSubdomain":
         return user.email.rpartition("@")[2].lower() == value.lower()
     return user.external_id == value
+
+
+def _check_duplicate_message(
+    policy: DuplicatePolicy, conversation: Conversation, message: MessageIn
+) -> None:
+    if policy == "reject" and any(
+        m.external_id == message.external_id for m in conversation.messages
+    ):
+        raise conflict(
+            f"A message with externalId {message.external_id!r} already exists in this conversation"
+        )
 
 
 def _conversation(org: Org, request: Request) -> Conversation:

@@ -72,7 +72,7 @@ class SeedFile(_Spec):
     """A seed file: the orgs to create at startup and the fault settings to start with."""
 
     orgs: list[OrgSpec] = Field(default_factory=list)
-    faults: FaultUpdate = Field(default_factory=lambda: FaultUpdate())
+    faults: FaultUpdate = Field(default_factory=FaultUpdate)
 
 
 def token_specs(tokens: list[str | TokenSpec]) -> list[TokenSpec]:
