@@ -1,0 +1,182 @@
+"""Connecting a tenant: the seed's settings page (subdomain, API key, Default Admin Email).
+
+Input is normalised the way users paste it (``acme.rest.vitally.io`` -> ``acme``, a key with
+or without ``Basic ``, or the raw secret token), then checked against Vitally before anything
+is saved, with one stable error code per thing the user has to fix:
+
+=============================  ==========================================================
+``invalid_subdomain``          not a single DNS label once normalised
+``invalid_region``             not ``us`` or ``eu``
+``invalid_api_key``            empty, or Vitally answers 401
+``insufficient_permissions``   Vitally answers 403 for users, admins or conversations
+``invalid_default_admin_email`` not an email address
+``default_admin_not_found``    no Vitally admin has that email
+``default_admin_inactive``     the admin's licence is not active
+``vitally_unreachable``        no answer from Vitally (DNS, connection, timeout, 5xx)
+=============================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, TypeVar
+
+from processors.direction import normalise_email
+from schemas.vitally import VitallyAdmin, VitallyConversationSummary, VitallyUser
+from schemas.vitally import Page as VitallyPage
+from vitally.errors import VitallyAuthError, VitallyError, VitallyStatusError
+from vitally.target import Region, VitallyTarget, basic_auth_value, base_url_for
+
+ConnectErrorCode = Literal[
+    "invalid_subdomain",
+    "invalid_region",
+    "invalid_api_key",
+    "insufficient_permissions",
+    "invalid_default_admin_email",
+    "default_admin_not_found",
+    "default_admin_inactive",
+    "vitally_unreachable",
+]
+
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
+_VITALLY_SUFFIXES = (".rest.vitally.io", ".rest.vitally-eu.io", ".vitally.io", ".vitally-eu.io")
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+T = TypeVar("T")
+
+
+class ConnectError(Exception):
+    def __init__(self, code: ConnectErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ConnectionProbe(Protocol):
+    """The Vitally calls that prove a key works (the real client satisfies it)."""
+
+    async def list_users(self, target: VitallyTarget, limit: int = 1) -> list[VitallyUser]: ...
+
+    async def find_admin_by_email(
+        self, target: VitallyTarget, email: str
+    ) -> VitallyAdmin | None: ...
+
+    async def list_conversations(
+        self, target: VitallyTarget, limit: int = 100, cursor: str | None = None,
+        sort_by: Any = "createdAt",
+    ) -> VitallyPage[VitallyConversationSummary]: ...
+
+
+@dataclass(frozen=True)
+class ValidatedIntegration:
+    subdomain: str
+    region: Region
+    authorization: str  # the normalised "Basic ..." value: what we store, encrypted
+    default_admin_email: str
+    default_admin_id: str
+
+
+def normalise_subdomain(raw: str) -> str:
+    """``acme``, ``ACME``, ``acme.rest.vitally.io``, ``https://acme.rest.vitally.io/`` -> ``acme``.
+
+    Anything that is not then a single ASCII DNS label is refused, so no input can steer a
+    tenant's key to another host (no dots, ports, "@", "%", paths, or look-alike letters).
+    """
+    value = raw.strip()
+    if not value.isascii():
+        raise ConnectError("invalid_subdomain", "The subdomain may only use the letters a-z, "
+                           "digits and hyphens.")
+    value = _SCHEME.sub("", value.lower()).rstrip("/")
+    for suffix in _VITALLY_SUFFIXES:
+        if value.endswith(suffix):
+            value = value[: -len(suffix)]
+            break
+    if not _LABEL.match(value):
+        raise ConnectError(
+            "invalid_subdomain",
+            "Enter your Vitally subdomain only: for your-company.rest.vitally.io enter "
+            "your-company (letters, digits and hyphens, at most 63).",
+        )
+    return value
+
+
+def normalise_region(raw: str | None) -> Region:
+    value = (raw or "us").strip().lower()
+    if value not in ("us", "eu"):
+        raise ConnectError("invalid_region", "Region must be \"us\" or \"eu\".")
+    return "us" if value == "us" else "eu"
+
+
+async def validate_connection(
+    probe: ConnectionProbe,
+    *,
+    tenant_id: str,
+    subdomain: str,
+    api_key: str,
+    default_admin_email: str,
+    region: str | None,
+    base_url_override: str | None,
+) -> ValidatedIntegration:
+    """Normalise the settings and prove them against Vitally, or raise :class:`ConnectError`."""
+    label = normalise_subdomain(subdomain)
+    zone = normalise_region(region)
+    try:
+        authorization = basic_auth_value(api_key)
+    except ValueError as exc:
+        raise ConnectError("invalid_api_key", "Enter your Vitally API key.") from exc
+    email = normalise_email(default_admin_email)
+    if email is None or len(email) > 254:
+        raise ConnectError(
+            "invalid_default_admin_email", "The Default Admin Email must be an email address."
+        )
+    target = VitallyTarget(tenant_id, base_url_for(label, zone, base_url_override), authorization)
+    await _check("users", lambda: probe.list_users(target, limit=1))
+    admin = await _check("admins", lambda: probe.find_admin_by_email(target, email))
+    await _check("conversations", lambda: probe.list_conversations(target, limit=1))
+    if admin is None:
+        raise ConnectError(
+            "default_admin_not_found",
+            f"No Vitally admin has the email {email}. Use the email of an admin in Vitally.",
+        )
+    if not admin.is_active:
+        raise ConnectError(
+            "default_admin_inactive",
+            f"The Vitally admin {email} is not active ({admin.license_status}). "
+            "Use an active admin.",
+        )
+    return ValidatedIntegration(label, zone, authorization, email, admin.id)
+
+
+async def _check(resource: str, call: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await call()
+    except VitallyAuthError as exc:
+        if exc.forbidden:
+            raise ConnectError(
+                "insufficient_permissions",
+                f"The API key cannot read Vitally {resource}. Give it access to users, admins "
+                "and conversations.",
+            ) from exc
+        raise ConnectError(
+            "invalid_api_key",
+            "Vitally rejected the API key. Paste the Basic API key value without the "
+            "\"Basic\" prefix, and check the subdomain.",
+        ) from exc
+    except VitallyStatusError as exc:
+        if exc.transient:
+            raise _unreachable() from exc
+        raise ConnectError(
+            "invalid_subdomain",
+            f"Vitally did not recognise this account ({exc.status} on {resource}); "
+            "check the subdomain and region.",
+        ) from exc
+    except VitallyError as exc:
+        raise _unreachable() from exc
+
+
+def _unreachable() -> ConnectError:
+    return ConnectError(
+        "vitally_unreachable",
+        "Vitally could not be reached. Check the subdomain and region, then try again.",
+    )

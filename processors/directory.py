@@ -1,0 +1,101 @@
+"""Email to Vitally user/admin lookups, cached per tenant with aiocache.
+
+Most events of a busy conversation name the same two people, so lookups are the bulk of our
+Vitally calls unless cached. Hits live for ``ttl`` seconds; misses for a shorter
+``miss_ttl``, because a missing person is usually added to Vitally soon after we notice.
+Concurrent misses for the same key share one request (single flight), so a burst of events
+for a new conversation costs one lookup, not one per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypeVar
+
+from aiocache import BaseCache, SimpleMemoryCache
+from pydantic import BaseModel
+
+from processors.direction import normalise_email
+from processors.protocols import VitallyApi
+from schemas.vitally import VitallyAdmin, VitallyUser
+from vitally.target import VitallyTarget
+
+T = TypeVar("T", bound=BaseModel)
+_MISS = "__miss__"
+
+
+class CachedDirectory:
+    """A :class:`processors.protocols.Directory` backed by Vitally and an aiocache cache."""
+
+    def __init__(
+        self,
+        vitally: VitallyApi,
+        *,
+        ttl: float = 600.0,
+        miss_ttl: float = 60.0,
+        cache: BaseCache | None = None,
+    ) -> None:
+        self._vitally = vitally
+        self._ttl = ttl
+        self._miss_ttl = miss_ttl
+        self._cache: BaseCache = cache if cache is not None else SimpleMemoryCache()
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
+
+    async def user(self, target: VitallyTarget, email: str) -> VitallyUser | None:
+        return await self._lookup(
+            target, "user", email, VitallyUser, self._vitally.find_user_by_email
+        )
+
+    async def admin(self, target: VitallyTarget, email: str) -> VitallyAdmin | None:
+        return await self._lookup(
+            target, "admin", email, VitallyAdmin, self._vitally.find_admin_by_email
+        )
+
+    async def forget(self, target: VitallyTarget, kind: Literal["user", "admin"], email: str) -> None:
+        """Drop one entry, e.g. when a re-check of a missing person is due."""
+        await self._cache.delete(self._key(target, kind, email))
+
+    async def _lookup(
+        self,
+        target: VitallyTarget,
+        kind: Literal["user", "admin"],
+        email: str,
+        model: type[T],
+        fetch: Callable[[VitallyTarget, str], Awaitable[T | None]],
+    ) -> T | None:
+        address = normalise_email(email)
+        if address is None:
+            return None
+        key = self._key(target, kind, address)
+        cached = await self._cache.get(key)
+        if cached is not None:
+            return None if cached == _MISS else model.model_validate(cached)
+        if key in self._inflight:
+            return await asyncio.shield(self._inflight[key])  # type: ignore[no-any-return]
+        future: asyncio.Future[T | None] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            found = await fetch(target, address)
+            await self._store(key, found)
+            future.set_result(found)
+            return found
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here so a lookup nobody shared never warns
+            raise
+        finally:
+            del self._inflight[key]
+
+    async def _store(self, key: str, found: BaseModel | None) -> None:
+        if found is None:
+            await self._cache.set(key, _MISS, ttl=self._miss_ttl)
+        else:
+            await self._cache.set(key, found.model_dump(mode="json"), ttl=self._ttl)
+
+    @staticmethod
+    def _key(target: VitallyTarget, kind: str, email: str) -> str:
+        # A reconnect with another key or Vitally account must not reuse the old ids.
+        account = hashlib.sha256(f"{target.base_url}\n{target.authorization}".encode()).hexdigest()
+        return f"{target.tenant_id}:{account[:16]}:{kind}:{email}"

@@ -1,0 +1,118 @@
+"""message_created: one Vitally message in the conversation we created for it.
+
+Customer messages go from the sender's Vitally user to the conversation's admin; support
+messages from the sender's Vitally admin to the customer's Vitally user. The message's
+``externalId`` is the Unthread message id, fixed before the first attempt, so a message
+Vitally already has is recognised instead of posted twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from processors.direction import classify
+from processors.mrkdwn import to_html
+from processors.protocols import Clock, Directory, VitallyApi
+from processors.results import SyncResult, duplicate, skipped
+from processors.tenant import TenantContext
+from schemas.events import Message, MessageEvent
+from schemas.state import ConversationState
+from schemas.vitally import MessageCreate, Participant
+
+
+async def message_created(
+    event: MessageEvent,
+    offset: int,
+    *,
+    state: ConversationState | None,
+    tenant: TenantContext,
+    vitally: VitallyApi,
+    directory: Directory,
+    clock: Clock,
+    verify: bool,
+) -> SyncResult:
+    message = event.data
+    if state is None:
+        return skipped("conversation_not_synced")
+    if state.status == "deleted":
+        return skipped("conversation_deleted", state.at_offset(offset))
+    if not state.synced or state.vitally_conversation_id is None:
+        return skipped("conversation_not_synced", state.at_offset(offset))
+    if message.id in state.message_ids:
+        return duplicate("already_synced", state.at_offset(offset))
+    sender = classify(message, submitter_email=state.customer_email)
+    if isinstance(sender, str):
+        return skipped(sender, state.at_offset(offset))
+    if sender.email is None:
+        return skipped("no_sender_email", state.at_offset(offset))
+    body = message_body(message)
+    if body is None:
+        return skipped("empty_message", state.at_offset(offset))
+
+    if sender.side == "customer":
+        user = await directory.user(tenant.target, sender.email)
+        if user is None:
+            return skipped("customer_not_in_vitally", state.at_offset(offset))
+        admin_id = state.admin_id or await _default_admin_id(directory, tenant)
+        if admin_id is None:
+            return skipped("teammate_not_in_vitally", state.at_offset(offset))
+        author, recipient = Participant(type="user", id=user.id), Participant(type="admin", id=admin_id)
+    else:
+        admin = await directory.admin(tenant.target, sender.email)
+        if admin is None or state.customer_user_id is None:
+            return skipped("teammate_not_in_vitally", state.at_offset(offset))
+        author = Participant(type="admin", id=admin.id)
+        recipient = Participant(type="user", id=state.customer_user_id)
+
+    conversation_id = state.vitally_conversation_id
+    applied = state.with_message(message.id, offset)
+    if verify:
+        existing = await vitally.get_conversation(tenant.target, conversation_id)
+        found = next(
+            (m.id for m in (existing.messages if existing else []) if m.external_id == message.id),
+            None,
+        )
+        if found is not None:
+            return duplicate("already_in_vitally", applied, vitally_message_id=found)
+    posted = await vitally.add_message(
+        tenant.target,
+        conversation_id,
+        MessageCreate(
+            external_id=message.id,
+            message=body,
+            from_=author,
+            to=[recipient],
+            timestamp=message_time(message, event.event_timestamp, clock),
+        ),
+    )
+    return SyncResult(
+        "synced",
+        state=applied,
+        vitally_conversation_id=conversation_id,
+        vitally_message_id=posted.id,
+    )
+
+
+def message_body(message: Message) -> str | None:
+    """The message as HTML; None when it has no text (files alone are not synced)."""
+    if message.text is None or not message.text.strip():
+        return None
+    return to_html(message.text)
+
+
+def message_time(message: Message, event_timestamp: int | None, clock: Clock) -> datetime:
+    if message.timestamp is not None:
+        return message.timestamp
+    if message.ts:
+        try:
+            return datetime.fromtimestamp(float(message.ts), UTC)
+        except ValueError:
+            pass
+    if event_timestamp is not None:
+        return datetime.fromtimestamp(event_timestamp / 1000, UTC)
+    return clock.now()
+
+
+async def _default_admin_id(directory: Directory, tenant: TenantContext) -> str | None:
+    admin = await directory.admin(tenant.target, tenant.default_admin_email)
+    return admin.id if admin else None

@@ -1,0 +1,57 @@
+"""The collaborators a processor is handed: Vitally, the people directory, the clock.
+
+Each is a Protocol so processors are tested with in-memory fakes (tests/fakes.py) and run in
+production with the real client, without any Kafka or environment in sight.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from schemas.vitally import (
+    ConversationCreate,
+    MessageCreate,
+    VitallyAdmin,
+    VitallyConversation,
+    VitallyConversationSummary,
+    VitallyMessage,
+    VitallyUser,
+)
+from vitally.target import VitallyTarget
+
+
+class VitallyApi(Protocol):
+    async def find_user_by_email(self, target: VitallyTarget, email: str) -> VitallyUser | None: ...
+
+    async def find_admin_by_email(
+        self, target: VitallyTarget, email: str
+    ) -> VitallyAdmin | None: ...
+
+    async def find_conversation_by_external_id(
+        self, target: VitallyTarget, external_id: str, max_pages: int = 3
+    ) -> VitallyConversationSummary | None: ...
+
+    async def get_conversation(
+        self, target: VitallyTarget, conversation_id: str
+    ) -> VitallyConversation | None: ...
+
+    async def create_conversation(
+        self, target: VitallyTarget, body: ConversationCreate
+    ) -> VitallyConversation: ...
+
+    async def add_message(
+        self, target: VitallyTarget, conversation_id: str, body: MessageCreate
+    ) -> VitallyMessage: ...
+
+
+class Directory(Protocol):
+    """Email to Vitally person lookups, per tenant (cached in production)."""
+
+    async def user(self, target: VitallyTarget, email: str) -> VitallyUser | None: ...
+
+    async def admin(self, target: VitallyTarget, email: str) -> VitallyAdmin | None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...

@@ -1,0 +1,43 @@
+"""What a processor decided for one event; the stream layer turns it into the audit record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.audit import Outcome, Reason
+from schemas.state import ConversationState
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    outcome: Outcome
+    reason: Reason | None = None
+    # The conversation's state after this event; None leaves the table as it is.
+    state: ConversationState | None = None
+    vitally_conversation_id: str | None = None
+    vitally_message_id: str | None = None
+    detail: str | None = None
+
+
+def skipped(
+    reason: Reason, state: ConversationState | None = None, detail: str | None = None
+) -> SyncResult:
+    return SyncResult(
+        "skipped",
+        reason,
+        state=state,
+        vitally_conversation_id=state.vitally_conversation_id if state else None,
+        detail=detail,
+    )
+
+
+def duplicate(
+    reason: Reason, state: ConversationState, vitally_message_id: str | None = None
+) -> SyncResult:
+    return SyncResult(
+        "duplicate",
+        reason,
+        state=state,
+        vitally_conversation_id=state.vitally_conversation_id,
+        vitally_message_id=vitally_message_id,
+    )

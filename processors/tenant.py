@@ -1,0 +1,18 @@
+"""What a processor knows about the tenant an event belongs to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from vitally.target import VitallyTarget
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    """A connected tenant: where its Vitally is, and the fallback admin for conversations."""
+
+    tenant_id: str
+    target: VitallyTarget
+    default_admin_email: str
+    connected_at: datetime

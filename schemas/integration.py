@@ -1,0 +1,42 @@
+"""A tenant's Vitally integration, as stored on the compacted integrations topic.
+
+The API key is only ever stored encrypted (``api_key_encrypted``, a Fernet token made with
+``SECRETS_KEY``); ``key_fingerprint`` lets operators tell keys apart without seeing them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+Region = Literal["us", "eu"]
+IntegrationStatus = Literal["connected", "disconnected", "needs_attention"]
+
+
+class IntegrationRecord(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+    tenant_id: str = Field(min_length=1)
+    status: IntegrationStatus
+    subdomain: str
+    region: Region = "us"
+    default_admin_email: str
+    api_key_encrypted: str = Field(repr=False)
+    key_fingerprint: str
+    connected_at: datetime
+    updated_at: datetime
+    status_reason: str | None = None
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(by_alias=True).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> IntegrationRecord:
+        return cls.model_validate_json(raw)
+
+    def public_view(self) -> dict[str, object]:
+        """What the HTTP API and the CLI may show: everything but the encrypted key."""
+        return self.model_dump(mode="json", by_alias=True, exclude={"api_key_encrypted"})

@@ -1,0 +1,53 @@
+"""What the service remembers about each Unthread conversation (the conversations table).
+
+The table is the source of truth for "what did we already do in Vitally": the Vitally
+conversation id, who the customer and the conversation's admin are (later messages need
+them), and the offsets and message ids already applied, so that redelivery and operator
+replays are recognised as duplicates without asking Vitally.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+# Enough to recognise upstream re-sends of recent messages; older ones fall back to offsets.
+RECENT_MESSAGE_IDS = 200
+
+SyncStatus = Literal["synced", "skipped", "deleted"]
+
+
+class ConversationState(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+    tenant_id: str
+    conversation_id: str
+    status: SyncStatus
+    skip_reason: str | None = None
+    vitally_conversation_id: str | None = None
+    customer_email: str | None = None
+    customer_user_id: str | None = None
+    assignee_email: str | None = None
+    admin_id: str | None = None
+    last_offset: int = -1
+    message_ids: tuple[str, ...] = Field(default_factory=tuple)
+
+    @property
+    def synced(self) -> bool:
+        return self.status == "synced" and self.vitally_conversation_id is not None
+
+    def with_message(self, message_id: str, offset: int) -> ConversationState:
+        ids = (*self.message_ids, message_id)[-RECENT_MESSAGE_IDS:]
+        return self.model_copy(update={"message_ids": ids, "last_offset": offset})
+
+    def at_offset(self, offset: int) -> ConversationState:
+        return self.model_copy(update={"last_offset": max(self.last_offset, offset)})
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(by_alias=True).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> ConversationState:
+        return cls.model_validate_json(raw)

@@ -1,0 +1,132 @@
+"""``vitally-sync``: the worker and the operators' commands.
+
+* ``vitally-sync worker [faust options]``: create missing topics, then run the Faust worker.
+* ``vitally-sync connect --tenant T --subdomain S --api-key K --default-admin-email E``
+* ``vitally-sync disconnect --tenant T`` and ``vitally-sync tenants``.
+* ``vitally-sync rotate-secrets``: re-encrypt every stored key with the newest SECRETS_KEY.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+
+from processors.connection import ConnectError
+from schemas.integration import IntegrationRecord
+from streams.connect import connect_tenant, disconnect_tenant
+from streams.crypto import SecretBox
+from streams.integration_topic import publish_record, read_records
+from streams.settings import Settings
+from streams.topics import ensure_topics
+from vitally.client import VitallyClient, build_http_client
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "worker":
+        return _worker(args)
+    parser = _parser()
+    ns = parser.parse_args(args)
+    settings = Settings()  # type: ignore[call-arg]  # read from the environment
+    ensure_topics(settings)
+    code: int = ns.run(settings, ns)
+    return code
+
+
+def _worker(args: list[str]) -> int:
+    from streams.app import create_app
+
+    settings = Settings()  # type: ignore[call-arg]
+    layout = ensure_topics(settings)
+    app = create_app(settings, layout)
+    sys.argv = ["vitally-sync", *args]
+    app.main()
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vitally-sync", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="command")
+    connect = commands.add_parser("connect", help="connect or reconnect a tenant's Vitally")
+    connect.add_argument("--tenant", required=True)
+    connect.add_argument("--subdomain", required=True)
+    connect.add_argument("--api-key", required=True)
+    connect.add_argument("--default-admin-email", required=True)
+    connect.add_argument("--region", default="us", choices=["us", "eu"])
+    connect.set_defaults(run=_connect)
+    disconnect = commands.add_parser("disconnect", help="stop syncing a tenant")
+    disconnect.add_argument("--tenant", required=True)
+    disconnect.set_defaults(run=_disconnect)
+    commands.add_parser("tenants", help="list tenants (without keys)").set_defaults(run=_tenants)
+    commands.add_parser(
+        "rotate-secrets", help="re-encrypt stored keys with the newest SECRETS_KEY"
+    ).set_defaults(run=_rotate)
+    commands.add_parser("worker", help="run the sync worker (Faust options follow)")
+    return parser
+
+
+def _publisher(settings: Settings):  # type: ignore[no-untyped-def]
+    async def publish(record: IntegrationRecord) -> None:
+        publish_record(settings.kafka_bootstrap_servers, settings.integrations_topic, record)
+
+    return publish
+
+
+def _connect(settings: Settings, ns: argparse.Namespace) -> int:
+    previous = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic)
+
+    async def run() -> IntegrationRecord:
+        async with build_http_client(timeout=settings.http_timeout_seconds) as http:
+            return await connect_tenant(
+                tenant_id=ns.tenant,
+                subdomain=ns.subdomain,
+                api_key=ns.api_key,
+                default_admin_email=ns.default_admin_email,
+                region=ns.region,
+                previous=previous.get(ns.tenant),
+                probe=VitallyClient(http),
+                box=SecretBox(settings.secrets_key.get_secret_value()),
+                base_url_override=settings.vitally_base_url,
+                publish=_publisher(settings),
+            )
+
+    try:
+        record = asyncio.run(run())
+    except ConnectError as exc:
+        print(json.dumps({"error": exc.code, "message": exc.message}), file=sys.stderr)
+        return 2
+    print(json.dumps(record.public_view()))
+    return 0
+
+
+def _disconnect(settings: Settings, ns: argparse.Namespace) -> int:
+    records = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic)
+    previous = records.get(ns.tenant)
+    if previous is None:
+        print(json.dumps({"error": "not_connected", "message": "no such tenant"}), file=sys.stderr)
+        return 2
+    record = asyncio.run(disconnect_tenant(previous, publish=_publisher(settings)))
+    print(json.dumps(record.public_view()))
+    return 0
+
+
+def _tenants(settings: Settings, ns: argparse.Namespace) -> int:
+    records = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic)
+    for record in records.values():
+        print(json.dumps(record.public_view()))
+    return 0
+
+
+def _rotate(settings: Settings, ns: argparse.Namespace) -> int:
+    box = SecretBox(settings.secrets_key.get_secret_value())
+    records = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic)
+    for record in records.values():
+        rotated = record.model_copy(
+            update={"api_key_encrypted": box.rotate(record.api_key_encrypted)}
+        )
+        publish_record(settings.kafka_bootstrap_servers, settings.integrations_topic, rotated)
+    print(json.dumps({"rotated": len(records)}))
+    return 0

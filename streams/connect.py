@@ -1,0 +1,68 @@
+"""Connect, reconnect and disconnect a tenant: one flow for the HTTP API and the CLI.
+
+Validation happens against Vitally before anything is written; the record that is written
+holds the API key only encrypted. Workers pick the change up from the integrations topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from processors.connection import ConnectionProbe, validate_connection
+from schemas.integration import IntegrationRecord
+from streams.crypto import SecretBox, fingerprint
+
+Publish = Callable[[IntegrationRecord], Awaitable[None]]
+
+
+async def connect_tenant(
+    *,
+    tenant_id: str,
+    subdomain: str,
+    api_key: str,
+    default_admin_email: str,
+    region: str | None,
+    previous: IntegrationRecord | None,
+    probe: ConnectionProbe,
+    box: SecretBox,
+    base_url_override: str | None,
+    publish: Publish,
+    now: datetime | None = None,
+) -> IntegrationRecord:
+    valid = await validate_connection(
+        probe,
+        tenant_id=tenant_id,
+        subdomain=subdomain,
+        api_key=api_key,
+        default_admin_email=default_admin_email,
+        region=region,
+        base_url_override=base_url_override,
+    )
+    at = now or datetime.now(UTC)
+    # Changing settings of a live integration keeps its start; a new connection starts now,
+    # so conversations from while it was disconnected are not backfilled.
+    still_connected = previous is not None and previous.status != "disconnected"
+    record = IntegrationRecord(
+        tenant_id=tenant_id,
+        status="connected",
+        subdomain=valid.subdomain,
+        region=valid.region,
+        default_admin_email=valid.default_admin_email,
+        api_key_encrypted=box.encrypt(valid.authorization),
+        key_fingerprint=fingerprint(valid.authorization),
+        connected_at=previous.connected_at if still_connected and previous else at,
+        updated_at=at,
+    )
+    await publish(record)
+    return record
+
+
+async def disconnect_tenant(
+    previous: IntegrationRecord, *, publish: Publish, now: datetime | None = None
+) -> IntegrationRecord:
+    record = previous.model_copy(
+        update={"status": "disconnected", "updated_at": now or datetime.now(UTC)}
+    )
+    await publish(record)
+    return record

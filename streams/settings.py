@@ -1,0 +1,47 @@
+"""The worker's configuration: one frozen, typed object read from the environment once.
+
+Names in contract section 4 (KAFKA_BOOTSTRAP_SERVERS, VITALLY_BASE_URL, ADMIN_API_TOKEN,
+SECRETS_KEY) are fixed; the rest are ours, with defaults that suit one worker on a laptop.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    vitally_base_url: str | None = None
+    admin_api_token: SecretStr
+    secrets_key: SecretStr
+
+    app_id: str = "vitally-sync"
+    input_topic: str = "unthread.conversation-events"
+    audit_topic: str = "vitally-sync.audit"
+    dlq_topic: str = "vitally-sync.dlq"
+    integrations_topic: str = "vitally-sync.integrations"
+    # Used only when the worker has to create the input topic; an existing one is taken as is.
+    topic_partitions: int = Field(default=8, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1)
+
+    web_host: str = "0.0.0.0"  # noqa: S104 - the worker's HTTP API is meant to be reachable
+    web_port: int = 6066
+    store: str = "memory://"
+    data_dir: str = ".local/worker-data"
+
+    max_in_flight: int = Field(default=256, ge=1)
+    max_event_bytes: int = Field(default=1_000_000, ge=1024)
+    commit_interval_seconds: float = Field(default=1.0, gt=0)
+
+    http_timeout_seconds: float = Field(default=10.0, gt=0, le=30)
+    http_max_connections: int = Field(default=100, ge=1)
+    vitally_rate_limit_share: float = Field(default=1.0, gt=0, le=1)
+    retry_attempts: int = Field(default=5, ge=1)
+    retry_base_delay_seconds: float = Field(default=0.5, ge=0)
+    retry_max_delay_seconds: float = Field(default=8.0, ge=0)
+
+    lookup_cache_ttl_seconds: float = Field(default=600.0, gt=0)
+    lookup_miss_ttl_seconds: float = Field(default=60.0, gt=0)
