@@ -1,0 +1,7 @@
+"""Entry point for ``python -m kafka_local``."""
+
+import sys
+
+from kafka_local.cli import main
+
+sys.exit(main())
