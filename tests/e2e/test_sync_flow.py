@@ -1,0 +1,141 @@
+"""The whole sync on a real broker and the Vitally sandbox, with the worker run from its Procfile.
+
+One installation gets a realistic mix: two conversations that sync with replies from both
+sides, and one event for each troubleshooting case in the seed, each of which must end as a
+skipped audit record with its reason, plus an unsupported event and a broken record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from demo.events import Record, envelope, message, new_conversation, reply
+from tests.fixtures.sandbox import SandboxHandle
+from tests.fixtures.worker import Deployment
+
+pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
+
+TENANT = "T01ACME"
+
+
+def _org(sandbox: SandboxHandle) -> dict[str, Any]:
+    return sandbox.add_org(
+        "acme",
+        tokens=["acme-secret-1"],
+        users=[
+            {"email": "jane@customer.example", "name": "Jane Doe"},
+            {"email": "bob@customer.example", "name": "Bob Roe"},
+        ],
+        admins=[
+            {"email": "sam@vendor.example", "name": "Sam Agent", "licenseStatus": "active"},
+            {"email": "ops@vendor.example", "name": "Ops Default", "licenseStatus": "active"},
+        ],
+    )
+
+
+def _ids(org: dict[str, Any], kind: str) -> dict[str, str]:
+    return {person["email"]: person["id"] for person in org[kind]}
+
+
+def test_conversations_and_messages_sync_and_every_skip_is_audited(
+    deployed: Deployment, sandbox: SandboxHandle
+) -> None:
+    org = _org(sandbox)
+    users, admins = _ids(org, "users"), _ids(org, "admins")
+    connected = deployed.connect(TENANT, subdomain="acme.rest.vitally.io", api_key="acme-secret-1")
+    assert connected["subdomain"] == "acme" and "apiKey" not in json.dumps(connected)
+    deployed.start_worker()
+
+    now = datetime.now(UTC)
+    t = [now + timedelta(seconds=i) for i in range(20)]
+    long_text = "Our nightly CSV export has been failing since Tuesday with a timeout " * 3
+    records: list[Record | tuple[bytes | None, bytes | None]] = [
+        new_conversation(TENANT, "c-a", submitter="jane@customer.example",
+                         assignee="sam@vendor.example", title="CSV export fails",
+                         text="Hi, *export* fails", at=t[0]),
+        reply(TENANT, "c-a", "Looking into it", sender="sam@vendor.example", support=True,
+              at=t[1], message_id="m-a2"),
+        reply(TENANT, "c-a", "Thanks!", sender="jane@customer.example", support=False,
+              at=t[2], message_id="m-a3"),
+        reply(TENANT, "c-a", "Same here", sender="bob@customer.example", support=False,
+              at=t[3], message_id="m-a4"),
+        reply(TENANT, "c-a", "internal", sender="sam@vendor.example", support=True, at=t[4],
+              message_id="m-a5", isPrivateNote=True),
+        reply(TENANT, "c-a", "We got it", sender="bot@vendor.example", support=True, at=t[5],
+              message_id="m-a6", isAutoresponse=True),
+        reply(TENANT, "c-a", "who?", sender="nobody@vendor.example", support=True, at=t[6],
+              message_id="m-a7"),
+        Record.of("c-a", envelope(TENANT, "message_created", message(
+            "c-a", "no email", message_id="m-a8", sender=None, external=True, at=t[7]))),
+        new_conversation(TENANT, "c-b", submitter="bob@customer.example", assignee=None,
+                         title=None, text=long_text, at=t[8]),
+        reply(TENANT, "c-b", "Any news?", sender="bob@customer.example", support=False,
+              at=t[9], message_id="m-b2"),
+        new_conversation(TENANT, "c-old", submitter="jane@customer.example", assignee=None,
+                         title="old", text="old", at=now - timedelta(days=1)),
+        reply(TENANT, "c-old", "ping", sender="jane@customer.example", support=False, at=t[10]),
+        new_conversation(TENANT, "c-stranger", submitter="stranger@else.example",
+                         assignee=None, title="hi", text="hi", at=t[11]),
+        new_conversation("T02OTHER", "c-other", submitter="jane@customer.example",
+                         assignee=None, title="x", text="x", at=t[12]),
+        Record.of("c-a", envelope(TENANT, "conversation_snoozed", {"id": "c-a"}, at=t[13])),
+        (b"c-broken", b"{this is not json"),
+    ]
+    produced = deployed.produce(records)
+
+    audit = deployed.audit(expected=produced)
+    assert len(audit) == produced
+    by_message = {(a["conversationId"], a["messageId"], a["event"]): a for a in audit}
+    outcomes = Counter((a["outcome"], a["reason"]) for a in audit)
+    assert outcomes == Counter({
+        ("synced", None): 6,
+        ("skipped", "private_note"): 1,
+        ("skipped", "automated_message"): 1,
+        ("skipped", "teammate_not_in_vitally"): 1,
+        ("skipped", "no_sender_email"): 1,
+        ("skipped", "created_before_connect"): 1,
+        ("skipped", "conversation_not_synced"): 1,
+        ("skipped", "customer_not_in_vitally"): 1,
+        ("skipped", "integration_not_connected"): 1,
+        ("skipped", "unsupported_event"): 1,
+        ("failed", "invalid_event"): 1,
+    })  # fmt: skip
+    assert by_message[("c-a", "m-a2", "message_created")]["apiCalls"] >= 1
+    for record in audit:
+        assert record["source"]["topic"] == deployed.input_topic
+        assert "Thanks" not in json.dumps(record)  # no message text in the audit
+
+    conversations = {c["externalId"]: c for c in sandbox.conversations("acme")}
+    assert set(conversations) == {"c-a", "c-b"}
+    a, b = conversations["c-a"], conversations["c-b"]
+    assert a["subject"] == "CSV export fails"
+    assert b["subject"].startswith("Our nightly CSV export") and b["subject"].endswith("…")
+    assert len(b["subject"]) <= 80
+
+    def route(m: dict[str, Any]) -> tuple[str, str, str, str]:
+        return (m["from"]["type"], m["from"]["id"], m["to"][0]["type"], m["to"][0]["id"])
+
+    jane, bob = users["jane@customer.example"], users["bob@customer.example"]
+    sam, ops = admins["sam@vendor.example"], admins["ops@vendor.example"]
+    assert [m["externalId"] for m in a["messages"]][1:] == ["m-a2", "m-a3", "m-a4"]
+    assert [route(m) for m in a["messages"]] == [
+        ("user", jane, "admin", sam),
+        ("admin", sam, "user", jane),
+        ("user", jane, "admin", sam),
+        ("user", bob, "admin", sam),
+    ]
+    assert a["messages"][0]["message"] == "<p>Hi, <strong>export</strong> fails</p>"
+    # No assignee: the Default Admin is the conversation's admin.
+    assert [route(m) for m in b["messages"]] == [("user", bob, "admin", ops)] * 2
+    assert b["messages"][1]["externalId"] == "m-b2"
+
+    dead = deployed.dlq(expected=1)
+    assert [d.value for d in dead] == [b"{this is not json"]
+    headers = dict(dead[0].headers)
+    assert headers["x-error-reason"] == b"invalid_json"
+    assert headers["x-source-topic"] == deployed.input_topic.encode()
