@@ -1,0 +1,129 @@
+"""The Vitally REST payloads we send and read (see shared/reference/vitally-rest-api.md).
+
+Vitally speaks camelCase JSON; the models use snake_case names with camelCase aliases, and
+accept either name when built. Requests reject unknown fields (a typo should fail here, not be
+silently dropped); responses ignore them, since live tenants send far more than is documented.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Generic, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer
+from pydantic.alias_generators import to_camel
+
+ParticipantType = Literal["user", "admin"]
+JsonScalar = str | int | float | bool | None
+TraitValue = JsonScalar | list[JsonScalar]
+
+T = TypeVar("T")
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
+    )
+
+
+class Participant(_Request):
+    """A message's sender or recipient: a Vitally user (customer) or admin (teammate), by id."""
+
+    type: ParticipantType
+    id: str
+
+
+class MessageCreate(_Request):
+    """One message, posted alone or as part of a new conversation.
+
+    `external_id` is our dedupe key (the Unthread message id); `message` is HTML.
+    Vitally infers inbound/outbound from the sender's type.
+    """
+
+    external_id: str
+    message: str
+    from_: Participant = Field(alias="from")
+    to: list[Participant]
+    # Naive datetimes are refused: guessing their zone would silently shift messages.
+    timestamp: AwareDatetime | None = None
+
+    @field_serializer("timestamp")
+    def _utc_millis(self, value: datetime | None) -> str | None:
+        # Vitally documents "2020-12-11T20:16:27.370Z": UTC, milliseconds, "Z".
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class ConversationCreate(_Request):
+    """A new conversation with its first message(s); `external_id` is the Unthread id.
+
+    Status and source are read-only in Vitally, so the source's state travels in `traits`.
+    """
+
+    external_id: str
+    subject: str
+    messages: list[MessageCreate] = Field(min_length=1)
+    traits: dict[str, TraitValue] = Field(default_factory=dict)
+    # Returned by Vitally but not in its documented create body; sent only when set.
+    external_url: str | None = None
+
+
+class VitallyUser(_Response):
+    """A customer-side person in Vitally."""
+
+    id: str
+    email: str | None = None
+    name: str | None = None
+    external_id: str | None = None
+
+
+class VitallyAdmin(_Response):
+    """A teammate in Vitally; `license_status` is active, deactivated or auto-created."""
+
+    id: str
+    email: str | None = None
+    name: str | None = None
+    license_status: str | None = None
+
+    @property
+    def is_active(self) -> bool:
+        """Only a licensed admin counts: "auto-created" ones are placeholders."""
+        return self.license_status == "active"
+
+
+class VitallyMessage(_Response):
+    """A message as Vitally returns it."""
+
+    id: str
+    external_id: str | None = None
+    conversation_id: str | None = None
+    type: str | None = None
+    timestamp: datetime | None = None
+
+
+class VitallyConversationSummary(_Response):
+    """A conversation as listed (lists carry no messages)."""
+
+    id: str
+    external_id: str | None = None
+    subject: str | None = None
+
+
+class VitallyConversation(VitallyConversationSummary):
+    """One conversation read on its own, with its messages."""
+
+    messages: list[VitallyMessage] = Field(default_factory=list)
+
+
+class Page(_Response, Generic[T]):
+    """One page of a list; pass `next` back as the `from` cursor, None at the end."""
+
+    results: list[T]
+    next: str | None = None
