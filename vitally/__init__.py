@@ -1,0 +1,43 @@
+"""Vitally REST client for many tenants: targets, errors, pacing, retries, call counting."""
+
+from vitally.calls import CallCounter, count_calls
+from vitally.errors import (
+    Reason,
+    VitallyAuthError,
+    VitallyError,
+    VitallyNotFound,
+    VitallyRateLimited,
+    VitallyRejected,
+    VitallyRequestError,
+    VitallyResponseError,
+    VitallyServerError,
+    VitallyStatusError,
+    error_class_for_status,
+)
+from vitally.ratelimit import RateLimitSnapshot, TenantRateLimiter
+from vitally.retry import NO_RETRY, RetryPolicy
+from vitally.target import Region, VitallyTarget, base_url_for, basic_auth_value
+
+__all__ = [
+    "CallCounter",
+    "NO_RETRY",
+    "RateLimitSnapshot",
+    "Reason",
+    "Region",
+    "RetryPolicy",
+    "TenantRateLimiter",
+    "VitallyAuthError",
+    "VitallyError",
+    "VitallyNotFound",
+    "VitallyRateLimited",
+    "VitallyRejected",
+    "VitallyRequestError",
+    "VitallyResponseError",
+    "VitallyServerError",
+    "VitallyStatusError",
+    "VitallyTarget",
+    "base_url_for",
+    "basic_auth_value",
+    "count_calls",
+    "error_class_for_status",
+]

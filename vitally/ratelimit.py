@@ -1,0 +1,190 @@
+"""Per-tenant pacing, so each tenant stays inside Vitally's request budget.
+
+Vitally allows L requests (1000 today, 100 in older docs) per tenant in any sliding window of W
+seconds (60), and says so on every response: `RateLimit-Limit: 1000, 1000;window=60`,
+`RateLimit-Remaining`, `RateLimit-Reset` (seconds until the earliest request leaves the window).
+
+Each tenant gets its own leaky bucket, so one tenant being throttled never delays another.
+The server's headers resize the bucket, and a nearly empty budget or a 429 parks that tenant
+until the server's window has room again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from aiolimiter import AsyncLimiter
+
+DEFAULT_LIMIT = 1000
+DEFAULT_WINDOW = 60.0
+_WINDOW_PARAM = re.compile(r"window\s*=\s*(\d+(?:\.\d+)?)")
+_FIRST_INT = re.compile(r"\d+")
+
+
+@dataclass(frozen=True)
+class RateLimitSnapshot:
+    """One tenant's pacing state, for metrics."""
+
+    limit: int  # what the server advertises
+    budget: int  # our share of it
+    window: float
+    remaining: int | None  # as of the last response; None before the first
+    blocked_until: float | None  # clock time before which no request starts; None when free
+
+
+@dataclass
+class _TenantState:
+    limit: int
+    window: float
+    limiter: AsyncLimiter
+    remaining: int | None = None
+    not_before: float = 0.0
+
+
+def bucket_for(limit: int, window: float) -> AsyncLimiter:
+    """A leaky bucket that can never exceed `limit` requests in any `window`-second window.
+
+    A leaky bucket of capacity C draining at r per second admits C + r*W requests in a window
+    of W seconds: a full burst, then whatever drained meanwhile. Sized naively (C = L, r = L/W)
+    that is 2L, and the server's sliding window answers 429. So keep the burst small
+    (C ~ 5% of L) and drain at r = (L - C) / W: C + r*W = L exactly.
+    aiolimiter's AsyncLimiter(max_rate, time_period) is a bucket with capacity max_rate
+    draining max_rate / time_period per second, hence time_period = C / r.
+    """
+    capacity = 1 if limit <= 1 else max(1, min(limit - 1, round(limit * 0.05)))
+    drain_per_second = max(limit - capacity, 1) / window
+    return AsyncLimiter(max_rate=capacity, time_period=capacity / drain_per_second)
+
+
+def parse_limit(value: str) -> tuple[int, float | None] | None:
+    """`1000` or `1000, 1000;window=60` -> (1000, 60.0); (limit, None) without a window."""
+    first = _FIRST_INT.search(value)
+    if first is None:
+        return None
+    window = _WINDOW_PARAM.search(value)
+    return int(first.group()), float(window.group(1)) if window else None
+
+
+def parse_seconds(value: str | None) -> float | None:
+    """A non-negative number of seconds from a header value, or None."""
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+class TenantRateLimiter:
+    """Paces requests per tenant; `acquire` before each request, `observe` each response.
+
+    `share` (0 < share <= 1) is this worker's fraction of each tenant's budget, for deployments
+    where several workers use the same tenant's key. `clock` and `sleep` are injectable so
+    tests control time. The buckets run on the event loop's clock (aiolimiter), which for asyncio
+    is also time.monotonic.
+    """
+
+    def __init__(
+        self,
+        *,
+        share: float = 1.0,
+        default_limit: int = DEFAULT_LIMIT,
+        default_window: float = DEFAULT_WINDOW,
+        floor_fraction: float = 0.02,
+        fallback_block: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        if not 0 < share <= 1:
+            raise ValueError("share must be in (0, 1]")
+        self._share = share
+        self._default_limit = default_limit
+        self._default_window = default_window
+        self._floor_fraction = floor_fraction
+        # How long to park a tenant after a 429 that carried no timing headers.
+        self._fallback_block = fallback_block
+        self._clock = clock
+        self._sleep = sleep
+        self._tenants: dict[str, _TenantState] = {}
+
+    async def acquire(self, tenant_id: str) -> None:
+        """Wait until `tenant_id` may send one more request."""
+        state = self._state(tenant_id)
+        await self._wait_until_free(state)
+        await state.limiter.acquire()
+        # A 429 seen while this request queued in the bucket parks it too.
+        await self._wait_until_free(state)
+
+    def observe(self, tenant_id: str, headers: Mapping[str, str], status: int) -> None:
+        """Learn from one response's RateLimit-* headers (and status) for `tenant_id`."""
+        state = self._state(tenant_id)
+        lowered = {name.lower(): value for name, value in headers.items()}
+        advertised = parse_limit(lowered.get("ratelimit-limit", ""))
+        if advertised is not None:
+            limit, window = advertised
+            self._resize(state, limit, window or state.window)
+        remaining = parse_seconds(lowered.get("ratelimit-remaining"))
+        if remaining is not None:
+            state.remaining = int(remaining)
+        reset = parse_seconds(lowered.get("ratelimit-reset"))
+        if status == 429:
+            wait = reset if reset is not None else parse_seconds(lowered.get("retry-after"))
+            self._block(state, self._fallback_block if wait is None else wait)
+        elif remaining is not None and reset is not None and remaining <= self._floor(state):
+            # Other workers or tools may share the key: trust the server's count over our bucket.
+            self._block(state, reset)
+
+    def snapshot(self, tenant_id: str) -> RateLimitSnapshot | None:
+        """The pacing state of one tenant, or None if it has sent nothing yet."""
+        state = self._tenants.get(tenant_id)
+        if state is None:
+            return None
+        blocked = state.not_before if state.not_before > self._clock() else None
+        return RateLimitSnapshot(
+            limit=state.limit,
+            budget=self._budget(state.limit),
+            window=state.window,
+            remaining=state.remaining,
+            blocked_until=blocked,
+        )
+
+    def snapshots(self) -> dict[str, RateLimitSnapshot]:
+        """Every known tenant's pacing state."""
+        return {
+            tenant: snap for tenant in self._tenants if (snap := self.snapshot(tenant)) is not None
+        }
+
+    def _state(self, tenant_id: str) -> _TenantState:
+        state = self._tenants.get(tenant_id)
+        if state is None:
+            limit, window = self._default_limit, self._default_window
+            limiter = bucket_for(self._budget(limit), window)
+            state = self._tenants[tenant_id] = _TenantState(limit, window, limiter)
+        return state
+
+    def _budget(self, limit: int) -> int:
+        return max(1, math.floor(limit * self._share))
+
+    def _floor(self, state: _TenantState) -> float:
+        return max(1.0, state.limit * self._floor_fraction)
+
+    def _resize(self, state: _TenantState, limit: int, window: float) -> None:
+        if limit <= 0 or window <= 0 or (limit, window) == (state.limit, state.window):
+            return
+        state.limit, state.window = limit, window
+        # Requests already queued in the old bucket drain at the old pace; new ones use this.
+        state.limiter = bucket_for(self._budget(limit), window)
+
+    def _block(self, state: _TenantState, seconds: float) -> None:
+        state.not_before = max(state.not_before, self._clock() + seconds)
+
+    async def _wait_until_free(self, state: _TenantState) -> None:
+        # Loop: another response may push `not_before` further while we sleep.
+        while (wait := state.not_before - self._clock()) > 0:
+            await self._sleep(wait)
