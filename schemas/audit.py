@@ -36,6 +36,8 @@ Reason = Literal[
     "unsupported_event",
     "invalid_event",
     "already_synced",
+    "already_parked",
+    "parked_overflow",
     "already_in_vitally",
     "update_not_synced",
     "deletion_not_synced",

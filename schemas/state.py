@@ -16,7 +16,29 @@ from pydantic.alias_generators import to_camel
 # Enough to recognise upstream re-sends of recent messages; older ones fall back to offsets.
 RECENT_MESSAGE_IDS = 200
 
-SyncStatus = Literal["synced", "skipped", "deleted"]
+SyncStatus = Literal["pending", "synced", "skipped", "deleted"]
+
+
+class ParkedEvent(BaseModel):
+    """An input record waiting, in order, until what blocks it is resolved.
+
+    The record itself is kept (it is replayed from here, not from the input topic, whose
+    retention may be shorter than the re-check window).
+    """
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+    topic: str
+    partition: int
+    offset: int
+    key: str
+    value: str
+    reason: str
+    attempts: int = 0
+    first_parked_at: int
+    next_attempt_at: int
+    # The last attempt may have reached Vitally: look before writing again.
+    verify: bool = False
 
 
 class ConversationState(BaseModel):
@@ -33,6 +55,7 @@ class ConversationState(BaseModel):
     admin_id: str | None = None
     last_offset: int = -1
     message_ids: tuple[str, ...] = Field(default_factory=tuple)
+    parked: tuple[ParkedEvent, ...] = Field(default_factory=tuple)
 
     @property
     def synced(self) -> bool:
@@ -45,8 +68,20 @@ class ConversationState(BaseModel):
     def at_offset(self, offset: int) -> ConversationState:
         return self.model_copy(update={"last_offset": max(self.last_offset, offset)})
 
+    def parks(self, source: tuple[str, int, int]) -> bool:
+        return any((p.topic, p.partition, p.offset) == source for p in self.parked)
+
+    @property
+    def parked_bytes(self) -> int:
+        return sum(len(p.value) for p in self.parked)
+
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()
+
+    @classmethod
+    def placeholder(cls, tenant_id: str, conversation_id: str) -> ConversationState:
+        """A conversation we know nothing about yet, but have to park events for."""
+        return cls(tenant_id=tenant_id, conversation_id=conversation_id, status="pending")
 
     @classmethod
     def from_json(cls, raw: bytes) -> ConversationState:

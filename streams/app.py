@@ -1,14 +1,16 @@
-"""The Faust app: topics, the conversations table, the sync agent, web views.
+"""The Faust app: topics, the conversations table, the sync agent, the retry timer, web views.
 
-The agent stays thin. It reads records without auto-ack, hands each to a per-conversation
-lane (:mod:`streams.lanes`) and acks in offset order per partition once the record is fully
-handled (state written, audit record sent). Faust flushes the producer before it commits, so
-an offset is only committed after the audit record and table change it produced.
+The agent stays thin. It reads input and retry records without auto-ack, hands each to a
+per-conversation lane (:mod:`streams.lanes`) and acks in offset order per partition once the
+record is fully handled (state written, audit record sent). Faust flushes the producer
+before it commits, so an offset is only committed after the audit record and table change it
+produced.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import faust
@@ -16,12 +18,13 @@ from faust.types import TP, EventT, StreamT
 
 from processors.clock import SystemClock
 from processors.directory import CachedDirectory
-from schemas.audit import AuditRecord
-from schemas.state import ConversationState
+from schemas.integration import IntegrationRecord
 from streams.crypto import SecretBox
 from streams.handler import EventHandler, SourceRecord
 from streams.integrations import IntegrationStore
 from streams.lanes import KeyedLanes, OffsetSequencer
+from streams.parking import ParkedIndex, ParkingPolicy
+from streams.ports import KafkaOutputs, ReplayGuard, TableStates
 from streams.settings import Settings
 from streams.topics import TopicLayout
 from streams.views import register_views
@@ -30,70 +33,6 @@ from vitally.ratelimit import TenantRateLimiter
 from vitally.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
-
-
-class TableStates:
-    """The conversations table as the handler's state store (JSON values, str keys)."""
-
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    def get(self, key: str) -> ConversationState | None:
-        raw = self._table.get(key.encode())
-        return ConversationState.from_json(raw) if raw else None
-
-    def put(self, key: str, state: ConversationState) -> None:
-        self._table[key.encode()] = state.to_json()
-
-
-class KafkaOutputs:
-    """Audit records and dead letters, sent through Faust's producer."""
-
-    def __init__(self, audit_topic: faust.TopicT, dlq_topic: faust.TopicT) -> None:
-        self._audit = audit_topic
-        self._dlq = dlq_topic
-
-    async def audit(self, record: AuditRecord) -> None:
-        key = record.conversation_id.encode() if record.conversation_id else None
-        await self._audit.send(key=key, value=record.to_json())
-
-    async def dead_letter(self, source: SourceRecord, reason: str, detail: str) -> None:
-        headers = {
-            "x-error-reason": reason.encode(),
-            "x-error-detail": detail[:500].encode(),
-            "x-source-topic": source.topic.encode(),
-            "x-source-partition": str(source.partition).encode(),
-            "x-source-offset": str(source.offset).encode(),
-        }
-        await self._dlq.send(key=source.key, value=source.value, headers=headers)
-
-
-class ReplayGuard:
-    """Says whether a record may already have been applied by an earlier, unfinished run.
-
-    Records below a partition's end offset at the time we took it over were produced before
-    we owned it: a previous owner (or we, before a crash) may have written them to Vitally
-    without the table remembering. Those are checked against Vitally before any create;
-    records that arrive after the takeover are new and cost no extra call.
-    """
-
-    def __init__(self, app: faust.App, topic: str) -> None:
-        self._app = app
-        self._topic = topic
-        self._horizon: dict[TP, int] = {}
-
-    async def take_over(self, assigned: set[TP]) -> None:
-        self._horizon.clear()
-        mine = [tp for tp in assigned if tp.topic == self._topic]
-        if mine:
-            self._horizon.update(await self._app.consumer.highwaters(*mine))
-
-    async def maybe_applied(self, record: SourceRecord) -> bool:
-        tp = TP(record.topic, record.partition)
-        if tp not in self._horizon:
-            highwaters = await self._app.consumer.highwaters(tp)
-            self._horizon[tp] = highwaters.get(tp, 0)
-        return record.offset < self._horizon[tp]
 
 
 def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
@@ -112,27 +51,40 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         web_in_thread=False,
         autodiscover=False,
     )
+    partitions = layout.input_partitions
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
-    source = app.topic(settings.input_topic, partitions=layout.input_partitions, **raw)
+    # One agent reads both: a retry record runs in its conversation's lane, in order.
+    source = app.topic(settings.input_topic, settings.retry_topic, partitions=partitions, **raw)
+    retry_topic = app.topic(settings.retry_topic, partitions=partitions, **raw)
+    integrations_topic = app.topic(settings.integrations_topic, **raw)
     outputs = KafkaOutputs(
-        app.topic(settings.audit_topic, partitions=layout.input_partitions, **raw),
-        app.topic(settings.dlq_topic, partitions=layout.input_partitions, **raw),
+        app.topic(settings.audit_topic, partitions=partitions, **raw),
+        app.topic(settings.dlq_topic, partitions=partitions, **raw),
     )
     table = app.Table(
         "conversations",
         default=None,
-        partitions=layout.input_partitions,
-        help="Vitally conversation id and routing per Unthread conversation",
+        partitions=partitions,
+        help="Vitally ids, routing and parked events per Unthread conversation",
         # bytes means "raw" to Faust tables, for the changelog and for recovery alike.
         key_type=bytes,
         value_type=bytes,
     )
+    states = TableStates(table)
+    index = ParkedIndex()
+
+    async def publish_integration(record: IntegrationRecord) -> None:
+        sent = await integrations_topic.send(key=record.tenant_id.encode(), value=record.to_json())
+        await sent  # durable before anyone is told it happened
+
     integrations = IntegrationStore(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         topic=settings.integrations_topic,
         partitions=layout.integrations_partitions,
         box=SecretBox(settings.secrets_key.get_secret_value()),
         base_url_override=settings.vitally_base_url,
+        publish=publish_integration,
+        on_reconnect=index.wake_tenant,
     )
     vitally = VitallyClient(
         build_http_client(
@@ -140,15 +92,10 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         ),
         limiter=TenantRateLimiter(share=settings.vitally_rate_limit_share),
     )
-    retry = RetryPolicy(
-        max_attempts=settings.retry_attempts,
-        base_delay=settings.retry_base_delay_seconds,
-        max_delay=settings.retry_max_delay_seconds,
-    )
-    replay = ReplayGuard(app, settings.input_topic)
+    replay = ReplayGuard(app)
     handler = EventHandler(
         tenants=integrations,
-        states=TableStates(table),
+        states=states,
         outputs=outputs,
         vitally=vitally,
         directory=CachedDirectory(
@@ -157,20 +104,57 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
             miss_ttl=settings.lookup_miss_ttl_seconds,
         ),
         clock=SystemClock(),
-        retry=retry,
+        retry=RetryPolicy(
+            max_attempts=settings.retry_attempts,
+            base_delay=settings.retry_base_delay_seconds,
+            max_delay=settings.retry_max_delay_seconds,
+        ),
+        parking=ParkingPolicy(
+            min_delay_s=settings.park_min_delay_seconds,
+            max_delay_s=settings.park_max_delay_seconds,
+            transient_max_delay_s=settings.park_transient_max_delay_seconds,
+            people_window_s=settings.park_people_window_seconds,
+        ),
+        index=index,
+        retry_topic=settings.retry_topic,
         max_event_bytes=settings.max_event_bytes,
         maybe_applied=replay.maybe_applied,
     )
     lanes = KeyedLanes(settings.max_in_flight)
     sequencer: OffsetSequencer[TP, EventT] = OffsetSequencer()
+    rebuild_index = True
 
     @app.task
     async def load_integrations() -> None:
         await integrations.run()
 
+    @app.on_partitions_revoked.connect
+    async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
+        # Faust now waits for every in-flight event: stop in-line retry waits so it need not
+        # wait long; what cannot finish at once is parked and picked up by the next owner.
+        handler.draining = True
+
     @app.on_partitions_assigned.connect
     async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
+        nonlocal rebuild_index
         await replay.take_over(assigned)
+        handler.draining = False
+        rebuild_index = True
+
+    @app.timer(interval=settings.park_scan_interval_seconds)
+    async def wake_parked() -> None:
+        """Send a retry record for each parked conversation that is due (timers cannot write)."""
+        nonlocal rebuild_index
+        if app.rebalancing or not app.tables.recovery.completed.is_set():
+            return
+        mine = {tp.partition for tp in app.assignor.assigned_actives()
+                if tp.topic == settings.input_topic}  # fmt: skip
+        if rebuild_index:
+            index.rebuild(states.parked(mine))
+            rebuild_index = False
+        for key, partition in index.due(int(time.time() * 1000), mine):
+            conversation = key.partition("/")[2]
+            await retry_topic.send(key=conversation.encode(), value=key.encode(), partition=partition)
 
     @app.agent(source)
     async def sync(stream: StreamT[bytes]) -> None:

@@ -1,14 +1,19 @@
-"""One input record, start to finish: parse, decide, call Vitally, remember, audit.
+"""One record, start to finish: parse, decide, call Vitally, remember, audit.
 
 This is where the stream layer decides what a failure means (processors only raise):
 
 * a record we cannot parse goes to the DLQ unchanged, with an audit record;
-* a transient Vitally failure (timeout, 5xx, 429) is retried with backoff; an attempt after
-  a failure that may have reached Vitally looks the record up before creating it again;
-* a rejection (4xx) or exhausted retries end as ``failed``, with the record in the DLQ;
-* every record ends with exactly one audit record, sent before its offset is acked.
+* a transient Vitally failure (timeout, 5xx, 429) is retried in line with backoff; an attempt
+  after a failure that may have reached Vitally looks the record up before writing again;
+* what may clear by itself is parked (:mod:`streams.parking`): retries exhausted, the
+  tenant's key rejected, a person not yet in Vitally. A conversation with a parked event
+  queues its later events behind it;
+* a rejection (4xx) ends as ``failed`` with the record in the DLQ;
+* every input record ends with one audit record, and each parked event one more when it
+  resolves, all sent before the record's offset is acked.
 
-It knows nothing of Faust: the app hands it plain records and small output ports.
+It knows nothing of Faust: the app hands it plain records and small ports. The module is
+longer than most because the input path and the resume path share their settle step.
 """
 
 from __future__ import annotations
@@ -21,14 +26,15 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from processors.protocols import Clock, Directory, VitallyApi
-from processors.results import SyncResult
+from processors.results import SyncResult, duplicate, skipped
 from processors.sync import process_event
 from processors.tenant import TenantContext
 from schemas.audit import AuditRecord, Reason, SourceRef
 from schemas.events import InboundEvent, InvalidEvent, parse_event
-from schemas.state import ConversationState
+from schemas.state import ConversationState, ParkedEvent
+from streams.parking import NEEDS_ATTENTION, PEOPLE, WAITING, ParkedIndex, ParkingPolicy
 from vitally.calls import count_calls
-from vitally.errors import VitallyAuthError, VitallyError, VitallyRejected
+from vitally.errors import VitallyAuthError, VitallyError, VitallyRateLimited, VitallyRejected
 from vitally.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -48,9 +54,20 @@ class SourceRecord:
     def ref(self) -> SourceRef:
         return SourceRef(topic=self.topic, partition=self.partition, offset=self.offset)
 
+    @classmethod
+    def parked(cls, parked: ParkedEvent) -> SourceRecord:
+        return cls(
+            parked.topic, parked.partition, parked.offset, parked.key.encode(),
+            parked.value.encode(),
+        )  # fmt: skip
+
 
 class Tenants(Protocol):
     def tenant(self, tenant_id: str) -> TenantContext | None: ...
+
+    def needs_attention(self, tenant_id: str) -> bool: ...
+
+    async def mark_needs_attention(self, tenant: TenantContext, reason: str) -> None: ...
 
 
 class States(Protocol):
@@ -70,6 +87,15 @@ def state_key(tenant_id: str, conversation_id: str) -> str:
     return f"{tenant_id}/{conversation_id}"
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    result: SyncResult
+    attempts: int
+    calls: int
+    park: Reason | None = None
+    verify: bool = False
+
+
 class EventHandler:
     def __init__(
         self,
@@ -81,6 +107,9 @@ class EventHandler:
         directory: Directory,
         clock: Clock,
         retry: RetryPolicy,
+        parking: ParkingPolicy,
+        index: ParkedIndex,
+        retry_topic: str,
         max_event_bytes: int,
         maybe_applied: Callable[[SourceRecord], Awaitable[bool]],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -92,19 +121,182 @@ class EventHandler:
         self._directory = directory
         self._clock = clock
         self._retry = retry
+        self._parking = parking
+        self._index = index
+        self._retry_topic = retry_topic
         self._max_event_bytes = max_event_bytes
         self._maybe_applied = maybe_applied
         self._sleep = sleep
+        # Set while partitions are being revoked or the worker stops: no more in-line waits,
+        # so in-flight work ends within one Vitally timeout and what is left is parked.
+        self.draining = False
 
-    async def handle(self, record: SourceRecord) -> AuditRecord:
+    async def handle(self, record: SourceRecord) -> list[AuditRecord]:
+        if record.topic == self._retry_topic:
+            return await self._resume(record)
         try:
-            event = parse_event(record.key, record.value, max_bytes=self._max_event_bytes)
+            event = self._parse(record)
         except InvalidEvent as exc:
-            return await self._reject(record, exc)
+            return [await self._reject(record, exc)]
+        key = state_key(event.tenant_id, event.conversation_id)
+        state = self._states.get(key)
+        if state is not None and state.parks((record.topic, record.partition, record.offset)):
+            return [await self._emit(record, event, duplicate("already_parked", state), 1, 0)]
+        if state is not None and state.parked:
+            attempt = _Attempt(skipped(WAITING), attempts=0, calls=0, park=WAITING)
+            return await self._settle(record, event, key, state, attempt, None)
+        attempt = await self._attempt(record, event, state, await self._maybe_applied(record))
+        return await self._settle(record, event, key, state, attempt, None)
+
+    async def _resume(self, record: SourceRecord) -> list[AuditRecord]:
+        """A retry record: work through the conversation's parked events, in order."""
+        key = (record.value or b"").decode()
+        audits: list[AuditRecord] = []
+        state = self._states.get(key)
+        maybe_applied = await self._maybe_applied(record)
+        while state is not None and state.parked:
+            head = state.parked[0]
+            if not self._due(head, state.tenant_id):
+                break
+            source = SourceRecord.parked(head)
+            try:
+                event = self._parse(source)
+            except InvalidEvent as exc:
+                audits.append(await self._reject(source, exc))
+                state = self._write(key, state.model_copy(update={"parked": state.parked[1:]}))
+                continue
+            unparked = None if state.status == "pending" else state.model_copy(
+                update={"parked": ()}
+            )  # fmt: skip
+            attempt = await self._attempt(
+                source, event, unparked, head.verify or maybe_applied
+            )
+            audits += await self._settle(source, event, key, state, attempt, head)
+            state = self._states.get(key)
+            if state is not None and state.parked and state.parked[0].offset == head.offset:
+                break  # still blocked: the rest keeps waiting behind it
+        return audits
+
+    def _due(self, head: ParkedEvent, tenant_id: str) -> bool:
+        if head.reason == WAITING:
+            return True  # it only waited for the event before it, which is now resolved
+        if head.reason == NEEDS_ATTENTION:
+            return not self._tenants.needs_attention(tenant_id)
+        return head.next_attempt_at <= _now_ms()
+
+    async def _attempt(
+        self,
+        record: SourceRecord,
+        event: InboundEvent,
+        state: ConversationState | None,
+        verify: bool,
+    ) -> _Attempt:
+        tenant = self._tenants.tenant(event.tenant_id)
+        if tenant is not None and self._tenants.needs_attention(event.tenant_id):
+            return _Attempt(skipped(NEEDS_ATTENTION), 0, 0, park=NEEDS_ATTENTION)
+        attempt = 0
         with count_calls() as calls:
-            result, attempts = await self._process(record, event)
-        if result.state is not None:
-            self._states.put(state_key(event.tenant_id, event.conversation_id), result.state)
+            while True:
+                attempt += 1
+                try:
+                    result = await process_event(
+                        event, record.offset, state=state, tenant=tenant,
+                        vitally=self._vitally, directory=self._directory, clock=self._clock,
+                        verify=verify,
+                    )  # fmt: skip
+                except VitallyAuthError as exc:
+                    assert tenant is not None  # noqa: S101 - no tenant, no Vitally call
+                    await self._tenants.mark_needs_attention(tenant, exc.reason)
+                    return _Attempt(skipped(NEEDS_ATTENTION), attempt, calls.value, NEEDS_ATTENTION)
+                except VitallyError as exc:
+                    verify = verify or exc.maybe_applied
+                    if not exc.transient:
+                        return _Attempt(_failure(exc), attempt, calls.value)
+                    if attempt >= self._retry.max_attempts or self.draining:
+                        reason: Reason = (
+                            "vitally_rate_limited"
+                            if isinstance(exc, VitallyRateLimited)
+                            else "vitally_unavailable"
+                        )
+                        return _Attempt(_failure(exc), attempt, calls.value, reason, verify)
+                    # Vitally has no idempotency key: after a write that may have landed, the
+                    # next attempt looks the record up by its externalId before writing again.
+                    delay = self._retry.jittered(self._retry.delay(attempt, exc))
+                    log.warning(
+                        "vitally call failed, retrying",
+                        extra={"reason": exc.reason, "attempt": attempt, "delay": round(delay, 2)},
+                    )
+                    await self._sleep(delay)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - a bug must not lose the event: DLQ it
+                    log.exception("processing failed", extra={"tenant": event.tenant_id})
+                    failed = SyncResult("failed", "internal_error", detail=type(exc).__name__)
+                    return _Attempt(failed, attempt, calls.value)
+                if result.outcome == "skipped" and result.reason in PEOPLE:
+                    return _Attempt(result, attempt, calls.value, park=result.reason)
+                return _Attempt(result, attempt, calls.value)
+
+    async def _settle(
+        self,
+        record: SourceRecord,
+        event: InboundEvent,
+        key: str,
+        state: ConversationState | None,
+        attempt: _Attempt,
+        head: ParkedEvent | None,
+    ) -> list[AuditRecord]:
+        """Write the outcome: park (again) or resolve, and audit every transition."""
+        now = _now_ms()
+        queued = state.parked[1:] if head is not None and state is not None else (
+            state.parked if state is not None else ()
+        )  # fmt: skip
+        attempts = (head.attempts if head else 0) + attempt.attempts
+        first = head.first_parked_at if head else now
+        if attempt.park and not self._parking.gives_up(attempt.park, first, now):
+            parked = ParkedEvent(
+                topic=record.topic, partition=record.partition, offset=record.offset,
+                key=(record.key or b"").decode(), value=(record.value or b"").decode(),
+                reason=attempt.park, attempts=attempts, first_parked_at=first,
+                next_attempt_at=self._parking.next_attempt(now, attempt.park, attempts),
+                verify=attempt.verify,
+            )  # fmt: skip
+            holder = state or ConversationState.placeholder(event.tenant_id, event.conversation_id)
+            queue = (*queued, parked) if head is None and queued else (parked, *queued)
+            parked_state = holder.model_copy(update={"parked": queue})
+            if parked_state.parked_bytes > self._parking.max_parked_bytes:
+                overflow = SyncResult("failed", "parked_overflow", detail="too much parked")
+                await self._outputs.dead_letter(record, "parked_overflow", "too much parked")
+                return [await self._emit(record, event, overflow, attempts, attempt.calls)]
+            self._write(key, parked_state)
+            if head is not None and head.reason == attempt.park:
+                return []  # still blocked for the same reason: nothing new to report
+            result = SyncResult("parked", attempt.park, detail=attempt.result.detail)
+            return [await self._emit(record, event, result, attempts, attempt.calls)]
+        result = attempt.result
+        base = result.state or (state.model_copy(update={"parked": ()}) if state else None)
+        if base is not None and base.status == "pending" and not queued:
+            base = None  # a placeholder has no use once nothing waits in it
+        if base is not None:
+            self._write(key, base.model_copy(update={"parked": queued}))
+        elif queued:
+            holder = ConversationState.placeholder(event.tenant_id, event.conversation_id)
+            self._write(key, holder.model_copy(update={"parked": queued}))
+        if result.outcome == "failed":
+            await self._outputs.dead_letter(record, result.reason or "failed", result.detail or "")
+        return [await self._emit(record, event, result, attempts, attempt.calls)]
+
+    def _write(self, key: str, state: ConversationState) -> ConversationState:
+        self._states.put(key, state)
+        self._index.update(key, state)
+        return state
+
+    def _parse(self, record: SourceRecord) -> InboundEvent:
+        return parse_event(record.key, record.value, max_bytes=self._max_event_bytes)
+
+    async def _emit(
+        self, record: SourceRecord, event: InboundEvent, result: SyncResult, attempts: int,
+        calls: int,
+    ) -> AuditRecord:  # fmt: skip
         audit = AuditRecord(
             tenant_id=event.tenant_id,
             conversation_id=event.conversation_id,
@@ -117,50 +309,13 @@ class EventHandler:
             detail=result.detail,
             vitally_conversation_id=result.vitally_conversation_id,
             vitally_message_id=result.vitally_message_id,
-            api_calls=calls.value,
-            attempts=attempts,
+            api_calls=calls,
+            attempts=max(attempts, 1),
             event_timestamp=event.event_timestamp,
             processed_at=_now_ms(),
         )
-        if result.outcome == "failed":
-            await self._outputs.dead_letter(record, result.reason or "failed", result.detail or "")
         await self._outputs.audit(audit)
         return audit
-
-    async def _process(self, record: SourceRecord, event: InboundEvent) -> tuple[SyncResult, int]:
-        state = self._states.get(state_key(event.tenant_id, event.conversation_id))
-        tenant = self._tenants.tenant(event.tenant_id)
-        verify = await self._maybe_applied(record)
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                result = await process_event(
-                    event,
-                    record.offset,
-                    state=state,
-                    tenant=tenant,
-                    vitally=self._vitally,
-                    directory=self._directory,
-                    clock=self._clock,
-                    verify=verify,
-                )
-                return result, attempt
-            except VitallyError as exc:
-                if not exc.transient or attempt >= self._retry.max_attempts:
-                    return _failure(exc), attempt
-                # Vitally has no idempotency key: after a write that may have landed, the next
-                # attempt looks the record up by its externalId before writing again.
-                verify = verify or exc.maybe_applied
-                delay = self._retry.jittered(self._retry.delay(attempt, exc))
-                log.warning(
-                    "vitally call failed, retrying",
-                    extra={"reason": exc.reason, "attempt": attempt, "delay": round(delay, 2)},
-                )
-                await self._sleep(delay)
-            except Exception as exc:  # noqa: BLE001 - a bug must not lose the event: DLQ it
-                log.exception("processing failed", extra={"tenant": event.tenant_id})
-                return SyncResult("failed", "internal_error", detail=type(exc).__name__), attempt
 
     async def _reject(self, record: SourceRecord, exc: InvalidEvent) -> AuditRecord:
         envelope = exc.envelope
@@ -176,7 +331,6 @@ class EventHandler:
             detail=exc.kind,
             event_timestamp=_int_or_none(envelope.get("eventTimestamp")),
             processed_at=_now_ms(),
-            api_calls=0,
         )
         log.warning("invalid record sent to the DLQ", extra={"kind": exc.kind, **record.ref.model_dump()})
         await self._outputs.dead_letter(record, exc.kind, exc.detail)
@@ -185,13 +339,7 @@ class EventHandler:
 
 
 def _failure(exc: VitallyError) -> SyncResult:
-    reason: Reason
-    if isinstance(exc, VitallyAuthError):
-        reason = "vitally_auth_failed"
-    elif isinstance(exc, VitallyRejected):
-        reason = "vitally_rejected"
-    else:
-        reason = "vitally_unavailable"
+    reason: Reason = "vitally_rejected" if isinstance(exc, VitallyRejected) else "vitally_unavailable"
     return SyncResult("failed", reason, detail=f"{exc.reason} {exc.method} {exc.path}")
 
 

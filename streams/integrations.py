@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from processors.tenant import TenantContext
 from schemas.integration import IntegrationRecord
-from streams.crypto import SecretBox, UndecryptableSecret
+from streams.crypto import SecretBox, UndecryptableSecret, fingerprint
 from vitally.target import VitallyTarget
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,11 @@ class IntegrationStore:
         partitions: int,
         box: SecretBox,
         base_url_override: str | None,
+        publish: Callable[[IntegrationRecord], Awaitable[None]] | None = None,
+        on_reconnect: Callable[[str], None] | None = None,
     ) -> None:
+        self._publish = publish
+        self._on_reconnect = on_reconnect
         self._bootstrap = bootstrap_servers
         self._topic = topic
         self._partitions = [TopicPartition(topic, p) for p in range(partitions)]
@@ -61,16 +67,59 @@ class IntegrationStore:
             self._contexts[tenant_id] = context
         return context
 
+    def needs_attention(self, tenant_id: str) -> bool:
+        record = self._records.get(tenant_id)
+        return record is not None and record.status == "needs_attention"
+
+    async def mark_needs_attention(self, tenant: TenantContext, reason: str) -> None:
+        """Vitally rejected the tenant's key: stop using it until someone reconnects.
+
+        Only when the rejected key is still the current one: a failure of a request made with
+        the old key must not undo a reconnect that happened meanwhile.
+        """
+        record = self._records.get(tenant.tenant_id)
+        if record is None or record.status != "connected":
+            return
+        if record.key_fingerprint != fingerprint(tenant.target.authorization):
+            return
+        flagged = record.model_copy(
+            update={
+                "status": "needs_attention",
+                "status_reason": reason,
+                "updated_at": datetime.now(UTC),
+            }
+        )
+        log.error("tenant needs attention", extra={"tenant": tenant.tenant_id, "reason": reason})
+        self.put(flagged)
+        if self._publish is not None:
+            await self._publish(flagged)
+
+    def put(self, record: IntegrationRecord) -> None:
+        """Apply a record this worker just wrote, before it comes back from the topic."""
+        self._take(record.tenant_id, record)
+
     def apply(self, tenant_id: str, value: bytes | None) -> None:
         """Take one record from the topic (None is a tombstone: the tenant is forgotten)."""
-        self._contexts.pop(tenant_id, None)
         if value is None:
-            self._records.pop(tenant_id, None)
+            self._take(tenant_id, None)
             return
         try:
-            self._records[tenant_id] = IntegrationRecord.from_json(value)
+            self._take(tenant_id, IntegrationRecord.from_json(value))
         except ValueError:
             log.error("unreadable integration record ignored", extra={"tenant": tenant_id})
+
+    def _take(self, tenant_id: str, record: IntegrationRecord | None) -> None:
+        previous = self._records.get(tenant_id)
+        self._contexts.pop(tenant_id, None)
+        if record is None:
+            self._records.pop(tenant_id, None)
+            return
+        if previous is not None and record.updated_at < previous.updated_at:
+            return  # our own newer write already applied; the topic caught up with an older one
+        self._records[tenant_id] = record
+        woke = previous is not None and previous.status == "needs_attention"
+        if record.status == "connected" and woke and self._on_reconnect is not None:
+            self._on_reconnect(tenant_id)
 
     def tenants(self) -> list[IntegrationRecord]:
         return list(self._records.values())

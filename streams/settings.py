@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     audit_topic: str = "vitally-sync.audit"
     dlq_topic: str = "vitally-sync.dlq"
     integrations_topic: str = "vitally-sync.integrations"
+    # Ours: records that wake parked conversations, co-partitioned with the input topic.
+    retry_topic: str = "vitally-sync.retry"
     # Used only when the worker has to create the input topic; an existing one is taken as is.
     topic_partitions: int = Field(default=8, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
@@ -33,7 +35,8 @@ class Settings(BaseSettings):
     data_dir: str = ".local/worker-data"
 
     max_in_flight: int = Field(default=256, ge=1)
-    max_event_bytes: int = Field(default=1_000_000, ge=1024)
+    # Unthread messages are small; this bounds what one parked conversation can hold.
+    max_event_bytes: int = Field(default=256_000, ge=1024)
     commit_interval_seconds: float = Field(default=1.0, gt=0)
 
     http_timeout_seconds: float = Field(default=10.0, gt=0, le=30)
@@ -42,6 +45,13 @@ class Settings(BaseSettings):
     retry_attempts: int = Field(default=5, ge=1)
     retry_base_delay_seconds: float = Field(default=0.5, ge=0)
     retry_max_delay_seconds: float = Field(default=8.0, ge=0)
+
+    park_min_delay_seconds: float = Field(default=60.0, gt=0)
+    park_max_delay_seconds: float = Field(default=3600.0, gt=0)
+    park_transient_max_delay_seconds: float = Field(default=300.0, gt=0)
+    # How long a customer or teammate missing from Vitally is waited for, then skipped.
+    park_people_window_seconds: float = Field(default=7 * 24 * 3600.0, gt=0)
+    park_scan_interval_seconds: float = Field(default=2.0, gt=0)
 
     lookup_cache_ttl_seconds: float = Field(default=600.0, gt=0)
     lookup_miss_ttl_seconds: float = Field(default=60.0, gt=0)

@@ -10,6 +10,7 @@ created with TOPIC_PARTITIONS. The audit and DLQ topics follow the input's parti
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException
@@ -36,12 +37,33 @@ def ensure_topics(settings: Settings) -> TopicLayout:
         _create(admin, settings, settings.input_topic, partitions)
     _create(admin, settings, settings.audit_topic, partitions)
     _create(admin, settings, settings.dlq_topic, partitions)
+    # Retry records must land on their conversation's partition number: same count as input.
+    _create(admin, settings, settings.retry_topic, partitions)
     _create(admin, settings, settings.integrations_topic, 1, {"cleanup.policy": "compact"})
     # Another worker may have created a topic between our look and our create.
-    return TopicLayout(
-        input_partitions=_partitions(admin, settings.input_topic) or partitions,
-        integrations_partitions=_partitions(admin, settings.integrations_topic) or 1,
+    layout = TopicLayout(
+        input_partitions=_settled_partitions(admin, settings.input_topic) or partitions,
+        integrations_partitions=_settled_partitions(admin, settings.integrations_topic) or 1,
     )
+    retry = _settled_partitions(admin, settings.retry_topic)
+    if retry != layout.input_partitions:
+        raise TopicLayoutError(
+            f"{settings.retry_topic} has {retry} partitions, {settings.input_topic} has "
+            f"{layout.input_partitions}: they must match (recreate {settings.retry_topic})"
+        )
+    return layout
+
+
+class TopicLayoutError(RuntimeError):
+    """The topics exist in a shape the worker cannot run on."""
+
+
+def _settled_partitions(admin: AdminClient, topic: str) -> int | None:
+    # A topic created a moment ago can be missing from metadata for a little while.
+    deadline = time.monotonic() + _TIMEOUT
+    while (found := _partitions(admin, topic)) is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
 
 
 def _partitions(admin: AdminClient, topic: str) -> int | None:

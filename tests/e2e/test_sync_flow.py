@@ -2,7 +2,9 @@
 
 One installation gets a realistic mix: two conversations that sync with replies from both
 sides, and one event for each troubleshooting case in the seed, each of which must end as a
-skipped audit record with its reason, plus an unsupported event and a broken record.
+skipped audit record with its reason, plus an unsupported event and a broken record. A person
+missing from Vitally first parks the event (and what follows it in the conversation) and is
+re-checked until the window, shortened here to seconds, runs out.
 """
 
 from __future__ import annotations
@@ -49,7 +51,10 @@ def test_conversations_and_messages_sync_and_every_skip_is_audited(
     users, admins = _ids(org, "users"), _ids(org, "admins")
     connected = deployed.connect(TENANT, subdomain="acme.rest.vitally.io", api_key="acme-secret-1")
     assert connected["subdomain"] == "acme" and "apiKey" not in json.dumps(connected)
-    deployed.start_worker()
+    deployed.start_worker(
+        PARK_PEOPLE_WINDOW_SECONDS="3", PARK_MIN_DELAY_SECONDS="0.5",
+        PARK_SCAN_INTERVAL_SECONDS="0.3", LOOKUP_MISS_TTL_SECONDS="0.5",
+    )  # fmt: skip
 
     now = datetime.now(UTC)
     t = [now + timedelta(seconds=i) for i in range(20)]
@@ -88,10 +93,19 @@ def test_conversations_and_messages_sync_and_every_skip_is_audited(
     ]
     produced = deployed.produce(records)
 
-    audit = deployed.audit(expected=produced)
-    assert len(audit) == produced
-    by_message = {(a["conversationId"], a["messageId"], a["event"]): a for a in audit}
-    outcomes = Counter((a["outcome"], a["reason"]) for a in audit)
+    # Parked: the unknown teammate's reply, the stranger's conversation, and the two events
+    # queued behind that reply in its conversation; each gets one more record when resolved.
+    audit = deployed.audit(expected=produced + 4)
+    assert len(audit) == produced + 4
+    parked = Counter(a["reason"] for a in audit if a["outcome"] == "parked")
+    assert parked == Counter({
+        "teammate_not_in_vitally": 1, "customer_not_in_vitally": 1,
+        "waiting_for_earlier_event": 2,
+    })  # fmt: skip
+    final = {json.dumps(a["source"], sort_keys=True): a for a in audit}  # last record wins
+    assert len(final) == produced
+    by_message = {(a["conversationId"], a["messageId"], a["event"]): a for a in final.values()}
+    outcomes = Counter((a["outcome"], a["reason"]) for a in final.values())
     assert outcomes == Counter({
         ("synced", None): 6,
         ("skipped", "private_note"): 1,
@@ -106,6 +120,7 @@ def test_conversations_and_messages_sync_and_every_skip_is_audited(
         ("failed", "invalid_event"): 1,
     })  # fmt: skip
     assert by_message[("c-a", "m-a2", "message_created")]["apiCalls"] >= 1
+    assert by_message[("c-stranger", None, "conversation_created")]["attempts"] > 1
     for record in audit:
         assert record["source"]["topic"] == deployed.input_topic
         assert "Thanks" not in json.dumps(record)  # no message text in the audit

@@ -1,0 +1,106 @@
+"""Parking: events that cannot be synced yet wait, durably and in order, and are retried later.
+
+An event is parked when what blocks it may clear by itself: Vitally unavailable after the
+in-line retries, the tenant's key rejected (the tenant needs attention until reconnected),
+or a customer or teammate not yet in Vitally (re-checked for a window, then skipped). Parked
+events live in the conversation's table entry, so they survive restarts and rebalances, and
+while a conversation has one, its later events queue behind it: order is never broken.
+
+Faust timers cannot write tables, so retries are driven by records: a timer finds due
+conversations in :class:`ParkedIndex` and sends a retry record keyed by the conversation to
+the retry topic, co-partitioned with the input; the agent handles it in the conversation's
+lane like any other event.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from schemas.audit import Reason
+from schemas.state import ConversationState
+
+# Reasons that clear without an operator; everything else parked waits for one (a reconnect).
+TRANSIENT: frozenset[Reason] = frozenset({"vitally_unavailable", "vitally_rate_limited"})
+PEOPLE: frozenset[Reason] = frozenset({"customer_not_in_vitally", "teammate_not_in_vitally"})
+NEEDS_ATTENTION: Reason = "integration_needs_attention"
+WAITING: Reason = "waiting_for_earlier_event"
+
+
+@dataclass(frozen=True)
+class ParkingPolicy:
+    """When a parked event is tried again, and when a missing person stops being waited for."""
+
+    min_delay_s: float = 60.0
+    max_delay_s: float = 3600.0
+    transient_max_delay_s: float = 300.0
+    people_window_s: float = 7 * 24 * 3600.0
+    max_parked_bytes: int = 700_000
+    jitter: float = 0.2
+
+    def next_attempt(self, now_ms: int, reason: str, attempts: int) -> int:
+        cap = self.transient_max_delay_s if reason in TRANSIENT else self.max_delay_s
+        delay = min(cap, self.min_delay_s * 2 ** max(0, attempts - 1))
+        # Spread re-checks of many conversations parked at once (an outage) over time.
+        delay *= 1 + self.jitter * random.random()  # noqa: S311 - not security relevant
+        return now_ms + int(delay * 1000)
+
+    def gives_up(self, reason: str, first_parked_at: int, now_ms: int) -> bool:
+        """Only missing people are given up on; Vitally outages and bad keys never are."""
+        return reason in PEOPLE and now_ms - first_parked_at >= self.people_window_s * 1000
+
+
+@dataclass
+class _Entry:
+    partition: int
+    tenant_id: str
+    due_ms: int
+    reason: str
+    sent_at_ms: int = 0
+
+
+@dataclass
+class ParkedIndex:
+    """This worker's in-memory view of which conversations have parked events, and when due.
+
+    Rebuilt from the table after every rebalance; kept current by every state write.
+    """
+
+    resend_after_ms: int = 30_000
+    _entries: dict[str, _Entry] = field(default_factory=dict)
+
+    def update(self, key: str, state: ConversationState | None) -> None:
+        if state is None or not state.parked:
+            self._entries.pop(key, None)
+            return
+        head = state.parked[0]
+        self._entries[key] = _Entry(
+            head.partition, state.tenant_id, head.next_attempt_at, head.reason
+        )
+
+    def rebuild(self, states: list[tuple[str, ConversationState]]) -> None:
+        self._entries.clear()
+        for key, state in states:
+            self.update(key, state)
+
+    def wake_tenant(self, tenant_id: str) -> None:
+        """The tenant was reconnected: everything of it that waits for attention is due now."""
+        for entry in self._entries.values():
+            if entry.tenant_id == tenant_id:
+                entry.due_ms = 0
+                entry.sent_at_ms = 0
+
+    def due(self, now_ms: int, partitions: set[int]) -> list[tuple[str, int]]:
+        """Conversations to send a retry record for; each is not re-sent for a while."""
+        ready = []
+        for key, entry in self._entries.items():
+            if entry.partition not in partitions or entry.due_ms > now_ms:
+                continue
+            if now_ms - entry.sent_at_ms < self.resend_after_ms:
+                continue
+            entry.sent_at_ms = now_ms
+            ready.append((key, entry.partition))
+        return ready
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,0 +1,81 @@
+"""The handler's ports, backed by Faust: table state, audit and DLQ output, replay horizon."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+from faust.types import TP
+
+from schemas.audit import AuditRecord
+from schemas.state import ConversationState
+from streams.handler import SourceRecord
+
+
+class TableStates:
+    """The conversations table as the handler's state store (JSON values, str keys)."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def get(self, key: str) -> ConversationState | None:
+        raw = self._table.get(key.encode())
+        return ConversationState.from_json(raw) if raw else None
+
+    def put(self, key: str, state: ConversationState) -> None:
+        self._table[key.encode()] = state.to_json()
+
+    def parked(self, partitions: set[int]) -> list[tuple[str, ConversationState]]:
+        """Every conversation with parked events in ``partitions`` (a full scan: rebalances only)."""
+        found = []
+        for raw_key, raw in self._table.items():
+            if raw and b'"parked":[]' not in raw:
+                state = ConversationState.from_json(raw)
+                if state.parked and state.parked[0].partition in partitions:
+                    found.append((raw_key.decode(), state))
+        return found
+
+
+class KafkaOutputs:
+    """Audit records and dead letters, sent through Faust's producer."""
+
+    def __init__(self, audit_topic: faust.TopicT, dlq_topic: faust.TopicT) -> None:
+        self._audit = audit_topic
+        self._dlq = dlq_topic
+
+    async def audit(self, record: AuditRecord) -> None:
+        key = record.conversation_id.encode() if record.conversation_id else None
+        await self._audit.send(key=key, value=record.to_json())
+
+    async def dead_letter(self, source: SourceRecord, reason: str, detail: str) -> None:
+        headers = {
+            "x-error-reason": reason.encode(),
+            "x-error-detail": detail[:500].encode(),
+            "x-source-topic": source.topic.encode(),
+            "x-source-partition": str(source.partition).encode(),
+            "x-source-offset": str(source.offset).encode(),
+        }
+        await self._dlq.send(key=source.key, value=source.value, headers=headers)
+
+
+class ReplayGuard:
+    """Says whether a record may already have been applied by an earlier, unfinished run.
+
+    Records below a partition's end offset at the time we took it over were produced before
+    we owned it: a previous owner (or we, before a crash) may have written them to Vitally
+    without the table remembering. Those are checked against Vitally before any create;
+    records that arrive after the takeover are new and cost no extra call.
+    """
+
+    def __init__(self, app: faust.App) -> None:
+        self._app = app
+        self._horizon: dict[TP, int] = {}
+
+    async def take_over(self, assigned: set[TP]) -> None:
+        self._horizon = dict(await self._app.consumer.highwaters(*assigned)) if assigned else {}
+
+    async def maybe_applied(self, record: SourceRecord) -> bool:
+        tp = TP(record.topic, record.partition)
+        if tp not in self._horizon:
+            self._horizon.update(await self._app.consumer.highwaters(tp))
+        return record.offset < self._horizon.get(tp, 0)
