@@ -1,6 +1,7 @@
 """Vitally REST client for many tenants: targets, errors, pacing, retries, call counting."""
 
 from vitally.calls import CallCounter, count_calls
+from vitally.client import SortBy, VitallyClient, build_http_client
 from vitally.errors import (
     Reason,
     VitallyAuthError,
@@ -25,8 +26,10 @@ __all__ = [
     "Reason",
     "Region",
     "RetryPolicy",
+    "SortBy",
     "TenantRateLimiter",
     "VitallyAuthError",
+    "VitallyClient",
     "VitallyError",
     "VitallyNotFound",
     "VitallyRateLimited",
@@ -38,6 +41,7 @@ __all__ = [
     "VitallyTarget",
     "base_url_for",
     "basic_auth_value",
+    "build_http_client",
     "count_calls",
     "error_class_for_status",
 ]

@@ -1,0 +1,267 @@
+"""The Vitally REST client: one instance and connection pool for every tenant.
+
+Each call takes the tenant's `VitallyTarget`, so credentials travel with the call. httpx
+exceptions are translated here, once, into the tree in `vitally.errors`. GETs are retried per
+the `RetryPolicy`; POSTs only when the request certainly never took effect (connect error, 429),
+because Vitally has no idempotency key: after a maybe-applied create, the caller looks the
+conversation up by externalId (`find_conversation_by_external_id`) before posting again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Literal, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from schemas.vitally import (
+    ConversationCreate,
+    MessageCreate,
+    Page,
+    VitallyAdmin,
+    VitallyConversation,
+    VitallyConversationSummary,
+    VitallyMessage,
+    VitallyUser,
+)
+from vitally._call import Call, request_error, retry_after
+from vitally.calls import record_call
+from vitally.errors import VitallyError, VitallyNotFound, status_error
+from vitally.ratelimit import TenantRateLimiter
+from vitally.retry import DEFAULT_RETRY, RetryPolicy
+from vitally.target import VitallyTarget
+
+SortBy = Literal["createdAt", "updatedAt"]
+Params = Mapping[str, str | int]
+
+Person = TypeVar("Person", VitallyUser, VitallyAdmin)
+
+logger = logging.getLogger(__name__)
+
+_USERS_PAGE = Page[VitallyUser]
+_CONVERSATIONS_PAGE = Page[VitallyConversationSummary]
+_ADMIN_PAGE = TypeAdapter(Page[VitallyAdmin])
+_ADMIN = TypeAdapter(VitallyAdmin)
+
+
+def build_http_client(timeout: float = 10.0, max_connections: int = 100) -> httpx.AsyncClient:
+    """The shared HTTP client for all tenants.
+
+    Every timeout stays well under Kafka's 60 s rebalance timeout, so one slow call cannot hold
+    a partition through a rebalance. Redirects are not followed: a redirect would carry a
+    tenant's key to a host it was not meant for.
+    """
+    if not 0 < timeout <= 30:
+        raise ValueError("timeout must be in (0, 30] seconds")
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(connect=min(timeout, 5.0), read=timeout, write=timeout, pool=timeout),
+        limits=httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=30.0,
+        ),
+        follow_redirects=False,
+        headers={"User-Agent": "vitally-sync"},
+    )
+
+
+class VitallyClient:
+    """Typed calls to Vitally's REST API for any tenant; raises only `VitallyError`s."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        limiter: TenantRateLimiter | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        self._http = http
+        self._limiter = limiter
+        self._retry = retry
+        self._sleep = sleep
+
+    async def find_user_by_email(self, target: VitallyTarget, email: str) -> VitallyUser | None:
+        """The Vitally user with this email: an exact (case-insensitive) match if several."""
+        call = Call(target, "GET", "/resources/users/search")
+        response = await self._send_or_none(call, params={"email": email.strip()})
+        if response is None:
+            return None
+        return _pick_by_email(call.decode(response, _USERS_PAGE).results, email)
+
+    async def find_admin_by_email(self, target: VitallyTarget, email: str) -> VitallyAdmin | None:
+        """The Vitally admin (teammate) with this email, or None."""
+        call = Call(target, "GET", "/resources/admins/search")
+        response = await self._send_or_none(call, params={"email": email.strip()})
+        if response is None:
+            return None
+        body = call.json(response)
+        # Documented to return one object; some clients expect {"results": [...]}: take both.
+        if isinstance(body, dict) and isinstance(body.get("results"), list):
+            return _pick_by_email(call.validate(response, body, _ADMIN_PAGE).results, email)
+        if isinstance(body, dict) and body.get("id"):
+            return call.validate(response, body, _ADMIN)
+        if body in ({}, None):
+            return None
+        raise call.unreadable(response)
+
+    async def list_users(self, target: VitallyTarget, limit: int = 1) -> list[VitallyUser]:
+        """A few users; cheap enough to check that a tenant's key and host work."""
+        call = Call(target, "GET", "/resources/users")
+        response = await self._send(call, params={"limit": limit})
+        return call.decode(response, _USERS_PAGE).results
+
+    async def list_conversations(
+        self,
+        target: VitallyTarget,
+        limit: int = 100,
+        cursor: str | None = None,
+        sort_by: SortBy = "createdAt",
+    ) -> Page[VitallyConversationSummary]:
+        """One page of conversations, newest first; `cursor` is the previous page's `next`."""
+        params: dict[str, str | int] = {"limit": limit, "sortBy": sort_by}
+        if cursor:
+            params["from"] = cursor
+        call = Call(target, "GET", "/resources/conversations")
+        return call.decode(await self._send(call, params=params), _CONVERSATIONS_PAGE)
+
+    async def find_conversation_by_external_id(
+        self, target: VitallyTarget, external_id: str, max_pages: int = 3
+    ) -> VitallyConversationSummary | None:
+        """Look through the newest conversations for one with this externalId.
+
+        The documented way to learn whether an earlier, maybe-applied create reached Vitally:
+        the docs do not promise that /conversations/{externalId} resolves. A create that just
+        happened sorts first, so a few pages suffice.
+        """
+        cursor: str | None = None
+        for _ in range(max_pages):
+            page = await self.list_conversations(target, limit=100, cursor=cursor)
+            for conversation in page.results:
+                if conversation.external_id == external_id:
+                    return conversation
+            if not page.next:
+                return None
+            cursor = page.next
+        return None
+
+    async def get_conversation(
+        self, target: VitallyTarget, conversation_id: str
+    ) -> VitallyConversation | None:
+        """One conversation with its messages, or None when Vitally does not know the id."""
+        call = Call(target, "GET", "/resources/conversations/{id}", {"id": conversation_id})
+        response = await self._send_or_none(call)
+        return None if response is None else call.decode(response, VitallyConversation)
+
+    async def create_conversation(
+        self, target: VitallyTarget, body: ConversationCreate
+    ) -> VitallyConversation:
+        """Create a conversation with its first message(s).
+
+        On a maybe-applied failure (timeout, 5xx, unreadable 2xx) this raises rather than
+        re-posting; look the conversation up by externalId before trying again.
+        """
+        call = Call(target, "POST", "/resources/conversations")
+        return call.decode(await self._send(call, json=_dump(body)), VitallyConversation)
+
+    async def add_message(
+        self, target: VitallyTarget, conversation_id: str, body: MessageCreate
+    ) -> VitallyMessage:
+        """Append one message to a Vitally conversation (by its Vitally id)."""
+        call = Call(
+            target, "POST", "/resources/conversations/{id}/messages", {"id": conversation_id}
+        )
+        return call.decode(await self._send(call, json=_dump(body)), VitallyMessage)
+
+    async def _send_or_none(
+        self, call: Call, *, params: Params | None = None
+    ) -> httpx.Response | None:
+        """Like `_send`, but a 404 means "no such record": None."""
+        try:
+            return await self._send(call, params=params)
+        except VitallyNotFound:
+            return None
+
+    async def _send(
+        self, call: Call, *, params: Params | None = None, json: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        """Send `call`, retrying what the policy allows."""
+        attempt = 1
+        while True:
+            try:
+                return await self._attempt(call, params, json)
+            except VitallyError as error:
+                if not self._retry.should_retry(error, attempt):
+                    raise
+                wait = self._retry.jittered(self._retry.delay(attempt, error))
+                logger.warning(
+                    "vitally retry %s %s in %.2fs",
+                    call.method,
+                    call.template,
+                    wait,
+                    extra=call.log_fields(attempt=attempt, reason=error.reason),
+                )
+                await self._sleep(wait)
+                attempt += 1
+
+    async def _attempt(
+        self, call: Call, params: Params | None, json: dict[str, Any] | None
+    ) -> httpx.Response:
+        tenant = call.target.tenant_id
+        if self._limiter is not None:
+            await self._limiter.acquire(tenant)
+        record_call()
+        headers = {"Authorization": call.target.authorization, "Accept": "application/json"}
+        try:
+            response = await self._http.request(
+                call.method, call.url, params=params, json=json, headers=headers
+            )
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            # A misconfigured base URL is not Vitally's answer and will not heal by retrying.
+            raise ValueError(f"invalid Vitally base URL for tenant {tenant}") from exc
+        except httpx.RequestError as exc:
+            error = request_error(exc, call)
+            logger.warning(
+                "vitally %s %s failed: %s",
+                call.method,
+                call.template,
+                type(exc).__name__,
+                extra=call.log_fields(reason=error.reason),
+            )
+            raise error from exc
+        status = response.status_code
+        level = logging.DEBUG if response.is_success or status == 404 else logging.WARNING
+        logger.log(
+            level,
+            "vitally %s %s -> %s",
+            call.method,
+            call.template,
+            status,
+            extra=call.log_fields(status=status),
+        )
+        if self._limiter is not None:
+            self._limiter.observe(tenant, response.headers, status)
+        if response.is_success:
+            return response
+        raise status_error(
+            status,
+            method=call.method,
+            path=call.template,
+            body_excerpt=call.excerpt(response),
+            retry_after=retry_after(response.headers),
+        )
+
+
+def _dump(body: BaseModel) -> dict[str, Any]:
+    return body.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _pick_by_email(candidates: Sequence[Person], email: str) -> Person | None:
+    wanted = email.strip().casefold()
+    for candidate in candidates:
+        if candidate.email is not None and candidate.email.strip().casefold() == wanted:
+            return candidate
+    return candidates[0] if candidates else None
