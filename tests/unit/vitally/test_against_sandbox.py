@@ -1,0 +1,86 @@
+"""The real client against the in-process Vitally sandbox: both sides agree on the wire format."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from schemas.vitally import ConversationCreate, MessageCreate, Participant
+from vitally import TenantRateLimiter, VitallyAuthError, VitallyClient, VitallyTarget
+from vitally_sandbox import ManualClock, create_app
+
+BASE = "http://sandbox.test"
+SEED: dict[str, Any] = {
+    "orgs": [
+        {
+            "subdomain": "acme",
+            "tokens": ["acme-secret"],
+            "users": [{"id": "u-jane", "email": "Jane@Customer.example"}],
+            "admins": [{"id": "a-sam", "email": "sam@vendor.example"}],
+        },
+        {"subdomain": "globex", "tokens": ["globex-secret"], "users": [], "admins": []},
+    ]
+}
+ACME = VitallyTarget.for_tenant("T01ACME", "acme", "us", "acme-secret", BASE)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[tuple[VitallyClient, TenantRateLimiter]]:
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    app = create_app(seed=SEED, clock=ManualClock(), sleep=no_sleep)
+    limiter = TenantRateLimiter()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http:
+        yield VitallyClient(http, limiter=limiter), limiter
+
+
+async def test_people_lookups(client: tuple[VitallyClient, TenantRateLimiter]) -> None:
+    vitally, limiter = client
+    user = await vitally.find_user_by_email(ACME, "jane@customer.example")
+    admin = await vitally.find_admin_by_email(ACME, "sam@vendor.example")
+    assert user is not None and user.id == "u-jane"
+    assert admin is not None and admin.id == "a-sam"
+    assert await vitally.find_admin_by_email(ACME, "nobody@vendor.example") is None
+    assert [u.id for u in await vitally.list_users(ACME, limit=1)] == ["u-jane"]
+    snapshot = limiter.snapshot(ACME.tenant_id)
+    assert snapshot is not None and snapshot.remaining is not None  # RateLimit-* headers read
+
+
+async def test_conversation_round_trip(client: tuple[VitallyClient, TenantRateLimiter]) -> None:
+    vitally, _ = client
+    first = MessageCreate(
+        external_id="unthread:m-1",
+        message="<p>Export fails</p>",
+        from_=Participant(type="user", id="u-jane"),
+        to=[Participant(type="admin", id="a-sam")],
+        timestamp=datetime(2026, 11, 25, 10, 0, tzinfo=UTC),
+    )
+    created = await vitally.create_conversation(
+        ACME, ConversationCreate(external_id="c-1", subject="CSV", messages=[first])
+    )
+    found = await vitally.find_conversation_by_external_id(ACME, "c-1")
+    assert found is not None and found.id == created.id
+    reply = first.model_copy(
+        update={
+            "external_id": "unthread:m-2",
+            "from_": Participant(type="admin", id="a-sam"),
+            "to": [Participant(type="user", id="u-jane")],
+        }
+    )
+    posted = await vitally.add_message(ACME, created.id, reply)
+    assert posted.external_id == "unthread:m-2"
+    stored = await vitally.get_conversation(ACME, created.id)
+    assert stored is not None
+    assert [m.external_id for m in stored.messages] == ["unthread:m-1", "unthread:m-2"]
+
+
+async def test_a_wrong_key_is_an_auth_error(
+    client: tuple[VitallyClient, TenantRateLimiter],
+) -> None:
+    vitally, _ = client
+    wrong = VitallyTarget.for_tenant("T09", "acme", "us", "not-a-key", BASE)
+    with pytest.raises(VitallyAuthError):
+        await vitally.list_users(wrong)
