@@ -14,10 +14,11 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
-from aiocache import BaseCache, SimpleMemoryCache
+from aiocache import BaseCache
 from pydantic import BaseModel
 
 from processors.direction import normalise_email
+from processors.lookup_cache import BoundedMemoryCache
 from processors.protocols import VitallyApi
 from schemas.vitally import VitallyAdmin, VitallyUser
 from vitally.target import VitallyTarget
@@ -36,11 +37,12 @@ class CachedDirectory:
         ttl: float = 600.0,
         miss_ttl: float = 60.0,
         cache: BaseCache | None = None,
+        max_entries: int = 100_000,
     ) -> None:
         self._vitally = vitally
         self._ttl = ttl
         self._miss_ttl = miss_ttl
-        self._cache: BaseCache = cache if cache is not None else SimpleMemoryCache()
+        self._cache: BaseCache = cache if cache is not None else BoundedMemoryCache(max_entries)
         self._inflight: dict[str, asyncio.Future[Any]] = {}
 
     async def user(self, target: VitallyTarget, email: str) -> VitallyUser | None:

@@ -25,12 +25,13 @@ from streams.integrations import IntegrationStore
 from streams.lanes import KeyedLanes, OffsetSequencer
 from streams.parking import ParkedIndex, ParkingPolicy
 from streams.ports import KafkaOutputs, ReplayGuard, TableStates
+from streams.window import PartitionWindow
 from streams.settings import Settings
 from streams.topics import TopicLayout
 from streams.views import register_views
 from vitally.client import VitallyClient, build_http_client
 from vitally.ratelimit import TenantRateLimiter
-from vitally.retry import RetryPolicy
+from vitally.retry import NO_RETRY, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
             timeout=settings.http_timeout_seconds, max_connections=settings.http_max_connections
         ),
         limiter=TenantRateLimiter(share=settings.vitally_rate_limit_share),
+        # The handler is the one place that retries (whole events, with parking after).
+        retry=NO_RETRY,
     )
     replay = ReplayGuard(app)
     handler = EventHandler(
@@ -102,6 +105,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
             vitally,
             ttl=settings.lookup_cache_ttl_seconds,
             miss_ttl=settings.lookup_miss_ttl_seconds,
+            max_entries=settings.lookup_cache_max_entries,
         ),
         clock=SystemClock(),
         retry=RetryPolicy(
@@ -119,9 +123,18 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         retry_topic=settings.retry_topic,
         max_event_bytes=settings.max_event_bytes,
         maybe_applied=replay.maybe_applied,
+        # Set as soon as a SIGTERM starts the stop, before Faust waits for in-flight events.
+        stopping=lambda: bool(app.should_stop),
     )
     lanes = KeyedLanes(settings.max_in_flight)
     sequencer: OffsetSequencer[TP, EventT] = OffsetSequencer()
+    window = PartitionWindow(
+        settings.max_in_flight_per_partition,
+        in_flight=sequencer.in_flight,
+        pause=lambda tps: app.consumer.pause_partitions(tps),
+        resume=lambda tps: app.consumer.resume_partitions(tps),
+        may_resume=lambda: not app.rebalancing and app.tables.recovery.completed.is_set(),
+    )
     rebuild_index = True
 
     @app.task
@@ -133,6 +146,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         # Faust now waits for every in-flight event: stop in-line retry waits so it need not
         # wait long; what cannot finish at once is parked and picked up by the next owner.
         handler.draining = True
+        window.forget(revoked)
 
     @app.on_partitions_assigned.connect
     async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
@@ -163,6 +177,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         async for event in manual.events():
             message = event.message
             slot = sequencer.track(message.tp, message.offset, event)
+            window.admitted(message.tp)
 
             async def work(event: EventT = event, slot: Any = slot) -> None:
                 message = event.message
@@ -179,6 +194,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
                     return
                 for finished in sequencer.finish(message.tp, slot):
                     await manual.ack(finished)
+                window.finished(message.tp)
 
             lane = message.key or f"{message.tp}:{message.offset}".encode()
             await lanes.submit(lane, work)

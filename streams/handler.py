@@ -112,8 +112,10 @@ class EventHandler:
         retry_topic: str,
         max_event_bytes: int,
         maybe_applied: Callable[[SourceRecord], Awaitable[bool]],
+        stopping: Callable[[], bool] = lambda: False,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        self._stopping = stopping
         self._tenants = tenants
         self._states = states
         self._outputs = outputs
@@ -212,7 +214,11 @@ class EventHandler:
                     verify = verify or exc.maybe_applied
                     if not exc.transient:
                         return _Attempt(_failure(exc), attempt, calls.value)
-                    if attempt >= self._retry.max_attempts or self.draining:
+                    delay = self._retry.delay(attempt, exc)
+                    # A long wait advised by Vitally is not sat out holding the partition.
+                    if attempt >= self._retry.max_attempts or self.draining or (
+                        self._stopping() or delay > self._retry.max_delay
+                    ):
                         reason: Reason = (
                             "vitally_rate_limited"
                             if isinstance(exc, VitallyRateLimited)
@@ -221,7 +227,7 @@ class EventHandler:
                         return _Attempt(_failure(exc), attempt, calls.value, reason, verify)
                     # Vitally has no idempotency key: after a write that may have landed, the
                     # next attempt looks the record up by its externalId before writing again.
-                    delay = self._retry.jittered(self._retry.delay(attempt, exc))
+                    delay = self._retry.jittered(delay)
                     log.warning(
                         "vitally call failed, retrying",
                         extra={"reason": exc.reason, "attempt": attempt, "delay": round(delay, 2)},

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     data_dir: str = ".local/worker-data"
 
     max_in_flight: int = Field(default=256, ge=1)
+    max_in_flight_per_partition: int = Field(default=64, ge=2)
+    lookup_cache_max_entries: int = Field(default=100_000, ge=100)
     # Unthread messages are small; this bounds what one parked conversation can hold.
     max_event_bytes: int = Field(default=256_000, ge=1024)
     commit_interval_seconds: float = Field(default=1.0, gt=0)
