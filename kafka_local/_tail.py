@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 TAIL_LINES = 40
+# Maven prints colour resets even in batch mode with colour off.
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def tail_text(text: str, lines: int = TAIL_LINES) -> str:
-    return "\n".join(text.rstrip().splitlines()[-lines:])
+    return "\n".join(_ANSI_ESCAPE.sub("", text).rstrip().splitlines()[-lines:])
 
 
 def tail_files(*paths: Path, lines: int = TAIL_LINES) -> str:

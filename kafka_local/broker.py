@@ -18,6 +18,7 @@ from kafka_local.config import (
     broker_properties,
     free_ports,
     new_cluster_id,
+    read_properties,
     write_properties,
 )
 from kafka_local.errors import BrokerError
@@ -102,21 +103,7 @@ class LocalKafka:
             return
         if self._classpath is None:
             self._classpath = resolve_classpath()
-        self.logs_dir.mkdir(parents=True, exist_ok=True)
-        log_dir = self.data_dir / "kraft"
-        write_properties(
-            self.properties_file,
-            broker_properties(
-                port=self.port,
-                controller_port=self.controller_port,
-                log_dir=log_dir,
-                extra=self._extra_properties,
-            ),
-        )
-        if not (log_dir / "meta.properties").is_file():
-            format_storage(
-                self._classpath, self.properties_file, new_cluster_id(), logs_dir=self.logs_dir
-            )
+        cluster_id = self._prepare_data_dir(self._classpath)
         command = java_command(
             self._classpath,
             "kafka.Kafka",
@@ -131,12 +118,31 @@ class LocalKafka:
             wait_until_ready(
                 self._process,
                 self.port,
+                cluster_id,
                 timeout_s=self._startup_timeout_s,
                 log_tail=self.log_tail,
             )
         except BrokerError:
             self.kill()
             raise
+
+    def _prepare_data_dir(self, classpath: list[Path]) -> str:
+        """Write server.properties, format storage if new; return the cluster id."""
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        log_dir = self.data_dir / "kraft"
+        properties = broker_properties(
+            port=self.port,
+            controller_port=self.controller_port,
+            log_dir=log_dir,
+            extra=self._extra_properties,
+        )
+        write_properties(self.properties_file, properties)
+        meta = log_dir / "meta.properties"
+        if not meta.is_file():
+            format_storage(
+                classpath, self.properties_file, new_cluster_id(), logs_dir=self.logs_dir
+            )
+        return read_properties(meta)["cluster.id"]
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Shut the broker down cleanly (SIGTERM), SIGKILL it after timeout_s."""

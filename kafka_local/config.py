@@ -34,6 +34,10 @@ TEST_DEFAULTS: Mapping[str, str] = {
     "transaction.state.log.num.partitions": "4",
     # No 3 s pause before the first rebalance of every new group.
     "group.initial.rebalance.delay.ms": "0",
+    # After a kill, the controller refuses the restarted broker until the dead
+    # one's session expires: 9 s by default, 3 s here (heartbeats every 0.5 s).
+    "broker.heartbeat.interval.ms": "500",
+    "broker.session.timeout.ms": "3000",
 }
 
 

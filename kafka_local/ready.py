@@ -2,7 +2,8 @@
 
 An open port is not enough: the broker must also be registered with its
 controller and unfenced, or the first produce or group join fails. A metadata
-response that lists our node proves both.
+response that lists our node proves both, and its cluster id proves it comes
+from our broker, not from another one already holding the port.
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ POLL_INTERVAL_S = 0.1
 
 
 def wait_until_ready(
-    process: subprocess.Popen[bytes], port: int, *, timeout_s: float, log_tail: Callable[[], str]
+    process: subprocess.Popen[bytes],
+    port: int,
+    cluster_id: str,
+    *,
+    timeout_s: float,
+    log_tail: Callable[[], str],
 ) -> None:
     """Return once the broker lists itself in metadata; raise if it dies or times out."""
     deadline = time.monotonic() + timeout_s
@@ -33,7 +39,7 @@ def wait_until_ready(
         # Probe with a plain socket first: librdkafka logs every refused connection.
         if admin is None and _accepts_connections(port):
             admin = AdminClient({"bootstrap.servers": f"{HOST}:{port}", "log_level": 0})
-        if admin is not None and _lists_itself(admin):
+        if admin is not None and _lists_itself(admin, cluster_id):
             return
         if time.monotonic() > deadline:
             raise BrokerStartTimeout(timeout_s, log_tail())
@@ -48,8 +54,9 @@ def _accepts_connections(port: int) -> bool:
         return False
 
 
-def _lists_itself(admin: AdminClient) -> bool:
+def _lists_itself(admin: AdminClient, cluster_id: str) -> bool:
     try:
-        return NODE_ID in admin.list_topics(timeout=1).brokers
+        metadata = admin.list_topics(timeout=1)
     except KafkaException:
         return False
+    return metadata.cluster_id == cluster_id and NODE_ID in metadata.brokers
