@@ -46,6 +46,7 @@ Reason = Literal[
     "vitally_rejected",
     "vitally_unavailable",
     "vitally_rate_limited",
+    "tenant_backlogged",
     # us
     "internal_error",
 ]

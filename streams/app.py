@@ -25,6 +25,7 @@ from streams.integrations import IntegrationStore
 from streams.lanes import KeyedLanes, OffsetSequencer
 from streams.parking import ParkedIndex, ParkingPolicy
 from streams.ports import KafkaOutputs, ReplayGuard, TableStates
+from streams.tenant_gate import TenantGate
 from streams.window import PartitionWindow
 from streams.settings import Settings
 from streams.topics import TopicLayout
@@ -123,6 +124,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         retry_topic=settings.retry_topic,
         max_event_bytes=settings.max_event_bytes,
         maybe_applied=replay.maybe_applied,
+        gate=TenantGate(settings.max_in_flight_per_tenant),
         # Set as soon as a SIGTERM starts the stop, before Faust waits for in-flight events.
         stopping=lambda: bool(app.should_stop),
     )

@@ -32,7 +32,15 @@ from processors.tenant import TenantContext
 from schemas.audit import AuditRecord, Reason, SourceRef
 from schemas.events import InboundEvent, InvalidEvent, parse_event
 from schemas.state import ConversationState, ParkedEvent
-from streams.parking import NEEDS_ATTENTION, PEOPLE, WAITING, ParkedIndex, ParkingPolicy
+from streams.parking import (
+    BACKLOGGED,
+    NEEDS_ATTENTION,
+    PEOPLE,
+    WAITING,
+    ParkedIndex,
+    ParkingPolicy,
+)
+from streams.tenant_gate import TenantGate
 from vitally.calls import count_calls
 from vitally.errors import VitallyAuthError, VitallyError, VitallyRateLimited, VitallyRejected
 from vitally.retry import RetryPolicy
@@ -112,10 +120,12 @@ class EventHandler:
         retry_topic: str,
         max_event_bytes: int,
         maybe_applied: Callable[[SourceRecord], Awaitable[bool]],
+        gate: TenantGate | None = None,
         stopping: Callable[[], bool] = lambda: False,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._stopping = stopping
+        self._gate = gate or TenantGate(cap=1 << 30)
         self._tenants = tenants
         self._states = states
         self._outputs = outputs
@@ -196,6 +206,24 @@ class EventHandler:
         tenant = self._tenants.tenant(event.tenant_id)
         if tenant is not None and self._tenants.needs_attention(event.tenant_id):
             return _Attempt(skipped(NEEDS_ATTENTION), 0, 0, park=NEEDS_ATTENTION)
+        if tenant is None:
+            return await self._try(record, event, state, tenant, verify)
+        if not self._gate.try_enter(tenant.tenant_id):
+            return _Attempt(skipped(BACKLOGGED), 0, 0, park=BACKLOGGED)
+        try:
+            return await self._try(record, event, state, tenant, verify)
+        finally:
+            self._gate.leave(tenant.tenant_id)
+
+    async def _try(
+        self,
+        record: SourceRecord,
+        event: InboundEvent,
+        state: ConversationState | None,
+        tenant: TenantContext | None,
+        verify: bool,
+    ) -> _Attempt:
+        """Process with in-line retries; classify what is left as failed or to be parked."""
         attempt = 0
         with count_calls() as calls:
             while True:

@@ -25,6 +25,7 @@ TRANSIENT: frozenset[Reason] = frozenset({"vitally_unavailable", "vitally_rate_l
 PEOPLE: frozenset[Reason] = frozenset({"customer_not_in_vitally", "teammate_not_in_vitally"})
 NEEDS_ATTENTION: Reason = "integration_needs_attention"
 WAITING: Reason = "waiting_for_earlier_event"
+BACKLOGGED: Reason = "tenant_backlogged"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class ParkingPolicy:
     """When a parked event is tried again, and when a missing person stops being waited for."""
 
     min_delay_s: float = 60.0
+    backlogged_delay_s: float = 1.0
     max_delay_s: float = 3600.0
     transient_max_delay_s: float = 300.0
     people_window_s: float = 7 * 24 * 3600.0
@@ -39,6 +41,10 @@ class ParkingPolicy:
     jitter: float = 0.2
 
     def next_attempt(self, now_ms: int, reason: str, attempts: int) -> int:
+        if reason == BACKLOGGED:
+            # Not a failure: the tenant had no free slot. Try again soon, without backoff.
+            delay = self.backlogged_delay_s * (1 + self.jitter * random.random())  # noqa: S311
+            return now_ms + int(delay * 1000)
         cap = self.transient_max_delay_s if reason in TRANSIENT else self.max_delay_s
         delay = min(cap, self.min_delay_s * 2 ** max(0, attempts - 1))
         # Spread re-checks of many conversations parked at once (an outage) over time.

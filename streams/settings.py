@@ -11,11 +11,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+    # hide_input_in_errors: a too-short ADMIN_API_TOKEN must not be echoed into the start-up log.
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     vitally_base_url: str | None = None
-    admin_api_token: SecretStr
+    # A short bearer token is guessable; an empty one would let "Bearer " through.
+    admin_api_token: SecretStr = Field(min_length=16)
     secrets_key: SecretStr
 
     app_id: str = "vitally-sync"
@@ -31,11 +33,15 @@ class Settings(BaseSettings):
 
     web_host: str = "0.0.0.0"  # noqa: S104 - the worker's HTTP API is meant to be reachable
     web_port: int = 6066
+    # The HTTP API's bodies are a few short strings; anything much larger is refused (413).
+    max_request_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
     store: str = "memory://"
     data_dir: str = ".local/worker-data"
 
     max_in_flight: int = Field(default=256, ge=1)
     max_in_flight_per_partition: int = Field(default=64, ge=2)
+    # Beyond this many events of one tenant at once, its further events are parked briefly.
+    max_in_flight_per_tenant: int = Field(default=32, ge=1)
     lookup_cache_max_entries: int = Field(default=100_000, ge=100)
     # Unthread messages are small; this bounds what one parked conversation can hold.
     max_event_bytes: int = Field(default=256_000, ge=1024)
