@@ -31,6 +31,7 @@ from kafka_local import LocalKafka
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".local"
 TENANT = "T01ACME"
+CLI = Path(sys.executable).parent / "vitally-sync"  # the console script of this venv
 
 
 def sample_events(now: datetime) -> list[Record]:
@@ -69,8 +70,20 @@ def main() -> int:
             bootstrap = broker.bootstrap_servers
         sandbox_url = f"http://127.0.0.1:{args.sandbox_port}"
         step(f"starting the Vitally sandbox on {sandbox_url} (demo org 'acme')")
-        stack.callback(stop, spawn("sandbox", [sys.executable, "-m", "vitally_sandbox",
-                                               "--port", str(args.sandbox_port), "--demo"]))
+        stack.callback(
+            stop,
+            spawn(
+                "sandbox",
+                [
+                    sys.executable,
+                    "-m",
+                    "vitally_sandbox",
+                    "--port",
+                    str(args.sandbox_port),
+                    "--demo",
+                ],
+            ),
+        )
         wait_http(f"{sandbox_url}/_sandbox/health")
         env = {
             **os.environ,
@@ -84,7 +97,7 @@ def main() -> int:
         }
         step("connecting demo tenant T01ACME (vitally-sync connect, validated against Vitally)")
         subprocess.run(  # noqa: S603 - our own console script
-            ["vitally-sync", "connect", "--tenant", TENANT, "--subdomain", "acme",
+            [str(CLI), "connect", "--tenant", TENANT, "--subdomain", "acme",
              "--api-key", "demo-acme-secret", "--default-admin-email", "ops@vendor.example"],
             env=env, check=True, cwd=ROOT,
         )  # fmt: skip
@@ -126,7 +139,9 @@ def worker_command() -> list[str]:
     return shlex.split(line.partition(":")[2])
 
 
-def spawn(name: str, command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(
+    name: str, command: list[str], env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     log = (STATE / f"{name}.log").open("wb")
     print(f"    logs: {log.name}")
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
@@ -153,8 +168,14 @@ def wait_http(url: str, timeout: float = 30) -> None:
 
 
 def show_audit(bootstrap: str, expected: int) -> None:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"demo-{time.time()}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"demo-{time.time()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
     consumer.subscribe(["vitally-sync.audit"])
     seen: list[dict[str, object]] = []
     deadline = time.monotonic() + 60
@@ -165,8 +186,10 @@ def show_audit(bootstrap: str, expected: int) -> None:
     consumer.close()
     step(f"audit trail (vitally-sync.audit), {len(seen)} records of this and earlier runs:")
     for record in seen[-expected:]:
-        print(f"    {record['conversationId']:<14} {record['event']:<22} "
-              f"{record['outcome']:<9} {record['reason'] or ''}")
+        print(
+            f"    {record['conversationId']:<14} {record['event']:<22} "
+            f"{record['outcome']:<9} {record['reason'] or ''}"
+        )
     print("    totals:", dict(Counter(str(r["outcome"]) for r in seen)))
 
 
@@ -176,8 +199,10 @@ def show_vitally(sandbox_url: str) -> None:
     for conversation in conversations:
         print(f"    [{conversation['externalId']}] {conversation['subject']}")
         for message in conversation["messages"]:
-            print(f"        {message['type']:<8} {message['from']['type']} -> "
-                  f"{message['to'][0]['type']}: {message['message']}")
+            print(
+                f"        {message['type']:<8} {message['from']['type']} -> "
+                f"{message['to'][0]['type']}: {message['message']}"
+            )
 
 
 if __name__ == "__main__":

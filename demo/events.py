@@ -88,7 +88,9 @@ def conversation(
     return body
 
 
-def envelope(tenant_id: str, event: str, data: dict[str, Any], *, at: datetime = EPOCH) -> dict[str, Any]:
+def envelope(
+    tenant_id: str, event: str, data: dict[str, Any], *, at: datetime = EPOCH
+) -> dict[str, Any]:
     millis = int(at.timestamp() * 1000)
     return {
         "tenantId": tenant_id,
@@ -122,7 +124,11 @@ def new_conversation(
 ) -> Record:
     initial = message(conversation_id, text, sender=submitter, external=True, at=at)
     data = conversation(
-        conversation_id, title=title, submitter=submitter, assignee=assignee, initial=initial,
+        conversation_id,
+        title=title,
+        submitter=submitter,
+        assignee=assignee,
+        initial=initial,
         created_at=at,
     )
     return Record.of(conversation_id, envelope(tenant_id, "conversation_created", data, at=at))
@@ -140,8 +146,13 @@ def reply(
     **extra: Any,
 ) -> Record:
     data = message(
-        conversation_id, text, message_id=message_id, sender=sender, external=not support,
-        at=at, **extra,
+        conversation_id,
+        text,
+        message_id=message_id,
+        sender=sender,
+        external=not support,
+        at=at,
+        **extra,
     )
     return Record.of(conversation_id, envelope(tenant_id, "message_created", data, at=at))
 

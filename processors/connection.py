@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
 from processors.direction import normalise_email
-from schemas.vitally import VitallyAdmin, VitallyConversationSummary, VitallyUser
 from schemas.vitally import Page as VitallyPage
+from schemas.vitally import VitallyAdmin, VitallyConversationSummary, VitallyUser
 from vitally.errors import VitallyAuthError, VitallyError, VitallyStatusError
-from vitally.target import Region, VitallyTarget, basic_auth_value, base_url_for
+from vitally.target import Region, VitallyTarget, base_url_for, basic_auth_value
 
 ConnectErrorCode = Literal[
     "invalid_subdomain",
@@ -63,7 +63,10 @@ class ConnectionProbe(Protocol):
     ) -> VitallyAdmin | None: ...
 
     async def list_conversations(
-        self, target: VitallyTarget, limit: int = 100, cursor: str | None = None,
+        self,
+        target: VitallyTarget,
+        limit: int = 100,
+        cursor: str | None = None,
         sort_by: Any = "createdAt",
     ) -> VitallyPage[VitallyConversationSummary]: ...
 
@@ -85,8 +88,9 @@ def normalise_subdomain(raw: str) -> str:
     """
     value = raw.strip()
     if not value.isascii():
-        raise ConnectError("invalid_subdomain", "The subdomain may only use the letters a-z, "
-                           "digits and hyphens.")
+        raise ConnectError(
+            "invalid_subdomain", "The subdomain may only use the letters a-z, digits and hyphens."
+        )
     value = _SCHEME.sub("", value.lower()).rstrip("/")
     for suffix in _VITALLY_SUFFIXES:
         if value.endswith(suffix):
@@ -104,7 +108,7 @@ def normalise_subdomain(raw: str) -> str:
 def normalise_region(raw: str | None) -> Region:
     value = (raw or "us").strip().lower()
     if value not in ("us", "eu"):
-        raise ConnectError("invalid_region", "Region must be \"us\" or \"eu\".")
+        raise ConnectError("invalid_region", 'Region must be "us" or "eu".')
     return "us" if value == "us" else "eu"
 
 
@@ -161,7 +165,7 @@ async def _check(resource: str, call: Callable[[], Awaitable[T]]) -> T:
         raise ConnectError(
             "invalid_api_key",
             "Vitally rejected the API key. Paste the Basic API key value without the "
-            "\"Basic\" prefix, and check the subdomain.",
+            '"Basic" prefix, and check the subdomain.',
         ) from exc
     except VitallyStatusError as exc:
         if exc.transient:

@@ -184,7 +184,11 @@ def _subject(conv: Conversation) -> str:
         subject = subject_from(conv.initial_message.text)
         if subject:
             return subject
-    return f"Unthread conversation #{conv.friendly_id}" if conv.friendly_id else "Unthread conversation"
+    return (
+        f"Unthread conversation #{conv.friendly_id}"
+        if conv.friendly_id
+        else "Unthread conversation"
+    )
 
 
 def _traits(conv: Conversation) -> dict[str, object]:

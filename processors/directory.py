@@ -55,7 +55,9 @@ class CachedDirectory:
             target, "admin", email, VitallyAdmin, self._vitally.find_admin_by_email
         )
 
-    async def forget(self, target: VitallyTarget, kind: Literal["user", "admin"], email: str) -> None:
+    async def forget(
+        self, target: VitallyTarget, kind: Literal["user", "admin"], email: str
+    ) -> None:
         """Drop one entry, e.g. when a re-check of a missing person is due."""
         await self._cache.delete(self._key(target, kind, email))
 

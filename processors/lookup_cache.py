@@ -17,7 +17,9 @@ class BoundedMemoryCache(SimpleMemoryCache):  # type: ignore[misc]  # aiocache i
         super().__init__(**kwargs)
         self.max_entries = max_entries
 
-    async def _set(self, key: str, value: Any, ttl: float | None = None, *args: Any, **kwargs: Any) -> Any:
+    async def _set(
+        self, key: str, value: Any, ttl: float | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
         result = await super()._set(key, value, ttl, *args, **kwargs)
         while len(self._cache) > self.max_entries:
             await self._delete(next(iter(self._cache)))

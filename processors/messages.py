@@ -56,7 +56,10 @@ async def message_created(
         admin_id = state.admin_id or await _default_admin_id(directory, tenant)
         if admin_id is None:
             return skipped("teammate_not_in_vitally", state.at_offset(offset))
-        author, recipient = Participant(type="user", id=user.id), Participant(type="admin", id=admin_id)
+        author, recipient = (
+            Participant(type="user", id=user.id),
+            Participant(type="admin", id=admin_id),
+        )
     else:
         admin = await directory.admin(tenant.target, sender.email)
         if admin is None or state.customer_user_id is None:

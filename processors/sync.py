@@ -44,13 +44,25 @@ async def process_event(
         return duplicate("already_synced", state)
     if isinstance(event, MessageEvent):
         return await message_created(
-            event, offset, state=state, tenant=tenant, vitally=vitally,
-            directory=directory, clock=clock, verify=verify,
+            event,
+            offset,
+            state=state,
+            tenant=tenant,
+            vitally=vitally,
+            directory=directory,
+            clock=clock,
+            verify=verify,
         )
     if event.event == "conversation_created":
         return await conversation_created(
-            event, offset, state=state, tenant=tenant, vitally=vitally,
-            directory=directory, clock=clock, verify=verify,
+            event,
+            offset,
+            state=state,
+            tenant=tenant,
+            vitally=vitally,
+            directory=directory,
+            clock=clock,
+            verify=verify,
         )
     if event.event == "conversation_updated":
         return await conversation_updated(

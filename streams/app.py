@@ -25,11 +25,11 @@ from streams.integrations import IntegrationStore
 from streams.lanes import KeyedLanes, OffsetSequencer
 from streams.parking import ParkedIndex, ParkingPolicy
 from streams.ports import KafkaOutputs, ReplayGuard, TableStates
-from streams.tenant_gate import TenantGate
-from streams.window import PartitionWindow
 from streams.settings import Settings
+from streams.tenant_gate import TenantGate
 from streams.topics import TopicLayout
 from streams.views import register_views
+from streams.window import PartitionWindow
 from vitally.client import VitallyClient, build_http_client
 from vitally.ratelimit import TenantRateLimiter
 from vitally.retry import NO_RETRY, RetryPolicy
@@ -170,7 +170,9 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
             rebuild_index = False
         for key, partition in index.due(int(time.time() * 1000), mine):
             conversation = key.partition("/")[2]
-            await retry_topic.send(key=conversation.encode(), value=key.encode(), partition=partition)
+            await retry_topic.send(
+                key=conversation.encode(), value=key.encode(), partition=partition
+            )
 
     @app.agent(source)
     async def sync(stream: StreamT[bytes]) -> None:

@@ -180,9 +180,7 @@ class EventHandler:
             unparked = None if state.status == "pending" else state.model_copy(
                 update={"parked": ()}
             )  # fmt: skip
-            attempt = await self._attempt(
-                source, event, unparked, head.verify or maybe_applied
-            )
+            attempt = await self._attempt(source, event, unparked, head.verify or maybe_applied)
             audits += await self._settle(source, event, key, state, attempt, head)
             state = self._states.get(key)
             if state is not None and state.parked and state.parked[0].offset == head.offset:
@@ -244,8 +242,10 @@ class EventHandler:
                         return _Attempt(_failure(exc), attempt, calls.value)
                     delay = self._retry.delay(attempt, exc)
                     # A long wait advised by Vitally is not sat out holding the partition.
-                    if attempt >= self._retry.max_attempts or self.draining or (
-                        self._stopping() or delay > self._retry.max_delay
+                    if (
+                        attempt >= self._retry.max_attempts
+                        or self.draining
+                        or (self._stopping() or delay > self._retry.max_delay)
                     ):
                         reason: Reason = (
                             "vitally_rate_limited"
@@ -366,14 +366,18 @@ class EventHandler:
             event_timestamp=_int_or_none(envelope.get("eventTimestamp")),
             processed_at=_now_ms(),
         )
-        log.warning("invalid record sent to the DLQ", extra={"kind": exc.kind, **record.ref.model_dump()})
+        log.warning(
+            "invalid record sent to the DLQ", extra={"kind": exc.kind, **record.ref.model_dump()}
+        )
         await self._outputs.dead_letter(record, exc.kind, exc.detail)
         await self._outputs.audit(audit)
         return audit
 
 
 def _failure(exc: VitallyError) -> SyncResult:
-    reason: Reason = "vitally_rejected" if isinstance(exc, VitallyRejected) else "vitally_unavailable"
+    reason: Reason = (
+        "vitally_rejected" if isinstance(exc, VitallyRejected) else "vitally_unavailable"
+    )
     return SyncResult("failed", reason, detail=f"{exc.reason} {exc.method} {exc.path}")
 
 

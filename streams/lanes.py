@@ -86,7 +86,10 @@ class KeyedLanes:
         task.add_done_callback(self._tasks.discard)
 
     async def _run(
-        self, key: Hashable, previous: asyncio.Task[None] | None, work: Callable[[], Awaitable[None]]
+        self,
+        key: Hashable,
+        previous: asyncio.Task[None] | None,
+        work: Callable[[], Awaitable[None]],
     ) -> None:
         try:
             if previous is not None:

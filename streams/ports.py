@@ -26,7 +26,7 @@ class TableStates:
         self._table[key.encode()] = state.to_json()
 
     def parked(self, partitions: set[int]) -> list[tuple[str, ConversationState]]:
-        """Every conversation with parked events in ``partitions`` (a full scan: rebalances only)."""
+        """Conversations with parked events in ``partitions``; a full scan, so rebalances only."""
         found = []
         for raw_key, raw in self._table.items():
             if raw and b'"parked":[]' not in raw:
