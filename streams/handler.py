@@ -235,7 +235,8 @@ class EventHandler:
                 except VitallyAuthError as exc:
                     assert tenant is not None  # noqa: S101 - no tenant, no Vitally call
                     await self._tenants.mark_needs_attention(tenant, exc.reason)
-                    return _Attempt(skipped(NEEDS_ATTENTION), attempt, calls.value, NEEDS_ATTENTION)
+                    rejected = skipped(NEEDS_ATTENTION, detail=exc.reason)
+                    return _Attempt(rejected, attempt, calls.value, NEEDS_ATTENTION)
                 except VitallyError as exc:
                     verify = verify or exc.maybe_applied
                     if not exc.transient:
