@@ -62,7 +62,7 @@ class _Entry:
     tenant_id: str
     due_ms: int
     reason: str
-    sent_at_ms: int = 0
+    sent_at_ms: int | None = None
 
 
 @dataclass
@@ -94,7 +94,7 @@ class ParkedIndex:
         for entry in self._entries.values():
             if entry.tenant_id == tenant_id:
                 entry.due_ms = 0
-                entry.sent_at_ms = 0
+                entry.sent_at_ms = None
 
     def due(self, now_ms: int, partitions: set[int]) -> list[tuple[str, int]]:
         """Conversations to send a retry record for; each is not re-sent for a while."""
@@ -102,7 +102,7 @@ class ParkedIndex:
         for key, entry in self._entries.items():
             if entry.partition not in partitions or entry.due_ms > now_ms:
                 continue
-            if now_ms - entry.sent_at_ms < self.resend_after_ms:
+            if entry.sent_at_ms is not None and now_ms - entry.sent_at_ms < self.resend_after_ms:
                 continue
             entry.sent_at_ms = now_ms
             ready.append((key, entry.partition))

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from faust.types import TP
+
+from schemas.state import ConversationState, ParkedEvent
+from streams.parking import ParkedIndex, ParkingPolicy
+from streams.tenant_gate import TenantGate
+from streams.window import PartitionWindow
+
+POLICY = ParkingPolicy(min_delay_s=10, max_delay_s=100, transient_max_delay_s=40,
+                       people_window_s=1000, jitter=0)  # fmt: skip
+
+
+def parked(reason: str, *, partition: int = 0, due: int = 0, offset: int = 1) -> ParkedEvent:
+    return ParkedEvent(topic="in", partition=partition, offset=offset, key="c", value="{}",
+                       reason=reason, first_parked_at=0, next_attempt_at=due)  # fmt: skip
+
+
+def state(tenant: str, *events: ParkedEvent) -> ConversationState:
+    return ConversationState(tenant_id=tenant, conversation_id="c", status="pending",
+                             parked=events)  # fmt: skip
+
+
+def test_backoff_doubles_from_the_minimum_up_to_the_cap_for_its_kind() -> None:
+    delays = [POLICY.next_attempt(0, "customer_not_in_vitally", n) for n in range(1, 7)]
+    assert delays == [10_000, 20_000, 40_000, 80_000, 100_000, 100_000]
+    transient = [POLICY.next_attempt(0, "vitally_unavailable", n) for n in range(1, 5)]
+    assert transient == [10_000, 20_000, 40_000, 40_000]
+
+
+def test_a_backlogged_tenant_is_tried_again_soon_without_backoff() -> None:
+    assert POLICY.next_attempt(5_000, "tenant_backlogged", 9) == 6_000
+
+
+def test_only_missing_people_are_given_up_on_after_the_window() -> None:
+    assert not POLICY.gives_up("customer_not_in_vitally", 0, 999_999)
+    assert POLICY.gives_up("customer_not_in_vitally", 0, 1_000_000)
+    assert POLICY.gives_up("teammate_not_in_vitally", 0, 5_000_000)
+    for reason in ("vitally_unavailable", "integration_needs_attention", "tenant_backlogged"):
+        assert not POLICY.gives_up(reason, 0, 10**12)
+
+
+def test_index_yields_due_conversations_of_owned_partitions_once_until_resend() -> None:
+    index = ParkedIndex(resend_after_ms=1_000)
+    index.update("T1/a", state("T1", parked("vitally_unavailable", partition=0, due=100)))
+    index.update("T1/b", state("T1", parked("vitally_unavailable", partition=1, due=100)))
+    index.update("T1/c", state("T1", parked("vitally_unavailable", partition=0, due=900)))
+    assert index.due(500, {0}) == [("T1/a", 0)]
+    assert index.due(600, {0}) == []  # sent a moment ago
+    assert sorted(index.due(2_000, {0, 1})) == [("T1/a", 0), ("T1/b", 1), ("T1/c", 0)]
+
+
+def test_index_forgets_resolved_conversations_and_wakes_a_reconnected_tenant() -> None:
+    index = ParkedIndex()
+    index.update("T1/a", state("T1", parked("integration_needs_attention", due=10**15)))
+    index.update("T2/b", state("T2", parked("integration_needs_attention", due=10**15)))
+    assert index.due(1_000, {0}) == []
+    index.wake_tenant("T1")
+    assert index.due(1_000, {0}) == [("T1/a", 0)]
+    index.update("T1/a", state("T1"))
+    assert len(index) == 1
+
+
+def test_tenant_gate_caps_each_tenant_separately() -> None:
+    gate = TenantGate(cap=2)
+    assert gate.try_enter("A") and gate.try_enter("A")
+    assert not gate.try_enter("A")
+    assert gate.try_enter("B")
+    gate.leave("A")
+    assert gate.try_enter("A")
+    assert gate.busy("A") == 2 and gate.busy("B") == 1
+
+
+def test_window_pauses_a_full_partition_and_resumes_it_at_half() -> None:
+    counts = {TP("in", 0): 0, TP("in", 1): 0}
+    paused: list[TP] = []
+    resumed: list[TP] = []
+    window = PartitionWindow(
+        4, in_flight=lambda tp: counts[tp], pause=lambda tps: paused.extend(tps),
+        resume=lambda tps: resumed.extend(tps), may_resume=lambda: True,
+    )  # fmt: skip
+    hot = TP("in", 0)
+    for _ in range(4):
+        counts[hot] += 1
+        window.admitted(hot)
+    assert paused == [hot]
+    counts[hot] = 3
+    window.finished(hot)
+    assert resumed == []
+    counts[hot] = 2
+    window.finished(hot)
+    assert resumed == [hot]
+    counts[TP("in", 1)] = 1
+    window.admitted(TP("in", 1))
+    assert paused == [hot]
