@@ -77,7 +77,7 @@ class CachedDirectory:
         if cached is not None:
             return None if cached == _MISS else model.model_validate(cached)
         if key in self._inflight:
-            return await asyncio.shield(self._inflight[key])  # type: ignore[no-any-return]
+            return await asyncio.shield(self._inflight[key])
         future: asyncio.Future[T | None] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
