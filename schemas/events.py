@@ -188,7 +188,8 @@ def parse_event(key: bytes | None, value: bytes | None, *, max_bytes: int) -> In
         raise InvalidEvent("oversized", f"{len(value)} bytes > {max_bytes}", envelope=None)
     try:
         raw = json.loads(value or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: nesting deeper than the decoder allows; a poison pill otherwise.
         raise InvalidEvent("invalid_json", str(exc)[:200], envelope=None) from exc
     if not isinstance(raw, dict):
         raise InvalidEvent("invalid_json", "value is not a JSON object", envelope=None)
