@@ -45,8 +45,9 @@ class LocalKafka:
         with LocalKafka() as kafka:
             run_tests_against(kafka.bootstrap_servers)
 
-    Unless ``detach`` is set, the broker is stopped at interpreter exit and
-    never outlives this process. ``detach=True`` is for the CLI daemon.
+    Unless ``detach`` is set, the broker is stopped at interpreter exit, and
+    on Linux killed if this process dies first (see kafka_local.jvm).
+    ``detach=True`` is for the CLI daemon, which must outlive the CLI.
     """
 
     def __init__(
@@ -60,7 +61,9 @@ class LocalKafka:
         detach: bool = False,
     ) -> None:
         self._owns_data_dir = data_dir is None
-        self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="kafka-local-")).resolve()
+        self.data_dir = Path(
+            tempfile.mkdtemp(prefix="kafka-local-") if data_dir is None else data_dir
+        ).resolve()
         picked = free_ports(2)
         self.port = port or picked[0]
         self.controller_port = controller_port or picked[1]
