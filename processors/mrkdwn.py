@@ -11,7 +11,8 @@ import re
 
 _SUBJECT_MAX = 80
 # Slack's angle-bracket forms: <https://x|label>, <https://x>, <@U123>, <#C1|name>, <!here>.
-_ANGLE = re.compile(r"&lt;([^&|\s]+?)(?:\|([^&]*?))?&gt;")
+# It runs on escaped text: a target or label may hold "&amp;" but not another "&lt;"/"&gt;".
+_ANGLE = re.compile(r"&lt;((?:(?!&[lg]t;)[^|\s])+?)(?:\|((?:(?!&[lg]t;).)*?))?&gt;")
 _CODE_BLOCK = re.compile(r"```(.+?)```", re.S)
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _BOLD = re.compile(r"(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])")
