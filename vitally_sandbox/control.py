@@ -97,9 +97,8 @@ class ControlRoutes:
     async def conversations(self, request: Request) -> JSONResponse:
         org = self._org(request)
         # Creation order, not Vitally's newest-first: tests read the history as it happened.
-        return JSONResponse(
-            [conversation_json(c, messages=True) for c in org.conversations.values()]
-        )
+        stored = org.conversations.values()
+        return JSONResponse([conversation_json(c, messages=True, control=True) for c in stored])
 
     async def stats(self, request: Request) -> JSONResponse:
         org = self._org(request)

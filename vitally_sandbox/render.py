@@ -38,8 +38,9 @@ def participant_json(participant: Participant) -> dict[str, str]:
     return {"type": participant.type, "id": participant.id}
 
 
-def message_json(message: Message) -> dict[str, Any]:
-    return {
+def message_json(message: Message, *, control: bool = False) -> dict[str, Any]:
+    """`control` adds what only the control API shows: `receivedAt`, when the sandbox stored it."""
+    body: dict[str, Any] = {
         "id": message.id,
         "type": message.type,
         "externalId": message.external_id,
@@ -51,9 +52,14 @@ def message_json(message: Message) -> dict[str, Any]:
         "cc": [participant_json(p) for p in message.cc],
         "bcc": [participant_json(p) for p in message.bcc],
     }
+    if control:
+        body["receivedAt"] = to_iso(message.received_at)
+    return body
 
 
-def conversation_json(conversation: Conversation, *, messages: bool) -> dict[str, Any]:
+def conversation_json(
+    conversation: Conversation, *, messages: bool, control: bool = False
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": conversation.id,
         "externalId": conversation.external_id,
@@ -63,7 +69,7 @@ def conversation_json(conversation: Conversation, *, messages: bool) -> dict[str
         "updatedAt": to_iso(conversation.updated_at),
     }
     if messages:
-        body["messages"] = [message_json(m) for m in conversation.messages]
+        body["messages"] = [message_json(m, control=control) for m in conversation.messages]
     return body
 
 

@@ -184,4 +184,5 @@ def _stored(conversation: Conversation, body: MessageIn, now: float) -> Message:
         to=[p.record() for p in body.to],
         cc=[p.record() for p in body.cc],
         bcc=[p.record() for p in body.bcc],
+        received_at=now,
     )

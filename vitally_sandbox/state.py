@@ -68,6 +68,9 @@ class Message:
     to: list[Participant]
     cc: list[Participant]
     bcc: list[Participant]
+    # When the sandbox stored it (its clock), unlike `timestamp`, which the client may set:
+    # what the control API reports so benchmarks can time the write end to end.
+    received_at: float
 
 
 @dataclass

@@ -130,6 +130,25 @@ async def test_conversations_come_in_creation_order_with_all_messages(harness: H
     assert [m["externalId"] for m in stored[0]["messages"]] == ["m-1", "r"]
 
 
+async def test_stored_messages_carry_the_sandbox_receive_time(harness: Harness) -> None:
+    # The client's `timestamp` says when the message was written upstream; `receivedAt` says
+    # when the sandbox stored it, which is what a benchmark times end to end.
+    created = (await harness.post_conversation()).json()
+    harness.clock.advance(2.5)
+    stamped = message("r", timestamp="2020-12-11T20:16:27.370Z")
+    await harness.client.post(f"/resources/conversations/{created['id']}/messages", json=stamped)
+    api_view = await harness.client.get(f"/resources/conversations/{created['id']}")
+
+    first, reply = (await harness.stored())[0]["messages"]
+
+    assert first["receivedAt"] == "2023-11-14T22:13:20.000Z"
+    assert (reply["timestamp"], reply["receivedAt"]) == (
+        "2020-12-11T20:16:27.370Z",
+        "2023-11-14T22:13:22.500Z",
+    )
+    assert all("receivedAt" not in m for m in api_view.json()["messages"])
+
+
 async def test_stats_count_by_status_and_route(harness: Harness) -> None:
     created = (await harness.post_conversation()).json()
     await harness.client.post(f"/resources/conversations/{created['id']}/messages", json=message())
