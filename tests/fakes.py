@@ -1,0 +1,303 @@
+"""In-memory collaborators for processor and handler tests: real implementations, no mocks.
+
+* :class:`InMemoryVitally` satisfies ``processors.protocols.VitallyApi`` (and the connection
+  probe): people and conversations per tenant, every call recorded, scripted failures.
+* :class:`InMemoryStates`, :class:`RecordingOutputs`, :class:`StaticTenants` are the ports of
+  ``streams.handler.EventHandler``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from processors.tenant import TenantContext
+from schemas.audit import AuditRecord
+from schemas.state import ConversationState
+from schemas.vitally import (
+    ConversationCreate,
+    MessageCreate,
+    Page,
+    VitallyAdmin,
+    VitallyConversation,
+    VitallyConversationSummary,
+    VitallyMessage,
+    VitallyUser,
+)
+from streams.handler import SourceRecord
+from vitally.calls import record_call
+from vitally.errors import VitallyError
+from vitally.target import VitallyTarget
+
+CONNECTED_AT = datetime(2026, 11, 1, tzinfo=UTC)
+Call = tuple[str, tuple[object, ...]]
+# Unique across instances, like Vitally's UUIDs: two fakes never hand out the same id.
+_IDS = itertools.count(1)
+
+
+def tenant_context(
+    tenant_id: str = "T01ACME",
+    *,
+    default_admin_email: str = "ops@vendor.example",
+    connected_at: datetime = CONNECTED_AT,
+) -> TenantContext:
+    """A connected tenant whose calls go to a test host with its own key."""
+    target = VitallyTarget.for_tenant(
+        tenant_id, tenant_id.lower(), "us", f"{tenant_id}-secret", "https://vitally.test"
+    )
+    return TenantContext(tenant_id, target, default_admin_email, connected_at)
+
+
+@dataclass
+class StoredMessage:
+    message: VitallyMessage
+    body: MessageCreate
+
+
+@dataclass
+class StoredConversation:
+    id: str
+    body: ConversationCreate
+    messages: list[StoredMessage] = field(default_factory=list)
+
+    def view(self) -> VitallyConversation:
+        return VitallyConversation(
+            id=self.id,
+            external_id=self.body.external_id,
+            subject=self.body.subject,
+            messages=[m.message for m in self.messages],
+        )
+
+
+@dataclass
+class _Account:
+    users: dict[str, VitallyUser] = field(default_factory=dict)
+    admins: dict[str, VitallyAdmin] = field(default_factory=dict)
+    conversations: dict[str, StoredConversation] = field(default_factory=dict)
+
+
+@dataclass
+class _Failure:
+    error: Exception
+    after_write: bool
+
+
+class InMemoryVitally:
+    """Vitally for tests, per tenant (``VitallyTarget.tenant_id``).
+
+    Each call is recorded in :attr:`calls` as ``(method, args)`` and counted like an HTTP
+    request (``vitally.calls``), so the handler's ``apiCalls`` is meaningful. Failures are
+    scripted per method: :meth:`fail_next` raises before doing anything, :meth:`apply_then_fail`
+    performs the write and then raises (a "maybe applied" timeout or 5xx).
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._accounts: dict[str, _Account] = {}
+        self._failures: dict[str, deque[_Failure]] = {}
+
+    # -- arranging --------------------------------------------------------------------------
+
+    def add_user(self, tenant_id: str, email: str, name: str | None = None) -> VitallyUser:
+        user = VitallyUser(id=self._new_id("usr"), email=email, name=name)
+        self._account(tenant_id).users[email.lower()] = user
+        return user
+
+    def add_admin(self, tenant_id: str, email: str, license_status: str = "active") -> VitallyAdmin:
+        admin = VitallyAdmin(id=self._new_id("adm"), email=email, license_status=license_status)
+        self._account(tenant_id).admins[email.lower()] = admin
+        return admin
+
+    def fail_next(self, method: str, error: Exception, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` raise ``error`` without any effect."""
+        self._script(method, _Failure(error, after_write=False), times)
+
+    def apply_then_fail(self, method: str, error: VitallyError, times: int = 1) -> None:
+        """The next ``times`` writes of ``method`` land, then raise ``error`` (maybe applied)."""
+        if method not in ("create_conversation", "add_message") or not error.maybe_applied:
+            raise ValueError("only a write can fail after applying, with maybe_applied=True")
+        self._script(method, _Failure(error, after_write=True), times)
+
+    # -- inspecting -------------------------------------------------------------------------
+
+    def conversations(self, tenant_id: str) -> list[StoredConversation]:
+        return list(self._account(tenant_id).conversations.values())
+
+    def methods(self) -> list[str]:
+        return [method for method, _ in self.calls]
+
+    def count(self, method: str) -> int:
+        return self.methods().count(method)
+
+    # -- VitallyApi ---------------------------------------------------------------------------
+
+    async def find_user_by_email(self, target: VitallyTarget, email: str) -> VitallyUser | None:
+        self._enter("find_user_by_email", target, email)
+        return self._account(target.tenant_id).users.get(email.strip().lower())
+
+    async def find_admin_by_email(self, target: VitallyTarget, email: str) -> VitallyAdmin | None:
+        self._enter("find_admin_by_email", target, email)
+        return self._account(target.tenant_id).admins.get(email.strip().lower())
+
+    async def find_conversation_by_external_id(
+        self, target: VitallyTarget, external_id: str, max_pages: int = 3
+    ) -> VitallyConversationSummary | None:
+        self._enter("find_conversation_by_external_id", target, external_id)
+        for stored in self._account(target.tenant_id).conversations.values():
+            if stored.body.external_id == external_id:
+                return VitallyConversationSummary(
+                    id=stored.id, external_id=external_id, subject=stored.body.subject
+                )
+        return None
+
+    async def get_conversation(
+        self, target: VitallyTarget, conversation_id: str
+    ) -> VitallyConversation | None:
+        self._enter("get_conversation", target, conversation_id)
+        stored = self._account(target.tenant_id).conversations.get(conversation_id)
+        return stored.view() if stored else None
+
+    async def create_conversation(
+        self, target: VitallyTarget, body: ConversationCreate
+    ) -> VitallyConversation:
+        failure = self._enter("create_conversation", target, body)
+        stored = StoredConversation(self._new_id("conv"), body)
+        stored.messages = [self._message(stored.id, m) for m in body.messages]
+        self._account(target.tenant_id).conversations[stored.id] = stored
+        if failure is not None:
+            raise failure
+        return stored.view()
+
+    async def add_message(
+        self, target: VitallyTarget, conversation_id: str, body: MessageCreate
+    ) -> VitallyMessage:
+        failure = self._enter("add_message", target, conversation_id, body)
+        stored = self._account(target.tenant_id).conversations.get(conversation_id)
+        if stored is None:
+            raise ValueError(f"no conversation {conversation_id}")  # a test arranged it wrong
+        message = self._message(conversation_id, body)
+        stored.messages.append(message)
+        if failure is not None:
+            raise failure
+        return message.message
+
+    # -- ConnectionProbe ----------------------------------------------------------------------
+
+    async def list_users(self, target: VitallyTarget, limit: int = 1) -> list[VitallyUser]:
+        self._enter("list_users", target, limit)
+        return list(self._account(target.tenant_id).users.values())[:limit]
+
+    async def list_conversations(
+        self,
+        target: VitallyTarget,
+        limit: int = 100,
+        cursor: str | None = None,
+        sort_by: object = "createdAt",
+    ) -> Page[VitallyConversationSummary]:
+        self._enter("list_conversations", target, limit)
+        stored = list(self._account(target.tenant_id).conversations.values())[:limit]
+        results = [
+            VitallyConversationSummary(id=c.id, external_id=c.body.external_id) for c in stored
+        ]
+        return Page[VitallyConversationSummary](results=results)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _enter(self, method: str, *args: object) -> Exception | None:
+        """Record the call; raise a scripted failure now, or return one to raise after writing."""
+        self.calls.append((method, args))
+        record_call()
+        queue = self._failures.get(method)
+        if not queue:
+            return None
+        failure = queue.popleft()
+        if not failure.after_write:
+            raise failure.error
+        return failure.error
+
+    def _script(self, method: str, failure: _Failure, times: int) -> None:
+        self._failures.setdefault(method, deque()).extend([failure] * times)
+
+    def _message(self, conversation_id: str, body: MessageCreate) -> StoredMessage:
+        message = VitallyMessage(
+            id=self._new_id("msg"),
+            external_id=body.external_id,
+            conversation_id=conversation_id,
+            type="inbound" if body.from_.type == "user" else "outbound",
+            timestamp=body.timestamp,
+        )
+        return StoredMessage(message, body)
+
+    def _account(self, tenant_id: str) -> _Account:
+        return self._accounts.setdefault(tenant_id, _Account())
+
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}_{next(_IDS)}"
+
+
+class InMemoryStates:
+    """The conversations table as a dict; every write is also kept in order."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, ConversationState] = {}
+        self.writes: list[tuple[str, ConversationState]] = []
+
+    def get(self, key: str) -> ConversationState | None:
+        return self.data.get(key)
+
+    def put(self, key: str, state: ConversationState) -> None:
+        self.data[key] = state
+        self.writes.append((key, state))
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    source: SourceRecord
+    reason: str
+    detail: str
+
+
+class RecordingOutputs:
+    """Keeps every audit record and dead letter the handler sends."""
+
+    def __init__(self) -> None:
+        self.audits: list[AuditRecord] = []
+        self.dead_letters: list[DeadLetter] = []
+
+    async def audit(self, record: AuditRecord) -> None:
+        self.audits.append(record)
+
+    async def dead_letter(self, source: SourceRecord, reason: str, detail: str) -> None:
+        self.dead_letters.append(DeadLetter(source, reason, detail))
+
+
+class StaticTenants:
+    """A fixed set of connected tenants; a tenant flagged as needing attention stays so."""
+
+    def __init__(self, *contexts: TenantContext) -> None:
+        self.contexts = {c.tenant_id: c for c in contexts}
+        self.flagged: dict[str, str] = {}
+
+    def tenant(self, tenant_id: str) -> TenantContext | None:
+        return self.contexts.get(tenant_id)
+
+    def needs_attention(self, tenant_id: str) -> bool:
+        return tenant_id in self.flagged
+
+    async def mark_needs_attention(self, tenant: TenantContext, reason: str) -> None:
+        self.flagged[tenant.tenant_id] = reason
+
+    def reconnect(self, tenant_id: str) -> None:
+        self.flagged.pop(tenant_id, None)
+
+
+class RecordedSleep:
+    """An async sleep that returns at once and remembers what it was asked to wait."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)

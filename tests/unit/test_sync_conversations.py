@@ -1,0 +1,437 @@
+"""conversation_created / _updated / _deleted against an in-memory Vitally."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from demo import events as ev
+from processors.results import SyncResult
+from schemas.audit import Reason
+from schemas.state import ConversationState
+from schemas.vitally import Participant
+from tests.fakes import CONNECTED_AT, tenant_context
+from tests.unit.sync_world import (
+    CONV,
+    JANE,
+    KIM,
+    OPS,
+    SAM,
+    TENANT,
+    World,
+    created,
+    deleted,
+    posted,
+    updated,
+)
+
+
+def initial(text: str = "Hi, *export* fails", **fields: Any) -> dict[str, Any]:
+    fields.setdefault("sender", JANE)
+    return ev.message(CONV, text, message_id="m_initial", **fields)
+
+
+def user(id_: str) -> Participant:
+    return Participant(type="user", id=id_)
+
+
+def admin(id_: str) -> Participant:
+    return Participant(type="admin", id=id_)
+
+
+async def test_customer_conversation_is_created_from_user_to_assignee() -> None:
+    w = World()
+    result = await w.run(created(title="CSV export fails", text="Hi, *export* fails"), offset=7)
+
+    assert result.outcome == "synced" and result.reason is None
+    [stored] = w.vitally.conversations(TENANT)
+    assert stored.body.external_id == CONV
+    assert stored.body.subject == "CSV export fails"
+    [first] = stored.body.messages
+    assert first.external_id == "m_initial"
+    assert first.message == "<p>Hi, <strong>export</strong> fails</p>"
+    assert first.from_ == user(w.jane.id)
+    assert first.to == [admin(w.sam.id)]
+    assert first.timestamp == ev.EPOCH
+    assert result.vitally_conversation_id == stored.id
+    assert result.vitally_message_id == stored.messages[0].message.id
+    assert result.state == ConversationState(
+        tenant_id=TENANT,
+        conversation_id=CONV,
+        status="synced",
+        vitally_conversation_id=stored.id,
+        customer_email=JANE,
+        customer_user_id=w.jane.id,
+        assignee_email=SAM,
+        admin_id=w.sam.id,
+        last_offset=7,
+        message_ids=("m_initial",),
+    )
+    assert w.vitally.methods() == [
+        "find_user_by_email",
+        "find_admin_by_email",
+        "create_conversation",
+    ]
+
+
+async def test_calls_go_to_the_tenants_target() -> None:
+    w = World()
+    await w.run(created())
+    assert w.vitally.calls
+    assert all(args[0] == w.tenant.target for _, args in w.vitally.calls)
+
+
+async def test_subject_from_the_initial_message_when_there_is_no_title() -> None:
+    w = World()
+    text = "The *nightly* CSV export to <https://s3.example/b|our bucket> " + "fails again " * 12
+    await w.run(created(title=None, text=text))
+    [stored] = w.vitally.conversations(TENANT)
+    subject = stored.body.subject
+    assert subject.startswith("The nightly CSV export to our bucket fails again")
+    assert subject.endswith("…") and len(subject) <= 80
+    assert "*" not in subject and "https" not in subject
+
+
+async def test_blank_title_counts_as_none() -> None:
+    w = World()
+    await w.run(created(title="   ", text="Export broken"))
+    assert w.vitally.conversations(TENANT)[0].body.subject == "Export broken"
+
+
+@pytest.mark.parametrize(
+    ("friendly_id", "subject"),
+    [(42, "Unthread conversation #42"), (None, "Unthread conversation")],
+)
+async def test_subject_fallback_when_neither_gives_text(
+    friendly_id: int | None, subject: str
+) -> None:
+    w = World()
+    result = await w.run(created(title=None, text="***", friendlyId=friendly_id))
+    assert result.outcome == "synced"
+    assert w.vitally.conversations(TENANT)[0].body.subject == subject
+
+
+async def test_long_title_is_shortened() -> None:
+    w = World()
+    await w.run(created(title="Export " + "really " * 30 + "broken"))
+    subject = w.vitally.conversations(TENANT)[0].body.subject
+    assert len(subject) <= 80 and subject.endswith("…")
+
+
+async def test_title_is_the_body_when_the_initial_message_has_no_text() -> None:
+    w = World()
+    result = await w.run(created(title="Invoice <wrong>", text="   "))
+    assert result.outcome == "synced"
+    [first] = w.vitally.conversations(TENANT)[0].body.messages
+    assert first.message == "<p>Invoice &lt;wrong&gt;</p>"
+
+
+async def test_traits_carry_unthread_fields_and_omit_nulls() -> None:
+    w = World()
+    await w.run(
+        created(
+            friendlyId=42,
+            status="on_hold",
+            priority=7,
+            channelId="C07ABC",
+            tags=[{"id": "t1", "name": "billing"}, {"id": "t2", "name": None}],
+        )
+    )
+    assert w.vitally.conversations(TENANT)[0].body.traits == {
+        "unthreadFriendlyId": 42,
+        "unthreadStatus": "on_hold",
+        "unthreadPriority": 7,
+        "unthreadChannelId": "C07ABC",
+        "unthreadTags": ["billing"],
+    }
+    w2 = World()
+    await w2.run(created(friendlyId=None, priority=None, channelId=None, tags=[]))
+    assert w2.vitally.conversations(TENANT)[0].body.traits == {"unthreadStatus": "open"}
+
+
+@pytest.mark.parametrize(
+    "arrange",
+    [
+        pytest.param(lambda w: None, id="assignee-not-in-vitally"),
+        pytest.param(lambda w: w.vitally.add_admin(TENANT, KIM, "deactivated"), id="deactivated"),
+        pytest.param(lambda w: w.vitally.add_admin(TENANT, KIM, "auto-created"), id="auto-created"),
+    ],
+)
+async def test_unusable_assignee_falls_back_to_the_default_admin(arrange: Any) -> None:
+    w = World()
+    arrange(w)
+    result = await w.run(created(assignee=KIM))
+    assert result.outcome == "synced"
+    [first] = w.vitally.conversations(TENANT)[0].body.messages
+    assert first.to == [admin(w.ops.id)]
+    assert result.state is not None
+    assert result.state.admin_id == w.ops.id
+    assert result.state.assignee_email == KIM  # remembered: a later update compares with it
+
+
+async def test_unassigned_conversation_goes_to_the_default_admin() -> None:
+    w = World()
+    result = await w.run(created(assignee=None))
+    assert result.outcome == "synced"
+    assert w.vitally.conversations(TENANT)[0].body.messages[0].to == [admin(w.ops.id)]
+
+
+async def test_support_initiated_conversation_is_from_admin_to_user() -> None:
+    w = World()
+    opened_by_sam = initial("We noticed your export failing", sender=SAM, sent_by=SAM)
+    result = await w.run(created(initial=opened_by_sam, assignee=None))
+    assert result.outcome == "synced"
+    [first] = w.vitally.conversations(TENANT)[0].body.messages
+    assert first.from_ == admin(w.sam.id)
+    assert first.to == [user(w.jane.id)]
+    assert result.state is not None
+    assert result.state.customer_user_id == w.jane.id
+    assert result.state.admin_id == w.ops.id  # later customer replies go to the default admin
+
+
+async def test_customer_taken_from_the_sender_when_there_is_no_submitter() -> None:
+    w = World()
+    result = await w.run(created(submitter=None, initial=initial(sender=JANE, external=True)))
+    assert result.outcome == "synced"
+    assert result.state is not None and result.state.customer_email == JANE
+    assert w.vitally.conversations(TENANT)[0].body.messages[0].from_ == user(w.jane.id)
+
+
+# ----- skips: nothing is created, and the state says why -----
+
+
+async def assert_skipped(w: World, result: SyncResult, reason: Reason) -> None:
+    assert (result.outcome, result.reason) == ("skipped", reason)
+    assert w.vitally.conversations(TENANT) == []
+    assert "create_conversation" not in w.vitally.methods()
+    assert result.state is not None
+    assert result.state.status == "skipped" and result.state.skip_reason == reason
+    assert not result.state.synced
+
+
+async def test_created_before_connect() -> None:
+    w = World()
+    before = CONNECTED_AT - timedelta(seconds=1)
+    result = await w.run(created(created_at=before))
+    await assert_skipped(w, result, "created_before_connect")
+    assert w.vitally.calls == []
+
+
+async def test_created_at_connect_time_is_synced() -> None:
+    w = World()
+    result = await w.run(created(created_at=CONNECTED_AT))
+    assert result.outcome == "synced"
+
+
+async def test_created_before_connect_falls_back_to_the_initial_message_time() -> None:
+    w = World()
+    old = ev.message(
+        CONV,
+        "hi",
+        message_id="m_initial",
+        sender=JANE,
+        external=True,
+        at=CONNECTED_AT - timedelta(days=3),
+    )
+    result = await w.run(created(initial=old, createdAt=None))
+    await assert_skipped(w, result, "created_before_connect")
+
+
+async def test_no_initial_message() -> None:
+    w = World()
+    await assert_skipped(w, await w.run(created(no_initial=True)), "no_initial_message")
+
+
+async def test_no_sender_email() -> None:
+    w = World()
+    no_email = initial(sender=None, external=True)
+    await assert_skipped(w, await w.run(created(initial=no_email)), "no_sender_email")
+
+
+async def test_no_customer_email_for_a_support_initiated_conversation() -> None:
+    w = World()
+    by_sam = initial(sender=SAM, sent_by=SAM)
+    result = await w.run(created(initial=by_sam, submitter=None))
+    await assert_skipped(w, result, "no_sender_email")
+
+
+async def test_customer_not_in_vitally() -> None:
+    w = World()
+    stranger = "nobody@stranger.example"
+    result = await w.run(created(submitter=stranger))
+    await assert_skipped(w, result, "customer_not_in_vitally")
+    assert result.state is not None and result.state.customer_email == stranger
+
+
+async def test_teammate_not_in_vitally_when_default_admin_is_missing() -> None:
+    w = World(tenant_context(TENANT, default_admin_email="gone@vendor.example"))
+    result = await w.run(created(assignee=None))
+    await assert_skipped(w, result, "teammate_not_in_vitally")
+
+
+async def test_teammate_not_in_vitally_when_support_sender_is_unknown() -> None:
+    w = World()
+    by_kim = initial(sender=KIM, sent_by=KIM)
+    result = await w.run(created(initial=by_kim))
+    await assert_skipped(w, result, "teammate_not_in_vitally")
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"isPrivateNote": True}, "private_note"),
+        ({"isAutoresponse": True}, "automated_message"),
+        ({"botId": "B01", "botName": "Unthread"}, "automated_message"),
+    ],
+)
+async def test_initial_message_not_synced(fields: dict[str, Any], reason: Reason) -> None:
+    w = World()
+    result = await w.run(created(initial=initial(external=True, **fields)))
+    await assert_skipped(w, result, reason)
+    assert w.vitally.calls == []
+
+
+async def test_empty_message_without_title() -> None:
+    w = World()
+    result = await w.run(created(title=None, text="  \n "))
+    await assert_skipped(w, result, "empty_message")
+
+
+async def test_a_skipped_conversation_is_tried_again_on_a_later_event() -> None:
+    w = World()
+    first = await w.run(created(submitter="new@customer.example"), offset=1)
+    assert first.reason == "customer_not_in_vitally"
+    w.vitally.add_user(TENANT, "new@customer.example")
+    await w.directory.forget(w.tenant.target, "user", "new@customer.example")  # miss expired
+    again = await w.run(created(submitter="new@customer.example"), state=first.state, offset=2)
+    assert again.outcome == "synced"
+    assert len(w.vitally.conversations(TENANT)) == 1
+
+
+# ----- never twice -----
+
+
+async def test_already_synced_is_a_duplicate_without_calls() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(created(), state=state, offset=5)
+    assert (result.outcome, result.reason) == ("duplicate", "already_synced")
+    assert w.vitally.calls == []
+    assert len(w.vitally.conversations(TENANT)) == 1
+    assert result.state is not None and result.state.last_offset == 5
+    assert result.vitally_conversation_id == state.vitally_conversation_id
+
+
+async def test_verify_finds_the_conversation_and_does_not_create_it_again() -> None:
+    w = World()
+    await w.synced_conversation()  # reached Vitally, but the table never heard of it
+    [existing] = w.vitally.conversations(TENANT)
+    result = await w.run(created(), verify=True)
+    assert (result.outcome, result.reason) == ("duplicate", "already_in_vitally")
+    assert "create_conversation" not in w.vitally.methods()
+    assert w.vitally.count("find_conversation_by_external_id") == 1
+    assert len(w.vitally.conversations(TENANT)) == 1
+    assert result.state is not None and result.state.synced
+    assert result.state.vitally_conversation_id == existing.id
+    assert result.state.message_ids == ("m_initial",)
+
+
+async def test_verify_creates_when_vitally_has_nothing() -> None:
+    w = World()
+    result = await w.run(created(), verify=True)
+    assert result.outcome == "synced"
+    methods = w.vitally.methods()
+    assert methods.index("find_conversation_by_external_id") < methods.index("create_conversation")
+
+
+async def test_without_verify_vitally_is_not_searched() -> None:
+    w = World()
+    await w.run(created())
+    assert "find_conversation_by_external_id" not in w.vitally.methods()
+
+
+# ----- conversation_updated and conversation_deleted -----
+
+
+async def test_update_reroutes_later_customer_replies_to_the_new_assignee() -> None:
+    w = World()
+    kim = w.vitally.add_admin(TENANT, KIM)
+    state = await w.synced_conversation()
+    result = await w.run(updated(assignee=KIM), state=state, offset=2)
+    assert (result.outcome, result.reason) == ("skipped", "update_not_synced")
+    assert result.state is not None
+    assert result.state.admin_id == kim.id and result.state.assignee_email == KIM
+    assert result.state.last_offset == 2
+    assert "create_conversation" not in w.vitally.methods()
+
+    reply = await w.run(posted("still broken"), state=result.state, offset=3)
+    assert reply.outcome == "synced"
+    [_, message] = w.vitally.conversations(TENANT)[0].messages
+    assert message.body.from_ == user(w.jane.id)
+    assert message.body.to == [admin(kim.id)]
+
+
+async def test_update_to_an_assignee_not_in_vitally_routes_to_the_default_admin() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(updated(assignee="new@vendor.example"), state=state, offset=2)
+    assert result.state is not None and result.state.admin_id == w.ops.id
+
+
+async def test_update_with_the_same_assignee_asks_nobody() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(updated(assignee=SAM), state=state, offset=2)
+    assert result.reason == "update_not_synced"
+    assert result.state == state.at_offset(2)
+    assert w.vitally.calls == []
+
+
+async def test_update_of_a_conversation_not_synced() -> None:
+    w = World()
+    result = await w.run(updated(assignee=KIM))
+    assert (result.outcome, result.reason, result.state) == (
+        "skipped",
+        "conversation_not_synced",
+        None,
+    )
+
+
+async def test_deleted_conversation_takes_no_more_messages() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(deleted(), state=state, offset=2)
+    assert (result.outcome, result.reason) == ("skipped", "deletion_not_synced")
+    assert result.state is not None and result.state.status == "deleted"
+    assert result.state.vitally_conversation_id == state.vitally_conversation_id
+    assert len(w.vitally.conversations(TENANT)) == 1  # the Vitally record stays
+
+    reply = await w.run(posted(), state=result.state, offset=3)
+    assert (reply.outcome, reply.reason) == ("skipped", "conversation_deleted")
+    assert w.vitally.calls == []
+
+
+async def test_delete_of_an_unknown_conversation() -> None:
+    w = World()
+    result = await w.run(deleted())
+    assert (result.outcome, result.reason, result.state) == (
+        "skipped",
+        "conversation_not_synced",
+        None,
+    )
+
+
+async def test_email_matching_ignores_case() -> None:
+    w = World()
+    record = created(
+        submitter="Jane@Customer.EXAMPLE",
+        assignee="SAM@vendor.example",
+        initial=initial(sender="Jane@Customer.EXAMPLE", external=True),
+    )
+    result = await w.run(record)
+    assert result.outcome == "synced"
+    [first] = w.vitally.conversations(TENANT)[0].body.messages
+    assert (first.from_, first.to) == (user(w.jane.id), [admin(w.sam.id)])
+    assert OPS not in [args[1] for _, args in w.vitally.calls]

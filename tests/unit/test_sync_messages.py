@@ -1,0 +1,253 @@
+"""message_created: replies into the conversation we created, each side the right way round."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from processors.clock import FrozenClock
+from processors.messages import message_time
+from schemas.audit import Reason
+from schemas.events import Message
+from schemas.vitally import Participant
+from tests.fakes import tenant_context
+from tests.unit.sync_world import JOE, KIM, SAM, TENANT, World, created, posted
+
+
+def user(id_: str) -> Participant:
+    return Participant(type="user", id=id_)
+
+
+def admin(id_: str) -> Participant:
+    return Participant(type="admin", id=id_)
+
+
+async def test_customer_reply_goes_from_user_to_the_conversation_admin() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(posted("Any *news*?", message_id="m_2"), state=state, offset=4)
+
+    assert result.outcome == "synced" and result.reason is None
+    [conversation] = w.vitally.conversations(TENANT)
+    reply = conversation.messages[-1]
+    assert reply.body.external_id == "m_2"
+    assert reply.body.message == "<p>Any <strong>news</strong>?</p>"
+    assert (reply.body.from_, reply.body.to) == (user(w.jane.id), [admin(w.sam.id)])
+    assert result.vitally_conversation_id == conversation.id
+    assert result.vitally_message_id == reply.message.id
+    assert result.state == state.with_message("m_2", 4)
+    assert w.vitally.methods() == ["add_message"]  # Jane is cached from the creation
+
+
+async def test_reply_from_the_customers_colleague_is_from_the_colleague() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(posted(sender=JOE, external=True), state=state)
+    assert result.outcome == "synced"
+    reply = w.vitally.conversations(TENANT)[0].messages[-1]
+    assert reply.body.from_ == user(w.joe.id)
+
+
+async def test_support_reply_goes_from_admin_to_the_customer() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(posted("Fixed", sender=SAM, external=False), state=state)
+    assert result.outcome == "synced"
+    reply = w.vitally.conversations(TENANT)[0].messages[-1]
+    assert (reply.body.from_, reply.body.to) == (admin(w.sam.id), [user(w.jane.id)])
+
+
+async def test_support_reply_sent_from_the_dashboard() -> None:
+    w = World()
+    kim = w.vitally.add_admin(TENANT, KIM)
+    state = await w.synced_conversation()
+    # Posted by the Unthread bot user on Kim's behalf: sentByUser names the teammate.
+    result = await w.run(
+        posted("On it", sender="bot@vendor.example", sent_by=KIM, external=True, botId="B01"),
+        state=state,
+    )
+    assert result.outcome == "synced"
+    reply = w.vitally.conversations(TENANT)[0].messages[-1]
+    assert (reply.body.from_, reply.body.to) == (admin(kim.id), [user(w.jane.id)])
+
+
+async def test_reply_as_content_instead_of_text() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(posted(None, content="from *content*"), state=state)
+    assert result.outcome == "synced"
+    reply = w.vitally.conversations(TENANT)[0].messages[-1]
+    assert reply.body.message == "<p>from <strong>content</strong></p>"
+
+
+async def test_customer_reply_without_a_conversation_admin_uses_the_default_admin() -> None:
+    w = World()
+    state = (await w.synced_conversation()).model_copy(update={"admin_id": None})
+    result = await w.run(posted(), state=state)
+    assert result.outcome == "synced"
+    assert w.vitally.conversations(TENANT)[0].messages[-1].body.to == [admin(w.ops.id)]
+
+
+async def test_customer_reply_without_any_admin() -> None:
+    w = World(tenant_context(TENANT, default_admin_email="gone@vendor.example"))
+    state = (await w.synced_conversation(assignee=SAM)).model_copy(update={"admin_id": None})
+    result = await w.run(posted(), state=state, offset=3)
+    assert (result.outcome, result.reason) == ("skipped", "teammate_not_in_vitally")
+    assert result.state == state.at_offset(3)
+
+
+# ----- skips -----
+
+
+async def assert_skipped(w: World, result: object, reason: Reason) -> None:
+    assert getattr(result, "outcome", None) == "skipped"
+    assert getattr(result, "reason", None) == reason
+    assert "add_message" not in w.vitally.methods()
+    assert len(w.vitally.conversations(TENANT)[0].messages) == 1
+
+
+async def test_conversation_not_synced_without_state() -> None:
+    w = World()
+    result = await w.run(posted())
+    assert (result.outcome, result.reason, result.state) == (
+        "skipped",
+        "conversation_not_synced",
+        None,
+    )
+    assert w.vitally.calls == []
+
+
+async def test_conversation_not_synced_when_it_was_skipped() -> None:
+    w = World()
+    first = await w.run(created(submitter="nobody@stranger.example"), offset=1)
+    assert first.state is not None and first.state.status == "skipped"
+    result = await w.run(posted(), state=first.state, offset=2)
+    assert (result.outcome, result.reason) == ("skipped", "conversation_not_synced")
+    assert result.state is not None and result.state.last_offset == 2
+
+
+async def test_conversation_deleted() -> None:
+    w = World()
+    state = (await w.synced_conversation()).model_copy(update={"status": "deleted"})
+    result = await w.run(posted(), state=state)
+    await assert_skipped(w, result, "conversation_deleted")
+    assert w.vitally.calls == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"isPrivateNote": True, "sender": SAM, "external": False}, "private_note"),
+        ({"isAutoresponse": True}, "automated_message"),
+        ({"botId": "B01", "botName": "Autoresponder", "sender": None}, "automated_message"),
+    ],
+)
+async def test_not_synced_messages(fields: dict[str, object], reason: Reason) -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(posted(**fields), state=state, offset=5)
+    await assert_skipped(w, result, reason)
+    assert w.vitally.calls == []
+    assert result.state == state.at_offset(5)  # remembered as handled, not as a message
+
+
+async def test_no_sender_email() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(posted(sender=None, external=True), state=state)
+    await assert_skipped(w, result, "no_sender_email")
+
+
+async def test_customer_not_in_vitally() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(posted(sender="new@customer.example", external=True), state=state)
+    await assert_skipped(w, result, "customer_not_in_vitally")
+
+
+async def test_teammate_not_in_vitally() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(posted(sender=KIM, external=False), state=state)
+    await assert_skipped(w, result, "teammate_not_in_vitally")
+
+
+async def test_support_reply_without_a_known_customer_user() -> None:
+    w = World()
+    state = (await w.synced_conversation()).model_copy(update={"customer_user_id": None})
+    result = await w.run(posted(sender=SAM, external=False), state=state)
+    await assert_skipped(w, result, "teammate_not_in_vitally")
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t", None])
+async def test_empty_message(text: str | None) -> None:
+    w = World()
+    state = await w.synced_conversation()
+    files = [{"id": "F01", "name": "log.txt", "size": 120, "mimetype": "text/plain"}]
+    result = await w.run(posted(text, files=files), state=state)
+    await assert_skipped(w, result, "empty_message")
+
+
+# ----- never twice -----
+
+
+async def test_the_initial_message_sent_again_as_a_reply_is_a_duplicate() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(posted(message_id="m_initial"), state=state, offset=3)
+    assert (result.outcome, result.reason) == ("duplicate", "already_synced")
+    assert w.vitally.calls == []
+    assert result.state == state.at_offset(3)
+
+
+async def test_an_upstream_resend_with_a_new_offset_is_a_duplicate() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    first = await w.run(posted(message_id="m_2"), state=state, offset=3)
+    assert first.state is not None
+    w.vitally.calls.clear()
+    again = await w.run(posted(message_id="m_2"), state=first.state, offset=4)
+    assert (again.outcome, again.reason) == ("duplicate", "already_synced")
+    assert w.vitally.calls == []
+    assert len(w.vitally.conversations(TENANT)[0].messages) == 2
+
+
+async def test_verify_finds_the_message_already_in_vitally() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    await w.run(posted(message_id="m_2"), state=state, offset=3)  # landed; table not updated
+    posted_id = w.vitally.conversations(TENANT)[0].messages[-1].message.id
+    w.vitally.calls.clear()
+    result = await w.run(posted(message_id="m_2"), state=state, offset=3, verify=True)
+    assert (result.outcome, result.reason) == ("duplicate", "already_in_vitally")
+    assert result.vitally_message_id == posted_id
+    assert "add_message" not in w.vitally.methods()
+    assert w.vitally.count("get_conversation") == 1
+    assert len(w.vitally.conversations(TENANT)[0].messages) == 2
+    assert result.state == state.with_message("m_2", 3)
+
+
+async def test_verify_posts_when_the_message_is_not_there() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(posted(message_id="m_2"), state=state, verify=True)
+    assert result.outcome == "synced"
+    assert w.vitally.methods()[-2:] == ["get_conversation", "add_message"]
+
+
+# ----- timestamps -----
+
+
+def test_message_time_prefers_timestamp_then_ts_then_event_then_clock() -> None:
+    clock = FrozenClock(datetime(2030, 1, 1, tzinfo=UTC))
+    at = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    full = Message(id="m", timestamp=at, ts="1000.5")
+    assert message_time(full, 5_000, clock) == at
+    assert message_time(Message(id="m", ts="1764064800.000100"), 5_000, clock) == datetime(
+        2025, 11, 25, 10, 0, 0, 100, tzinfo=UTC
+    )
+    assert message_time(Message(id="m", ts="not a number"), 5_000, clock) == datetime(
+        1970, 1, 1, 0, 0, 5, tzinfo=UTC
+    )
+    assert message_time(Message(id="m"), None, clock) == clock.at
