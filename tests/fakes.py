@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections import deque
 from dataclasses import dataclass, field
@@ -97,6 +98,7 @@ class InMemoryVitally:
         self.calls: list[Call] = []
         self._accounts: dict[str, _Account] = {}
         self._failures: dict[str, deque[_Failure]] = {}
+        self._holds: dict[str, asyncio.Event] = {}
 
     # -- arranging --------------------------------------------------------------------------
 
@@ -120,6 +122,10 @@ class InMemoryVitally:
             raise ValueError("only a write can fail after applying, with maybe_applied=True")
         self._script(method, _Failure(error, after_write=True), times)
 
+    def hold(self, method: str) -> asyncio.Event:
+        """Calls of ``method`` wait (after being recorded) until the returned event is set."""
+        return self._holds.setdefault(method, asyncio.Event())
+
     # -- inspecting -------------------------------------------------------------------------
 
     def conversations(self, tenant_id: str) -> list[StoredConversation]:
@@ -134,17 +140,17 @@ class InMemoryVitally:
     # -- VitallyApi ---------------------------------------------------------------------------
 
     async def find_user_by_email(self, target: VitallyTarget, email: str) -> VitallyUser | None:
-        self._enter("find_user_by_email", target, email)
+        await self._enter("find_user_by_email", target, email)
         return self._account(target.tenant_id).users.get(email.strip().lower())
 
     async def find_admin_by_email(self, target: VitallyTarget, email: str) -> VitallyAdmin | None:
-        self._enter("find_admin_by_email", target, email)
+        await self._enter("find_admin_by_email", target, email)
         return self._account(target.tenant_id).admins.get(email.strip().lower())
 
     async def find_conversation_by_external_id(
         self, target: VitallyTarget, external_id: str, max_pages: int = 3
     ) -> VitallyConversationSummary | None:
-        self._enter("find_conversation_by_external_id", target, external_id)
+        await self._enter("find_conversation_by_external_id", target, external_id)
         for stored in self._account(target.tenant_id).conversations.values():
             if stored.body.external_id == external_id:
                 return VitallyConversationSummary(
@@ -155,14 +161,14 @@ class InMemoryVitally:
     async def get_conversation(
         self, target: VitallyTarget, conversation_id: str
     ) -> VitallyConversation | None:
-        self._enter("get_conversation", target, conversation_id)
+        await self._enter("get_conversation", target, conversation_id)
         stored = self._account(target.tenant_id).conversations.get(conversation_id)
         return stored.view() if stored else None
 
     async def create_conversation(
         self, target: VitallyTarget, body: ConversationCreate
     ) -> VitallyConversation:
-        failure = self._enter("create_conversation", target, body)
+        failure = await self._enter("create_conversation", target, body)
         stored = StoredConversation(self._new_id("conv"), body)
         stored.messages = [self._message(stored.id, m) for m in body.messages]
         self._account(target.tenant_id).conversations[stored.id] = stored
@@ -173,7 +179,7 @@ class InMemoryVitally:
     async def add_message(
         self, target: VitallyTarget, conversation_id: str, body: MessageCreate
     ) -> VitallyMessage:
-        failure = self._enter("add_message", target, conversation_id, body)
+        failure = await self._enter("add_message", target, conversation_id, body)
         stored = self._account(target.tenant_id).conversations.get(conversation_id)
         if stored is None:
             raise ValueError(f"no conversation {conversation_id}")  # a test arranged it wrong
@@ -186,7 +192,7 @@ class InMemoryVitally:
     # -- ConnectionProbe ----------------------------------------------------------------------
 
     async def list_users(self, target: VitallyTarget, limit: int = 1) -> list[VitallyUser]:
-        self._enter("list_users", target, limit)
+        await self._enter("list_users", target, limit)
         return list(self._account(target.tenant_id).users.values())[:limit]
 
     async def list_conversations(
@@ -196,7 +202,7 @@ class InMemoryVitally:
         cursor: str | None = None,
         sort_by: object = "createdAt",
     ) -> Page[VitallyConversationSummary]:
-        self._enter("list_conversations", target, limit)
+        await self._enter("list_conversations", target, limit)
         stored = list(self._account(target.tenant_id).conversations.values())[:limit]
         results = [
             VitallyConversationSummary(id=c.id, external_id=c.body.external_id) for c in stored
@@ -205,10 +211,13 @@ class InMemoryVitally:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _enter(self, method: str, *args: object) -> Exception | None:
+    async def _enter(self, method: str, *args: object) -> Exception | None:
         """Record the call; raise a scripted failure now, or return one to raise after writing."""
         self.calls.append((method, args))
         record_call()
+        held = self._holds.get(method)
+        if held is not None:
+            await held.wait()
         queue = self._failures.get(method)
         if not queue:
             return None
