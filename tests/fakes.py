@@ -107,7 +107,9 @@ class InMemoryVitally:
         self._account(tenant_id).users[email.lower()] = user
         return user
 
-    def add_admin(self, tenant_id: str, email: str, license_status: str = "active") -> VitallyAdmin:
+    def add_admin(
+        self, tenant_id: str, email: str, license_status: str | None = "active"
+    ) -> VitallyAdmin:
         admin = VitallyAdmin(id=self._new_id("adm"), email=email, license_status=license_status)
         self._account(tenant_id).admins[email.lower()] = admin
         return admin
