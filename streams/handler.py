@@ -42,7 +42,13 @@ from streams.parking import (
 )
 from streams.tenant_gate import TenantGate
 from vitally.calls import count_calls
-from vitally.errors import VitallyAuthError, VitallyError, VitallyRateLimited, VitallyRejected
+from vitally.errors import (
+    VitallyAuthError,
+    VitallyError,
+    VitallyNotFound,
+    VitallyRateLimited,
+    VitallyRejected,
+)
 from vitally.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -310,7 +316,9 @@ class EventHandler:
         result = attempt.result
         base = result.state or (state.model_copy(update={"parked": ()}) if state else None)
         if base is not None and base.status == "pending" and not queued:
-            base = None  # a placeholder has no use once nothing waits in it
+            # A placeholder has no use once nothing waits in it; but a stored one that still
+            # lists this event must be overwritten, or the event would be resumed forever.
+            base = base if state is not None and state.parked else None
         if base is not None:
             self._write(key, base.model_copy(update={"parked": queued}))
         elif queued:
@@ -376,9 +384,9 @@ class EventHandler:
 
 
 def _failure(exc: VitallyError) -> SyncResult:
-    reason: Reason = (
-        "vitally_rejected" if isinstance(exc, VitallyRejected) else "vitally_unavailable"
-    )
+    # Every 4xx answer, a 404 included (README): repeating the request will not help.
+    rejected = isinstance(exc, VitallyRejected | VitallyNotFound)
+    reason: Reason = "vitally_rejected" if rejected else "vitally_unavailable"
     return SyncResult("failed", reason, detail=f"{exc.reason} {exc.method} {exc.path}")
 
 

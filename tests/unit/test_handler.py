@@ -1,0 +1,537 @@
+"""EventHandler: one record start to finish, against in-memory ports and Vitally (no Kafka)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from demo import events as ev
+from processors.clock import FrozenClock
+from processors.directory import CachedDirectory
+from schemas.audit import AuditRecord
+from schemas.state import ConversationState
+from streams.handler import EventHandler, SourceRecord, state_key
+from streams.parking import ParkedIndex, ParkingPolicy
+from tests.fakes import (
+    InMemoryStates,
+    InMemoryVitally,
+    RecordedSleep,
+    RecordingOutputs,
+    StaticTenants,
+    tenant_context,
+)
+from tests.unit.sync_world import CONV, JANE, OPS, SAM, TENANT, created, posted
+from vitally.errors import (
+    VitallyAuthError,
+    VitallyError,
+    VitallyNotFound,
+    VitallyRateLimited,
+    VitallyRejected,
+    VitallyRequestError,
+    VitallyServerError,
+)
+from vitally.retry import RetryPolicy
+
+INPUT = "unthread.conversation-events"
+RETRY = "vitally-sync.retry"
+KEY = state_key(TENANT, CONV)
+CREATE = "/resources/conversations"
+MESSAGES = "/resources/conversations/{id}/messages"
+
+
+class Harness:
+    """The handler wired to fakes; records are fed in at increasing offsets of partition 3."""
+
+    def __init__(self, *, max_attempts: int = 3, connected: bool = True) -> None:
+        self.vitally = InMemoryVitally()
+        self.jane = self.vitally.add_user(TENANT, JANE)
+        self.sam = self.vitally.add_admin(TENANT, SAM)
+        self.vitally.add_admin(TENANT, OPS)
+        self.tenant = tenant_context(TENANT, default_admin_email=OPS)
+        self.tenants = StaticTenants(*([self.tenant] if connected else []))
+        self.states = InMemoryStates()
+        self.outputs = RecordingOutputs()
+        self.sleep = RecordedSleep()
+        self.directory = CachedDirectory(self.vitally)
+        self.maybe_applied_offsets: set[int] = set()
+        self.handler = EventHandler(
+            tenants=self.tenants,
+            states=self.states,
+            outputs=self.outputs,
+            vitally=self.vitally,
+            directory=self.directory,
+            clock=FrozenClock(),
+            retry=RetryPolicy(max_attempts=max_attempts, base_delay=0.5, max_delay=8, jitter=0),
+            # Parked events are due at once, so a test can resume them without waiting.
+            parking=ParkingPolicy(min_delay_s=0, backlogged_delay_s=0, jitter=0),
+            index=ParkedIndex(),
+            retry_topic=RETRY,
+            max_event_bytes=64 * 1024,
+            maybe_applied=self._maybe_applied,
+            sleep=self.sleep,
+        )
+        self.offset = 100
+
+    async def _maybe_applied(self, record: SourceRecord) -> bool:
+        return record.offset in self.maybe_applied_offsets
+
+    def source(self, record: ev.Record) -> SourceRecord:
+        return self.raw(record.key, record.value)
+
+    def raw(self, key: bytes | None, value: bytes | None) -> SourceRecord:
+        self.offset += 1
+        return SourceRecord(INPUT, 3, self.offset, key, value)
+
+    async def feed(self, record: ev.Record | SourceRecord) -> AuditRecord:
+        """Handle one input record; it must produce exactly one audit record."""
+        source = record if isinstance(record, SourceRecord) else self.source(record)
+        before = len(self.outputs.audits)
+        audits = await self.handler.handle(source)
+        assert len(audits) == 1, audits
+        assert self.outputs.audits[before:] == audits
+        return audits[0]
+
+    async def resume(self, key: str = KEY) -> list[AuditRecord]:
+        self.offset += 1
+        return await self.handler.handle(
+            SourceRecord(RETRY, 3, self.offset, key.encode(), key.encode())
+        )
+
+    @property
+    def state(self) -> ConversationState | None:
+        return self.states.get(KEY)
+
+
+def outcome(audit: AuditRecord) -> tuple[str, str | None]:
+    return audit.outcome, audit.reason
+
+
+# ----- the happy path, and what every audit record carries -----
+
+
+async def test_synced_conversation_audit_and_state() -> None:
+    h = Harness()
+    record = created(text="Hi, the *export* fails with my key sk_live_123")
+    event = json.loads(record.value)
+    audit = await h.feed(record)
+
+    [stored] = h.vitally.conversations(TENANT)
+    assert audit.model_dump() == {
+        "tenant_id": TENANT,
+        "conversation_id": CONV,
+        "message_id": None,
+        "event": "conversation_created",
+        "event_id": event["eventId"],
+        "source": {"topic": INPUT, "partition": 3, "offset": h.offset},
+        "outcome": "synced",
+        "reason": None,
+        "detail": None,
+        "vitally_conversation_id": stored.id,
+        "vitally_message_id": stored.messages[0].message.id,
+        "api_calls": 3,  # user, admin, create
+        "attempts": 1,
+        "event_timestamp": event["eventTimestamp"],
+        "processed_at": audit.processed_at,
+    }
+    assert audit.processed_at > 0
+    assert h.state is not None and h.state.synced
+    assert h.state.vitally_conversation_id == stored.id
+    assert h.state.last_offset == h.offset
+    assert h.outputs.dead_letters == []
+    wire = audit.to_json().decode()
+    assert "export" not in wire and "sk_live" not in wire  # no message text
+    assert h.tenant.target.authorization not in wire and "secret" not in wire
+
+
+async def test_audit_json_uses_the_contract_field_names() -> None:
+    h = Harness()
+    wire = json.loads((await h.feed(created())).to_json())
+    for name in (
+        "tenantId",
+        "conversationId",
+        "messageId",
+        "event",
+        "eventId",
+        "source",
+        "outcome",
+        "reason",
+        "vitallyConversationId",
+        "vitallyMessageId",
+        "apiCalls",
+        "attempts",
+        "eventTimestamp",
+        "processedAt",
+    ):
+        assert name in wire
+    assert wire["source"] == {"topic": INPUT, "partition": 3, "offset": h.offset}
+
+
+async def test_a_conversation_then_its_replies() -> None:
+    h = Harness()
+    await h.feed(created())
+    customer = await h.feed(posted("thanks", message_id="m_2"))
+    support = await h.feed(posted("fixed", message_id="m_3", sender=SAM, external=False))
+    assert outcome(customer) == outcome(support) == ("synced", None)
+    assert customer.message_id == "m_2" and support.message_id == "m_3"
+    assert customer.api_calls == 1  # Jane's user was cached by the creation
+    assert support.api_calls == 1  # Sam too
+    assert [m.body.external_id for m in h.vitally.conversations(TENANT)[0].messages] == [
+        "m_initial",
+        "m_2",
+        "m_3",
+    ]
+    assert h.state is not None and h.state.message_ids == ("m_initial", "m_2", "m_3")
+
+
+async def test_the_same_record_again_is_a_duplicate_without_calls() -> None:
+    h = Harness()
+    record = created()
+    source = h.source(record)
+    [first] = await h.handler.handle(source)
+    calls = len(h.vitally.calls)
+    [again] = await h.handler.handle(source)  # redelivered after a crash before the commit
+    assert outcome(first) == ("synced", None)
+    assert outcome(again) == ("duplicate", "already_synced")
+    assert again.api_calls == 0 and len(h.vitally.calls) == calls
+    assert len(h.vitally.conversations(TENANT)) == 1
+
+
+async def test_a_record_that_may_have_been_applied_is_verified_first() -> None:
+    h = Harness()
+    h.maybe_applied_offsets.add(h.offset + 1)
+    audit = await h.feed(created())
+    assert outcome(audit) == ("synced", None)
+    methods = h.vitally.methods()
+    assert methods.index("find_conversation_by_external_id") < methods.index("create_conversation")
+
+
+async def test_not_connected_and_unsupported_are_skipped() -> None:
+    h = Harness(connected=False)
+    audit = await h.feed(created())
+    assert outcome(audit) == ("skipped", "integration_not_connected")
+    other = ev.Record.of(CONV, ev.envelope(TENANT, "conversation_assigned", {"id": CONV}))
+    audit = await h.feed(other)
+    assert outcome(audit) == ("skipped", "unsupported_event")
+    assert audit.event == "conversation_assigned"
+    assert h.vitally.calls == [] and h.states.data == {} and h.outputs.dead_letters == []
+
+
+# ----- invalid records -----
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "kind"),
+    [
+        (CONV.encode(), b"{not json", "invalid_json"),
+        (CONV.encode(), b"[]", "invalid_json"),
+        (CONV.encode(), b"[" * 5000 + b"]" * 5000, "invalid_json"),
+        (
+            CONV.encode(),
+            json.dumps(
+                {"tenantId": TENANT, "event": "message_created", "data": {"conversationId": CONV}}
+            ).encode(),
+            "invalid_schema",
+        ),
+        (None, created().value, "missing_key"),
+        (b"c_other", created().value, "key_mismatch"),
+        (CONV.encode(), b" " * (64 * 1024 + 1), "oversized"),
+    ],
+)
+async def test_invalid_record_goes_to_the_dlq_with_one_audit(
+    key: bytes | None, value: bytes, kind: str
+) -> None:
+    h = Harness()
+    audit = await h.feed(h.raw(key, value))
+    assert outcome(audit) == ("failed", "invalid_event")
+    assert audit.detail == kind
+    assert audit.api_calls == 0
+    [letter] = h.outputs.dead_letters
+    assert letter.source.value == value and letter.source.key == key  # unchanged
+    assert letter.source.offset == h.offset and letter.source.partition == 3
+    assert letter.reason == kind
+    assert h.vitally.calls == [] and h.states.data == {}
+
+
+async def test_invalid_record_audit_names_what_could_be_read() -> None:
+    h = Harness()
+    record = created()
+    envelope = json.loads(record.value)
+    audit = await h.feed(h.raw(b"c_other", record.value))
+    assert (audit.tenant_id, audit.event, audit.event_id) == (
+        TENANT,
+        "conversation_created",
+        envelope["eventId"],
+    )
+    assert audit.conversation_id == "c_other"
+    assert audit.event_timestamp == envelope["eventTimestamp"]
+
+
+# ----- failures from Vitally -----
+
+
+async def test_transient_failure_is_retried_with_backoff() -> None:
+    h = Harness(max_attempts=4)
+    h.vitally.fail_next(
+        "find_user_by_email",
+        VitallyServerError(503, method="GET", path="/resources/users/search"),
+        times=2,
+    )
+    audit = await h.feed(created())
+    assert outcome(audit) == ("synced", None)
+    assert audit.attempts == 3
+    assert h.sleep.calls == [0.5, 1.0]
+    assert audit.api_calls == 5  # two failed lookups, then user, admin, create
+    assert len(h.vitally.conversations(TENANT)) == 1
+
+
+async def test_rate_limit_advice_is_the_wait() -> None:
+    h = Harness()
+    h.vitally.fail_next(
+        "create_conversation", VitallyRateLimited(429, method="POST", path=CREATE, retry_after=2.5)
+    )
+    audit = await h.feed(created())
+    assert outcome(audit) == ("synced", None)
+    assert h.sleep.calls == [2.5]
+    assert len(h.vitally.conversations(TENANT)) == 1
+
+
+async def test_rate_limit_longer_than_max_delay_parks_instead_of_waiting() -> None:
+    h = Harness()
+    h.vitally.fail_next(
+        "create_conversation", VitallyRateLimited(429, method="POST", path=CREATE, retry_after=60)
+    )
+    audit = await h.feed(created())
+    assert outcome(audit) == ("parked", "vitally_rate_limited")
+    assert h.sleep.calls == []
+    assert h.state is not None and [p.reason for p in h.state.parked] == ["vitally_rate_limited"]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        VitallyServerError(502, method="POST", path=CREATE, maybe_applied=True),
+        VitallyRequestError(
+            "ReadTimeout", method="POST", path=CREATE, reason="vitally_timeout", maybe_applied=True
+        ),
+    ],
+    ids=["5xx", "timeout"],
+)
+async def test_maybe_applied_create_is_verified_not_repeated(error: VitallyError) -> None:
+    h = Harness()
+    h.vitally.apply_then_fail("create_conversation", error)
+    audit = await h.feed(created())
+    [stored] = h.vitally.conversations(TENANT)  # exactly one, though the first try "failed"
+    assert outcome(audit) == ("duplicate", "already_in_vitally")
+    assert audit.attempts == 2
+    assert audit.vitally_conversation_id == stored.id
+    assert h.vitally.count("create_conversation") == 1
+    assert h.vitally.count("find_conversation_by_external_id") == 1
+    assert h.state is not None and h.state.synced
+    assert h.state.vitally_conversation_id == stored.id
+
+
+async def test_maybe_applied_message_is_verified_not_repeated() -> None:
+    h = Harness()
+    await h.feed(created())
+    h.vitally.apply_then_fail(
+        "add_message",
+        VitallyRequestError(
+            "ReadTimeout",
+            method="POST",
+            path=MESSAGES,
+            reason="vitally_timeout",
+            maybe_applied=True,
+        ),
+    )
+    audit = await h.feed(posted(message_id="m_2"))
+    messages = h.vitally.conversations(TENANT)[0].messages
+    assert [m.body.external_id for m in messages] == ["m_initial", "m_2"]
+    assert outcome(audit) == ("duplicate", "already_in_vitally")
+    assert audit.vitally_message_id == messages[1].message.id
+    assert h.state is not None and "m_2" in h.state.message_ids
+
+
+async def test_rejected_payload_fails_to_the_dlq() -> None:
+    h = Harness()
+    h.vitally.fail_next("create_conversation", VitallyRejected(400, method="POST", path=CREATE))
+    audit = await h.feed(created())
+    assert outcome(audit) == ("failed", "vitally_rejected")
+    assert audit.attempts == 1 and h.sleep.calls == []
+    assert audit.detail == "vitally_rejected POST /resources/conversations"
+    [letter] = h.outputs.dead_letters
+    assert letter.reason == "vitally_rejected"
+    assert h.states.data == {}
+
+
+async def test_not_found_is_a_rejection_not_an_outage() -> None:
+    # The Vitally conversation was deleted there: repeating will not help (README: 4xx).
+    h = Harness()
+    await h.feed(created())
+    h.vitally.fail_next("add_message", VitallyNotFound(404, method="POST", path=MESSAGES))
+    audit = await h.feed(posted())
+    assert outcome(audit) == ("failed", "vitally_rejected")
+    assert [d.reason for d in h.outputs.dead_letters] == ["vitally_rejected"]
+
+
+async def test_rejected_key_parks_and_flags_the_tenant() -> None:
+    h = Harness()
+    h.vitally.fail_next(
+        "find_user_by_email", VitallyAuthError(401, method="GET", path="/resources/users/search")
+    )
+    audit = await h.feed(created())
+    assert outcome(audit) == ("parked", "integration_needs_attention")
+    assert audit.detail == "vitally_auth_failed"
+    assert h.tenants.flagged == {TENANT: "vitally_auth_failed"}
+    assert h.outputs.dead_letters == []
+
+    calls = len(h.vitally.calls)
+    other = await h.feed(created(conversation_id="c_other"))
+    assert outcome(other) == ("parked", "integration_needs_attention")
+    assert len(h.vitally.calls) == calls  # the flagged key is not used again
+
+    assert await h.resume() == []  # still flagged: nothing is due
+    h.tenants.reconnect(TENANT)
+    [resolved] = await h.resume()
+    assert outcome(resolved) == ("synced", None)
+    assert resolved.source.topic == INPUT  # the audit names the original record
+    assert h.state is not None and h.state.synced and h.state.parked == ()
+
+
+async def test_exhausted_retries_park_the_event() -> None:
+    h = Harness(max_attempts=3)
+    h.vitally.fail_next(
+        "create_conversation",
+        VitallyServerError(503, method="POST", path=CREATE, maybe_applied=True),
+        times=3,
+    )
+    audit = await h.feed(created())
+    assert outcome(audit) == ("parked", "vitally_unavailable")
+    assert audit.attempts == 3
+    assert h.sleep.calls == [0.5, 1.0]
+    assert h.outputs.dead_letters == []
+    assert h.state is not None
+    [parked] = h.state.parked
+    assert parked.reason == "vitally_unavailable" and parked.verify  # may have landed
+
+    [resolved] = await h.resume()
+    assert outcome(resolved) == ("synced", None)
+    assert h.state is not None and h.state.parked == () and h.state.synced
+    assert len(h.vitally.conversations(TENANT)) == 1
+
+
+async def test_unexpected_exception_is_an_internal_error_in_the_dlq() -> None:
+    h = Harness()
+    h.vitally.fail_next("find_admin_by_email", ValueError("invalid Vitally base URL"))
+    audit = await h.feed(created())
+    assert outcome(audit) == ("failed", "internal_error")
+    assert audit.detail == "ValueError"
+    [letter] = h.outputs.dead_letters
+    assert letter.reason == "internal_error"
+    assert letter.source.key == CONV.encode()
+
+
+# ----- parking: waits in order, resolves once, one audit per transition -----
+
+
+async def test_missing_customer_parks_and_later_events_wait_behind_it() -> None:
+    h = Harness()
+    stranger = "new@customer.example"
+    first = await h.feed(
+        created(
+            submitter=stranger,
+            initial=ev.message(CONV, "hi", message_id="m_initial", sender=stranger, external=True),
+        )
+    )
+    assert outcome(first) == ("parked", "customer_not_in_vitally")
+    reply = await h.feed(posted("hello?", message_id="m_2", sender=stranger))
+    assert outcome(reply) == ("parked", "waiting_for_earlier_event")
+    assert reply.api_calls == 0
+    assert h.state is not None
+    assert [p.reason for p in h.state.parked] == [
+        "customer_not_in_vitally",
+        "waiting_for_earlier_event",
+    ]
+
+    assert await h.resume() == []  # still missing: re-parked quietly, nothing new to report
+    h.vitally.add_user(TENANT, stranger)
+    await h.directory.forget(h.tenant.target, "user", stranger)
+    resolved = await h.resume()
+    assert [outcome(a) for a in resolved] == [("synced", None), ("synced", None)]
+    assert [a.message_id for a in resolved] == [None, "m_2"]
+    assert [m.body.external_id for m in h.vitally.conversations(TENANT)[0].messages] == [
+        "m_initial",
+        "m_2",
+    ]
+    assert h.state is not None and h.state.parked == ()
+    assert await h.resume() == []  # nothing left to do
+    # one audit per input record, and one more per parked event that resolved
+    assert len(h.outputs.audits) == 2 + 2
+
+
+async def test_a_redelivered_parked_record_is_not_parked_twice() -> None:
+    h = Harness()
+    record = created(
+        submitter="new@customer.example",
+        initial=ev.message(
+            CONV, "hi", message_id="m_initial", sender="new@customer.example", external=True
+        ),
+    )
+    source = h.source(record)
+    [first] = await h.handler.handle(source)
+    [again] = await h.handler.handle(source)
+    assert outcome(first) == ("parked", "customer_not_in_vitally")
+    assert outcome(again) == ("duplicate", "already_parked")
+    assert h.state is not None and len(h.state.parked) == 1
+
+
+async def test_a_parked_event_that_then_fails_is_not_retried_forever() -> None:
+    h = Harness(max_attempts=1)
+    h.vitally.fail_next("create_conversation", VitallyServerError(503, method="POST", path=CREATE))
+    parked = await h.feed(created())
+    assert outcome(parked) == ("parked", "vitally_unavailable")
+
+    h.vitally.fail_next("create_conversation", VitallyRejected(400, method="POST", path=CREATE))
+    [failed] = await h.resume()
+    assert outcome(failed) == ("failed", "vitally_rejected")
+    assert len(h.outputs.dead_letters) == 1
+    assert h.state is None or h.state.parked == ()
+    assert await h.resume() == []  # resolved once: no second audit, no second dead letter
+    assert len(h.outputs.dead_letters) == 1
+
+
+async def test_a_parked_event_of_a_tenant_disconnected_meanwhile_resolves_once() -> None:
+    h = Harness(max_attempts=1)
+    h.vitally.fail_next("create_conversation", VitallyServerError(503, method="POST", path=CREATE))
+    await h.feed(created())
+    h.tenants.contexts.clear()  # disconnected while the event was parked
+    [skipped] = await h.resume()
+    assert outcome(skipped) == ("skipped", "integration_not_connected")
+    assert h.state is None or h.state.parked == ()
+    assert await h.resume() == []
+
+
+async def test_every_record_gets_exactly_one_audit() -> None:
+    h = Harness()
+    h.vitally.fail_next("add_message", VitallyRejected(422, method="POST", path=MESSAGES))
+    records = [
+        created(),
+        posted(message_id="m_2"),  # rejected
+        posted(message_id="m_3", isPrivateNote=True),
+        posted(message_id="m_4", sender=SAM, external=False),
+        posted(message_id="m_4", sender=SAM, external=False),  # an upstream re-send
+        ev.Record(CONV.encode(), b"garbage"),
+        ev.Record.of(CONV, ev.envelope(TENANT, "conversation_assigned", {"id": CONV})),
+    ]
+    audits = [await h.feed(r) for r in records]
+    assert [outcome(a) for a in audits] == [
+        ("synced", None),
+        ("failed", "vitally_rejected"),
+        ("skipped", "private_note"),
+        ("synced", None),
+        ("duplicate", "already_synced"),
+        ("failed", "invalid_event"),
+        ("skipped", "unsupported_event"),
+    ]
+    assert [a.source.offset for a in audits] == list(range(101, 108))
+    assert [d.reason for d in h.outputs.dead_letters] == ["vitally_rejected", "invalid_json"]
