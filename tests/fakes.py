@@ -139,6 +139,10 @@ class InMemoryVitally:
     def count(self, method: str) -> int:
         return self.methods().count(method)
 
+    def targets(self) -> list[VitallyTarget]:
+        """The target of every call, in order (every call's first argument)."""
+        return [args[0] for _, args in self.calls if isinstance(args[0], VitallyTarget)]
+
     # -- VitallyApi ---------------------------------------------------------------------------
 
     async def find_user_by_email(self, target: VitallyTarget, email: str) -> VitallyUser | None:

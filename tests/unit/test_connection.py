@@ -149,7 +149,7 @@ async def test_every_form_of_the_key_gives_the_same_header(key: str) -> None:
     probe = probe_with_admin()
     valid = await connect(probe, api_key=key)
     assert valid.authorization == f"Basic {ENCODED}"
-    assert {args[0].authorization for _, args in probe.calls} == {f"Basic {ENCODED}"}
+    assert {t.authorization for t in probe.targets()} == {f"Basic {ENCODED}"}
 
 
 async def test_a_valid_connection() -> None:
@@ -159,7 +159,7 @@ async def test_a_valid_connection() -> None:
         probe, subdomain="https://ACME.rest.vitally.io/", email=" Ops@Vendor.example "
     )
     assert valid == ValidatedIntegration("acme", "us", f"Basic {ENCODED}", OPS, admin.id)
-    targets = {args[0] for _, args in probe.calls}
+    targets = set(probe.targets())
     assert [(t.tenant_id, t.base_url) for t in targets] == [
         (TENANT, "https://acme.rest.vitally.io")
     ]
@@ -171,13 +171,13 @@ async def test_eu_uses_the_shared_eu_host() -> None:
     probe = probe_with_admin()
     valid = await connect(probe, region="eu")
     assert valid.region == "eu"
-    assert {args[0].base_url for _, args in probe.calls} == {"https://rest.vitally-eu.io"}
+    assert {t.base_url for t in probe.targets()} == {"https://rest.vitally-eu.io"}
 
 
 async def test_the_base_url_override_wins() -> None:
     probe = probe_with_admin()
     await connect(probe, override="http://127.0.0.1:8080/")
-    assert {args[0].base_url for _, args in probe.calls} == {"http://127.0.0.1:8080"}
+    assert {t.base_url for t in probe.targets()} == {"http://127.0.0.1:8080"}
 
 
 @pytest.mark.parametrize("key", ["", "   ", "Basic", "Basic   "])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -143,7 +144,7 @@ async def test_conversation_deleted() -> None:
         ({"botId": "B01", "botName": "Autoresponder", "sender": None}, "automated_message"),
     ],
 )
-async def test_not_synced_messages(fields: dict[str, object], reason: Reason) -> None:
+async def test_not_synced_messages(fields: dict[str, Any], reason: Reason) -> None:
     w = World()
     state = await w.synced_conversation()
     result = await w.run(posted(**fields), state=state, offset=5)
