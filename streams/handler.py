@@ -245,7 +245,9 @@ class EventHandler:
                     return _Attempt(rejected, attempt, calls.value, NEEDS_ATTENTION)
                 except VitallyError as exc:
                     verify = verify or exc.maybe_applied
-                    if not exc.transient:
+                    # An unreadable answer to a write is retried too: the next attempt looks
+                    # the record up, so it adopts what Vitally made instead of failing.
+                    if not exc.transient and not exc.maybe_applied:
                         return _Attempt(_failure(exc), attempt, calls.value)
                     delay = self._retry.delay(attempt, exc)
                     # A long wait advised by Vitally is not sat out holding the partition.
