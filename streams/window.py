@@ -34,14 +34,21 @@ class PartitionWindow:
     def admitted(self, tp: TP) -> None:
         if tp not in self._paused and self._in_flight(tp) >= self._limit:
             self._paused.add(tp)
-            self._pause([tp])
+            self._pause([_faust_tp(tp)])
 
     def finished(self, tp: TP) -> None:
         # Resume at half the window, not at limit - 1, so we do not pause/resume per event.
         if tp in self._paused and self._in_flight(tp) <= self._limit // 2 and self._may_resume():
             self._paused.discard(tp)
-            self._resume([tp])
+            self._resume([_faust_tp(tp)])
 
     def forget(self, tps: Iterable[TP]) -> None:
         """Revoked partitions: Faust drops its pause state for them too."""
         self._paused.difference_update(tps)
+
+
+def _faust_tp(tp: TP) -> TP:
+    """Faust's own TP: records carry aiokafka's TopicPartition, and Faust's
+    ``resume_partitions`` adds what it is given to its active set unconverted, which then
+    fails its ``isinstance(x, TP)`` assertion and crashes the fetcher."""
+    return tp if type(tp) is TP else TP(tp.topic, tp.partition)
