@@ -40,3 +40,22 @@ class IntegrationRecord(BaseModel):
     def public_view(self) -> dict[str, object]:
         """What the HTTP API and the CLI may show: everything but the encrypted key."""
         return self.model_dump(mode="json", by_alias=True, exclude={"api_key_encrypted"})
+
+
+class ConnectRequest(BaseModel):
+    """The body of ``PUT /tenants/{tenantId}/integrations/vitally``: the seed's settings page.
+
+    Strings only (no coercion: ``{"apiKey": 123}`` is a mistake to report, not to guess at).
+    The values are normalised and checked against Vitally by ``processors.connection``; the
+    bounds here only keep absurd input out of memory and logs.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, strict=True,
+        hide_input_in_errors=True,  # the input holds the API key
+    )  # fmt: skip
+
+    subdomain: str
+    api_key: str = Field(repr=False, max_length=1024)
+    default_admin_email: str = Field(max_length=320)
+    region: str | None = None

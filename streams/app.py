@@ -27,6 +27,7 @@ from streams.parking import ParkedIndex, ParkingPolicy
 from streams.ports import KafkaOutputs, ReplayGuard, TableStates
 from streams.settings import Settings
 from streams.tenant_gate import TenantGate
+from streams.tenant_http import register_tenant_api
 from streams.topics import TopicLayout
 from streams.views import register_views
 from streams.window import PartitionWindow
@@ -204,4 +205,5 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
             await lanes.submit(lane, work)
 
     register_views(app, integrations=integrations)
+    register_tenant_api(app, settings, integrations=integrations)
     return app

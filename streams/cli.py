@@ -2,6 +2,8 @@
 
 * ``vitally-sync worker [faust options]``: create missing topics, then run the Faust worker.
 * ``vitally-sync connect --tenant T --subdomain S --api-key K --default-admin-email E``
+  (``--api-key -`` reads the key from stdin, keeping it out of ``ps`` and shell history)
+* ``vitally-sync status --tenant T``: the integration (no key) and its sync counts.
 * ``vitally-sync disconnect --tenant T`` and ``vitally-sync tenants``.
 * ``vitally-sync rotate-secrets``: re-encrypt every stored key with the newest SECRETS_KEY.
 """
@@ -17,9 +19,10 @@ from collections.abc import Sequence
 from processors.connection import ConnectError
 from schemas.integration import IntegrationRecord
 from streams.connect import connect_tenant, disconnect_tenant
-from streams.crypto import SecretBox
-from streams.integration_topic import publish_record, read_records
+from streams.crypto import SecretBox, UndecryptableSecret
+from streams.integration_topic import publish_record, read_records, read_topic
 from streams.settings import Settings
+from streams.sync_counts import AuditCounts
 from streams.topics import ensure_topics
 from vitally.client import VitallyClient, build_http_client
 
@@ -53,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     connect = commands.add_parser("connect", help="connect or reconnect a tenant's Vitally")
     connect.add_argument("--tenant", required=True)
     connect.add_argument("--subdomain", required=True)
-    connect.add_argument("--api-key", required=True)
+    connect.add_argument("--api-key", required=True, help='the key, or "-" to read it from stdin')
     connect.add_argument("--default-admin-email", required=True)
     connect.add_argument("--region", default="us", choices=["us", "eu"])
     connect.set_defaults(run=_connect)
@@ -61,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     disconnect.add_argument("--tenant", required=True)
     disconnect.set_defaults(run=_disconnect)
     commands.add_parser("tenants", help="list tenants (without keys)").set_defaults(run=_tenants)
+    status = commands.add_parser("status", help="one tenant's integration and sync counts")
+    status.add_argument("--tenant", required=True)
+    status.set_defaults(run=_status)
     commands.add_parser(
         "rotate-secrets", help="re-encrypt stored keys with the newest SECRETS_KEY"
     ).set_defaults(run=_rotate)
@@ -83,7 +89,7 @@ def _connect(settings: Settings, ns: argparse.Namespace) -> int:
             return await connect_tenant(
                 tenant_id=ns.tenant,
                 subdomain=ns.subdomain,
-                api_key=ns.api_key,
+                api_key=sys.stdin.readline().strip() if ns.api_key == "-" else ns.api_key,
                 default_admin_email=ns.default_admin_email,
                 region=ns.region,
                 previous=previous.get(ns.tenant),
@@ -113,6 +119,24 @@ def _disconnect(settings: Settings, ns: argparse.Namespace) -> int:
     return 0
 
 
+def _status(settings: Settings, ns: argparse.Namespace) -> int:
+    record = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic).get(
+        ns.tenant
+    )
+    if record is None:
+        print(json.dumps({"error": "not_connected", "message": "no such tenant"}), file=sys.stderr)
+        return 2
+    # The same counts as GET .../integrations/vitally: the audit topic, read whole.
+    counts = AuditCounts(
+        bootstrap_servers=settings.kafka_bootstrap_servers, topic=settings.audit_topic
+    )
+    for _, value in read_topic(settings.kafka_bootstrap_servers, settings.audit_topic):
+        counts.add(value)
+    counts.caught_up.set()
+    print(json.dumps({**record.public_view(), "syncCounts": counts.for_tenant(ns.tenant)}))
+    return 0
+
+
 def _tenants(settings: Settings, ns: argparse.Namespace) -> int:
     records = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic)
     for record in records.values():
@@ -123,10 +147,16 @@ def _tenants(settings: Settings, ns: argparse.Namespace) -> int:
 def _rotate(settings: Settings, ns: argparse.Namespace) -> int:
     box = SecretBox(settings.secrets_key.get_secret_value())
     records = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic)
+    stuck: list[str] = []
     for record in records.values():
-        rotated = record.model_copy(
-            update={"api_key_encrypted": box.rotate(record.api_key_encrypted)}
-        )
+        try:
+            encrypted = box.rotate(record.api_key_encrypted)
+        except UndecryptableSecret:
+            # Keep going: one tenant whose key was encrypted with a dropped SECRETS_KEY must
+            # not stop the others from moving to the new key. It has to reconnect.
+            stuck.append(record.tenant_id)
+            continue
+        rotated = record.model_copy(update={"api_key_encrypted": encrypted})
         publish_record(settings.kafka_bootstrap_servers, settings.integrations_topic, rotated)
-    print(json.dumps({"rotated": len(records)}))
-    return 0
+    print(json.dumps({"rotated": len(records) - len(stuck), "undecryptable": stuck}))
+    return 1 if stuck else 0

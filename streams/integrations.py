@@ -116,6 +116,14 @@ class IntegrationStore:
             return
         if previous is not None and record.updated_at < previous.updated_at:
             return  # our own newer write already applied; the topic caught up with an older one
+        if (
+            record.status == "needs_attention"
+            and previous is not None
+            and previous.key_fingerprint != record.key_fingerprint
+        ):
+            # A worker that had not yet seen a reconnect flagged the key it replaced: the
+            # reconnect stands, or its new key would be swapped back for the rejected one.
+            return
         self._records[tenant_id] = record
         woke = previous is not None and previous.status == "needs_attention"
         if record.status == "connected" and woke and self._on_reconnect is not None:

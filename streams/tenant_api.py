@@ -1,0 +1,223 @@
+"""What ``PUT``/``GET``/``DELETE /tenants/{tenantId}/integrations/vitally`` do (contract section 3).
+
+Framework-free, so it is tested without a web server: each method takes the tenant id from the
+path (and the body's bytes) and returns an :class:`ApiResponse` or raises :class:`ApiError`.
+:mod:`streams.tenant_http` serves it on Faust's web server behind :mod:`streams.http_guard`
+(bearer token, body size, every failure as JSON).
+
+=======  ============================  =====================================================
+status   ``error``                     when
+=======  ============================  =====================================================
+200      (none)                        the integration (never its key) and its sync counts
+400      ``invalid_json``              the body is not JSON
+404      ``not_connected``             GET/DELETE of a tenant that never connected
+422      ``invalid_request``           the body is not an object, or the tenant id is odd
+422      a ``ConnectErrorCode``        a field to fix, or Vitally said no (processors/connection)
+503      ``not_ready``                 the worker has not loaded the integrations yet
+503      ``save_failed``               Kafka did not take the record: nothing was saved
+=======  ============================  =====================================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from processors.connection import ConnectError, ConnectErrorCode, ConnectionProbe
+from schemas.integration import ConnectRequest, IntegrationRecord
+from streams.connect import Publish, connect_tenant, disconnect_tenant
+from streams.crypto import SecretBox
+
+log = logging.getLogger(__name__)
+
+# Tenant ids are Kafka keys and log fields: printable ASCII without spaces, of a sane length.
+_TENANT_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+# Each body field's problems get the error code the user-facing form already knows.
+_FIELD_CODES: dict[str, ConnectErrorCode] = {
+    "subdomain": "invalid_subdomain",
+    "apiKey": "invalid_api_key",
+    "defaultAdminEmail": "invalid_default_admin_email",
+    "region": "invalid_region",
+}
+_BODY_HINT = (
+    'Send a JSON object: {"subdomain": "acme", "apiKey": "<Basic API key value>", '
+    '"defaultAdminEmail": "ops@vendor.example", "region": "us"}.'
+)
+
+
+class ApiError(Exception):
+    """An answer other than 200: an HTTP status, a stable snake_case code, what to fix."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.code, "message": self.message}
+
+
+class SaveFailed(Exception):
+    """The publisher could not make the integration record durable in Kafka."""
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    status: int
+    body: dict[str, Any]
+
+
+class Integrations(Protocol):
+    """The worker's integration store (streams.integrations.IntegrationStore satisfies it)."""
+
+    ready: asyncio.Event
+
+    def record(self, tenant_id: str) -> IntegrationRecord | None: ...
+
+    def put(self, record: IntegrationRecord) -> None: ...
+
+
+class Counts(Protocol):
+    """Sync counts per tenant (streams.sync_counts.AuditCounts satisfies it)."""
+
+    def for_tenant(self, tenant_id: str) -> dict[str, Any]: ...
+
+
+class TenantApi:
+    """Connect, show and disconnect tenants; one instance per worker."""
+
+    def __init__(
+        self,
+        *,
+        integrations: Integrations,
+        counts: Counts,
+        probe: ConnectionProbe,
+        box: SecretBox,
+        publish: Publish,
+        base_url_override: str | None,
+    ) -> None:
+        self._integrations = integrations
+        self._counts = counts
+        self._probe = probe
+        self._box = box
+        self._publish = publish
+        self._override = base_url_override
+        # Two PUTs for one tenant on this worker must not both start from the same `previous`.
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def put(self, tenant_id: str, body: bytes) -> ApiResponse:
+        _check_tenant_id(tenant_id)
+        request = parse_connect_request(body)
+        self._require_ready()
+        async with self._locks[tenant_id]:
+            try:
+                record = await connect_tenant(
+                    tenant_id=tenant_id,
+                    subdomain=request.subdomain,
+                    api_key=request.api_key,
+                    default_admin_email=request.default_admin_email,
+                    region=request.region,
+                    previous=self._integrations.record(tenant_id),
+                    probe=self._probe,
+                    box=self._box,
+                    base_url_override=self._override,
+                    publish=self._save,
+                )
+            except ConnectError as exc:
+                log.info("connect refused", extra={"tenant": tenant_id, "code": exc.code})
+                raise ApiError(422, exc.code, exc.message) from None
+        log.info("tenant connected", extra={"tenant": tenant_id, "key": record.key_fingerprint})
+        return ApiResponse(200, self._view(record))
+
+    async def get(self, tenant_id: str) -> ApiResponse:
+        _check_tenant_id(tenant_id)
+        self._require_ready()
+        return ApiResponse(200, self._view(self._existing(tenant_id)))
+
+    async def delete(self, tenant_id: str) -> ApiResponse:
+        _check_tenant_id(tenant_id)
+        self._require_ready()
+        async with self._locks[tenant_id]:
+            record = self._existing(tenant_id)
+            if record.status != "disconnected":
+                record = await disconnect_tenant(record, publish=self._save)
+                log.info("tenant disconnected", extra={"tenant": tenant_id})
+        return ApiResponse(200, self._view(record))
+
+    async def _save(self, record: IntegrationRecord) -> None:
+        try:
+            await self._publish(record)
+        except SaveFailed as exc:
+            raise ApiError(
+                503, "save_failed", "The integration could not be saved (Kafka did not "
+                "acknowledge it); nothing changed. Try again."
+            ) from exc  # fmt: skip
+        # The tail of the topic will bring the same record; applying it now lets a GET right
+        # after this answer (on this worker) see it.
+        self._integrations.put(record)
+
+    def _existing(self, tenant_id: str) -> IntegrationRecord:
+        record = self._integrations.record(tenant_id)
+        if record is None:
+            raise ApiError(
+                404, "not_connected", f"Tenant {tenant_id} has no Vitally integration."
+            )
+        return record
+
+    def _require_ready(self) -> None:
+        if not self._integrations.ready.is_set():
+            raise ApiError(
+                503, "not_ready", "The worker is still loading integrations; try again shortly."
+            )
+
+    def _view(self, record: IntegrationRecord) -> dict[str, Any]:
+        body = record.public_view()
+        body["syncCounts"] = self._counts.for_tenant(record.tenant_id)
+        return body
+
+
+def parse_connect_request(body: bytes) -> ConnectRequest:
+    """The PUT body as a :class:`ConnectRequest`, or an :class:`ApiError` saying what to fix."""
+    try:
+        data = json.loads(body)
+    # RecursionError: deeply nested arrays are valid JSON that the parser gives up on.
+    except (ValueError, RecursionError):
+        raise ApiError(400, "invalid_json", "The body is not valid JSON. " + _BODY_HINT) from None
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_request", "The body must be a JSON object. " + _BODY_HINT)
+    try:
+        return ConnectRequest.model_validate(data)
+    except ValidationError as exc:
+        raise _field_error(exc) from None
+
+
+def _field_error(exc: ValidationError) -> ApiError:
+    first = exc.errors(include_input=False, include_url=False)[0]
+    field = str(first["loc"][0]) if first["loc"] else "body"
+    code = _FIELD_CODES.get(field, "invalid_request")
+    if first["type"] == "missing":
+        message = f"{field} is required."
+    elif first["type"] == "string_too_long":
+        message = f"{field} is too long (at most {first['ctx']['max_length']} characters)."
+    elif first["type"] == "string_type":
+        message = f"{field} must be a string."
+    else:
+        message = f"{field}: {first['msg']}."
+    return ApiError(422, code, f"{message} {_BODY_HINT}")
+
+
+def _check_tenant_id(tenant_id: str) -> None:
+    if not _TENANT_ID.match(tenant_id):
+        raise ApiError(
+            422, "invalid_request",
+            "The tenant id must be 1-200 printable ASCII characters without spaces.",
+        )  # fmt: skip

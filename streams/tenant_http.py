@@ -1,0 +1,113 @@
+"""Serving :class:`~streams.tenant_api.TenantApi` on the worker's Faust web server.
+
+``register_tenant_api`` wires the pieces the endpoints need: a Vitally client for validation,
+a publisher that writes the integrations topic through Faust's producer and waits until Kafka
+has the record, the audit counts (a background task), the view, and the guard middleware
+(:mod:`streams.http_guard`) in front of every page of the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import cast
+
+import faust
+from aiohttp import web as aiohttp_web
+from faust.web import Request, Response, View
+from faust.web.drivers.aiohttp import Web as AiohttpWeb
+
+from schemas.integration import IntegrationRecord
+from streams.connect import Publish
+from streams.crypto import SecretBox
+from streams.http_guard import guard, read_body
+from streams.integrations import IntegrationStore
+from streams.settings import Settings
+from streams.sync_counts import AuditCounts
+from streams.tenant_api import ApiResponse, SaveFailed, TenantApi
+from vitally.client import VitallyClient, build_http_client
+from vitally.retry import RetryPolicy
+
+PATH = "/tenants/{tenant_id}/integrations/vitally"
+# A person is waiting on the answer: retry a flaky Vitally once, briefly, then say so.
+PROBE_RETRY = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=2.0)
+PROBE_TIMEOUT_SECONDS = 8.0
+SAVE_TIMEOUT_SECONDS = 30.0
+
+
+def register_tenant_api(
+    app: faust.App, settings: Settings, *, integrations: IntegrationStore
+) -> TenantApi:
+    counts = AuditCounts(
+        bootstrap_servers=settings.kafka_bootstrap_servers, topic=settings.audit_topic
+    )
+    api = TenantApi(
+        integrations=integrations,
+        counts=counts,
+        probe=VitallyClient(
+            build_http_client(timeout=min(settings.http_timeout_seconds, PROBE_TIMEOUT_SECONDS)),
+            retry=PROBE_RETRY,
+        ),
+        box=SecretBox(settings.secrets_key.get_secret_value()),
+        publish=faust_publisher(app, settings.integrations_topic),
+        base_url_override=settings.vitally_base_url,
+    )
+
+    @app.task  # type: ignore[untyped-decorator]  # Faust does not type it
+    async def count_audit_records() -> None:
+        await counts.run()
+
+    serve_tenant_api(
+        app,
+        api,
+        admin_token=settings.admin_api_token.get_secret_value(),
+        max_body=settings.max_request_bytes,
+    )
+    return api
+
+
+def serve_tenant_api(app: faust.App, api: TenantApi, *, admin_token: str, max_body: int) -> None:
+    """Add the endpoints, and the guard in front of every page of the app's web server."""
+    _register_view(app, api, max_body)
+    web = app.web
+    if not isinstance(web, AiohttpWeb):
+        raise TypeError("the tenant API needs Faust's aiohttp web driver")
+    # Middlewares can be added until the server starts (aiohttp freezes the list then).
+    web.web_app.middlewares.append(guard(admin_token))
+
+
+def faust_publisher(app: faust.App, topic_name: str) -> Publish:
+    """Write a record to the integrations topic and return once Kafka acknowledged it."""
+    topic = app.topic(topic_name, key_serializer="raw", value_serializer="raw")
+
+    async def publish(record: IntegrationRecord) -> None:
+        try:
+            # Partition 0 always (as the CLI does): one tenant's records must stay in one
+            # partition, in order, even if the topic was made with more than one.
+            sent = await topic.send(
+                key=record.tenant_id.encode(), value=record.to_json(), partition=0, force=True
+            )
+            await asyncio.wait_for(sent, SAVE_TIMEOUT_SECONDS)
+        except Exception as exc:
+            # Whatever the producer raised, the record is not known to be saved.
+            raise SaveFailed(type(exc).__name__) from exc
+
+    return publish
+
+
+def _register_view(app: faust.App, api: TenantApi, max_body: int) -> None:
+    @app.page(PATH)
+    class VitallyIntegration(View):
+        """A tenant's Vitally integration: PUT connects, GET shows, DELETE disconnects."""
+
+        async def get(self, request: Request, tenant_id: str) -> Response:
+            return self._answer(await api.get(tenant_id))
+
+        async def put(self, request: Request, tenant_id: str) -> Response:
+            body = await read_body(cast(aiohttp_web.Request, request), max_body)
+            return self._answer(await api.put(tenant_id, body))
+
+        async def delete(self, request: Request, tenant_id: str) -> Response:
+            return self._answer(await api.delete(tenant_id))
+
+        def _answer(self, response: ApiResponse) -> Response:
+            return self.json(response.body, status=response.status)

@@ -1,0 +1,350 @@
+"""The tenant HTTP API in process: Faust's aiohttp app (never started) behind the guard, the
+real Vitally client against the in-process sandbox, an in-memory publisher.
+
+Vitally is reached without VITALLY_BASE_URL here, so every request's host is recorded and the
+tests can assert which host a subdomain leads to, and that hostile ones lead nowhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+import httpx
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from cryptography.fernet import Fernet
+from faust.web.drivers.aiohttp import Web as AiohttpWeb
+
+from schemas.integration import IntegrationRecord
+from streams.crypto import SecretBox
+from streams.integrations import IntegrationStore
+from streams.sync_counts import AuditCounts
+from streams.tenant_api import SaveFailed, TenantApi
+from streams.tenant_http import serve_tenant_api
+from tests.fixtures.hostile import HOSTILE_SUBDOMAINS
+from vitally import RetryPolicy, VitallyClient
+from vitally_sandbox import ManualClock, create_app
+
+TOKEN = "admin-token-0123456789abcdef"
+PATH = "/tenants/T01ACME/integrations/vitally"
+SECRET = "acme-secret-token"
+BASIC = base64.b64encode(f"{SECRET}:".encode()).decode()
+MAX_BODY = 4096
+SEED: dict[str, Any] = {
+    "orgs": [
+        {
+            "subdomain": "acme",
+            "tokens": [SECRET, {"token": "users-only", "scopes": ["users"]},
+                       {"token": "no-conversations", "scopes": ["users", "admins"]}],
+            "users": [{"email": "jane@customer.example"}],
+            "admins": [
+                {"email": "ops@vendor.example", "licenseStatus": "active"},
+                {"email": "gone@vendor.example", "licenseStatus": "deactivated"},
+            ],
+        }
+    ]
+}  # fmt: skip
+GOOD = {"subdomain": "acme", "apiKey": BASIC, "defaultAdminEmail": "ops@vendor.example"}
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """The sandbox, noting the host of every request first."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.hosts: list[str] = []
+        self.down = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.hosts.append(request.url.host)
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+@dataclass
+class Harness:
+    client: TestClient[Any, Any]
+    store: IntegrationStore
+    counts: AuditCounts
+    vitally: RecordingTransport
+    published: list[IntegrationRecord] = field(default_factory=list)
+    fail_publish: bool = False
+
+    async def call(
+        self, method: str, path: str = PATH, *, token: str | None = TOKEN, **kwargs: Any
+    ) -> tuple[int, dict[str, Any]]:
+        headers = dict(kwargs.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        response = await self.client.request(method, path, headers=headers, **kwargs)
+        return response.status, await response.json()
+
+    async def put(self, body: Any, path: str = PATH) -> tuple[int, dict[str, Any]]:
+        return await self.call("PUT", path, json=body)
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    box = SecretBox(Fernet.generate_key().decode())
+    store = IntegrationStore(
+        bootstrap_servers="unused:9092", topic="integrations", partitions=1, box=box,
+        base_url_override=None,
+    )  # fmt: skip
+    store.ready.set()
+    counts = AuditCounts(bootstrap_servers="unused:9092", topic="audit")
+    sandbox = httpx.ASGITransport(app=create_app(seed=SEED, clock=ManualClock()))
+    recording = RecordingTransport(sandbox)
+    published: list[IntegrationRecord] = []
+    state: dict[str, Harness] = {}
+
+    async def publish(record: IntegrationRecord) -> None:
+        if state["h"].fail_publish:
+            raise SaveFailed("KafkaTimeoutError")
+        published.append(record)
+
+    app = faust.App("tenant-http-test", broker="kafka://unused:9092", autodiscover=False)
+    async with httpx.AsyncClient(transport=recording) as http:
+        api = TenantApi(
+            integrations=store, counts=counts, box=box, publish=publish, base_url_override=None,
+            probe=VitallyClient(http, retry=RetryPolicy(max_attempts=1)),
+        )  # fmt: skip
+        serve_tenant_api(app, api, admin_token=TOKEN, max_body=MAX_BODY)
+        web = app.web
+        assert isinstance(web, AiohttpWeb)
+        async with TestClient(TestServer(web.web_app)) as client:
+            state["h"] = Harness(client, store, counts, recording, published)
+            yield state["h"]
+
+
+# --- authentication ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "Bearer", "Bearer ", f"Basic {TOKEN}", f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}",
+     f"Token {TOKEN}", "Bearer é", f"Bearer  {TOKEN.upper()}"],
+)  # fmt: skip
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+async def test_every_method_needs_the_bearer_token(
+    harness: Harness, method: str, header: str | None
+) -> None:
+    headers = {} if header is None else {"Authorization": header}
+    status, body = await harness.call(method, token=None, headers=headers, json=GOOD)
+    assert (status, body["error"]) == (401, "unauthorized")
+    assert "ADMIN_API_TOKEN" in body["message"]
+    assert harness.vitally.hosts == [] and harness.published == []
+
+
+async def test_unknown_paths_need_the_token_too_and_answer_json(harness: Harness) -> None:
+    assert (await harness.call("GET", "/table/", token=None))[0] == 401
+    status, body = await harness.call("GET", "/nowhere")
+    assert (status, body["error"]) == (404, "not_found")
+    status, body = await harness.call("PATCH", json=GOOD)
+    assert (status, body["error"]) == (405, "method_not_allowed")
+
+
+async def test_scheme_is_case_insensitive(harness: Harness) -> None:
+    status, _ = await harness.call("GET", token=None, headers={"Authorization": f"bearer {TOKEN}"})
+    assert status == 404  # authenticated; the tenant is just not connected
+
+
+# --- connect, show, disconnect -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "subdomain", ["acme", "ACME", " acme ", "acme.rest.vitally.io", "https://acme.rest.vitally.io/",
+                  "HTTPS://Acme.Rest.Vitally.IO"],
+)  # fmt: skip
+async def test_put_normalises_the_subdomain_and_calls_only_its_host(
+    harness: Harness, subdomain: str
+) -> None:
+    status, body = await harness.put({**GOOD, "subdomain": subdomain})
+    assert status == 200, body
+    assert body["subdomain"] == "acme" and body["status"] == "connected"
+    assert set(harness.vitally.hosts) == {"acme.rest.vitally.io"}
+
+
+@pytest.mark.parametrize("api_key", [BASIC, f"Basic {BASIC}", f"  basic {BASIC}\n", SECRET])
+async def test_put_accepts_every_form_of_the_key_and_never_shows_it(
+    harness: Harness, api_key: str
+) -> None:
+    status, body = await harness.put({**GOOD, "apiKey": api_key})
+    assert status == 200, body
+    text = json.dumps(body)
+    assert SECRET not in text and BASIC not in text and "apiKey" not in text
+    assert body["keyFingerprint"].startswith("sha256:") and len(body["keyFingerprint"]) <= 20
+    [saved] = harness.published
+    assert SECRET not in saved.to_json().decode() and BASIC not in saved.to_json().decode()
+
+
+async def test_get_delete_round_trip(harness: Harness) -> None:
+    assert (await harness.call("GET"))[1]["error"] == "not_connected"
+    assert (await harness.call("DELETE"))[0] == 404
+    _, put = await harness.put(GOOD)
+    status, got = await harness.call("GET")
+    assert status == 200
+    for name in ("connectedAt", "keyFingerprint", "subdomain", "defaultAdminEmail"):
+        assert got[name] == put[name]
+    assert got["syncCounts"]["total"] == 0
+    status, gone = await harness.call("DELETE")
+    assert (status, gone["status"]) == (200, "disconnected")
+    assert (await harness.call("GET"))[1]["status"] == "disconnected"
+    assert (await harness.call("DELETE"))[0] == 200  # idempotent, nothing new published
+    assert [r.status for r in harness.published] == ["connected", "disconnected"]
+
+
+async def test_reconnect_keeps_connected_at_and_a_new_connection_starts_anew(
+    harness: Harness,
+) -> None:
+    _, first = await harness.put(GOOD)
+    _, second = await harness.put({**GOOD, "apiKey": SECRET, "region": "us"})
+    assert second["connectedAt"] == first["connectedAt"]
+    await harness.call("DELETE")
+    await asyncio.sleep(0.01)
+    _, third = await harness.put(GOOD)
+    assert third["connectedAt"] > first["connectedAt"]
+
+
+async def test_get_shows_sync_counts_by_outcome_and_reason(harness: Harness) -> None:
+    await harness.put(GOOD)
+    for outcome, reason, tenant in [("synced", None, "T01ACME"), ("synced", None, "T01ACME"),
+                                    ("skipped", "private_note", "T01ACME"),
+                                    ("skipped", "private_note", "T02OTHER")]:  # fmt: skip
+        record = {"tenantId": tenant, "outcome": outcome, "reason": reason,
+                  "processedAt": 1764064800000}  # fmt: skip
+        harness.counts.add(json.dumps(record).encode())
+    harness.counts.add(b"not json")
+    _, body = await harness.call("GET")
+    assert body["syncCounts"] == {
+        "total": 3, "byOutcome": {"synced": 2, "skipped": 1},
+        "byReason": {"private_note": 1}, "since": "2025-11-25T10:00:00+00:00", "complete": False,
+    }  # fmt: skip
+
+
+# --- validation errors ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("subdomain", HOSTILE_SUBDOMAINS)
+async def test_hostile_subdomains_are_refused_before_any_request(
+    harness: Harness, subdomain: str
+) -> None:
+    status, body = await harness.put({**GOOD, "subdomain": subdomain})
+    assert (status, body["error"]) == (422, "invalid_subdomain")
+    assert harness.vitally.hosts == [] and harness.published == []
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "hint"),
+    [
+        ({"apiKey": "wrong-secret"}, "invalid_api_key", "Basic"),
+        ({"apiKey": ""}, "invalid_api_key", "API key"),
+        ({"apiKey": "Basic "}, "invalid_api_key", "API key"),
+        ({"apiKey": "users-only"}, "insufficient_permissions", "admins"),
+        ({"apiKey": "no-conversations"}, "insufficient_permissions", "conversations"),
+        ({"defaultAdminEmail": "nobody@vendor.example"}, "default_admin_not_found", "nobody@"),
+        ({"defaultAdminEmail": "gone@vendor.example"}, "default_admin_inactive", "active"),
+        ({"defaultAdminEmail": "not-an-email"}, "invalid_default_admin_email", "email"),
+        ({"region": "mars"}, "invalid_region", "eu"),
+    ],
+)
+async def test_validation_errors_say_what_to_fix(
+    harness: Harness, change: dict[str, str], code: str, hint: str
+) -> None:
+    status, body = await harness.put({**GOOD, **change})
+    assert (status, body["error"]) == (422, code)
+    assert hint in body["message"]
+    assert harness.published == [] and harness.store.record("T01ACME") is None
+
+
+async def test_unreachable_vitally_is_not_a_bad_key(harness: Harness) -> None:
+    harness.vitally.down = True
+    status, body = await harness.put(GOOD)
+    assert (status, body["error"]) == (422, "vitally_unreachable")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"", 400, "invalid_json"),
+        (b"{not json", 400, "invalid_json"),
+        (b"\xff\xfe\x00garbage", 400, "invalid_json"),
+        (b"[" * 2000 + b"]" * 2000, 400, "invalid_json"),  # nested past the parser
+        (b"[]", 422, "invalid_request"),
+        (b'"acme"', 422, "invalid_request"),
+        (b"null", 422, "invalid_request"),
+        (b'{"apiKey": "x", "defaultAdminEmail": "ops@vendor.example"}', 422, "invalid_subdomain"),
+        (b'{"subdomain": "acme", "defaultAdminEmail": "ops@vendor.example"}', 422,
+         "invalid_api_key"),
+        (b'{"subdomain": "acme", "apiKey": "x"}', 422, "invalid_default_admin_email"),
+        (b'{"subdomain": 7, "apiKey": "x", "defaultAdminEmail": "a@b.c"}', 422,
+         "invalid_subdomain"),
+        (b'{"subdomain": "acme", "apiKey": ["x"], "defaultAdminEmail": "a@b.c"}', 422,
+         "invalid_api_key"),
+        (b'{"subdomain": "acme", "apiKey": "x", "defaultAdminEmail": "a@b.c", "region": 1}', 422,
+         "invalid_region"),
+        (json.dumps({**GOOD, "apiKey": "k" * 2000}).encode(), 422, "invalid_api_key"),
+    ],
+)  # fmt: skip
+async def test_malformed_bodies_get_a_clear_4xx(
+    harness: Harness, body: bytes, status: int, code: str
+) -> None:
+    got, answer = await harness.call("PUT", data=body)
+    assert (got, answer["error"]) == (status, code)
+    assert answer["message"]
+    assert harness.vitally.hosts == []
+
+
+async def test_oversized_bodies_get_413_with_or_without_a_length(harness: Harness) -> None:
+    big = json.dumps({**GOOD, "padding": "x" * MAX_BODY}).encode()
+    status, body = await harness.call("PUT", data=big)
+    assert (status, body["error"]) == (413, "body_too_large")
+
+    async def chunks() -> AsyncIterator[bytes]:  # chunked: no Content-Length to go by
+        for _ in range(10):
+            yield b" " * 1024
+
+    status, body = await harness.call("PUT", data=chunks())
+    assert (status, body["error"]) == (413, "body_too_large")
+    assert str(MAX_BODY) in body["message"]
+
+
+async def test_bad_tenant_id(harness: Harness) -> None:
+    path = "/tenants/" + "T" * 201 + "/integrations/vitally"
+    status, body = await harness.call("GET", path)
+    assert (status, body["error"]) == (422, "invalid_request")
+
+
+async def test_not_ready_until_integrations_are_loaded(harness: Harness) -> None:
+    harness.store.ready.clear()
+    status, body = await harness.put(GOOD)
+    assert (status, body["error"]) == (503, "not_ready")
+
+
+async def test_kafka_failure_saves_nothing(harness: Harness) -> None:
+    harness.fail_publish = True
+    status, body = await harness.put(GOOD)
+    assert (status, body["error"]) == (503, "save_failed")
+    assert harness.store.record("T01ACME") is None
+
+
+async def test_an_unexpected_error_is_a_logged_json_500_without_the_key(
+    harness: Harness, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(harness.store, "record", broken)
+    with caplog.at_level(logging.INFO):
+        status, body = await harness.put(GOOD)
+    assert (status, body["error"]) == (500, "internal_error")
+    assert "HTTP request failed" in caplog.text
+    assert SECRET not in caplog.text and BASIC not in caplog.text
+    assert (await harness.call("GET", "/nowhere"))[0] == 404  # still serving
