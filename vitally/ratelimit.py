@@ -16,7 +16,7 @@ import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiolimiter import AsyncLimiter
 
@@ -44,6 +44,8 @@ class _TenantState:
     limiter: AsyncLimiter
     remaining: int | None = None
     not_before: float = 0.0
+    # Set (and replaced) when the bucket is: requests queued in the old one move to the new one.
+    resized: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def bucket_for(limit: int, window: float) -> AsyncLimiter:
@@ -116,8 +118,14 @@ class TenantRateLimiter:
     async def acquire(self, tenant_id: str) -> None:
         """Wait until `tenant_id` may send one more request."""
         state = self._state(tenant_id)
-        await self._wait_until_free(state)
-        await state.limiter.acquire()
+        while True:
+            await self._wait_until_free(state)
+            limiter = state.limiter
+            if limiter.has_capacity():
+                await limiter.acquire()
+                break
+            if await _acquire_unless_resized(limiter, state.resized):
+                break
         # A 429 seen while this request queued in the bucket parks it too.
         await self._wait_until_free(state)
 
@@ -178,8 +186,11 @@ class TenantRateLimiter:
         if limit <= 0 or window <= 0 or (limit, window) == (state.limit, state.window):
             return
         state.limit, state.window = limit, window
-        # Requests already queued in the old bucket drain at the old pace; new ones use this.
         state.limiter = bucket_for(self._budget(limit), window)
+        # Without this, what queued while the limit was low (a 429 storm) would drain at that
+        # pace for minutes after the server raised it again.
+        state.resized.set()
+        state.resized = asyncio.Event()
 
     def _block(self, state: _TenantState, seconds: float) -> None:
         state.not_before = max(state.not_before, self._clock() + seconds)
@@ -188,3 +199,19 @@ class TenantRateLimiter:
         # Loop: another response may push `not_before` further while we sleep.
         while (wait := state.not_before - self._clock()) > 0:
             await self._sleep(wait)
+
+
+async def _acquire_unless_resized(limiter: AsyncLimiter, resized: asyncio.Event) -> bool:
+    """Queue in `limiter` until it admits us (True) or the bucket is replaced (False)."""
+    acquiring = asyncio.ensure_future(limiter.acquire())
+    replaced = asyncio.ensure_future(resized.wait())
+    try:
+        await asyncio.wait({acquiring, replaced}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        replaced.cancel()
+        acquired = acquiring.done()
+        if not acquired:
+            acquiring.cancel()
+    if acquired:
+        acquiring.result()
+    return acquired

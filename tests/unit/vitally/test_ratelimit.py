@@ -69,6 +69,24 @@ def test_resizes_when_the_server_announces_a_different_limit() -> None:
     assert busiest_window(times, 10.0) <= 20
 
 
+def test_requests_queued_under_a_low_limit_move_on_when_it_rises() -> None:
+    """After a 429 storm the server advertises its normal limit again: the backlog that queued
+    at 20 per 10 s must not keep draining at that pace."""
+
+    async def scenario(loop: VirtualTimeLoop) -> list[float]:
+        limiter = TenantRateLimiter(default_limit=20, default_window=10.0, clock=loop.time)
+        backlog = asyncio.ensure_future(grant_times(limiter, loop, "T01ACME", 200, tasks=200))
+        await asyncio.sleep(1.0)
+        limiter.observe("T01ACME", {"RateLimit-Limit": "1000, 1000;window=10"}, 200)
+        return await backlog
+
+    times = run_virtual(scenario)
+    assert len(times) == 200
+    # At 20 per 10 s the backlog would take ~100 s; at the new limit it is through in a few.
+    assert max(times) < 5.0
+    assert busiest_window(times, 10.0) <= 20 + 1000
+
+
 def test_a_limit_without_window_keeps_the_known_window() -> None:
     limiter = TenantRateLimiter(default_limit=1000, default_window=60.0, clock=lambda: 0.0)
     limiter.observe("T01ACME", {"ratelimit-limit": "100"}, 200)
