@@ -19,6 +19,7 @@ from faust.types import TP, EventT, StreamT
 from processors.clock import SystemClock
 from processors.directory import CachedDirectory
 from schemas.integration import IntegrationRecord
+from streams.continuity import OffsetContinuity
 from streams.crypto import SecretBox
 from streams.handler import EventHandler, SourceRecord
 from streams.integrations import IntegrationStore
@@ -30,7 +31,7 @@ from streams.tenant_gate import TenantGate
 from streams.tenant_http import register_tenant_api
 from streams.topics import TopicLayout
 from streams.views import register_views
-from streams.window import PartitionWindow
+from streams.window import PartitionWindow, faust_tp, resume_fetching, stop_fetching
 from vitally.client import VitallyClient, build_http_client
 from vitally.ratelimit import TenantRateLimiter
 from vitally.retry import NO_RETRY, RetryPolicy
@@ -73,6 +74,16 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         key_type=bytes,
         value_type=bytes,
     )
+    # Per partition, the offset below which we handled every record (streams/continuity.py).
+    watermarks = app.Table(
+        "watermarks",
+        default=None,
+        partitions=partitions,
+        help="next offset to handle, per source partition",
+        key_type=bytes,
+        value_type=bytes,
+    )
+    continuity = OffsetContinuity()
     states = TableStates(table)
     index = ParkedIndex()
 
@@ -134,8 +145,8 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
     window = PartitionWindow(
         settings.max_in_flight_per_partition,
         in_flight=sequencer.in_flight,
-        pause=lambda tps: app.consumer.pause_partitions(tps),
-        resume=lambda tps: app.consumer.resume_partitions(tps),
+        pause=lambda tps: stop_fetching(app.consumer, tps),
+        resume=lambda tps: resume_fetching(app.consumer, tps),
         may_resume=lambda: not app.rebalancing and app.tables.recovery.completed.is_set(),
     )
     rebuild_index = True
@@ -155,6 +166,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
     async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
         nonlocal rebuild_index
         await replay.take_over(assigned)
+        continuity.reset()
         handler.draining = False
         rebuild_index = True
 
@@ -181,6 +193,21 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         manual = stream.noack()
         async for event in manual.events():
             message = event.message
+            verdict = continuity.check(
+                message.tp,
+                message.offset,
+                lambda tp=message.tp: _offset(watermarks.get(_mark_key(tp))),
+            )
+            if verdict != "handle":
+                # Not acked: a record past a hole is read again once the hole is filled.
+                if verdict == "seek":
+                    expected = continuity.expected(message.tp)
+                    log.warning(
+                        "offset hole, reading again",
+                        extra={"tp": str(message.tp), "from": expected, "got": message.offset},
+                    )
+                    await app.consumer.seek(faust_tp(message.tp), expected or 0)
+                continue
             slot = sequencer.track(message.tp, message.offset, event)
             window.admitted(message.tp)
 
@@ -197,8 +224,14 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
                     log.exception("could not record the outcome; stopping the worker")
                     await app.crash(RuntimeError("output to Kafka failed"))  # type: ignore[arg-type]
                     return
-                for finished in sequencer.finish(message.tp, slot):
+                released = sequencer.finish(message.tp, slot)
+                for finished in released:
                     await manual.ack(finished)
+                if released:
+                    mark = _mark_key(message.tp)
+                    done = max(e.message.offset for e in released) + 1
+                    if done > (_offset(watermarks.get(mark)) or 0):
+                        watermarks[mark] = str(done).encode()
                 window.finished(message.tp)
 
             lane = message.key or f"{message.tp}:{message.offset}".encode()
@@ -207,3 +240,11 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
     register_views(app, integrations=integrations)
     register_tenant_api(app, settings, integrations=integrations)
     return app
+
+
+def _mark_key(tp: Any) -> bytes:
+    return f"{tp.topic}/{tp.partition}".encode()
+
+
+def _offset(raw: bytes | None) -> int | None:
+    return int(raw) if raw else None

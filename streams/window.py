@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from faust.types import TP
+from faust.types import TP, ConsumerT
 
 
 class PartitionWindow:
@@ -34,21 +34,38 @@ class PartitionWindow:
     def admitted(self, tp: TP) -> None:
         if tp not in self._paused and self._in_flight(tp) >= self._limit:
             self._paused.add(tp)
-            self._pause([_faust_tp(tp)])
+            self._pause([faust_tp(tp)])
 
     def finished(self, tp: TP) -> None:
         # Resume at half the window, not at limit - 1, so we do not pause/resume per event.
         if tp in self._paused and self._in_flight(tp) <= self._limit // 2 and self._may_resume():
             self._paused.discard(tp)
-            self._resume([_faust_tp(tp)])
+            self._resume([faust_tp(tp)])
 
     def forget(self, tps: Iterable[TP]) -> None:
         """Revoked partitions: Faust drops its pause state for them too."""
         self._paused.difference_update(tps)
 
 
-def _faust_tp(tp: TP) -> TP:
+def faust_tp(tp: TP) -> TP:
     """Faust's own TP: records carry aiokafka's TopicPartition, and Faust's
     ``resume_partitions`` adds what it is given to its active set unconverted, which then
     fails its ``isinstance(x, TP)`` assertion and crashes the fetcher."""
     return tp if type(tp) is TP else TP(tp.topic, tp.partition)
+
+
+def stop_fetching(consumer: ConsumerT, tps: Iterable[TP]) -> None:
+    """Pause for the window: fetch no more for ``tps``, but deliver what was already fetched.
+
+    Faust's buffer-pressure hook does exactly that. ``Consumer.pause_partitions`` does not:
+    the fetcher's batch filters on the live set of active partitions, so the rest of an
+    already fetched batch of a partition paused mid-batch is skipped without a trace; the
+    next fetch starts after it and Faust records the hole as a gap and commits past it.
+    """
+    for tp in tps:
+        consumer.on_buffer_full(tp)
+
+
+def resume_fetching(consumer: ConsumerT, tps: Iterable[TP]) -> None:
+    for tp in tps:
+        consumer.on_buffer_drop(tp)
