@@ -1,0 +1,36 @@
+"""One summary line per scenario: printed, and appended to .local/fault-report.jsonl."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.faults.checks import SyncCounts
+
+ROOT = Path(__file__).resolve().parents[2]
+REPORT = ROOT / ".local" / "fault-report.jsonl"
+
+
+def summarize(
+    scenario: str, *, events: int, counts: SyncCounts, elapsed: float, **notes: Any
+) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "scenario": scenario,
+        "events": events,
+        "messages": counts.expected,
+        "lost": counts.lost,
+        "duplicates": counts.duplicates,
+        "order_violations": counts.order_violations,
+        "extras": counts.extras,
+        "elapsed_s": round(elapsed, 1),
+        **notes,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    text = " ".join(f"{k}={v}" for k, v in line.items() if k != "at")
+    print(f"\nFAULT {text}")
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    with REPORT.open("a") as out:
+        out.write(json.dumps(line) + "\n")
+    return line

@@ -1,0 +1,131 @@
+"""One fault scenario's run: its workload, workers and clock, and the final measurement.
+
+Every scenario ends the same way: wait until the sandbox holds every expected message and the
+worker has committed every input and retry record (so no redelivery is still on its way),
+measure, write the summary line, and assert lost == duplicates == order violations == 0
+(and no extras), printing the workers' log tails when not.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.faults.checks import SyncCounts, wait_until_synced
+from tests.faults.crew import Crew
+from tests.faults.diagnose import diagnose
+from tests.faults.feeder import Feeder
+from tests.faults.offsets import caught_up
+from tests.faults.report import REPORT, summarize
+from tests.faults.workload import Workload
+from tests.fixtures.sandbox import SandboxHandle
+from tests.fixtures.worker import Deployment
+
+# Parked events come back within seconds, not the production minutes.
+FAST_PARKING = {
+    "PARK_MIN_DELAY_SECONDS": "1",
+    "PARK_TRANSIENT_MAX_DELAY_SECONDS": "2",
+    "PARK_SCAN_INTERVAL_SECONDS": "0.5",
+}
+
+# A SIGKILLed member holds its partitions until its session expires (Faust's default: 60 s);
+# a shorter session keeps each failover within the suite's time budget. Read by Faust itself.
+FAST_FAILOVER = {"BROKER_SESSION_TIMEOUT": "10", "BROKER_HEARTBEAT_INTERVAL": "1"}
+
+
+@dataclass
+class Scenario:
+    name: str
+    deployed: Deployment
+    sandbox: SandboxHandle
+    workload: Workload
+    env: dict[str, str] = field(default_factory=dict)
+    extra_events: int = 0
+    crew: Crew = field(init=False)
+    started: float = field(default_factory=time.monotonic)
+    timeline: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.crew = Crew(self.deployed, {**FAST_PARKING, **FAST_FAILOVER, **self.env})
+
+    def mark(self, what: str) -> None:
+        """Note a step of the run, with its time since the start (printed and reported)."""
+        entry = f"{time.monotonic() - self.started:.1f}s {what}"
+        self.timeline.append(entry)
+        print(f"[{self.name}] {entry}", flush=True)
+
+    def connect(self, **kwargs: Any) -> None:
+        self.workload.setup(self.sandbox, self.deployed, **kwargs)
+        self.started = time.monotonic()
+
+    def feeder(self, rate: float, records: list[tuple[bytes | None, bytes | None]] | None = None
+               ) -> Feeder:  # fmt: skip
+        raw = (
+            records if records is not None else [(r.key, r.value) for r in self.workload.records()]
+        )
+        return Feeder(self.deployed.bootstrap, self.deployed.input_topic, raw, rate).start()
+
+    def messages_synced(self) -> int:
+        return sum(self.sandbox.stats(s)["messages"] for s in self.workload.expected())
+
+    def wait_messages(self, fraction: float, timeout: float = 120.0) -> None:
+        """Block until the sandbox holds ``fraction`` of the expected messages (revives the
+        dead meanwhile), so a fault lands while the worker is busy."""
+        target = fraction * sum(
+            len(i) for c in self.workload.expected().values() for i in c.values()
+        )
+        deadline = time.monotonic() + timeout
+        while self.messages_synced() < target:
+            self.revive()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name}: {fraction:.0%} not synced in {timeout}s\n"
+                                   f"{self.crew.log_tails()}")  # fmt: skip
+            time.sleep(0.2)
+        self.mark(f"{fraction:.0%} of the messages are in the sandbox")
+
+    def revive(self) -> None:
+        before = self.crew.revived
+        self.crew.revive()
+        if self.crew.revived > before:
+            self.mark(
+                f"restarted {self.crew.revived - before} dead worker(s), exits {self.crew.exits}"
+            )
+
+    def settled(self) -> bool:
+        d = self.deployed
+        return caught_up(d.bootstrap, d.name, d.input_topic, d.retry_topic)
+
+    def synced(self, timeout: float = 150.0) -> tuple[SyncCounts, bool]:
+        """Wait for the end state; return the counts and whether everything was committed."""
+        counts = wait_until_synced(
+            self.sandbox, self.workload.expected(), timeout=timeout, settled=self.settled,
+            on_poll=self.revive,
+        )  # fmt: skip
+        return counts, self.settled()
+
+    def check(self, counts: SyncCounts, settled: bool) -> None:
+        detail = f"{self.name}: {counts.describe()}\n{self.crew.log_tails()}"
+        assert counts.lost == 0, detail
+        assert counts.duplicates == 0, detail
+        assert counts.order_violations == 0, detail
+        assert counts.extras == 0, detail
+        assert settled, f"{self.name}: the worker never committed everything\n{detail}"
+
+    def finish(self, timeout: float = 150.0, **notes: Any) -> SyncCounts:
+        """Wait, write the summary line, assert the counts are 0."""
+        self.mark("faults done, waiting for the end state")
+        counts, settled = self.synced(timeout)
+        self.mark("end state")
+        logs = REPORT.parent / "fault-logs" / self.name
+        self.crew.save_logs(logs)
+        if counts.lost:
+            print(diagnose(self.deployed, counts.lost_ids, logs)[:4000])
+        summarize(
+            self.name, events=self.workload.events + self.extra_events, counts=counts,
+            elapsed=time.monotonic() - self.started, settled=settled, kills=self.crew.kills,
+            stops=self.crew.stops, revived=self.crew.revived, worker_exits=self.crew.exits,
+            timeline=self.timeline, **notes,
+        )  # fmt: skip
+        self.check(counts, settled)
+        return counts

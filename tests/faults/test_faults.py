@@ -1,0 +1,197 @@
+"""The fault suite (issue 5 section 6): a real broker, the sandbox, the worker in subprocesses.
+
+Each scenario produces a deterministic workload (tests/faults/workload.py) while a fault
+hits, then measures the sandbox against what was produced: lost = duplicates = order
+violations = 0. Each prints one FAULT summary line and appends it to
+.local/fault-report.jsonl.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+
+import pytest
+
+from tests.faults.malformed import malformed_records
+from tests.faults.offsets import rewind
+from tests.faults.scenario import Scenario
+from tests.faults.workload import Workload
+from tests.fixtures.kafka import KafkaBroker
+from tests.fixtures.sandbox import SandboxHandle
+from tests.fixtures.worker import Deployment
+
+pytestmark = [pytest.mark.faults, pytest.mark.kafka]
+
+
+def _posts(sandbox: SandboxHandle, subdomains: list[str]) -> int:
+    return sum(
+        n
+        for s in subdomains
+        for route, n in sandbox.stats(s)["byRoute"].items()
+        if route.startswith("POST ")
+    )
+
+
+def test_sigkill_three_times(fault_deployment: Deployment, sandbox: SandboxHandle) -> None:
+    run = Scenario("sigkill", fault_deployment, sandbox, Workload(2, 150, 9, prefix="k"))
+    sandbox.set_faults(latency_ms=25)
+    run.connect()
+    run.crew.start()
+    feeder = run.feeder(rate=150)
+    for fraction in (0.2, 0.45, 0.7):
+        run.wait_messages(fraction)
+        run.mark("SIGKILL")
+        run.crew.kill()  # and a replacement starts right away
+    feeder.wait()
+    run.mark("all produced")
+    run.finish()
+
+
+def test_sandbox_503_for_30s(fault_deployment: Deployment, sandbox: SandboxHandle) -> None:
+    run = Scenario(
+        "outage503", fault_deployment, sandbox, Workload(2, 60, 9, prefix="o"),
+        env={"RETRY_ATTEMPTS": "3"},
+    )  # fmt: skip
+    sandbox.set_faults(latency_ms=10)
+    run.connect()
+    run.crew.start()
+    feeder = run.feeder(rate=60)
+    run.wait_messages(0.25)
+    run.mark("outage of 30 s starts")
+    sandbox.set_faults(outage_seconds=30)
+    outage_ends = time.monotonic() + 30
+    feeder.wait()
+    run.mark("all produced")
+    time.sleep(max(0.0, outage_ends - time.monotonic()))
+    run.finish()
+
+
+def test_429_storm(fault_deployment: Deployment, sandbox: SandboxHandle) -> None:
+    workload = Workload(2, 60, 9, prefix="r")
+    run = Scenario("storm429", fault_deployment, sandbox, workload)
+    sandbox.set_faults(latency_ms=10)
+    run.connect()
+    run.crew.start()
+    feeder = run.feeder(rate=60)
+    run.wait_messages(0.25)
+    run.mark("rate limit 20/min")
+    for tenant in workload.tenant_list():
+        sandbox.set_faults(tenant.subdomain, rate_limit=20)
+    time.sleep(20)
+    run.mark("rate limit back")
+    for tenant in workload.tenant_list():
+        sandbox.set_faults(tenant.subdomain, rate_limit=None)  # back to the org's own limit
+    feeder.wait()
+    run.mark("all produced")
+    run.finish()
+
+
+def test_broker_restart(
+    fault_deployment: Deployment, sandbox: SandboxHandle, kafka_bootstrap: KafkaBroker
+) -> None:
+    if kafka_bootstrap.local is None:
+        pytest.skip("needs a broker started by this test session (kafka_local)")
+    run = Scenario("broker_restart", fault_deployment, sandbox, Workload(2, 60, 9, prefix="b"))
+    sandbox.set_faults(latency_ms=10)
+    run.connect()
+    run.crew.start()
+    feeder = run.feeder(rate=60)
+    run.wait_messages(0.3)
+    run.mark("broker restart")
+    kafka_bootstrap.restart()
+    run.mark("broker back")
+    feeder.wait()
+    run.mark("all produced")
+    run.finish()
+
+
+def test_scale_1_3_1(fault_deployment: Deployment, sandbox: SandboxHandle) -> None:
+    run = Scenario("scale_1_3_1", fault_deployment, sandbox, Workload(2, 90, 9, prefix="s"))
+    sandbox.set_faults(latency_ms=20)
+    run.connect()
+    run.crew.start()
+    feeder = run.feeder(rate=60)
+    run.wait_messages(0.15)
+    run.mark("starting 2 more workers")
+    joining = [run.crew.start(wait=False) for _ in range(2)]
+    for worker in joining:
+        worker.wait_ready()
+    run.mark("3 workers ready")
+    run.wait_messages(0.55)
+    run.mark("stopping 2 workers")
+    for _ in range(2):
+        assert run.crew.stop() == 0
+    run.mark("1 worker left")
+    feeder.wait()
+    run.mark("all produced")
+    run.finish()
+
+
+def test_malformed_records_interleaved(
+    fault_deployment: Deployment, sandbox: SandboxHandle
+) -> None:
+    workload = Workload(2, 50, 9, prefix="m")
+    bad_count = 1000
+    run = Scenario(
+        "malformed", fault_deployment, sandbox, workload, env={"MAX_EVENT_BYTES": "8192"},
+        extra_events=bad_count,
+    )  # fmt: skip
+    run.connect()
+    good = [(r.key, r.value) for r in workload.records()]
+    bad = malformed_records(bad_count, workload.conversation_ids(), max_bytes=8192)
+    records = [pair for g, b in zip(good, bad, strict=True) for pair in (g, b)]
+    run.crew.start()
+    run.feeder(rate=300, records=records).wait()
+    run.finish()
+
+    dead = fault_deployment.dlq(expected=bad_count, timeout=60)
+    by_source = {(_header(r, "x-source-partition"), _header(r, "x-source-offset")): r for r in dead}
+    assert len(by_source) == bad_count, f"{len(dead)} DLQ records, {len(by_source)} distinct"
+    assert Counter((r.key, r.value) for r in by_source.values()) == Counter(bad)
+    assert all(_header(r, "x-error-reason") for r in by_source.values())
+    audit = fault_deployment.audit(expected=len(records), timeout=60)
+    invalid = {
+        (str(a["source"]["partition"]), str(a["source"]["offset"]))
+        for a in audit
+        if a["outcome"] == "failed" and a["reason"] == "invalid_event"
+    }
+    assert invalid == set(by_source)
+
+
+def test_replay_of_a_synced_topic(fault_deployment: Deployment, sandbox: SandboxHandle) -> None:
+    workload = Workload(2, 50, 9, prefix="p")
+    run = Scenario("replay", fault_deployment, sandbox, workload)
+    run.connect()
+    subdomains = list(workload.expected())
+    run.crew.start()
+    run.feeder(rate=float("inf")).wait()
+    first, settled = run.synced()
+    run.check(first, settled)
+    before = ({s: sandbox.conversations(s) for s in subdomains}, _posts(sandbox, subdomains))
+    run.crew.stop_all()
+
+    rewind(fault_deployment.bootstrap, fault_deployment.name, fault_deployment.input_topic)
+    run.crew.start()
+    audit = fault_deployment.audit(expected=2 * workload.events, timeout=90)
+    outcomes: dict[tuple[int, int], list[str]] = {}
+    for record in audit:
+        source = (record["source"]["partition"], record["source"]["offset"])
+        outcomes.setdefault(source, []).append(record["outcome"])
+    replayed = [
+        o for o in outcomes.values() if o[0] == "synced" and o[1:] and set(o[1:]) == {"duplicate"}
+    ]
+    assert len(outcomes) == workload.events
+    assert len(replayed) == workload.events, Counter(json.dumps(o) for o in outcomes.values())
+    after = ({s: sandbox.conversations(s) for s in subdomains}, _posts(sandbox, subdomains))
+    counts = run.finish(posts_during_replay=after[1] - before[1], first_sync=first.found)
+    assert after[1] == before[1], "the replay wrote to Vitally"
+    assert after[0] == before[0], "the replay changed the sandbox"
+    assert counts.found == first.found
+
+
+def _header(record: object, name: str) -> str:
+    headers = dict(getattr(record, "headers", []))
+    value = headers.get(name)
+    return value.decode() if isinstance(value, bytes) else ""
