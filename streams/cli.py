@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -45,6 +46,9 @@ def _worker(args: list[str]) -> int:
     settings = Settings()  # type: ignore[call-arg]
     layout = ensure_topics(settings)
     app = create_app(settings, layout)
+    # httpx logs every request at INFO: a line per Vitally call is noise at our rates and
+    # costs the worker CPU; our own logs say what was synced.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     sys.argv = ["vitally-sync", *args]
     app.main()
     return 0
