@@ -1,0 +1,116 @@
+"""The systems under test run as subprocesses; this starts, stops and weighs them.
+
+Peak memory is the largest sum of resident set sizes over the process and all its
+descendants, sampled a few times a second from /proc (Linux), so it covers whatever the
+system forks without needing a dependency.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+SAMPLE_INTERVAL_S = 0.2
+PROC = Path("/proc")
+
+
+class Service:
+    """One system process, its output going to a log file."""
+
+    def __init__(
+        self, name: str, command: Sequence[str], *, env: Mapping[str, str], cwd: Path, log: Path
+    ) -> None:
+        self.name = name
+        self.log_path = log
+        with log.open("ab") as out:
+            # A fixed argv of our own interpreter or console scripts, no shell.
+            self.process = subprocess.Popen(  # noqa: S603
+                list(command), env=dict(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT
+            )
+        self.memory = RssSampler(self.process.pid)
+
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            raise RuntimeError(
+                f"{self.name} exited ({self.process.returncode}):\n{self.log_tail()}"
+            )
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.memory.stop()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class RssSampler:
+    """Samples the process tree's total RSS in a background thread; ``peak_bytes`` is the max."""
+
+    def __init__(self, pid: int, interval: float = SAMPLE_INTERVAL_S) -> None:
+        self._pid = pid
+        self._interval = interval
+        self._stop = threading.Event()
+        self.peak_bytes = 0
+        self._thread = threading.Thread(target=self._run, name=f"rss-{pid}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_bytes = max(self.peak_bytes, tree_rss_bytes(self._pid))
+            self._stop.wait(self._interval)
+
+
+def tree_rss_bytes(root: int) -> int:
+    return sum(rss_bytes(pid) for pid in descendants(root) | {root})
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        for line in (PROC / str(pid) / "status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass  # gone between listing and reading: it holds no memory any more
+    return 0
+
+
+def descendants(root: int) -> set[int]:
+    found: set[int] = set()
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        for child in _children(pid):
+            if child not in found:
+                found.add(child)
+                pending.append(child)
+    return found
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    try:
+        tasks = os.listdir(PROC / str(pid) / "task")
+    except OSError:
+        return children
+    for task in tasks:
+        try:
+            text = (PROC / str(pid) / "task" / task / "children").read_text()
+        except OSError:
+            continue
+        children.extend(int(c) for c in text.split())
+    return children

@@ -1,0 +1,136 @@
+"""The figures as a Markdown table (readable in a terminal, pasteable into BENCHMARKS.md),
+and each of the issue's targets checked against them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bench.runner import Result
+
+HEADER = (
+    "scenario", "system", "events", "events/s", "calls/event", "steady calls/event",
+    "p50 ms", "p99 ms", "429s", "parked", "order viol.", "duplicates", "lost", "peak RSS MiB",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Verdict:
+    target: str
+    figure: str
+    met: bool
+
+
+def table(results: Sequence[Result]) -> str:
+    rows = [HEADER, tuple("---" for _ in HEADER)]
+    rows += [_row(r) for r in results]
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
+def _row(r: Result) -> tuple[str, ...]:
+    vitally = r.latency_basis == "write"
+    return (
+        r.scenario,
+        r.system,
+        f"{r.finished}/{r.events}",
+        f"{r.events_per_s:.1f}",
+        f"{r.calls_per_event:.3f}" if vitally else "-",
+        _num(r.steady_calls_per_event, 3) if vitally else "-",
+        _num(r.p50_ms, 0) + ("" if vitally else "*"),
+        _num(r.p99_ms, 0) + ("" if vitally else "*"),
+        str(r.calls.throttled) if vitally else "-",
+        str(r.parked) if vitally else "-",
+        str(r.checks.order_violations),
+        str(r.checks.duplicates),
+        str(r.lost),
+        f"{r.peak_rss_bytes / 2**20:.0f}",
+    )
+
+
+def _num(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def verdicts(results: Sequence[Result]) -> list[Verdict]:
+    found = {(r.scenario, r.system): r for r in results}
+    out: list[Verdict] = []
+    naive, sync50 = found.get(("latency50", "naive")), found.get(("latency50", "vitally-sync"))
+    if naive and sync50 and naive.events_per_s > 0:
+        ratio = sync50.events_per_s / naive.events_per_s
+        out.append(Verdict("50 ms latency: >= 20x the naive baseline's events/s",
+                           f"{ratio:.1f}x ({sync50.events_per_s:.1f} vs {naive.events_per_s:.1f})",
+                           ratio >= 20))  # fmt: skip
+    sync0, ceiling = found.get(("latency0", "vitally-sync")), found.get(("latency0", "passthrough"))
+    if sync0 and ceiling and ceiling.events_per_s > 0:
+        share = sync0.events_per_s / ceiling.events_per_s
+        out.append(Verdict("0 ms latency: >= 50% of the pass-through agent's events/s",
+                           f"{share:.0%} ({sync0.events_per_s:.1f} vs {ceiling.events_per_s:.1f})",
+                           share >= 0.5))  # fmt: skip
+    for r in results:
+        if r.system == "vitally-sync" and r.rate_limit is None:
+            steady = r.steady_calls_per_event
+            out.append(Verdict(f"{r.scenario}: steady state <= 1.1 Vitally calls per event",
+                               _num(steady, 3), steady is not None and steady <= 1.1))  # fmt: skip
+        if r.budget_used is not None:
+            out.append(Verdict(f"{r.scenario}: >= 90% of the tenant's request budget used",
+                               f"{r.budget_used:.1%} of {r.rate_limit}/min",
+                               r.budget_used >= 0.9))  # fmt: skip
+            throttled = f"{r.throttled_share:.2%} ({r.calls.throttled} of {r.calls.requests})"
+            out.append(Verdict(f"{r.scenario}: 429 responses <= 1% of calls", throttled,
+                               r.throttled_share <= 0.01))  # fmt: skip
+        out.append(Verdict(f"{r.scenario}/{r.system}: no order violations, duplicates, losses",
+                           f"{r.checks.order_violations}/{r.checks.duplicates}/{r.lost}",
+                           r.checks.clean and r.lost == 0))  # fmt: skip
+    return out
+
+
+def notes(results: Sequence[Result]) -> str:
+    """What the table cannot show: runs that stalled, and where."""
+    lines = []
+    for r in results:
+        if r.stalled_lag is not None:
+            lag = ", ".join(f"p{p}: {n}" for p, n in sorted(r.stalled_lag.items())) or "none"
+            lines.append(
+                f"! {r.scenario}/{r.system} stalled: {r.events - r.finished} input records "
+                f"without a final audit record; uncommitted records by partition: {lag}"
+            )
+    return "\n".join(lines)
+
+
+def verdict_lines(items: Sequence[Verdict]) -> str:
+    return "\n".join(f"[{'met' if v.met else 'MISSED'}] {v.target}: {v.figure}" for v in items)
+
+
+def as_json(results: Sequence[Result]) -> str:
+    return json.dumps([_result_json(r) for r in results], indent=2)
+
+
+def _result_json(r: Result) -> dict[str, Any]:
+    return {
+        "scenario": r.scenario,
+        "system": r.system,
+        "events": r.events,
+        "finished": r.finished,
+        "seconds": round(r.seconds, 3),
+        "eventsPerSecond": round(r.events_per_s, 2),
+        "calls": r.calls.requests,
+        "callsPerEvent": round(r.calls_per_event, 4),
+        "steadyCallsPerEvent": r.steady_calls_per_event,
+        "latencyBasis": r.latency_basis,
+        "p50Ms": r.p50_ms,
+        "p99Ms": r.p99_ms,
+        "throttled": r.calls.throttled,
+        "throttledShare": r.throttled_share,
+        "rateLimitPerMinute": r.rate_limit,
+        "budgetUsed": r.budget_used,
+        "orderViolations": r.checks.order_violations,
+        "duplicates": r.checks.duplicates,
+        "lost": r.lost,
+        "auditRedeliveries": r.audit_duplicates,
+        "parked": r.parked,
+        "stalledLag": r.stalled_lag,
+        "outcomes": r.outcomes,
+        "peakRssBytes": r.peak_rss_bytes,
+    }

@@ -1,0 +1,319 @@
+"""One benchmark run of one system: fresh orgs and topics, start, produce, wait, measure.
+
+Timeline of a run: the sandbox orgs (one per tenant, with its users, admins and token) and
+the input topic are created; the system is started and waits until its consumer group owns
+every partition (start-up is not charged to it); the workload is produced; the harness reads
+the audit topic until every input record has its audit record (a progress bar counts them),
+or until nothing arrives for ``stall_timeout`` seconds. Then it reads what the sandbox
+holds and computes the figures (see :class:`Result`).
+
+Throughput is counted from the first produced event to the last audit record's
+``processedAt``. Vitally calls are the sandbox's request counters for the run's orgs, read
+before producing, when half the audit records are in (so the second half gives a steady-state
+figure, past the people lookups of a cold cache) and at the end.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hints
+
+from bench.checks import (
+    CheckResult,
+    audit_latencies_ms,
+    check_audit,
+    check_stored,
+    parse_stored,
+    percentile,
+    write_latencies_ms,
+)
+from bench.kafka_io import AuditReader, Produced, create_topics, group_lag, produce_workload
+from bench.procs import Service
+from bench.systems import ConnectedTenant, Deployment, System
+from bench.workload import Workload, WorkloadConfig, generate
+from vitally_sandbox.process import SandboxHandle
+
+SETTLE_S = 3.0
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    bootstrap: str
+    workdir: Path
+    partitions: int = 8
+    # Longer than a parked event's first re-check (PARK_MIN_DELAY_SECONDS, 60 s by default).
+    stall_timeout: float = 150.0
+    produce_rate: float | None = None  # events/s; None = the whole workload up front
+    org_rate_limit: int | None = None  # requests/min per org when the limit is meant to bind
+
+
+@dataclass(frozen=True)
+class Calls:
+    requests: int = 0
+    throttled: int = 0  # 429 answers
+
+    def __sub__(self, other: Calls) -> Calls:
+        return Calls(self.requests - other.requests, self.throttled - other.throttled)
+
+
+@dataclass
+class Result:
+    scenario: str
+    system: str
+    events: int
+    finished: int  # input records with an audit record
+    seconds: float
+    calls: Calls
+    steady_calls_per_event: float | None
+    latencies_ms: list[float] = field(repr=False)
+    latency_basis: str  # "write" (event -> Vitally write) or "audit" (event -> audit record)
+    checks: CheckResult
+    peak_rss_bytes: int
+    outcomes: dict[str, int]
+    audit_duplicates: int
+    parked: int  # input records that were parked at least once on the way
+    # When the run stalled: uncommitted input records per partition at that moment.
+    stalled_lag: dict[int, int] | None
+    rate_limit: int | None
+    tenants: int
+
+    @property
+    def events_per_s(self) -> float:
+        return self.finished / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def calls_per_event(self) -> float:
+        return self.calls.requests / self.events if self.events else 0.0
+
+    @property
+    def p50_ms(self) -> float | None:
+        return percentile(self.latencies_ms, 50)
+
+    @property
+    def p99_ms(self) -> float | None:
+        return percentile(self.latencies_ms, 99)
+
+    @property
+    def lost(self) -> int:
+        # Input records without an audit record count as lost too, even if Vitally has them.
+        return max(self.checks.lost, self.events - self.finished)
+
+    @property
+    def budget_used(self) -> float | None:
+        """Calls per minute Vitally accepted, over the limit (all the run's orgs together)."""
+        if self.rate_limit is None or self.seconds <= 0:
+            return None
+        accepted = self.calls.requests - self.calls.throttled
+        return accepted / (self.rate_limit * self.tenants * self.seconds / 60)
+
+    @property
+    def throttled_share(self) -> float:
+        return self.calls.throttled / self.calls.requests if self.calls.requests else 0.0
+
+
+def run_system(
+    scenario: str,
+    system: System,
+    config: WorkloadConfig,
+    sandbox: SandboxHandle,
+    options: RunOptions,
+) -> Result:
+    name = f"b{secrets.token_hex(3)}-{scenario}-{system.name}"
+    workload = generate(config, prefix=f"{name}-")
+    tenants = create_orgs(sandbox, name, workload, options.org_rate_limit)
+    deployment = Deployment(
+        name, options.bootstrap, sandbox.base_url, options.workdir, options.partitions
+    )
+    create_topics(options.bootstrap, [deployment.input_topic], options.partitions)
+    service = system.start(deployment, tenants)
+    # The group owns every partition now, but a system's own reaction to the assignment
+    # (vitally-sync samples each partition's end offset to tell new records from ones a
+    # previous owner may have applied) can run a moment later; records produced before it
+    # would be taken for a backlog found at takeover. Start-up is not what is measured.
+    time.sleep(SETTLE_S)
+    try:
+        return _measure(scenario, system, workload, tenants, deployment, service, sandbox, options)
+    finally:
+        service.stop()
+
+
+def create_orgs(
+    sandbox: SandboxHandle, name: str, workload: Workload, rate_limit: int | None
+) -> list[ConnectedTenant]:
+    tenants: list[ConnectedTenant] = []
+    for index, plan in enumerate(workload.tenants):
+        subdomain = f"{name}-{index:02d}"
+        token = f"{subdomain}-{secrets.token_hex(8)}"
+        sandbox.add_org(
+            subdomain,
+            tokens=[token],
+            users=[{"email": email, "name": email.split("@")[0]} for email in plan.customers],
+            admins=[{"email": email} for email in (*plan.agents, plan.default_admin)],
+            rate_limit=rate_limit,
+        )
+        tenants.append(ConnectedTenant(plan.tenant_id, subdomain, token, plan.default_admin))
+    return tenants
+
+
+def org_calls(sandbox: SandboxHandle, tenants: Iterable[ConnectedTenant]) -> Calls:
+    total = Calls()
+    for tenant in tenants:
+        stats = sandbox.stats(tenant.subdomain)
+        throttled = int(stats.get("byStatus", {}).get("429", 0))
+        total = Calls(total.requests + int(stats["requests"]), total.throttled + throttled)
+    return total
+
+
+class _Progress:
+    """Audit records so far, by input record (its ``source``).
+
+    An input record is finished by its first audit record whose outcome is not ``parked``:
+    a parked event gets one ``parked`` record when it parks and one more when it resolves.
+    A second final record for the same input record is a redelivery (at-least-once).
+    """
+
+    def __init__(self) -> None:
+        self.finished: dict[tuple[Any, Any, Any], Mapping[str, Any]] = {}
+        self.arrivals: list[Mapping[str, Any]] = []
+        self.parked: set[tuple[Any, Any, Any]] = set()
+        self.redeliveries = 0
+
+    def add(self, audit: Mapping[str, Any]) -> bool:
+        """Take one audit record; True when it finishes an input record."""
+        source = audit.get("source") or {}
+        key = (source.get("topic"), source.get("partition"), source.get("offset"))
+        if audit.get("outcome") == "parked":
+            self.parked.add(key)
+            return False
+        self.arrivals.append(audit)
+        if key in self.finished:
+            self.redeliveries += 1
+            return False
+        self.finished[key] = audit
+        return True
+
+
+def _measure(
+    scenario: str,
+    system: System,
+    workload: Workload,
+    tenants: list[ConnectedTenant],
+    deployment: Deployment,
+    service: Service,
+    sandbox: SandboxHandle,
+    options: RunOptions,
+) -> Result:
+    total = len(workload.events)
+    before = org_calls(sandbox, tenants) if system.writes_vitally else Calls()
+    produced = _ProduceThread(options.bootstrap, deployment.input_topic, workload, options)
+    progress = _Progress()
+    reader = AuditReader(options.bootstrap, deployment.audit_topic)
+    middle: tuple[Calls, int] | None = None
+    stalled: dict[int, int] | None = None
+    bar = tqdm(total=total, desc=f"{scenario}/{system.name}", unit="ev", leave=False)
+    try:
+        produced.start()
+        last_arrival = time.monotonic()
+        while len(progress.finished) < total:
+            fresh = sum(progress.add(a) for a in reader.poll(0.2))
+            bar.update(fresh)
+            if progress.parked:
+                bar.set_postfix(parked=len(progress.parked), refresh=False)
+            if fresh:
+                last_arrival = time.monotonic()
+            elif time.monotonic() - last_arrival > options.stall_timeout:
+                stalled = group_lag(
+                    options.bootstrap, deployment.name, deployment.input_topic, options.partitions
+                )
+                break
+            if middle is None and system.writes_vitally and len(progress.finished) >= total / 2:
+                middle = (org_calls(sandbox, tenants), len(progress.finished))
+            produced.raise_failure()
+            service.check_alive()
+    finally:
+        bar.close()
+        reader.close()
+    done = produced.wait()
+    service.memory.stop()
+    after = org_calls(sandbox, tenants) if system.writes_vitally else Calls()
+    audits = list(progress.finished.values())
+    expected = {
+        conversation_id: ids
+        for (_, conversation_id), ids in workload.conversation_messages().items()
+    }
+    if system.writes_vitally:
+        stored = parse_stored(c for t in tenants for c in sandbox.conversations(t.subdomain))
+        checks = check_stored(expected, stored)
+        latencies, basis = write_latencies_ms(done.at, stored), "write"
+    else:
+        checks = check_audit(expected, progress.arrivals)
+        latencies, basis = audit_latencies_ms(audits), "audit"
+    return Result(
+        scenario=scenario,
+        system=system.name,
+        events=total,
+        finished=len(audits),
+        seconds=_finished_at(audits) - done.first,
+        calls=after - before,
+        steady_calls_per_event=_steady(middle, after, len(audits)),
+        latencies_ms=latencies,
+        latency_basis=basis,
+        checks=checks,
+        peak_rss_bytes=service.memory.peak_bytes,
+        outcomes=dict(Counter(str(a.get("outcome")) for a in audits)),
+        audit_duplicates=progress.redeliveries,
+        parked=len(progress.parked),
+        stalled_lag=stalled,
+        rate_limit=options.org_rate_limit,
+        tenants=len(tenants),
+    )
+
+
+def _finished_at(audits: list[Mapping[str, Any]]) -> float:
+    stamps = [a["processedAt"] for a in audits if isinstance(a.get("processedAt"), int | float)]
+    return max(stamps) / 1000 if stamps else time.time()
+
+
+def _steady(middle: tuple[Calls, int] | None, after: Calls, finished: int) -> float | None:
+    if middle is None or finished <= middle[1]:
+        return None
+    calls, count = middle
+    return (after.requests - calls.requests) / (finished - count)
+
+
+class _ProduceThread:
+    """Produces the workload beside the progress loop, so a paced run shows progress too."""
+
+    def __init__(self, bootstrap: str, topic: str, workload: Workload, options: RunOptions):
+        self._args = (bootstrap, topic, workload)
+        self._rate = options.produce_rate
+        self._result: Produced | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="produce", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._result = produce_workload(*self._args, rate=self._rate)
+        except BaseException as exc:  # handed to the main thread by raise_failure()
+            self._error = exc
+
+    def raise_failure(self) -> None:
+        if self._error is not None:
+            raise RuntimeError("producing the workload failed") from self._error
+
+    def wait(self) -> Produced:
+        self._thread.join()
+        self.raise_failure()
+        assert self._result is not None  # noqa: S101 - set whenever no error was
+        return self._result

@@ -1,0 +1,94 @@
+"""The benchmark's scenarios: which systems run against which sandbox settings and workload.
+
+* ``latency50``: Vitally answers in 50 ms, rate limits far from binding. naive vs
+  vitally-sync vs passthrough. The naive baseline gets a smaller workload of the same shape
+  (it needs ~150 ms per event; its events/s does not depend on the workload's size).
+* ``latency0``: Vitally answers at once; vitally-sync vs passthrough (the CPU ceiling).
+* ``ratelimit``: one tenant with a backlog and a binding limit (``--rate-limit`` requests
+  per minute), 50 ms latency; vitally-sync only. Sized to take a little over a minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from bench.runner import Result, RunOptions, run_system
+from bench.systems import (
+    NaiveSystem,
+    PassthroughSystem,
+    System,
+    SystemName,
+    VitallySyncSystem,
+)
+from bench.workload import WorkloadConfig
+from vitally_sandbox.process import run_sandbox
+
+# Far above anything a run can send: the limit is there (headers and all) but never binds.
+NOT_BINDING = 10_000_000
+SCENARIOS = ("latency50", "latency0", "ratelimit")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    tenants: int = 8
+    conversations: int = 300
+    messages: int = 10
+    naive_conversations: int = 16
+    latency0_conversations: int = 400
+    ratelimit_conversations: int = 70
+    rate_limit: int = 600
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    latency_ms: float
+    runs: tuple[tuple[SystemName, WorkloadConfig], ...]
+    org_rate_limit: int | None = None
+
+
+def build(name: str, sizes: Sizes) -> Scenario:
+    base = WorkloadConfig(
+        tenants=sizes.tenants, conversations=sizes.conversations, messages=sizes.messages,
+        seed=sizes.seed,
+    )  # fmt: skip
+    if name == "latency50":
+        naive = replace(base, conversations=sizes.naive_conversations)
+        return Scenario(
+            name, 50.0,
+            (("naive", naive), ("vitally-sync", base), ("passthrough", base)),
+        )  # fmt: skip
+    if name == "latency0":
+        bigger = replace(base, conversations=sizes.latency0_conversations)
+        return Scenario(name, 0.0, (("vitally-sync", bigger), ("passthrough", bigger)))
+    if name == "ratelimit":
+        backlog = replace(base, tenants=1, conversations=sizes.ratelimit_conversations)
+        return Scenario(name, 50.0, (("vitally-sync", backlog),), org_rate_limit=sizes.rate_limit)
+    raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+
+
+def system(name: SystemName, worker_env: Mapping[str, str]) -> System:
+    if name == "naive":
+        return NaiveSystem()
+    if name == "passthrough":
+        return PassthroughSystem()
+    return VitallySyncSystem(dict(worker_env))
+
+
+def run_scenario(
+    scenario: Scenario, options: RunOptions, worker_env: Mapping[str, str] | None = None
+) -> list[Result]:
+    """Run each system in turn against one sandbox with the scenario's latency.
+
+    ``worker_env`` is added to vitally-sync's environment (``--worker-env``), for trying
+    settings; the figures in BENCHMARKS.md use none.
+    """
+    options = replace(options, org_rate_limit=scenario.org_rate_limit)
+    results: list[Result] = []
+    with run_sandbox(latency_ms=scenario.latency_ms, rate_limit=NOT_BINDING) as sandbox:
+        for name, workload in scenario.runs:
+            run = system(name, worker_env or {})
+            results.append(run_system(scenario.name, run, workload, sandbox, options))
+    return results

@@ -1,0 +1,221 @@
+"""The three systems the benchmark runs, each started the way it is meant to be run.
+
+* ``naive``: :mod:`bench.naive` in a subprocess (one consumer, one event at a time);
+* ``vitally-sync``: the worker from the Procfile, tenants connected with ``vitally-sync
+  connect``, exactly as an operator would, against fresh topics and consumer group;
+* ``passthrough``: :mod:`bench.passthrough`, a Faust agent that only writes audit records.
+
+Each gets its own topics and group (``Deployment.name``), so runs never see each other's
+records, and is only handed the workload once its consumer group owns every partition.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import httpx
+from cryptography.fernet import Fernet
+
+from bench.kafka_io import create_topics, wait_group_assigned
+from bench.procs import Service
+
+ROOT = Path(__file__).resolve().parents[1]
+SystemName = Literal["naive", "vitally-sync", "passthrough"]
+READY_TIMEOUT_S = 90.0
+CONNECT_PARALLELISM = 4
+
+
+@dataclass(frozen=True)
+class ConnectedTenant:
+    """A workload tenant and the sandbox org (Vitally account) it syncs to."""
+
+    tenant_id: str
+    subdomain: str
+    token: str
+    default_admin: str
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where one system runs: broker, sandbox, topics and a scratch directory."""
+
+    name: str
+    bootstrap: str
+    vitally_base_url: str
+    workdir: Path
+    partitions: int
+
+    @property
+    def input_topic(self) -> str:
+        return f"{self.name}.conversation-events"
+
+    @property
+    def audit_topic(self) -> str:
+        return f"{self.name}.audit"
+
+    def topic(self, suffix: str) -> str:
+        return f"{self.name}.{suffix}"
+
+
+class System(Protocol):
+    name: SystemName
+    writes_vitally: bool
+
+    def start(self, deployment: Deployment, tenants: list[ConnectedTenant]) -> Service: ...
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def base_env(deployment: Deployment) -> dict[str, str]:
+    return {
+        **os.environ,
+        # The console scripts of this interpreter's environment come first on PATH.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "KAFKA_BOOTSTRAP_SERVERS": deployment.bootstrap,
+        "APP_ID": deployment.name,
+        "INPUT_TOPIC": deployment.input_topic,
+        "AUDIT_TOPIC": deployment.audit_topic,
+        "TOPIC_PARTITIONS": str(deployment.partitions),
+        "WEB_HOST": "127.0.0.1",
+        "WEB_PORT": str(free_port()),
+    }
+
+
+def _wait_assigned(deployment: Deployment, service: Service, group: str) -> None:
+    try:
+        wait_group_assigned(
+            deployment.bootstrap, group, deployment.input_topic, deployment.partitions,
+            timeout_s=READY_TIMEOUT_S,
+        )  # fmt: skip
+    except TimeoutError:
+        service.check_alive()
+        raise
+
+
+class NaiveSystem:
+    name: SystemName = "naive"
+    writes_vitally = True
+
+    def start(self, deployment: Deployment, tenants: list[ConnectedTenant]) -> Service:
+        create_topics(deployment.bootstrap, [deployment.audit_topic], deployment.partitions)
+        config = {
+            "bootstrap": deployment.bootstrap,
+            "group": deployment.name,
+            "inputTopic": deployment.input_topic,
+            "auditTopic": deployment.audit_topic,
+            "vitallyBaseUrl": deployment.vitally_base_url,
+            "tenants": {
+                t.tenant_id: {"token": t.token, "defaultAdmin": t.default_admin} for t in tenants
+            },
+        }
+        path = deployment.workdir / f"{deployment.name}-naive.json"
+        path.write_text(json.dumps(config))
+        service = Service(
+            "naive", [sys.executable, "-m", "bench.naive", "--config", str(path)],
+            env=base_env(deployment), cwd=ROOT, log=deployment.workdir / f"{deployment.name}.log",
+        )  # fmt: skip
+        _wait_assigned(deployment, service, deployment.name)
+        return service
+
+
+class PassthroughSystem:
+    name: SystemName = "passthrough"
+    writes_vitally = False
+
+    def start(self, deployment: Deployment, tenants: list[ConnectedTenant]) -> Service:
+        create_topics(deployment.bootstrap, [deployment.audit_topic], deployment.partitions)
+        service = Service(
+            "passthrough", [sys.executable, "-m", "bench.passthrough", "worker", "-l", "warn"],
+            env=base_env(deployment), cwd=ROOT, log=deployment.workdir / f"{deployment.name}.log",
+        )  # fmt: skip
+        _wait_assigned(deployment, service, deployment.name)
+        return service
+
+
+class VitallySyncSystem:
+    """The worker as deployed: Procfile command, configuration by environment only.
+
+    ``extra_env`` is for the few harness choices stated in BENCHMARKS.md; by default the
+    worker runs with its own defaults.
+    """
+
+    name: SystemName = "vitally-sync"
+    writes_vitally = True
+
+    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+        self.extra_env = dict(extra_env or {})
+
+    def env(self, deployment: Deployment) -> dict[str, str]:
+        return {
+            **base_env(deployment),
+            "VITALLY_BASE_URL": deployment.vitally_base_url,
+            "ADMIN_API_TOKEN": secrets.token_hex(16),
+            "SECRETS_KEY": Fernet.generate_key().decode(),
+            # Every topic the worker uses gets this run's name, so runs never share one.
+            "DLQ_TOPIC": deployment.topic("dlq"),
+            "INTEGRATIONS_TOPIC": deployment.topic("integrations"),
+            "RETRY_TOPIC": deployment.topic("retry"),
+            "DATA_DIR": str(deployment.workdir / f"{deployment.name}-data"),
+            **self.extra_env,
+        }
+
+    def start(self, deployment: Deployment, tenants: list[ConnectedTenant]) -> Service:
+        env = self.env(deployment)
+        with ThreadPoolExecutor(CONNECT_PARALLELISM) as pool:
+            list(pool.map(lambda t: _connect(env, t), tenants))
+        service = Service(
+            "vitally-sync", procfile_command(), env=env, cwd=ROOT,
+            log=deployment.workdir / f"{deployment.name}.log",
+        )  # fmt: skip
+        _wait_ready(f"http://127.0.0.1:{env['WEB_PORT']}/ready", service)
+        _wait_assigned(deployment, service, env["APP_ID"])
+        return service
+
+
+def procfile_command(process: str = "worker") -> list[str]:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == process:
+            return shlex.split(command.strip())
+    raise LookupError(f"no {process} process in the Procfile")
+
+
+def _connect(env: dict[str, str], tenant: ConnectedTenant) -> None:
+    command = [
+        "vitally-sync", "connect", "--tenant", tenant.tenant_id, "--subdomain", tenant.subdomain,
+        "--api-key", tenant.token, "--default-admin-email", tenant.default_admin,
+    ]  # fmt: skip
+    # Our own console script with a fixed argv, no shell.
+    result = subprocess.run(  # noqa: S603
+        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"vitally-sync connect {tenant.tenant_id} failed: {result.stderr}")
+
+
+def _wait_ready(url: str, service: Service) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        service.check_alive()
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{service.name} not ready after {READY_TIMEOUT_S}s:\n{service.log_tail()}")
