@@ -8,11 +8,12 @@ system forks without needing a dependency.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from devtools.processes import stop_process
 
 SAMPLE_INTERVAL_S = 0.2
 PROC = Path("/proc")
@@ -41,13 +42,7 @@ class Service:
 
     def stop(self, timeout: float = 30.0) -> None:
         self.memory.stop()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout)
 
     def log_tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

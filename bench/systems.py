@@ -14,23 +14,19 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shlex
-import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-import httpx
 from cryptography.fernet import Fernet
 
 from bench.kafka_io import create_topics, wait_group_assigned
 from bench.procs import Service
+from devtools.processes import ROOT, free_port, procfile_command, wait_for_http
 
-ROOT = Path(__file__).resolve().parents[1]
 SystemName = Literal["naive", "vitally-sync", "passthrough"]
 READY_TIMEOUT_S = 90.0
 CONNECT_PARALLELISM = 4
@@ -73,12 +69,6 @@ class System(Protocol):
     writes_vitally: bool
 
     def start(self, deployment: Deployment, tenants: list[ConnectedTenant]) -> Service: ...
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def base_env(deployment: Deployment) -> dict[str, str]:
@@ -187,14 +177,6 @@ class VitallySyncSystem:
         return service
 
 
-def procfile_command(process: str = "worker") -> list[str]:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        name, _, command = line.partition(":")
-        if name.strip() == process:
-            return shlex.split(command.strip())
-    raise LookupError(f"no {process} process in the Procfile")
-
-
 def _connect(env: dict[str, str], tenant: ConnectedTenant) -> None:
     command = [
         "vitally-sync", "connect", "--tenant", tenant.tenant_id, "--subdomain", tenant.subdomain,
@@ -209,13 +191,7 @@ def _connect(env: dict[str, str], tenant: ConnectedTenant) -> None:
 
 
 def _wait_ready(url: str, service: Service) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        service.check_alive()
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{service.name} not ready after {READY_TIMEOUT_S}s:\n{service.log_tail()}")
+    if not wait_for_http(url, READY_TIMEOUT_S, check=service.check_alive):
+        raise TimeoutError(
+            f"{service.name} not ready after {READY_TIMEOUT_S}s:\n{service.log_tail()}"
+        )

@@ -26,6 +26,7 @@ from confluent_kafka import Consumer, Producer
 from cryptography.fernet import Fernet
 
 from demo.events import Record, new_conversation, reply
+from devtools.processes import stop_process, wait_for_http
 from kafka_local import LocalKafka
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +72,7 @@ def main() -> int:
         sandbox_url = f"http://127.0.0.1:{args.sandbox_port}"
         step(f"starting the Vitally sandbox on {sandbox_url} (demo org 'acme')")
         stack.callback(
-            stop,
+            stop_process,
             spawn(
                 "sandbox",
                 [
@@ -103,7 +104,7 @@ def main() -> int:
         )  # fmt: skip
         step(f"starting the worker (Procfile), web API on http://127.0.0.1:{args.web_port}")
         worker = spawn("worker", worker_command(), env=env)
-        stack.callback(stop, worker)
+        stack.callback(stop_process, worker)
         wait_http(f"http://127.0.0.1:{args.web_port}/ready", timeout=90)
         events = sample_events(datetime.now(UTC))
         step(f"sending {len(events)} sample events to unthread.conversation-events")
@@ -147,24 +148,9 @@ def spawn(
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 def wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"{url} did not answer in {timeout}s: see the logs in {STATE}")
+    if not wait_for_http(url, timeout):
+        raise SystemExit(f"{url} did not answer in {timeout}s: see the logs in {STATE}")
 
 
 def show_audit(bootstrap: str, expected: int) -> None:

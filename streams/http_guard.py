@@ -52,9 +52,7 @@ def bearer_matches(header: str | None, token: str) -> bool:
 
 def json_error(status: int, code: str, message: str) -> web.Response:
     headers = {"WWW-Authenticate": 'Bearer realm="vitally-sync"'} if status == 401 else None
-    return web.json_response(
-        {"error": code, "message": message}, status=status, headers=headers
-    )
+    return web.json_response({"error": code, "message": message}, status=status, headers=headers)
 
 
 def guard(admin_token: str, open_paths: frozenset[str] = OPEN_PATHS) -> Middleware:
@@ -81,8 +79,12 @@ def guard(admin_token: str, open_paths: frozenset[str] = OPEN_PATHS) -> Middlewa
             # No request data in the log: bodies may hold an API key.
             log.exception("HTTP request failed", extra={"method": request.method,
                                                         "path": request.path})  # fmt: skip
-            return json_error(500, "internal_error", "An unexpected error occurred and was "
-                              "logged; GET the integration to see whether a change was saved.")
+            return json_error(
+                500,
+                "internal_error",
+                "An unexpected error occurred and was "
+                "logged; GET the integration to see whether a change was saved.",
+            )
 
     return middleware
 

@@ -168,9 +168,7 @@ class TenantApi:
     def _existing(self, tenant_id: str) -> IntegrationRecord:
         record = self._integrations.record(tenant_id)
         if record is None:
-            raise ApiError(
-                404, "not_connected", f"Tenant {tenant_id} has no Vitally integration."
-            )
+            raise ApiError(404, "not_connected", f"Tenant {tenant_id} has no Vitally integration.")
         return record
 
     def _require_ready(self) -> None:

@@ -8,7 +8,6 @@ its helpers drive the control API. The tests' fixtures and the benchmark both bu
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from devtools.processes import free_port, stop_process
 from vitally_sandbox.auth import basic_header
 
 STARTUP_TIMEOUT_S = 15.0
@@ -123,7 +123,7 @@ def run_sandbox(
         startup["faults"] = {**startup.get("faults", {}), **faults}
         seed_path.write_text(json.dumps(startup))
         log_path = Path(tmp, "sandbox.log")
-        port = _free_port()
+        port = free_port()
         command = [
             sys.executable, "-m", "vitally_sandbox", "--host", "127.0.0.1", "--port", str(port),
             "--seed", str(seed_path), "--random-seed", str(random_seed),
@@ -137,16 +137,7 @@ def run_sandbox(
             yield handle
         finally:
             handle.close()
-            _stop(process)
-
-
-def _free_port() -> int:
-    # The OS picks a free port; it could be taken again before the sandbox binds it, which on
-    # loopback in a test run is rare enough to accept.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+            stop_process(process, 10)
 
 
 def _wait_healthy(handle: SandboxHandle) -> None:
@@ -162,13 +153,3 @@ def _wait_healthy(handle: SandboxHandle) -> None:
         time.sleep(0.05)
     output = handle.log_path.read_text(errors="replace")[-2000:]
     raise RuntimeError(f"vitally sandbox did not become healthy; its output:\n{output}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
