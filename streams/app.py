@@ -19,6 +19,7 @@ from faust.types import TP, EventT, StreamT
 from processors.clock import SystemClock
 from processors.directory import CachedDirectory
 from schemas.integration import IntegrationRecord
+from streams.committed import committed_offsets
 from streams.continuity import OffsetContinuity
 from streams.crypto import SecretBox
 from streams.handler import EventHandler, SourceRecord
@@ -84,6 +85,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         value_type=bytes,
     )
     continuity = OffsetContinuity()
+    source_topics = frozenset({settings.input_topic, settings.retry_topic})
     states = TableStates(table)
     index = ParkedIndex()
 
@@ -166,7 +168,13 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
     async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
         nonlocal rebuild_index
         await replay.take_over(assigned)
-        continuity.reset()
+        continuity.reset(
+            await committed_offsets(
+                settings.kafka_bootstrap_servers,
+                settings.app_id,
+                [(tp.topic, tp.partition) for tp in assigned if tp.topic in source_topics],
+            )
+        )
         handler.draining = False
         rebuild_index = True
 
@@ -187,11 +195,35 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
                 key=conversation.encode(), value=key.encode(), partition=partition
             )
 
+    async def seek_back(tp: Any, offset: int) -> None:
+        # Not Consumer.seek: it calls aiokafka from outside the consumer's thread, and such a
+        # seek can be lost (the fetcher runs on); seek_wait runs there and waits for it.
+        await app.consumer.seek_wait({faust_tp(tp): offset})
+
+    @app.timer(interval=1.0)
+    async def find_tail_holes() -> None:
+        """Seek back where Kafka's position ran past records the agent never got."""
+        if app.rebalancing or not app.tables.recovery.completed.is_set():
+            return
+        for tp in app.consumer.assignment():
+            if tp.topic not in source_topics:
+                continue
+            position = await app.consumer.position(tp)
+            target = continuity.stalled(
+                tp, position, lambda tp=tp: _offset(watermarks.get(_mark_key(tp)))
+            )
+            if target is not None:
+                log.warning(
+                    "offset hole at the end of %s/%s: position %s, reading again from %s",
+                    tp.topic, tp.partition, position, target,
+                )  # fmt: skip
+                await seek_back(tp, target)
+
     @app.agent(source)
     async def sync(stream: StreamT[bytes]) -> None:
         await integrations.ready.wait()
         manual = stream.noack()
-        async for event in manual.events():
+        async for event in continuity.watch(manual.events()):
             message = event.message
             verdict = continuity.check(
                 message.tp,
@@ -203,10 +235,10 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
                 if verdict == "seek":
                     expected = continuity.expected(message.tp)
                     log.warning(
-                        "offset hole, reading again",
-                        extra={"tp": str(message.tp), "from": expected, "got": message.offset},
-                    )
-                    await app.consumer.seek(faust_tp(message.tp), expected or 0)
+                        "offset hole in %s/%s: got %s, reading again from %s",
+                        message.tp.topic, message.tp.partition, message.offset, expected,
+                    )  # fmt: skip
+                    await seek_back(message.tp, expected or 0)
                 continue
             slot = sequencer.track(message.tp, message.offset, event)
             window.admitted(message.tp)

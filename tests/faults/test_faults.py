@@ -16,6 +16,7 @@ import pytest
 
 from tests.faults.malformed import malformed_records
 from tests.faults.offsets import rewind
+from tests.faults.report import REPORT
 from tests.faults.scenario import Scenario
 from tests.faults.workload import Workload
 from tests.fixtures.kafka import KafkaBroker
@@ -175,6 +176,7 @@ def test_replay_of_a_synced_topic(fault_deployment: Deployment, sandbox: Sandbox
     rewind(fault_deployment.bootstrap, fault_deployment.name, fault_deployment.input_topic)
     run.crew.start()
     audit = fault_deployment.audit(expected=2 * workload.events, timeout=90)
+    run.crew.save_logs(REPORT.parent / "fault-logs" / run.name)
     outcomes: dict[tuple[int, int], list[str]] = {}
     for record in audit:
         source = (record["source"]["partition"], record["source"]["offset"])
