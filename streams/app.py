@@ -109,6 +109,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         limiter=TenantRateLimiter(share=settings.vitally_rate_limit_share),
         # The handler is the one place that retries (whole events, with parking after).
         retry=NO_RETRY,
+        max_concurrent=settings.http_max_connections,
     )
     replay = ReplayGuard(app)
     handler = EventHandler(

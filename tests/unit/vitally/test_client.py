@@ -435,3 +435,23 @@ async def test_a_malformed_base_url_is_a_configuration_error_not_a_vitally_error
         await make_client(handler).list_users(broken)
     assert not isinstance(caught.value, VitallyError | httpx.HTTPError)
     assert len(seen) == 1  # and not retried
+
+
+async def test_max_concurrent_bounds_the_requests_in_flight() -> None:
+    in_flight = peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return httpx.Response(200, json={"results": []})
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    client = VitallyClient(http, max_concurrent=3)
+    found = await asyncio.gather(
+        *(client.find_user_by_email(ACME, f"u{i}@acme.example") for i in range(20))
+    )
+    assert found == [None] * 20
+    assert peak == 3
