@@ -196,6 +196,10 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
                 key=conversation.encode(), value=key.encode(), partition=partition
             )
 
+    def forget_read_offset(tp: Any) -> None:
+        # Private to Faust, and no public way to reset it: see the comment at the call.
+        app.consumer._read_offset.pop(faust_tp(tp), None)  # type: ignore[attr-defined]  # noqa: SLF001
+
     async def seek_back(tp: Any, offset: int) -> None:
         # Not Consumer.seek: it calls aiokafka from outside the consumer's thread, and such a
         # seek can be lost (the fetcher runs on); seek_wait runs there and waits for it.
@@ -233,6 +237,10 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
             )
             if verdict != "handle":
                 # Not acked: a record past a hole is read again once the hole is filled.
+                # Faust's fetch loop drops records below the last offset it delivered, which
+                # the rest of a batch fetched before our seek raised again: forget it, or the
+                # re-read records never reach us.
+                forget_read_offset(message.tp)
                 if verdict == "seek":
                     expected = continuity.expected(message.tp)
                     log.warning(
