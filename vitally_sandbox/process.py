@@ -11,15 +11,14 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 
-from devtools.processes import free_port, stop_process
+from devtools.processes import free_port, stop_process, wait_for_http
 from vitally_sandbox.auth import basic_header
 
 STARTUP_TIMEOUT_S = 15.0
@@ -141,15 +140,16 @@ def run_sandbox(
 
 
 def _wait_healthy(handle: SandboxHandle) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
+    def check_alive() -> None:
         if handle.process.poll() is not None:
-            break
-        try:
-            if handle.http.get("/_sandbox/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
+            _unhealthy(handle)
+
+    if not wait_for_http(
+        f"{handle.base_url}/_sandbox/health", STARTUP_TIMEOUT_S, check=check_alive, interval=0.05
+    ):
+        _unhealthy(handle)
+
+
+def _unhealthy(handle: SandboxHandle) -> NoReturn:
     output = handle.log_path.read_text(errors="replace")[-2000:]
     raise RuntimeError(f"vitally sandbox did not become healthy; its output:\n{output}")
