@@ -86,6 +86,14 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
     )
     continuity = OffsetContinuity()
     source_topics = frozenset({settings.input_topic, settings.retry_topic})
+
+    def watermark_of(tp: Any) -> int | None:
+        raw = watermarks.get(_mark_key(tp))
+        return int(raw) if raw else None
+
+    def settled() -> bool:
+        return not app.rebalancing and app.tables.recovery.completed.is_set()
+
     states = TableStates(table)
     index = ParkedIndex()
 
@@ -150,7 +158,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         in_flight=sequencer.in_flight,
         pause=lambda tps: stop_fetching(app.consumer, tps),
         resume=lambda tps: resume_fetching(app.consumer, tps),
-        may_resume=lambda: not app.rebalancing and app.tables.recovery.completed.is_set(),
+        may_resume=settled,
     )
     rebuild_index = True
 
@@ -183,7 +191,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
     async def wake_parked() -> None:
         """Send a retry record for each parked conversation that is due (timers cannot write)."""
         nonlocal rebuild_index
-        if app.rebalancing or not app.tables.recovery.completed.is_set():
+        if not settled():
             return
         mine = {tp.partition for tp in app.assignor.assigned_actives()
                 if tp.topic == settings.input_topic}  # fmt: skip
@@ -208,15 +216,13 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
     @app.timer(interval=1.0)
     async def find_tail_holes() -> None:
         """Seek back where Kafka's position ran past records the agent never got."""
-        if app.rebalancing or not app.tables.recovery.completed.is_set():
+        if not settled():
             return
         for tp in app.consumer.assignment():
             if tp.topic not in source_topics:
                 continue
             position = await app.consumer.position(tp)
-            target = continuity.stalled(
-                tp, position, lambda tp=tp: _offset(watermarks.get(_mark_key(tp)))
-            )
+            target = continuity.stalled(tp, position, lambda tp=tp: watermark_of(tp))
             if target is not None:
                 log.warning(
                     "offset hole at the end of %s/%s: position %s, reading again from %s",
@@ -231,9 +237,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         async for event in continuity.watch(manual.events()):
             message = event.message
             verdict = continuity.check(
-                message.tp,
-                message.offset,
-                lambda tp=message.tp: _offset(watermarks.get(_mark_key(tp))),
+                message.tp, message.offset, lambda tp=message.tp: watermark_of(tp)
             )
             if verdict != "handle":
                 # Not acked: a record past a hole is read again once the hole is filled.
@@ -269,10 +273,9 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
                 for finished in released:
                     await manual.ack(finished)
                 if released:
-                    mark = _mark_key(message.tp)
                     done = max(e.message.offset for e in released) + 1
-                    if done > (_offset(watermarks.get(mark)) or 0):
-                        watermarks[mark] = str(done).encode()
+                    if done > (watermark_of(message.tp) or 0):
+                        watermarks[_mark_key(message.tp)] = str(done).encode()
                 window.finished(message.tp)
 
             lane = message.key or f"{message.tp}:{message.offset}".encode()
@@ -285,7 +288,3 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
 
 def _mark_key(tp: Any) -> bytes:
     return f"{tp.topic}/{tp.partition}".encode()
-
-
-def _offset(raw: bytes | None) -> int | None:
-    return int(raw) if raw else None
