@@ -19,20 +19,22 @@ from faust.types import TP, EventT, StreamT
 from processors.clock import SystemClock
 from processors.directory import CachedDirectory
 from schemas.integration import IntegrationRecord
-from streams.committed import committed_offsets
+from streams.consumer import GatedConsumer, GatedTransport, HandledOffsets
 from streams.continuity import OffsetContinuity
 from streams.crypto import SecretBox
 from streams.handler import EventHandler, SourceRecord
 from streams.integrations import IntegrationStore
 from streams.lanes import KeyedLanes, OffsetSequencer
+from streams.offset_probe import OffsetProbe
 from streams.parking import ParkedIndex, ParkingPolicy
 from streams.ports import KafkaOutputs, ReplayGuard, TableStates
 from streams.settings import Settings
+from streams.start_offsets import start_offsets
 from streams.tenant_gate import TenantGate
 from streams.tenant_http import register_tenant_api
 from streams.topics import TopicLayout
 from streams.views import register_views
-from streams.window import PartitionWindow, faust_tp, resume_fetching, stop_fetching
+from streams.window import PartitionWindow, resume_fetching, stop_fetching
 from vitally.client import VitallyClient, build_http_client
 from vitally.ratelimit import TenantRateLimiter
 from vitally.retry import NO_RETRY, RetryPolicy
@@ -56,6 +58,9 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         web_in_thread=False,
         autodiscover=False,
     )
+    # Before anything creates Faust's own: Faust commits what the agent handled, in order.
+    handled = HandledOffsets()
+    app.transport = GatedTransport(app.conf.broker_consumer, app, handled)
     partitions = layout.input_partitions
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
     # One agent reads both: a retry record runs in its conversation's lane, in order.
@@ -75,21 +80,12 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         key_type=bytes,
         value_type=bytes,
     )
-    # Per partition, the offset below which we handled every record (streams/continuity.py).
-    watermarks = app.Table(
-        "watermarks",
-        default=None,
-        partitions=partitions,
-        help="next offset to handle, per source partition",
-        key_type=bytes,
-        value_type=bytes,
-    )
     continuity = OffsetContinuity()
+    probe = OffsetProbe(settings.kafka_bootstrap_servers)
     source_topics = frozenset({settings.input_topic, settings.retry_topic})
 
-    def watermark_of(tp: Any) -> int | None:
-        raw = watermarks.get(_mark_key(tp))
-        return int(raw) if raw else None
+    def consumer() -> GatedConsumer:
+        return app.consumer  # type: ignore[return-value]  # made by GatedTransport
 
     def settled() -> bool:
         return not app.rebalancing and app.tables.recovery.completed.is_set()
@@ -177,8 +173,9 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
     async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
         nonlocal rebuild_index
         await replay.take_over(assigned)
+        handled.forget()
         continuity.reset(
-            await committed_offsets(
+            await start_offsets(
                 settings.kafka_bootstrap_servers,
                 settings.app_id,
                 [(tp.topic, tp.partition) for tp in assigned if tp.topic in source_topics],
@@ -204,31 +201,30 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
                 key=conversation.encode(), value=key.encode(), partition=partition
             )
 
-    def forget_read_offset(tp: Any) -> None:
-        # Private to Faust, and no public way to reset it: see the comment at the call.
-        app.consumer._read_offset.pop(faust_tp(tp), None)  # type: ignore[attr-defined]  # noqa: SLF001
-
-    async def seek_back(tp: Any, offset: int) -> None:
-        # Not Consumer.seek: it calls aiokafka from outside the consumer's thread, and such a
-        # seek can be lost (the fetcher runs on); seek_wait runs there and waits for it.
-        await app.consumer.seek_wait({faust_tp(tp): offset})
-
     @app.timer(interval=1.0)
-    async def find_tail_holes() -> None:
-        """Seek back where Kafka's position ran past records the agent never got."""
+    async def find_vanished_records() -> None:
+        """Read again where Kafka's position ran past records the agent never got."""
         if not settled():
             return
-        for tp in app.consumer.assignment():
+        for tp in consumer().assignment():
             if tp.topic not in source_topics:
                 continue
-            position = await app.consumer.position(tp)
-            target = continuity.stalled(tp, position, lambda tp=tp: watermark_of(tp))
+            position = await consumer().position(tp)
+            expected = continuity.stalled(tp, position)
+            if expected is None or position is None:
+                continue
+            first = await probe.first_record(tp.topic, tp.partition, expected, position)
+            target = continuity.resolve_stall(tp, position, first)
             if target is not None:
                 log.warning(
-                    "offset hole at the end of %s/%s: position %s, reading again from %s",
+                    "records missed at the end of %s/%s: position %s, reading again from %s",
                     tp.topic, tp.partition, position, target,
                 )  # fmt: skip
-                await seek_back(tp, target)
+                await consumer().reread(tp, target)
+
+    @app.on_before_shutdown.connect
+    async def close_probe(app: faust.App, **kwargs: Any) -> None:
+        probe.close()
 
     @app.agent(source)
     async def sync(stream: StreamT[bytes]) -> None:
@@ -236,22 +232,25 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         manual = stream.noack()
         async for event in continuity.watch(manual.events()):
             message = event.message
-            verdict = continuity.check(
-                message.tp, message.offset, lambda tp=message.tp: watermark_of(tp)
-            )
-            if verdict != "handle":
-                # Not acked: a record past a hole is read again once the hole is filled.
-                # Faust's fetch loop drops records below the last offset it delivered, which
-                # the rest of a batch fetched before our seek raised again: forget it, or the
-                # re-read records never reach us.
-                forget_read_offset(message.tp)
+            tp, offset = message.tp, message.offset
+            verdict = continuity.check(tp, offset)
+            if verdict == "hole":
+                expected = continuity.expected(tp) or 0
+                first = await probe.first_record(tp.topic, tp.partition, expected, offset)
+                verdict = continuity.resolve(tp, offset, first)
                 if verdict == "seek":
-                    expected = continuity.expected(message.tp)
+                    target = continuity.expected(tp) or 0
                     log.warning(
-                        "offset hole in %s/%s: got %s, reading again from %s",
-                        message.tp.topic, message.tp.partition, message.offset, expected,
+                        "records missed in %s/%s: got %s, reading again from %s",
+                        tp.topic, tp.partition, offset, target,
                     )  # fmt: skip
-                    await seek_back(message.tp, expected or 0)
+                    await consumer().reread(tp, target)
+                else:
+                    log.debug("no records at %s/%s offsets %s..%s (markers or compaction)",
+                              tp.topic, tp.partition, expected, offset - 1)  # fmt: skip
+            if verdict != "handle":
+                # Not acked: read again once the records before it are in.
+                consumer().forget_read_offset(tp)
                 continue
             slot = sequencer.track(message.tp, message.offset, event)
             window.admitted(message.tp)
@@ -272,10 +271,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
                 released = sequencer.finish(message.tp, slot)
                 for finished in released:
                     await manual.ack(finished)
-                if released:
-                    done = max(e.message.offset for e in released) + 1
-                    if done > (watermark_of(message.tp) or 0):
-                        watermarks[_mark_key(message.tp)] = str(done).encode()
+                    handled.finished(finished.message.tp, finished.message.offset)
                 window.finished(message.tp)
 
             lane = message.key or f"{message.tp}:{message.offset}".encode()
@@ -284,7 +280,3 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
     register_views(app, integrations=integrations)
     register_tenant_api(app, settings, integrations=integrations)
     return app
-
-
-def _mark_key(tp: Any) -> bytes:
-    return f"{tp.topic}/{tp.partition}".encode()

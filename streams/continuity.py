@@ -1,26 +1,24 @@
-"""No offset is ever passed over: holes in what we are handed are detected and re-read.
+"""No offset is ever passed over: a record the agent was not handed is read again.
 
-Faust acks some records itself, even on a ``noack()`` stream: records fetched under an older
-consumer generation or while flow control is off are skipped *and acked*
-(``Stream.__aiter__``), on the understanding that they are fetched again. Its commit then
-may move past them (after an assignment its committed offset is unknown, and the head guard
-of faust-streaming#606 does not apply), and a worker that dies before the re-fetch loses them.
+Faust drops records it fetched around rebalances (``Stream.__aiter__`` skips them) and relies
+on its seek to the committed offset to fetch them again; with our commits
+(:mod:`streams.consumer`) that seek never lands past a record we did not finish. This module
+checks that promise instead of trusting it. After an assignment each source partition is
+expected to continue at the group's committed offset (the start of the log when there is
+none: ``auto_offset_reset`` is earliest), and every record handed to the agent is checked:
 
-So we keep our own truth. Per partition, the *watermark* is the offset below which every
-record was handled by us (audited, state written); it is stored in a table and so survives
-restarts. After an assignment we expect the lower of the watermark and the group's committed
-offset (where Kafka resumes): an operator who resets offsets to replay gets every record
-again, even those Faust skips while it starts up. Every record handed to the agent is then
-checked against what we expect next:
+* at or below what we expect next: handle it (a redelivery is recognised as a duplicate
+  downstream);
+* above it: a hole. Only the broker can say whether it is real (transaction markers,
+  compaction) or records we never got, so the caller asks it (:mod:`streams.offset_probe`)
+  and passes the answer to :meth:`OffsetContinuity.resolve`: a real hole is stepped over,
+  a missing record is read again by seeking back. Nothing is ever skipped on a timer.
 
-* at or below it: handle it (a redelivery is recognised as a duplicate downstream);
-* above it: a hole. Seek back to the expected offset and drop records until it arrives.
-  A hole that is still there after ``gap_grace_s`` is a real one (transaction markers,
-  compaction) and is accepted.
-
-A hole at the *end* of a partition shows no later record; it shows as Kafka's fetch position
-past what we expect while the agent sits waiting for records (``stalled``): then too we seek
-back.
+Records can also vanish with no later record to show it: Faust clears its stream buffers when
+flow resumes after a rebalance, and records its fetcher delivered while it was seeking to the
+committed offset are cleared with them, after that seek (a replay's whole partition, once).
+So while the agent waits for records (``idle_s``), a fetch position past what we expect is a
+hole too (:meth:`OffsetContinuity.stalled`), settled with the broker the same way.
 """
 
 from __future__ import annotations
@@ -30,31 +28,29 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Ma
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-Verdict = Literal["handle", "seek", "drop"]
+Verdict = Literal["handle", "hole", "drop", "seek"]
 T = TypeVar("T")
 
 
 @dataclass
 class _Track:
     expected: int | None
-    seeking_since: float | None = None
-    sought_at: float = float("-inf")
+    sought_at: float | None = None
 
 
 @dataclass
 class OffsetContinuity:
-    gap_grace_s: float = 5.0
+    # How long records fetched before our seek may still arrive; after that a record past
+    # the hole means the seek was undone (a rebalance, Faust's own seek) and we ask again.
+    reseek_s: float = 1.0
     idle_s: float = 2.0
     clock: Callable[[], float] = time.monotonic
     _tracks: dict[Hashable, _Track] = field(default_factory=dict)
-    _starts: dict[Hashable, int] = field(default_factory=dict)
     _idle_since: float | None = None
 
-    def reset(self, starts: Mapping[Hashable, int] | None = None) -> None:
-        """A new assignment: expectations are re-read from the watermarks, lowered to
-        ``starts`` (the committed offsets, by partition) where those are lower."""
-        self._tracks.clear()
-        self._starts = dict(starts or {})
+    def reset(self, starts: Mapping[Hashable, int]) -> None:
+        """A new assignment: each partition continues at ``starts`` (None if unknown)."""
+        self._tracks = {tp: _Track(expected=offset) for tp, offset in starts.items()}
 
     async def watch(self, records: AsyncIterable[T]) -> AsyncIterator[T]:
         """``records`` as they come, noting when the agent is waiting for the next one."""
@@ -64,56 +60,63 @@ class OffsetContinuity:
             yield record
             self._idle_since = self.clock()
 
-    def check(self, tp: Hashable, offset: int, watermark: Callable[[], int | None]) -> Verdict:
-        track = self._track(tp, watermark)
+    def check(self, tp: Hashable, offset: int) -> Verdict:
+        track = self._tracks.setdefault(tp, _Track(expected=None))
         if track.expected is None or offset <= track.expected:
-            track.expected = offset + 1
-            track.seeking_since = None
-            return "handle"
-        now = self.clock()
-        if track.seeking_since is None:
-            track.seeking_since = track.sought_at = now
-            return "seek"
-        if now - track.seeking_since < self.gap_grace_s:
-            if now - track.sought_at >= 1.0:
-                track.sought_at = now  # a rebalance or Faust's own seek may have undone ours
-                return "seek"
+            return self._handle(track, offset)
+        if track.sought_at is not None and self.clock() - track.sought_at < self.reseek_s:
             return "drop"  # fetched before our seek took effect
-        track.expected = offset + 1  # the hole did not fill: nothing is there
-        track.seeking_since = None
-        return "handle"
+        return "hole"
 
-    def stalled(
-        self, tp: Hashable, position: int | None, watermark: Callable[[], int | None]
-    ) -> int | None:
-        """Where to seek ``tp`` back to when Kafka's fetch position has run past records the
-        agent never got, or None. Only while the agent has waited ``idle_s`` for records: then
-        nothing fetched is still on its way to it."""
+    def resolve(self, tp: Hashable, offset: int, first_record: int | None) -> Verdict:
+        """After :meth:`check` found a hole before ``offset``: ``first_record`` is the broker's
+        first record at or after the expected offset (None if it did not answer)."""
+        track = self._tracks[tp]
+        if track.expected is None:
+            return self._handle(track, offset)
+        if first_record is not None and first_record > track.expected:
+            track.expected = first_record  # nothing is there
+        if offset <= track.expected:
+            return self._handle(track, offset)
+        track.sought_at = self.clock()
+        return "seek"
+
+    def stalled(self, tp: Hashable, position: int | None) -> int | None:
+        """The offset to ask the broker about when Kafka's fetch position for ``tp`` has run
+        past records the agent never got, or None. Only once the agent has waited ``idle_s``
+        for records (nothing fetched is still on its way to it), and once per ``reseek_s``."""
         now = self.clock()
         if self._idle_since is None or now - self._idle_since < self.idle_s:
             return None
-        track = self._track(tp, watermark)
-        if position is None or track.expected is None or position <= track.expected:
-            track.seeking_since = None
+        track = self._tracks.get(tp)
+        if track is None or track.expected is None or position is None:
             return None
-        if track.seeking_since is None:
-            track.seeking_since = now
-        elif now - track.seeking_since >= self.gap_grace_s:
-            track.expected = position  # nothing came: there is nothing (e.g. a control record)
-            track.seeking_since = None
+        if position <= track.expected:
             return None
-        if now - track.sought_at < 1.0:
+        if track.sought_at is not None and now - track.sought_at < self.reseek_s:
             return None
-        track.sought_at = now
+        return track.expected
+
+    def resolve_stall(self, tp: Hashable, position: int, first_record: int | None) -> int | None:
+        """After :meth:`stalled`: where to read again from, or None when nothing is missing
+        (``first_record`` at or past ``position``: only markers were skipped)."""
+        track = self._tracks[tp]
+        if track.expected is None:
+            return None
+        if first_record is not None and first_record > track.expected:
+            track.expected = min(first_record, position)
+        if track.expected >= position:
+            track.sought_at = None
+            return None
+        track.sought_at = self.clock()
         return track.expected
 
     def expected(self, tp: Hashable) -> int | None:
         track = self._tracks.get(tp)
         return track.expected if track else None
 
-    def _track(self, tp: Hashable, watermark: Callable[[], int | None]) -> _Track:
-        track = self._tracks.get(tp)
-        if track is None:
-            known = [o for o in (watermark(), self._starts.get(tp)) if o is not None]
-            track = self._tracks[tp] = _Track(expected=min(known) if known else None)
-        return track
+    @staticmethod
+    def _handle(track: _Track, offset: int) -> Verdict:
+        track.expected = offset + 1
+        track.sought_at = None
+        return "handle"

@@ -1,0 +1,67 @@
+"""Where each source partition continues after an assignment, read once per assignment for
+:class:`streams.continuity.OffsetContinuity`: the group's committed offset, or the start of
+the log where there is none (the consumer's ``auto_offset_reset`` is earliest)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
+
+log = logging.getLogger(__name__)
+
+Partition = tuple[str, int]
+
+
+async def start_offsets(
+    bootstrap: str,
+    group: str,
+    partitions: Iterable[Partition],
+    *,
+    timeout: float = 10.0,
+    attempts: int = 3,
+) -> dict[Partition, int]:
+    """The offset each of ``partitions`` continues at for ``group``.
+
+    After ``attempts`` failures the answer is empty: continuity then takes the first record
+    it is handed as the start, as Faust alone would, and says so in the log.
+    """
+    wanted = sorted(set(partitions))
+    if not wanted:
+        return {}
+
+    def read() -> dict[Partition, int]:
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        request = ConsumerGroupTopicPartitions(group, [TopicPartition(t, p) for t, p in wanted])
+        future = admin.list_consumer_group_offsets([request], request_timeout=timeout)[group]
+        answer = future.result(timeout=timeout)
+        starts = {
+            (tp.topic, tp.partition): tp.offset
+            for tp in answer.topic_partitions or []
+            if tp.error is None and tp.offset >= 0
+        }
+        fresh = [TopicPartition(t, p) for t, p in wanted if (t, p) not in starts]
+        if fresh:
+            earliest = admin.list_offsets(
+                {tp: OffsetSpec.earliest() for tp in fresh}, request_timeout=timeout
+            )
+            for tp, pending in earliest.items():
+                starts[(tp.topic, tp.partition)] = pending.result(timeout=timeout).offset
+        return starts
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return await asyncio.to_thread(read)
+        except (KafkaException, TimeoutError) as exc:
+            log.warning(
+                "could not read start offsets (attempt %s of %s): %s", attempt, attempts, exc,
+                extra={"group": group},
+            )  # fmt: skip
+            if attempt < attempts:
+                await asyncio.sleep(1.0)
+    log.error("no start offsets: holes at the start of this assignment go unnoticed",
+              extra={"group": group})  # fmt: skip
+    return {}
