@@ -35,15 +35,6 @@ def _posts(sandbox: SandboxHandle, subdomains: list[str]) -> int:
     )
 
 
-@pytest.mark.xfail(
-    raises=TimeoutError,
-    strict=False,
-    reason=(
-        "known bug, open: after a SIGKILL the new worker sometimes stops making progress while "
-        "re-reading the records Faust skipped and acked at start-up (no loss, no duplicate; "
-        "the loss/duplicate/order checks below still fail the test)"
-    ),
-)
 def test_sigkill_three_times(fault_deployment: Deployment, sandbox: SandboxHandle) -> None:
     run = Scenario("sigkill", fault_deployment, sandbox, Workload(2, 150, 9, prefix="k"))
     sandbox.set_faults(latency_ms=25)
