@@ -28,6 +28,8 @@ class OffsetProbe:
             "enable.auto.commit": False,
             # What Faust's consumer reads: aborted transactions' records are records too.
             "isolation.level": "read_uncommitted",
+            # Below the log start (retention removed records): the first record there is.
+            "auto.offset.reset": "earliest",
             "fetch.wait.max.ms": 100,
         }
         self._timeout_s = timeout_s

@@ -8,6 +8,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from confluent_kafka import TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from demo.events import Record, new_conversation, reply
 from streams.offset_probe import OffsetProbe
@@ -38,6 +40,23 @@ async def test_the_probe_tells_markers_from_records(kafka_bootstrap: KafkaBroker
         assert await probe.first_record(topic, 0, 0, until=2) == 0
         assert await probe.first_record(topic, 0, 1, until=2) == 2  # a marker, nothing else
         assert await probe.first_record(topic, 0, 3, until=4) == 4
+    finally:
+        probe.close()
+
+
+async def test_the_probe_finds_the_log_start_when_retention_removed_records(
+    kafka_bootstrap: KafkaBroker,
+) -> None:
+    bootstrap = kafka_bootstrap.bootstrap_servers
+    topic = unique_name("probe-retention")
+    create_topic(bootstrap, topic)
+    produce(bootstrap, topic, [(b"k", value, []) for value in (b"a", b"b", b"c", b"d")])
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.delete_records([TopicPartition(topic, 0, 2)])[TopicPartition(topic, 0, 2)].result(30)
+    probe = OffsetProbe(bootstrap)
+    try:
+        # A committed offset from before retention ran: the next record is the log start.
+        assert await probe.first_record(topic, 0, 0, until=3) == 2
     finally:
         probe.close()
 
