@@ -21,8 +21,10 @@ from vitally_sandbox.process import run_sandbox
 ADMIN = "ops@vendor.example"
 
 
-async def measure(base_url: str, headers: dict[str, str], requests: int, concurrency: int) -> None:
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+async def measure(
+    base_url: str, headers: dict[str, str], requests: int, concurrency: int, keepalive: int
+) -> None:
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=keepalive)
     async with httpx.AsyncClient(base_url=base_url, limits=limits) as http:
         slots = asyncio.Semaphore(concurrency)
 
@@ -38,7 +40,8 @@ async def measure(base_url: str, headers: dict[str, str], requests: int, concurr
         await asyncio.gather(*(one() for _ in range(requests)))
         cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     print(
-        f"httpx: {requests} requests, {concurrency} at a time: {requests / wall:.0f} requests/s; "
+        f"httpx: {requests} requests, {concurrency} at a time, {keepalive} kept alive: "
+        f"{requests / wall:.0f} requests/s; "
         f"client CPU {cpu / requests * 1000:.2f} ms per request "
         f"(ceiling {requests / cpu:.0f} requests per CPU-second)"
     )
@@ -48,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.httpcost", description=__doc__)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--keepalive", type=int, default=100, help="idle connections the pool keeps (of 100)"
+    )
     args = parser.parse_args(argv)
     with run_sandbox() as sandbox:
         sandbox.add_org(
@@ -55,7 +61,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             rate_limit=NOT_BINDING,
         )  # fmt: skip
         headers = sandbox.auth_headers("bench-token")
-        asyncio.run(measure(sandbox.base_url, headers, args.requests, args.concurrency))
+        asyncio.run(
+            measure(sandbox.base_url, headers, args.requests, args.concurrency, args.keepalive)
+        )
 
 
 if __name__ == "__main__":

@@ -108,7 +108,9 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
     )
     vitally = VitallyClient(
         build_http_client(
-            timeout=settings.http_timeout_seconds, max_connections=settings.http_max_connections
+            timeout=settings.http_timeout_seconds,
+            max_connections=settings.http_max_connections,
+            max_keepalive=settings.http_max_keepalive_connections,
         ),
         limiter=TenantRateLimiter(share=settings.vitally_rate_limit_share),
         # The handler is the one place that retries (whole events, with parking after).

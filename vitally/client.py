@@ -48,12 +48,18 @@ _ADMIN_PAGE = TypeAdapter(Page[VitallyAdmin])
 _ADMIN = TypeAdapter(VitallyAdmin)
 
 
-def build_http_client(timeout: float = 10.0, max_connections: int = 100) -> httpx.AsyncClient:
+def build_http_client(
+    timeout: float = 10.0, max_connections: int = 100, max_keepalive: int = 16
+) -> httpx.AsyncClient:
     """The shared HTTP client for all tenants.
 
     Every timeout stays well under Kafka's 60 s rebalance timeout, so one slow call cannot hold
     a partition through a rebalance. Redirects are not followed: a redirect would carry a
     tenant's key to a host it was not meant for.
+
+    Idle connections beyond ``max_keepalive`` are closed: httpcore checks every idle connection
+    of the pool (a readability syscall each) on every request, so a pool left full of idle
+    connections after a burst costs CPU on each call (``python -m bench.httpcost``).
     """
     if not 0 < timeout <= 30:
         raise ValueError("timeout must be in (0, 30] seconds")
@@ -61,7 +67,7 @@ def build_http_client(timeout: float = 10.0, max_connections: int = 100) -> http
         timeout=httpx.Timeout(connect=min(timeout, 5.0), read=timeout, write=timeout, pool=timeout),
         limits=httpx.Limits(
             max_connections=max_connections,
-            max_keepalive_connections=max_connections,
+            max_keepalive_connections=min(max_keepalive, max_connections),
             keepalive_expiry=30.0,
         ),
         follow_redirects=False,
