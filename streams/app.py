@@ -203,6 +203,23 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
                 key=conversation.encode(), value=key.encode(), partition=partition
             )
 
+    async def read_missed(tp: TP, upto: int, seen: str) -> bool:
+        """Ask the broker about the records we expected before ``upto``; read them again if it
+        has them. False when it has none (markers, compaction): the hole is stepped over."""
+        expected = continuity.expected(tp) or 0
+        first = await probe.first_record(tp.topic, tp.partition, expected, upto)
+        target = continuity.settle(tp, upto, first)
+        if target is None:
+            log.debug("no records at %s/%s offsets %s..%s (markers or compaction)",
+                      tp.topic, tp.partition, expected, upto - 1)  # fmt: skip
+            return False
+        log.warning(
+            "records missed in %s/%s: %s, reading again from %s",
+            tp.topic, tp.partition, seen, target,
+        )  # fmt: skip
+        await consumer().reread(tp, target)
+        return True
+
     @app.timer(interval=1.0)
     async def find_vanished_records() -> None:
         """Read again where Kafka's position ran past records the agent never got."""
@@ -212,17 +229,8 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
             if tp.topic not in source_topics:
                 continue
             position = await consumer().position(tp)
-            expected = continuity.stalled(tp, position)
-            if expected is None or position is None:
-                continue
-            first = await probe.first_record(tp.topic, tp.partition, expected, position)
-            target = continuity.resolve_stall(tp, position, first)
-            if target is not None:
-                log.warning(
-                    "records missed at the end of %s/%s: position %s, reading again from %s",
-                    tp.topic, tp.partition, position, target,
-                )  # fmt: skip
-                await consumer().reread(tp, target)
+            if position is not None and continuity.stalled(tp, position) is not None:
+                await read_missed(tp, position, f"position {position} while idle")
 
     @app.on_before_shutdown.connect
     async def close_probe(app: faust.App, **kwargs: Any) -> None:
@@ -236,20 +244,8 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
             message = event.message
             tp, offset = message.tp, message.offset
             verdict = continuity.check(tp, offset)
-            if verdict == "hole":
-                expected = continuity.expected(tp) or 0
-                first = await probe.first_record(tp.topic, tp.partition, expected, offset)
-                verdict = continuity.resolve(tp, offset, first)
-                if verdict == "seek":
-                    target = continuity.expected(tp) or 0
-                    log.warning(
-                        "records missed in %s/%s: got %s, reading again from %s",
-                        tp.topic, tp.partition, offset, target,
-                    )  # fmt: skip
-                    await consumer().reread(tp, target)
-                else:
-                    log.debug("no records at %s/%s offsets %s..%s (markers or compaction)",
-                              tp.topic, tp.partition, expected, offset - 1)  # fmt: skip
+            if verdict == "hole" and not await read_missed(tp, offset, f"got {offset}"):
+                verdict = continuity.check(tp, offset)  # nothing was missing before it
             if verdict != "handle":
                 # Not acked: read again once the records before it are in.
                 consumer().forget_read_offset(tp)

@@ -11,7 +11,7 @@ none: ``auto_offset_reset`` is earliest), and every record handed to the agent i
   downstream);
 * above it: a hole. Only the broker can say whether it is real (transaction markers,
   compaction) or records we never got, so the caller asks it (:mod:`streams.offset_probe`)
-  and passes the answer to :meth:`OffsetContinuity.resolve`: a real hole is stepped over,
+  and passes the answer to :meth:`OffsetContinuity.settle`: a real hole is stepped over,
   a missing record is read again by seeking back. Nothing is ever skipped on a timer.
 
 Records can also vanish with no later record to show it: Faust clears its stream buffers when
@@ -28,7 +28,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Ma
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-Verdict = Literal["handle", "hole", "drop", "seek"]
+Verdict = Literal["handle", "hole", "drop"]
 T = TypeVar("T")
 
 
@@ -68,19 +68,6 @@ class OffsetContinuity:
             return "drop"  # fetched before our seek took effect
         return "hole"
 
-    def resolve(self, tp: Hashable, offset: int, first_record: int | None) -> Verdict:
-        """After :meth:`check` found a hole before ``offset``: ``first_record`` is the broker's
-        first record at or after the expected offset (None if it did not answer)."""
-        track = self._tracks[tp]
-        if track.expected is None:
-            return self._handle(track, offset)
-        if first_record is not None and first_record > track.expected:
-            track.expected = first_record  # nothing is there
-        if offset <= track.expected:
-            return self._handle(track, offset)
-        track.sought_at = self.clock()
-        return "seek"
-
     def stalled(self, tp: Hashable, position: int | None) -> int | None:
         """The offset to ask the broker about when Kafka's fetch position for ``tp`` has run
         past records the agent never got, or None. Only once the agent has waited ``idle_s``
@@ -97,15 +84,17 @@ class OffsetContinuity:
             return None
         return track.expected
 
-    def resolve_stall(self, tp: Hashable, position: int, first_record: int | None) -> int | None:
-        """After :meth:`stalled`: where to read again from, or None when nothing is missing
-        (``first_record`` at or past ``position``: only markers were skipped)."""
+    def settle(self, tp: Hashable, upto: int, first_record: int | None) -> int | None:
+        """After a hole before ``upto`` (the offset of the record :meth:`check` called a hole,
+        or the position :meth:`stalled` found): ``first_record`` is the broker's first record
+        at or after the expected offset (None if it did not answer). Steps over what holds no
+        record and returns where to read again from, or None when nothing is missing."""
         track = self._tracks[tp]
         if track.expected is None:
             return None
         if first_record is not None and first_record > track.expected:
-            track.expected = min(first_record, position)
-        if track.expected >= position:
+            track.expected = min(first_record, upto)  # nothing is there
+        if track.expected >= upto:
             track.sought_at = None
             return None
         track.sought_at = self.clock()

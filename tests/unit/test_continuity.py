@@ -36,7 +36,7 @@ def test_a_hole_with_records_in_it_is_read_again_and_later_records_wait() -> Non
     c = OffsetContinuity(clock=clock)
     c.reset({P0: 80})
     assert c.check(P0, 332) == "hole"
-    assert c.resolve(P0, 332, first_record=80) == "seek"  # the broker has a record at 80
+    assert c.settle(P0, 332, first_record=80) == 80  # the broker has a record at 80: seek
     clock.now = 0.2
     assert c.check(P0, 333) == "drop"  # fetched before the seek took effect
     assert c.check(P0, 80) == "handle"
@@ -49,10 +49,10 @@ def test_a_seek_that_was_undone_is_noticed_and_the_broker_asked_again() -> None:
     c = OffsetContinuity(reseek_s=1.0, clock=clock)
     c.reset({P0: 10})
     assert c.check(P0, 40) == "hole"
-    assert c.resolve(P0, 40, first_record=10) == "seek"
+    assert c.settle(P0, 40, first_record=10) == 10
     clock.now = 1.5  # a rebalance or Faust's own seek moved the position on again
     assert c.check(P0, 41) == "hole"
-    assert c.resolve(P0, 41, first_record=10) == "seek"
+    assert c.settle(P0, 41, first_record=10) == 10
     assert c.expected(P0) == 10  # never given up, however long it takes
 
 
@@ -60,7 +60,8 @@ def test_a_hole_the_broker_has_no_records_in_is_stepped_over() -> None:
     c = OffsetContinuity(clock=Clock())
     c.reset({P0: 10})
     assert c.check(P0, 12) == "hole"  # a transaction's commit marker at 10, 11
-    assert c.resolve(P0, 12, first_record=12) == "handle"
+    assert c.settle(P0, 12, first_record=12) is None
+    assert c.check(P0, 12) == "handle"
     assert c.expected(P0) == 13
 
 
@@ -68,7 +69,7 @@ def test_part_of_a_hole_may_be_markers_and_the_rest_missed_records() -> None:
     c = OffsetContinuity(clock=Clock())
     c.reset({P0: 10})
     assert c.check(P0, 30) == "hole"
-    assert c.resolve(P0, 30, first_record=12) == "seek"  # 10, 11 markers; 12 is a record
+    assert c.settle(P0, 30, first_record=12) == 12  # 10, 11 markers; 12 is a record
     assert c.expected(P0) == 12
     assert c.check(P0, 12) == "handle"
 
@@ -77,7 +78,7 @@ def test_no_answer_from_the_broker_never_skips_anything() -> None:
     c = OffsetContinuity(clock=Clock())
     c.reset({P0: 10})
     assert c.check(P0, 12) == "hole"
-    assert c.resolve(P0, 12, first_record=None) == "seek"
+    assert c.settle(P0, 12, first_record=None) == 10
     assert c.expected(P0) == 10
 
 
@@ -86,7 +87,7 @@ def test_a_replay_from_reset_offsets_is_read_whole_even_when_faust_skips_its_sta
     c = OffsetContinuity(clock=Clock())
     c.reset({P0: 0})
     assert c.check(P0, 143) == "hole"
-    assert c.resolve(P0, 143, first_record=0) == "seek"
+    assert c.settle(P0, 143, first_record=0) == 0
     assert c.check(P0, 0) == "handle"
 
 
@@ -116,7 +117,7 @@ async def test_records_that_vanished_at_the_end_are_asked_about_once_the_agent_w
     assert c.stalled(P0, 180) is None  # not waiting long enough yet
     clock.now = 103.0
     assert c.stalled(P0, 180) == 0
-    assert c.resolve_stall(P0, 180, first_record=0) == 0  # the broker has them: read again
+    assert c.settle(P0, 180, first_record=0) == 0  # the broker has them: read again
     assert c.stalled(P0, 180) is None  # at most one seek a second
     clock.now = 104.5
     assert c.stalled(P0, 180) == 0  # our seek may have been undone
@@ -148,7 +149,7 @@ async def test_markers_at_the_end_are_stepped_over_when_the_broker_has_no_record
         assert c.check(P0, offset) == "handle"
     clock.now = 103.0
     assert c.stalled(P0, 12) == 10  # a transaction's marker at 10 and 11?
-    assert c.resolve_stall(P0, 12, first_record=12) is None  # yes: nothing to read
+    assert c.settle(P0, 12, first_record=12) is None  # yes: nothing to read
     assert c.expected(P0) == 12
     assert c.stalled(P0, 12) is None
 
@@ -161,6 +162,6 @@ async def test_an_unanswered_question_about_the_end_reads_again_and_skips_nothin
     assert [r async for r in c.watch(_records([]))] == []
     clock.now = 110.0
     assert c.stalled(P0, 12) == 4
-    assert c.resolve_stall(P0, 12, first_record=None) == 4
-    assert c.resolve_stall(P0, 12, first_record=7) == 7  # 4..6 markers, 7 is a record
+    assert c.settle(P0, 12, first_record=None) == 4
+    assert c.settle(P0, 12, first_record=7) == 7  # 4..6 markers, 7 is a record
     assert c.expected(P0) == 7
