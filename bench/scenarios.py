@@ -31,14 +31,15 @@ SCENARIOS = ("latency50", "latency0", "ratelimit")
 
 @dataclass(frozen=True)
 class Sizes:
-    tenants: int = 8
-    conversations: int = 300
-    messages: int = 10
+    # The workload's own defaults: one place for them.
+    tenants: int = WorkloadConfig.tenants
+    conversations: int = WorkloadConfig.conversations
+    messages: int = WorkloadConfig.messages
     naive_conversations: int = 16
     latency0_conversations: int = 400
     ratelimit_conversations: int = 70
     rate_limit: int = 600
-    seed: int = 42
+    seed: int = WorkloadConfig.seed
 
 
 @dataclass(frozen=True)
