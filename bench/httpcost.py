@@ -1,9 +1,10 @@
-"""``python -m bench.httpcost``: the CPU one httpx request costs the client, against the sandbox.
+"""``python -m bench.httpcost``: the CPU one Vitally request costs the client, against the sandbox.
 
 vitally-sync makes one Vitally call per synced event, so this is a floor under its CPU per
 event, and 1 / (that CPU) a ceiling on one worker process's events/s at zero latency,
-whatever else it does. The request is the people lookup the worker makes, through one pooled
-``httpx.AsyncClient`` as in the worker, ``--concurrency`` at a time.
+whatever else it does. The request is the admin lookup the worker makes, ``--concurrency`` at
+a time, through the worker's client (``aiohttp``: httpx on aiohttp's pool, ``build_http_client``)
+and, as the baseline in the same run, through httpx's own pool (``httpcore``).
 """
 
 from __future__ import annotations
@@ -16,22 +17,33 @@ from collections.abc import Sequence
 import httpx
 
 from bench.scenarios import NOT_BINDING
+from vitally import build_http_client
 from vitally_sandbox.process import run_sandbox
 
 ADMIN = "ops@vendor.example"
 
 
+TRANSPORTS = ("httpcore", "aiohttp")
+
+
+def client(transport: str) -> httpx.AsyncClient:
+    if transport == "aiohttp":
+        return build_http_client()
+    # httpx's own pool as the worker configured it before: 100 connections, 16 kept idle.
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=16)
+    return httpx.AsyncClient(limits=limits, follow_redirects=False)
+
+
 async def measure(
-    base_url: str, headers: dict[str, str], requests: int, concurrency: int, keepalive: int
+    base_url: str, headers: dict[str, str], requests: int, concurrency: int, transport: str
 ) -> None:
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=keepalive)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits) as http:
+    async with client(transport) as http:
         slots = asyncio.Semaphore(concurrency)
 
         async def one() -> None:
             async with slots:
                 response = await http.get(
-                    "/resources/admins/search", params={"email": ADMIN}, headers=headers
+                    f"{base_url}/resources/admins/search", params={"email": ADMIN}, headers=headers
                 )
                 response.raise_for_status()
 
@@ -40,7 +52,7 @@ async def measure(
         await asyncio.gather(*(one() for _ in range(requests)))
         cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     print(
-        f"httpx: {requests} requests, {concurrency} at a time, {keepalive} kept alive: "
+        f"{transport}: {requests} requests, {concurrency} at a time: "
         f"{requests / wall:.0f} requests/s; "
         f"client CPU {cpu / requests * 1000:.2f} ms per request "
         f"(ceiling {requests / cpu:.0f} requests per CPU-second)"
@@ -50,9 +62,9 @@ async def measure(
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.httpcost", description=__doc__)
     parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
-        "--keepalive", type=int, default=100, help="idle connections the pool keeps (of 100)"
+        "--transport", choices=[*TRANSPORTS, "both"], default="both", help="default: both"
     )
     args = parser.parse_args(argv)
     with run_sandbox() as sandbox:
@@ -61,9 +73,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             rate_limit=NOT_BINDING,
         )  # fmt: skip
         headers = sandbox.auth_headers("bench-token")
-        asyncio.run(
-            measure(sandbox.base_url, headers, args.requests, args.concurrency, args.keepalive)
-        )
+        for transport in TRANSPORTS if args.transport == "both" else (args.transport,):
+            asyncio.run(
+                measure(sandbox.base_url, headers, args.requests, args.concurrency, transport)
+            )
 
 
 if __name__ == "__main__":

@@ -110,7 +110,6 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         build_http_client(
             timeout=settings.http_timeout_seconds,
             max_connections=settings.http_max_connections,
-            max_keepalive=settings.http_max_keepalive_connections,
         ),
         limiter=TenantRateLimiter(share=settings.vitally_rate_limit_share),
         # The handler is the one place that retries (whole events, with parking after).
@@ -233,8 +232,9 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
                 await read_missed(tp, position, f"position {position} while idle")
 
     @app.on_before_shutdown.connect
-    async def close_probe(app: faust.App, **kwargs: Any) -> None:
+    async def close_clients(app: faust.App, **kwargs: Any) -> None:
         probe.close()
+        await vitally.aclose()
 
     @app.agent(source)
     async def sync(stream: StreamT[bytes]) -> None:

@@ -49,7 +49,6 @@ class Settings(BaseSettings):
 
     http_timeout_seconds: float = Field(default=10.0, gt=0, le=30)
     http_max_connections: int = Field(default=100, ge=1)
-    http_max_keepalive_connections: int = Field(default=16, ge=0)
     vitally_rate_limit_share: float = Field(default=1.0, gt=0, le=1)
     retry_attempts: int = Field(default=5, ge=1)
     retry_base_delay_seconds: float = Field(default=0.5, ge=0)

@@ -9,7 +9,7 @@ has the record, the audit counts (a background task), the view, and the guard mi
 from __future__ import annotations
 
 import asyncio
-from typing import cast
+from typing import Any, cast
 
 import faust
 from aiohttp import web as aiohttp_web
@@ -40,13 +40,14 @@ def register_tenant_api(
     counts = AuditCounts(
         bootstrap_servers=settings.kafka_bootstrap_servers, topic=settings.audit_topic
     )
+    probe = VitallyClient(
+        build_http_client(timeout=min(settings.http_timeout_seconds, PROBE_TIMEOUT_SECONDS)),
+        retry=PROBE_RETRY,
+    )
     api = TenantApi(
         integrations=integrations,
         counts=counts,
-        probe=VitallyClient(
-            build_http_client(timeout=min(settings.http_timeout_seconds, PROBE_TIMEOUT_SECONDS)),
-            retry=PROBE_RETRY,
-        ),
+        probe=probe,
         box=SecretBox(settings.secrets_key.get_secret_value()),
         publish=faust_publisher(app, settings.integrations_topic),
         base_url_override=settings.vitally_base_url,
@@ -55,6 +56,10 @@ def register_tenant_api(
     @app.task  # type: ignore[untyped-decorator]  # Faust does not type it
     async def count_audit_records() -> None:
         await counts.run()
+
+    @app.on_before_shutdown.connect
+    async def close_probe(app: faust.App, **kwargs: Any) -> None:
+        await probe.aclose()
 
     serve_tenant_api(
         app,

@@ -34,6 +34,7 @@ from vitally.errors import VitallyError, VitallyNotFound, status_error
 from vitally.ratelimit import TenantRateLimiter
 from vitally.retry import DEFAULT_RETRY, RetryPolicy
 from vitally.target import VitallyTarget
+from vitally.transport import VitallyTransport
 
 SortBy = Literal["createdAt", "updatedAt"]
 Params = Mapping[str, str | int]
@@ -48,28 +49,18 @@ _ADMIN_PAGE = TypeAdapter(Page[VitallyAdmin])
 _ADMIN = TypeAdapter(VitallyAdmin)
 
 
-def build_http_client(
-    timeout: float = 10.0, max_connections: int = 100, max_keepalive: int = 16
-) -> httpx.AsyncClient:
-    """The shared HTTP client for all tenants.
+def build_http_client(timeout: float = 10.0, max_connections: int = 100) -> httpx.AsyncClient:
+    """The shared HTTP client for all tenants, on aiohttp's connection pool (`VitallyTransport`).
 
     Every timeout stays well under Kafka's 60 s rebalance timeout, so one slow call cannot hold
     a partition through a rebalance. Redirects are not followed: a redirect would carry a
-    tenant's key to a host it was not meant for.
-
-    Idle connections beyond ``max_keepalive`` are closed: httpcore checks every idle connection
-    of the pool (a readability syscall each) on every request, so a pool left full of idle
-    connections after a burst costs CPU on each call (``python -m bench.httpcost``).
+    tenant's key to a host it was not meant for. Idle connections are kept for reuse.
     """
     if not 0 < timeout <= 30:
         raise ValueError("timeout must be in (0, 30] seconds")
     return httpx.AsyncClient(
+        transport=VitallyTransport(max_connections=max_connections),
         timeout=httpx.Timeout(connect=min(timeout, 5.0), read=timeout, write=timeout, pool=timeout),
-        limits=httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=min(max_keepalive, max_connections),
-            keepalive_expiry=30.0,
-        ),
         follow_redirects=False,
         headers={"User-Agent": "vitally-sync"},
     )
@@ -91,12 +82,14 @@ class VitallyClient:
         self._limiter = limiter
         self._retry = retry
         self._sleep = sleep
-        # httpcore rescans its whole pool (every connection, every queued request) on each
-        # request: past a few dozen requests in flight that costs more CPU than the requests.
-        # Waiting here instead of in its queue keeps the pool small.
+        # Requests past the pool's size wait here, not in the pool: the HTTP timeouts then
+        # time Vitally, not the queue in front of it.
         self._slots: AbstractAsyncContextManager[Any] = (
             asyncio.Semaphore(max_concurrent) if max_concurrent else nullcontext()
         )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
     async def find_user_by_email(self, target: VitallyTarget, email: str) -> VitallyUser | None:
         """The Vitally user with this email: an exact (case-insensitive) match if several."""

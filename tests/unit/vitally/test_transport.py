@@ -1,0 +1,150 @@
+"""The client's real transport against real sockets: what reaches the server, and which
+failures prove that a request was never sent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import pytest
+
+from schemas.vitally import MessageCreate, Participant
+from tests.unit.vitally.fakes import ACME
+from vitally import VitallyClient, VitallyError, build_http_client
+from vitally.retry import RetryPolicy
+from vitally.target import VitallyTarget
+
+Reply = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+ONE_ATTEMPT = RetryPolicy(max_attempts=1)
+MESSAGE = MessageCreate(
+    external_id="unthread:m1",
+    message="<p>hi</p>",
+    timestamp=datetime(2026, 1, 2, tzinfo=UTC),
+    **{"from": Participant(type="admin", id="adm_1")},
+    to=[Participant(type="user", id="usr_1")],
+)
+
+
+@asynccontextmanager
+async def server(reply: Reply) -> AsyncIterator[tuple[VitallyTarget, list[bytes], list[int]]]:
+    """A raw HTTP/1.1 server on a free port: every request head it read, and each connection."""
+    heads: list[bytes] = []
+    connections: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(len(connections))
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                heads.append(head)
+                length = next(
+                    (
+                        int(line.split(b":", 1)[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
+                heads[-1] += await reader.readexactly(length)
+                await reply(reader, writer)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    listener = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        yield (
+            VitallyTarget("T01ACME", f"http://127.0.0.1:{port}", ACME.authorization),
+            heads,
+            connections,
+        )
+    finally:
+        listener.close()
+
+
+async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    body = b'{"id": "msg_1", "externalId": "unthread:m1"}'
+    writer.write(
+        b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+        b"RateLimit-Remaining: 999\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    await writer.drain()
+
+
+async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    raise ConnectionError("the server read the request and hung up")
+
+
+async def cut_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b'HTTP/1.1 201 Created\r\nContent-Length: 500\r\n\r\n{"id": ')
+    await writer.drain()
+    raise ConnectionError("body cut short")
+
+
+async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await asyncio.sleep(30)
+
+
+async def add_message(target: VitallyTarget, timeout: float = 5.0) -> VitallyError:
+    client = VitallyClient(build_http_client(timeout=timeout), retry=ONE_ATTEMPT)
+    try:
+        with pytest.raises(VitallyError) as caught:
+            await client.add_message(target, "conv_1", MESSAGE)
+    finally:
+        await client.aclose()
+    return caught.value
+
+
+async def test_requests_carry_the_key_and_json_and_reuse_one_connection() -> None:
+    async with server(answer) as (target, heads, connections):
+        client = VitallyClient(build_http_client(), retry=ONE_ATTEMPT)
+        try:
+            for _ in range(3):
+                message = await client.add_message(target, "conv_1", MESSAGE)
+                assert message.id == "msg_1"
+        finally:
+            await client.aclose()
+    assert len(heads) == 3
+    assert len(connections) == 1  # kept alive between calls
+    head, _, body = heads[0].decode().partition("\r\n\r\n")
+    request_line, *lines = head.split("\r\n")
+    fields = {name.lower(): value.strip() for name, _, value in (x.partition(":") for x in lines)}
+    assert request_line == "POST /resources/conversations/conv_1/messages HTTP/1.1"
+    assert fields["authorization"] == ACME.authorization
+    assert fields["content-type"] == "application/json"
+    assert json.loads(body)["externalId"] == "unthread:m1"
+
+
+async def test_a_refused_connection_is_unreachable_and_provably_not_applied() -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    error = await add_message(
+        VitallyTarget("T01ACME", f"http://127.0.0.1:{port}", ACME.authorization)
+    )
+    assert error.reason == "vitally_unreachable"
+    assert not error.maybe_applied
+
+
+@pytest.mark.parametrize("reply", [hang_up, cut_body], ids=["no-answer", "cut-body"])
+async def test_a_post_the_server_read_before_failing_may_have_been_applied(reply: Reply) -> None:
+    async with server(reply) as (target, heads, _):
+        error = await add_message(target)
+    assert len(heads) == 1  # the request reached the server
+    assert error.reason == "vitally_transport_error"
+    assert error.maybe_applied
+
+
+async def test_a_post_without_an_answer_in_time_is_a_timeout_that_may_have_been_applied() -> None:
+    async with server(stall) as (target, heads, _):
+        error = await add_message(target, timeout=0.3)
+    assert len(heads) == 1
+    assert error.reason == "vitally_timeout"
+    assert error.maybe_applied

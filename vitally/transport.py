@@ -1,0 +1,72 @@
+"""The connection pool under the Vitally client: aiohttp's, behind httpx's API.
+
+The worker makes about one Vitally call per event, so the HTTP client's CPU per request
+bounds a worker's events per second at low latency. httpx's own pool (httpcore, pure Python)
+costs ~0.75-1.35 ms of CPU per request here, aiohttp's (a C parser, a per-host deque of idle
+connections) ~0.3-0.45 ms (`python -m bench.httpcost --transport httpcore|aiohttp`).
+httpx-aiohttp puts aiohttp under httpx, so requests, responses, errors and the unit tests'
+`httpx.MockTransport` stay httpx's.
+
+One thing is ours: which failures prove a request was never sent. httpx-aiohttp maps every
+aiohttp connection error to `httpx.ConnectTimeout`, including a connection the server dropped
+after reading a POST, and lets some aiohttp errors through unmapped. A maybe-applied create
+must never look like "never sent" (`vitally._call.request_error` would let it be re-posted),
+so every failure, the body read included, leaves here as an httpx error that says which it
+was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+KEEPALIVE_EXPIRY_SECONDS = 30.0
+
+
+class VitallyTransport(AiohttpTransport):
+    def __init__(self, max_connections: int) -> None:
+        super().__init__(client=lambda: _session(max_connections))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await super().handle_async_request(request)
+            # Read here, so that a failure while reading the body is sorted like the others.
+            await response.aread()
+        except httpx.TransportError as exc:
+            raise _sorted(exc, exc.__cause__, request) from exc
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise _sorted(None, exc, request) from exc
+        return response
+
+
+def _session(max_connections: int) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(
+        limit=max_connections,
+        keepalive_timeout=KEEPALIVE_EXPIRY_SECONDS,
+        ssl=httpx.create_ssl_context(),
+    )
+    # No trust_env: aiohttp would re-read the proxy variables on every request (~0.5 ms of
+    # CPU each, as much as the rest of the request); Vitally is called directly.
+    return aiohttp.ClientSession(connector=connector, trust_env=False)
+
+
+def _sorted(
+    mapped: httpx.TransportError | None, cause: BaseException | None, request: httpx.Request
+) -> httpx.TransportError:
+    message = str(mapped or cause or "transport error")
+    if isinstance(cause, aiohttp.ClientProxyConnectionError):
+        return httpx.ProxyError(message, request=request)
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        return httpx.ConnectError(message, request=request)
+    if isinstance(cause, aiohttp.ConnectionTimeoutError):
+        # aiohttp's connect timeout covers waiting for a pooled connection and connecting.
+        return httpx.ConnectTimeout(message, request=request)
+    if isinstance(cause, asyncio.TimeoutError):
+        return httpx.ReadTimeout(message, request=request)
+    if mapped is None or isinstance(mapped, httpx.ConnectError | httpx.ConnectTimeout):
+        # Connected, then failed: the request may have reached Vitally.
+        return httpx.RemoteProtocolError(message, request=request)
+    return mapped
