@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
+from http.cookiejar import CookieJar
 from typing import Any, Literal, TypeVar
 
 import httpx
@@ -54,7 +55,9 @@ def build_http_client(timeout: float = 10.0, max_connections: int = 100) -> http
 
     Every timeout stays well under Kafka's 60 s rebalance timeout, so one slow call cannot hold
     a partition through a rebalance. Redirects are not followed: a redirect would carry a
-    tenant's key to a host it was not meant for. Idle connections are kept for reuse.
+    tenant's key to a host it was not meant for. Cookies are neither kept nor sent: tenants
+    share this client and, in the EU, one host, so a cookie set in answer to one tenant's call
+    would go out with the next tenant's. Idle connections are kept for reuse.
     """
     if not 0 < timeout <= 30:
         raise ValueError("timeout must be in (0, 30] seconds")
@@ -62,8 +65,16 @@ def build_http_client(timeout: float = 10.0, max_connections: int = 100) -> http
         transport=VitallyTransport(max_connections=max_connections),
         timeout=httpx.Timeout(connect=min(timeout, 5.0), read=timeout, write=timeout, pool=timeout),
         follow_redirects=False,
+        cookies=_NoCookies(),
         headers={"User-Agent": "vitally-sync"},
     )
+
+
+class _NoCookies(CookieJar):
+    """A jar that keeps nothing (and skips parsing what it would not keep)."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
 
 
 class VitallyClient:

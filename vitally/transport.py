@@ -50,7 +50,10 @@ def _session(max_connections: int) -> aiohttp.ClientSession:
     )
     # No trust_env: aiohttp would re-read the proxy variables on every request (~0.5 ms of
     # CPU each, as much as the rest of the request); Vitally is called directly.
-    return aiohttp.ClientSession(connector=connector, trust_env=False)
+    # Cookies are the httpx client's concern (it keeps none): aiohttp's own jar stays empty.
+    return aiohttp.ClientSession(
+        connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar()
+    )
 
 
 def _sorted(

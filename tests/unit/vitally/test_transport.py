@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from schemas.vitally import MessageCreate, Participant
-from tests.unit.vitally.fakes import ACME
+from tests.unit.vitally.fakes import ACME, GLOBEX
 from vitally import VitallyClient, VitallyError, build_http_client
 from vitally.retry import RetryPolicy
 from vitally.target import VitallyTarget
@@ -78,6 +78,15 @@ async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
     await writer.drain()
 
 
+async def answer_with_a_cookie(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    body = b'{"results": []}'
+    writer.write(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        b"Set-Cookie: session=tenant-a; Path=/\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    await writer.drain()
+
+
 async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     raise ConnectionError("the server read the request and hung up")
 
@@ -120,6 +129,22 @@ async def test_requests_carry_the_key_and_json_and_reuse_one_connection() -> Non
     assert fields["authorization"] == ACME.authorization
     assert fields["content-type"] == "application/json"
     assert json.loads(body)["externalId"] == "unthread:m1"
+
+
+async def test_a_cookie_set_for_one_tenant_never_goes_out_with_another_tenants_call() -> None:
+    async with server(answer_with_a_cookie) as (acme, heads, _):
+        # By name: cookie jars refuse cookies from bare IP addresses.
+        host = acme.base_url.replace("127.0.0.1", "localhost")
+        acme = VitallyTarget("T01ACME", host, ACME.authorization)
+        globex = VitallyTarget("T02GLOBEX", host, GLOBEX.authorization)
+        client = VitallyClient(build_http_client(), retry=ONE_ATTEMPT)
+        try:
+            await client.list_users(acme)
+            await client.list_users(globex)
+        finally:
+            await client.aclose()
+    assert len(heads) == 2
+    assert b"cookie:" not in heads[1].lower()
 
 
 async def test_a_refused_connection_is_unreachable_and_provably_not_applied() -> None:
