@@ -2,10 +2,10 @@
 
 ``python -m bench.passthrough worker -l warn`` runs it, configured by the same environment
 variables as the worker (KAFKA_BOOTSTRAP_SERVERS, APP_ID, INPUT_TOPIC, AUDIT_TOPIC,
-TOPIC_PARTITIONS, WEB_PORT). It reads, parses, writes an audit record and acks, with the same
-broker settings as vitally-sync (acks=all, 1 s commit interval) and no Vitally call, so it
-is what Faust, Kafka and this machine allow at best; vitally-sync at 0 ms Vitally latency is
-compared with it.
+TOPIC_PARTITIONS, WEB_PORT, DATA_DIR). It reads, parses, writes an audit record and acks,
+with the same broker settings as vitally-sync (acks=all, 1 s commit interval) and no Vitally
+call, so it is what Faust, Kafka and this machine allow at best; vitally-sync at 0 ms Vitally
+latency is compared with it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def create_app(env: dict[str, str]) -> faust.App:
         env["APP_ID"],
         broker=f"kafka://{env['KAFKA_BOOTSTRAP_SERVERS']}",
         store="memory://",
+        datadir=env.get("DATA_DIR", f"{env['APP_ID']}-data"),
         topic_partitions=partitions,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,

@@ -83,6 +83,7 @@ def base_env(deployment: Deployment) -> dict[str, str]:
         "TOPIC_PARTITIONS": str(deployment.partitions),
         "WEB_HOST": "127.0.0.1",
         "WEB_PORT": str(free_port()),
+        "DATA_DIR": str(deployment.workdir / f"{deployment.name}-data"),
     }
 
 
@@ -160,7 +161,6 @@ class VitallySyncSystem:
             "DLQ_TOPIC": deployment.topic("dlq"),
             "INTEGRATIONS_TOPIC": deployment.topic("integrations"),
             "RETRY_TOPIC": deployment.topic("retry"),
-            "DATA_DIR": str(deployment.workdir / f"{deployment.name}-data"),
             **self.extra_env,
         }
 
