@@ -2,7 +2,9 @@
 
 Peak memory is the largest sum of resident set sizes over the process and all its
 descendants, sampled a few times a second from /proc (Linux), so it covers whatever the
-system forks without needing a dependency.
+system forks without needing a dependency. CPU time is the same tree's user + system time,
+also from /proc: on a shared VM whose events/s vary by a third between runs, the CPU a system
+spends per event is the steadier figure.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ class Service:
                 list(command), env=dict(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT
             )
         self.memory = RssSampler(self.process.pid)
+
+    def cpu_seconds(self) -> float:
+        return tree_cpu_seconds(self.process.pid)
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:
@@ -82,6 +87,20 @@ def rss_bytes(pid: int) -> int:
     except (OSError, ValueError, IndexError):
         pass  # gone between listing and reading: it holds no memory any more
     return 0
+
+
+def tree_cpu_seconds(root: int) -> float:
+    return sum(cpu_seconds(pid) for pid in descendants(root) | {root})
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+        # Fields after the command name (which may hold spaces): utime, stime are 14 and 15.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0  # gone between listing and reading
 
 
 def descendants(root: int) -> set[int]:

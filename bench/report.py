@@ -13,6 +13,7 @@ from bench.runner import Result
 HEADER = (
     "scenario", "system", "events", "events/s", "calls/event", "steady calls/event",
     "p50 ms", "p99 ms", "429s", "parked", "order viol.", "duplicates", "lost", "peak RSS MiB",
+    "CPU ms/event",
 )  # fmt: skip
 
 
@@ -46,6 +47,7 @@ def _row(r: Result) -> tuple[str, ...]:
         str(r.checks.duplicates),
         str(r.lost),
         f"{r.peak_rss_bytes / 2**20:.0f}",
+        f"{r.cpu_ms_per_event:.2f}",
     )
 
 
@@ -133,4 +135,5 @@ def _result_json(r: Result) -> dict[str, Any]:
         "stalledLag": r.stalled_lag,
         "outcomes": r.outcomes,
         "peakRssBytes": r.peak_rss_bytes,
+        "cpuMsPerEvent": r.cpu_ms_per_event,
     }

@@ -77,6 +77,7 @@ class Result:
     latency_basis: str  # "write" (event -> Vitally write) or "audit" (event -> audit record)
     checks: CheckResult
     peak_rss_bytes: int
+    cpu_seconds: float  # the system's process tree, from the first produced event to the last
     outcomes: dict[str, int]
     audit_duplicates: int
     parked: int  # input records that were parked at least once on the way
@@ -88,6 +89,10 @@ class Result:
     @property
     def events_per_s(self) -> float:
         return self.finished / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def cpu_ms_per_event(self) -> float:
+        return self.cpu_seconds * 1000 / self.finished if self.finished else 0.0
 
     @property
     def calls_per_event(self) -> float:
@@ -219,6 +224,7 @@ def _measure(
     middle: tuple[Calls, int] | None = None
     stalled: dict[int, int] | None = None
     bar = tqdm(total=total, desc=f"{scenario}/{system.name}", unit="ev", leave=False)
+    cpu_before = service.cpu_seconds()
     try:
         produced.start()
         last_arrival = time.monotonic()
@@ -242,6 +248,7 @@ def _measure(
         bar.close()
         reader.close()
     done = produced.wait()
+    cpu = service.cpu_seconds() - cpu_before
     service.memory.stop()
     after = org_calls(sandbox, tenants) if system.writes_vitally else Calls()
     audits = list(progress.finished.values())
@@ -268,6 +275,7 @@ def _measure(
         latency_basis=basis,
         checks=checks,
         peak_rss_bytes=service.memory.peak_bytes,
+        cpu_seconds=cpu,
         outcomes=dict(Counter(str(a.get("outcome")) for a in audits)),
         audit_duplicates=progress.redeliveries,
         parked=len(progress.parked),
