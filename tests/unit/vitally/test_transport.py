@@ -69,22 +69,23 @@ async def server(reply: Reply) -> AsyncIterator[tuple[VitallyTarget, list[bytes]
         listener.close()
 
 
-async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    body = b'{"id": "msg_1", "externalId": "unthread:m1"}'
-    writer.write(
-        b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
-        b"RateLimit-Remaining: 999\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
-    )
-    await writer.drain()
+def json_reply(status: bytes, body: bytes, header: bytes) -> Reply:
+    async def reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"HTTP/1.1 %s\r\nContent-Type: application/json\r\n%s\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (status, header, len(body), body)
+        )
+        await writer.drain()
+
+    return reply
 
 
-async def answer_with_a_cookie(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    body = b'{"results": []}'
-    writer.write(
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-        b"Set-Cookie: session=tenant-a; Path=/\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
-    )
-    await writer.drain()
+answer = json_reply(
+    b"201 Created", b'{"id": "msg_1", "externalId": "unthread:m1"}', b"RateLimit-Remaining: 999"
+)
+answer_with_a_cookie = json_reply(
+    b"200 OK", b'{"results": []}', b"Set-Cookie: session=tenant-a; Path=/"
+)
 
 
 async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
