@@ -31,7 +31,7 @@ from schemas.vitally import (
 )
 from vitally._call import Call, request_error, retry_after
 from vitally.calls import record_call
-from vitally.errors import VitallyError, VitallyNotFound, status_error
+from vitally.errors import VitallyError, VitallyNotFound, VitallyRequestError, status_error
 from vitally.ratelimit import TenantRateLimiter
 from vitally.retry import DEFAULT_RETRY, RetryPolicy
 from vitally.target import VitallyTarget
@@ -55,14 +55,15 @@ def build_http_client(timeout: float = 10.0, max_connections: int = 100) -> http
 
     Every timeout stays well under Kafka's 60 s rebalance timeout, so one slow call cannot hold
     a partition through a rebalance. Redirects are not followed: a redirect would carry a
-    tenant's key to a host it was not meant for. Cookies are neither kept nor sent: tenants
+    tenant's key to a host it was not meant for. `timeout` bounds each phase and the whole call
+    (`VitallyTransport`). Cookies are neither kept nor sent: tenants
     share this client and, in the EU, one host, so a cookie set in answer to one tenant's call
     would go out with the next tenant's. Idle connections are kept for reuse.
     """
     if not 0 < timeout <= 30:
         raise ValueError("timeout must be in (0, 30] seconds")
     return httpx.AsyncClient(
-        transport=VitallyTransport(max_connections=max_connections),
+        transport=VitallyTransport(max_connections=max_connections, deadline_seconds=timeout),
         timeout=httpx.Timeout(connect=min(timeout, 5.0), read=timeout, write=timeout, pool=timeout),
         follow_redirects=False,
         cookies=_NoCookies(),
@@ -235,6 +236,14 @@ class VitallyClient:
         headers = {"Authorization": call.target.authorization, "Accept": "application/json"}
         try:
             async with self._slots:
+                if self._http.is_closed:
+                    # Closed at shutdown under a call that outlived Faust's drain: nothing sent.
+                    raise VitallyRequestError(
+                        "the HTTP client is closed",
+                        method=call.method,
+                        path=call.template,
+                        reason="vitally_unreachable",
+                    )
                 response = await self._http.request(
                     call.method, call.url, params=params, json=json, headers=headers
                 )

@@ -7,17 +7,23 @@ connections) ~0.3-0.45 ms (`python -m bench.httpcost --transport httpcore|aiohtt
 httpx-aiohttp puts aiohttp under httpx, so requests, responses, errors and the unit tests'
 `httpx.MockTransport` stay httpx's.
 
-One thing is ours: which failures prove a request was never sent. httpx-aiohttp maps every
-aiohttp connection error to `httpx.ConnectTimeout`, including a connection the server dropped
-after reading a POST, and lets some aiohttp errors through unmapped. A maybe-applied create
-must never look like "never sent" (`vitally._call.request_error` would let it be re-posted),
-so every failure, the body read included, leaves here as an httpx error that says which it
-was.
+Three things are ours:
+- Which failures prove a request was never sent. httpx-aiohttp maps every aiohttp connection
+  error to `httpx.ConnectTimeout`, including a connection the server dropped after reading a
+  POST, and lets some aiohttp errors through unmapped. A maybe-applied create must never look
+  like "never sent" (`vitally._call.request_error` would let it be re-posted), so every
+  failure, the body read included, leaves here as an httpx error that says which it was.
+- A deadline on the whole call. aiohttp times each phase (connect, each read) but not the
+  write of a request body to a peer that stopped reading, nor a body that arrives a byte at a
+  time; one call must not hold a partition past Kafka's rebalance timeout.
+- A failed response is closed, so that its connection leaves the pool's count: an unclosed
+  aiohttp response holds its slot for as long as the peer keeps the socket open.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import aiohttp
 import httpx
@@ -27,18 +33,26 @@ KEEPALIVE_EXPIRY_SECONDS = 30.0
 
 
 class VitallyTransport(AiohttpTransport):
-    def __init__(self, max_connections: int) -> None:
+    def __init__(self, max_connections: int, deadline_seconds: float) -> None:
         super().__init__(client=lambda: _session(max_connections))
+        self._deadline = deadline_seconds
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response: httpx.Response | None = None
         try:
-            response = await super().handle_async_request(request)
-            # Read here, so that a failure while reading the body is sorted like the others.
-            await response.aread()
-        except httpx.TransportError as exc:
-            raise _sorted(exc, exc.__cause__, request) from exc
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise _sorted(None, exc, request) from exc
+            async with asyncio.timeout(self._deadline):
+                response = await super().handle_async_request(request)
+                # Read here, so that a failure while reading the body is sorted like the others.
+                await response.aread()
+        except BaseException as exc:
+            if response is not None:
+                with contextlib.suppress(Exception):
+                    await response.aclose()
+            if isinstance(exc, httpx.TransportError):
+                raise _sorted(exc, exc.__cause__, request) from exc
+            if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError):
+                raise _sorted(None, exc, request) from exc
+            raise
         return response
 
 

@@ -31,7 +31,9 @@ MESSAGE = MessageCreate(
 
 
 @asynccontextmanager
-async def server(reply: Reply) -> AsyncIterator[tuple[VitallyTarget, list[bytes], list[int]]]:
+async def server(
+    reply: Reply, read_body: bool = True
+) -> AsyncIterator[tuple[VitallyTarget, list[bytes], list[int]]]:
     """A raw HTTP/1.1 server on a free port: every request head it read, and each connection."""
     heads: list[bytes] = []
     connections: list[int] = []
@@ -50,7 +52,8 @@ async def server(reply: Reply) -> AsyncIterator[tuple[VitallyTarget, list[bytes]
                     ),
                     0,
                 )
-                heads[-1] += await reader.readexactly(length)
+                if read_body:
+                    heads[-1] += await reader.readexactly(length)
                 await reply(reader, writer)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -100,6 +103,14 @@ async def cut_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
 
 async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     await asyncio.sleep(30)
+
+
+async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"HTTP/1.1 201 Created\r\nContent-Length: 40\r\n\r\n")
+    for _ in range(40):
+        writer.write(b" ")
+        await writer.drain()
+        await asyncio.sleep(0.05)
 
 
 async def add_message(target: VitallyTarget, timeout: float = 5.0) -> VitallyError:
@@ -174,3 +185,64 @@ async def test_a_post_without_an_answer_in_time_is_a_timeout_that_may_have_been_
     assert len(heads) == 1
     assert error.reason == "vitally_timeout"
     assert error.maybe_applied
+
+
+async def test_a_body_that_trickles_in_is_cut_off_at_the_calls_deadline() -> None:
+    # Every byte arrives well within the read timeout; the whole body would take 2 s.
+    async with server(drip) as (target, heads, _):
+        error = await add_message(target, timeout=0.5)
+    assert len(heads) == 1
+    assert error.reason == "vitally_timeout"
+    assert error.maybe_applied
+
+
+async def test_a_peer_that_stops_reading_the_request_cannot_hold_the_call() -> None:
+    # Larger than the loopback socket buffers, so writing it blocks once the peer stops reading.
+    big = MESSAGE.model_copy(update={"message": "<p>" + "x" * 24_000_000 + "</p>"})
+    client = VitallyClient(build_http_client(timeout=0.5), retry=ONE_ATTEMPT)
+    try:
+        async with server(stall, read_body=False) as (target, heads, _):
+            with pytest.raises(VitallyError) as caught:
+                # The outer bound only turns a hang into a failure here; 0.5 s is the deadline.
+                await asyncio.wait_for(client.add_message(target, "conv_1", big), 15)
+    finally:
+        await client.aclose()
+    assert len(heads) == 1
+    assert caught.value.reason == "vitally_timeout"
+    assert caught.value.maybe_applied
+
+
+async def test_a_response_that_failed_mid_body_gives_its_connection_back() -> None:
+    replies: list[Reply] = [stall_after_one_byte, answer]
+
+    async def first_stalls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await replies.pop(0)(reader, writer)
+
+    client = VitallyClient(build_http_client(timeout=0.5, max_connections=1), retry=ONE_ATTEMPT)
+    try:
+        async with server(first_stalls) as (target, _, connections):
+            with pytest.raises(VitallyError) as caught:
+                await client.add_message(target, "conv_1", MESSAGE)
+            assert caught.value.reason == "vitally_timeout"
+            # The pool's only connection is free again: a new one answers.
+            assert (await client.add_message(target, "conv_1", MESSAGE)).id == "msg_1"
+    finally:
+        await client.aclose()
+    assert len(connections) == 2
+
+
+async def stall_after_one_byte(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"HTTP/1.1 201 Created\r\nContent-Length: 100\r\n\r\n{")
+    await writer.drain()
+    await asyncio.sleep(30)
+
+
+async def test_a_call_on_a_closed_client_is_not_sent() -> None:
+    async with server(answer) as (target, heads, _):
+        client = VitallyClient(build_http_client(), retry=ONE_ATTEMPT)
+        await client.aclose()
+        with pytest.raises(VitallyError) as caught:
+            await client.add_message(target, "conv_1", MESSAGE)
+    assert heads == []
+    assert caught.value.reason == "vitally_unreachable"
+    assert not caught.value.maybe_applied
