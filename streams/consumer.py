@@ -88,7 +88,7 @@ def _require() -> None:
     missing = [name for name in ("_new_offset", "_acked", "_acked_index", "_gap", "_read_offset")
                if not hasattr(consumer, name) and name not in declared]  # fmt: skip
     if missing:
-        raise ImportError(f"faust's Consumer no longer has {missing}: review streams/commit_gate")
+        raise ImportError(f"faust's Consumer no longer has {missing}: review streams/consumer.py")
 
 
 _require()
