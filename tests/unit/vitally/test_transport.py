@@ -179,17 +179,17 @@ async def test_a_post_the_server_read_before_failing_may_have_been_applied(reply
     assert error.maybe_applied
 
 
-async def test_a_post_without_an_answer_in_time_is_a_timeout_that_may_have_been_applied() -> None:
-    async with server(stall) as (target, heads, _):
-        error = await add_message(target, timeout=0.3)
-    assert len(heads) == 1
-    assert error.reason == "vitally_timeout"
-    assert error.maybe_applied
-
-
-async def test_a_body_that_trickles_in_is_cut_off_at_the_calls_deadline() -> None:
-    # Every byte arrives well within the read timeout; the whole body would take 2 s.
-    async with server(drip) as (target, heads, _):
+@pytest.mark.parametrize(
+    "reply",
+    # No answer at all; or every byte of the body well within the read timeout, the whole body
+    # taking 2 s: the call's deadline ends both.
+    [stall, drip],
+    ids=["no-answer", "trickling-body"],
+)
+async def test_a_post_without_a_whole_answer_in_time_is_a_timeout_that_may_have_been_applied(
+    reply: Reply,
+) -> None:
+    async with server(reply) as (target, heads, _):
         error = await add_message(target, timeout=0.5)
     assert len(heads) == 1
     assert error.reason == "vitally_timeout"
