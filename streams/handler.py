@@ -160,10 +160,13 @@ class EventHandler:
         state = self._states.get(key)
         if state is not None and state.parks((record.topic, record.partition, record.offset)):
             return [await self._emit(record, event, duplicate("already_parked", state), 1, 0)]
+        # Asked before anything is decided: a record that is parked unattempted must keep it,
+        # for it is resumed later by a retry record that is itself new.
+        maybe_applied = await self._maybe_applied(record)
         if state is not None and state.parked:
-            attempt = _Attempt(skipped(WAITING), attempts=0, calls=0, park=WAITING)
+            attempt = _Attempt(skipped(WAITING), 0, 0, park=WAITING, verify=maybe_applied)
             return await self._settle(record, event, key, state, attempt, None)
-        attempt = await self._attempt(record, event, state, await self._maybe_applied(record))
+        attempt = await self._attempt(record, event, state, maybe_applied)
         return await self._settle(record, event, key, state, attempt, None)
 
     async def _resume(self, record: SourceRecord) -> list[AuditRecord]:
@@ -209,11 +212,11 @@ class EventHandler:
     ) -> _Attempt:
         tenant = self._tenants.tenant(event.tenant_id)
         if tenant is not None and self._tenants.needs_attention(event.tenant_id):
-            return _Attempt(skipped(NEEDS_ATTENTION), 0, 0, park=NEEDS_ATTENTION)
+            return _Attempt(skipped(NEEDS_ATTENTION), 0, 0, NEEDS_ATTENTION, verify)
         if tenant is None:
             return await self._try(record, event, state, tenant, verify)
         if not self._gate.try_enter(tenant.tenant_id):
-            return _Attempt(skipped(BACKLOGGED), 0, 0, park=BACKLOGGED)
+            return _Attempt(skipped(BACKLOGGED), 0, 0, BACKLOGGED, verify)
         try:
             return await self._try(record, event, state, tenant, verify)
         finally:
@@ -242,7 +245,7 @@ class EventHandler:
                     assert tenant is not None  # noqa: S101 - no tenant, no Vitally call
                     await self._tenants.mark_needs_attention(tenant, exc.reason)
                     rejected = skipped(NEEDS_ATTENTION, detail=exc.reason)
-                    return _Attempt(rejected, attempt, calls.value, NEEDS_ATTENTION)
+                    return _Attempt(rejected, attempt, calls.value, NEEDS_ATTENTION, verify)
                 except VitallyError as exc:
                     verify = verify or exc.maybe_applied
                     # An unreadable answer to a write is retried too: the next attempt looks
@@ -276,7 +279,7 @@ class EventHandler:
                     failed = SyncResult("failed", "internal_error", detail=type(exc).__name__)
                     return _Attempt(failed, attempt, calls.value)
                 if result.outcome == "skipped" and result.reason in PEOPLE:
-                    return _Attempt(result, attempt, calls.value, park=result.reason)
+                    return _Attempt(result, attempt, calls.value, result.reason, verify)
                 return _Attempt(result, attempt, calls.value)
 
     async def _settle(

@@ -33,6 +33,7 @@ class SyncCounts:
     extras: int
     samples: dict[str, list[str]] = field(default_factory=dict)
     lost_ids: tuple[str, ...] = ()  # "subdomain/message id", all of them
+    duplicate_ids: tuple[str, ...] = ()  # the same, one per extra copy of a message
 
     @property
     def clean(self) -> bool:
@@ -82,6 +83,7 @@ def compare(expected: Expected, state: Mapping[str, list[dict[str, Any]]]) -> Sy
         order_violations=len(disorder),
         extras=len(extras),
         lost_ids=tuple(lost),
+        duplicate_ids=tuple(d for d in duplicates if not d.endswith("(conversation)")),
         samples={
             name: items[:SAMPLE]
             for name, items in (

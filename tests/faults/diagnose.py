@@ -1,5 +1,5 @@
-"""When a scenario fails: where each lost message was in the input topic, what the audit says
-about it, and how far the group committed; written next to the workers' logs."""
+"""When a scenario fails: where each lost or duplicated message was in the input topic, what
+the audit says about it, and how far the group committed; written next to the workers' logs."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from tests.fixtures.worker import Deployment
 READ_TIMEOUT_S = 30.0
 
 
-def diagnose(deployed: Deployment, lost_ids: Iterable[str], into: Path) -> str:
-    lost = {i.partition("/")[2] for i in lost_ids}
+def diagnose(deployed: Deployment, message_ids: Iterable[str], into: Path) -> str:
+    """``message_ids``: "subdomain/message id" of the messages to trace."""
+    traced = {i.partition("/")[2] for i in message_ids}
     where: dict[str, tuple[int, int]] = {}
     for record in consume_all(deployed.bootstrap, deployed.input_topic, READ_TIMEOUT_S):
         message_id = _message_id(record.value)
-        if message_id in lost:
+        if message_id in traced:
             where[message_id] = (record.partition, record.offset)
     audits: dict[tuple[int, int], list[str]] = {}
     rows = []
@@ -42,8 +43,8 @@ def diagnose(deployed: Deployment, lost_ids: Iterable[str], into: Path) -> str:
     lines = [
         f"committed {committed_offsets(deployed.bootstrap, deployed.name, deployed.input_topic)}",
         f"ends      {end_offsets(deployed.bootstrap, deployed.input_topic)}",
-        f"lost per partition {sorted(Counter(p for p, _ in where.values()).items())}",
-        f"lost audit outcomes {outcomes}",
+        f"traced per partition {sorted(Counter(p for p, _ in where.values()).items())}",
+        f"traced audit outcomes {outcomes}",
     ]
     for message_id, (partition, offset) in sorted(where.items(), key=lambda kv: kv[1]):
         lines.append(f"{partition}:{offset} {message_id} audit={audits.get((partition, offset))}")

@@ -119,8 +119,9 @@ class Scenario:
         self.mark("end state")
         logs = REPORT.parent / "fault-logs" / self.name
         self.crew.save_logs(logs)
-        if counts.lost:
-            print(diagnose(self.deployed, counts.lost_ids, logs)[:4000])
+        if counts.lost or counts.duplicate_ids:
+            traced = (*counts.lost_ids, *counts.duplicate_ids)
+            print(diagnose(self.deployed, traced, logs)[:4000])
         summarize(
             self.name, events=self.workload.events + self.extra_events, counts=counts,
             elapsed=time.monotonic() - self.started, settled=settled, kills=self.crew.kills,

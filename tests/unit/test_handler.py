@@ -13,6 +13,7 @@ from schemas.audit import AuditRecord
 from schemas.state import ConversationState
 from streams.handler import EventHandler, SourceRecord, state_key
 from streams.parking import ParkedIndex, ParkingPolicy
+from streams.tenant_gate import TenantGate
 from tests.fakes import (
     InMemoryStates,
     InMemoryVitally,
@@ -43,7 +44,9 @@ MESSAGES = "/resources/conversations/{id}/messages"
 class Harness:
     """The handler wired to fakes; records are fed in at increasing offsets of partition 3."""
 
-    def __init__(self, *, max_attempts: int = 3, connected: bool = True) -> None:
+    def __init__(
+        self, *, max_attempts: int = 3, connected: bool = True, tenant_cap: int = 1 << 30
+    ) -> None:
         self.vitally = InMemoryVitally()
         self.jane = self.vitally.add_user(TENANT, JANE)
         self.sam = self.vitally.add_admin(TENANT, SAM)
@@ -55,6 +58,7 @@ class Harness:
         self.sleep = RecordedSleep()
         self.directory = CachedDirectory(self.vitally)
         self.maybe_applied_offsets: set[int] = set()
+        self.gate = TenantGate(tenant_cap)
         self.handler = EventHandler(
             tenants=self.tenants,
             states=self.states,
@@ -69,6 +73,7 @@ class Harness:
             retry_topic=RETRY,
             max_event_bytes=64 * 1024,
             maybe_applied=self._maybe_applied,
+            gate=self.gate,
             sleep=self.sleep,
         )
         self.offset = 100
@@ -204,6 +209,58 @@ async def test_a_record_that_may_have_been_applied_is_verified_first() -> None:
     assert outcome(audit) == ("synced", None)
     methods = h.vitally.methods()
     assert methods.index("find_conversation_by_external_id") < methods.index("create_conversation")
+
+
+async def _posted_by_a_previous_owner(h: Harness, message_id: str) -> None:
+    """The message reached Vitally, but the owner that posted it died before the table did."""
+    before = h.state
+    await h.feed(posted(message_id=message_id))
+    h.states.put(KEY, before)  # type: ignore[arg-type]
+
+
+def _taken_over(h: Harness, redelivered: int) -> None:
+    """The next ``redelivered`` records were below the end offset when this owner took over."""
+    h.maybe_applied_offsets.update(range(h.offset + 1, h.offset + 1 + redelivered))
+
+
+async def test_a_record_that_may_have_been_applied_is_verified_when_it_was_parked() -> None:
+    # A takeover's backlog fills the tenant's share at once: the redelivered record is parked
+    # (tenant_backlogged) and resumed later by a new retry record, which is not below the
+    # takeover's horizon. The parked event must remember that it may already be in Vitally.
+    h = Harness(tenant_cap=1)
+    await h.feed(created())
+    await _posted_by_a_previous_owner(h, "m_2")
+    _taken_over(h, 1)
+    assert h.gate.try_enter(TENANT)  # another event of the tenant is in flight
+    parked = await h.feed(posted(message_id="m_2"))
+    assert outcome(parked) == ("parked", "tenant_backlogged")
+    h.gate.leave(TENANT)
+
+    [resolved] = await h.resume()
+    assert outcome(resolved) == ("duplicate", "already_in_vitally")
+    messages = h.vitally.conversations(TENANT)[0].messages
+    assert [m.body.external_id for m in messages] == ["m_initial", "m_2"]
+    assert resolved.api_calls == 1  # the look-up, no post
+
+
+async def test_a_record_that_may_have_been_applied_is_verified_when_it_waited() -> None:
+    h = Harness()
+    stranger = "new@customer.example"
+    await h.feed(created())
+    await _posted_by_a_previous_owner(h, "m_2")
+    _taken_over(h, 2)
+    # An earlier event of the conversation is parked, so the redelivered one waits behind it.
+    first = await h.feed(posted("who?", message_id="m_1b", sender=stranger))
+    assert outcome(first) == ("parked", "customer_not_in_vitally")
+    waiting = await h.feed(posted(message_id="m_2"))
+    assert outcome(waiting) == ("parked", "waiting_for_earlier_event")
+    h.vitally.add_user(TENANT, stranger)
+    await h.directory.forget(h.tenant.target, "user", stranger)
+
+    resolved = await h.resume()
+    assert [outcome(a) for a in resolved] == [("synced", None), ("duplicate", "already_in_vitally")]
+    messages = h.vitally.conversations(TENANT)[0].messages
+    assert sorted(m.body.external_id for m in messages) == ["m_1b", "m_2", "m_initial"]
 
 
 async def test_not_connected_and_unsupported_are_skipped() -> None:
