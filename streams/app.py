@@ -145,8 +145,9 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         max_event_bytes=settings.max_event_bytes,
         maybe_applied=replay.maybe_applied,
         gate=TenantGate(settings.max_in_flight_per_tenant),
-        # Set as soon as a SIGTERM starts the stop, before Faust waits for in-flight events.
-        stopping=lambda: bool(app.should_stop),
+        # Both are set at once: by a SIGTERM, and by the consumer's rebalance callback, which
+        # runs before Faust waits for in-flight events (its revoke signal comes after that wait).
+        stopping=lambda: bool(app.should_stop) or app.rebalancing,
     )
     lanes = KeyedLanes(settings.max_in_flight)
     sequencer: OffsetSequencer[TP, EventT] = OffsetSequencer()
@@ -165,9 +166,6 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
-        # Faust now waits for every in-flight event: stop in-line retry waits so it need not
-        # wait long; what cannot finish at once is parked and picked up by the next owner.
-        handler.draining = True
         window.forget(revoked)
 
     @app.on_partitions_assigned.connect
@@ -182,7 +180,6 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
                 [(tp.topic, tp.partition) for tp in assigned if tp.topic in source_topics],
             )
         )
-        handler.draining = False
         rebuild_index = True
 
     @app.timer(interval=settings.park_scan_interval_seconds)

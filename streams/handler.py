@@ -130,6 +130,9 @@ class EventHandler:
         stopping: Callable[[], bool] = lambda: False,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        # True while the worker stops or its partitions move: no more in-line retry waits, so
+        # in-flight work ends within one Vitally timeout and what is left is parked for the
+        # next owner, instead of holding up the rebalance.
         self._stopping = stopping
         self._gate = gate or TenantGate(cap=1 << 30)
         self._tenants = tenants
@@ -145,9 +148,6 @@ class EventHandler:
         self._max_event_bytes = max_event_bytes
         self._maybe_applied = maybe_applied
         self._sleep = sleep
-        # Set while partitions are being revoked or the worker stops: no more in-line waits,
-        # so in-flight work ends within one Vitally timeout and what is left is parked.
-        self.draining = False
 
     async def handle(self, record: SourceRecord) -> list[AuditRecord]:
         if record.topic == self._retry_topic:
@@ -256,8 +256,8 @@ class EventHandler:
                     # A long wait advised by Vitally is not sat out holding the partition.
                     if (
                         attempt >= self._retry.max_attempts
-                        or self.draining
-                        or (self._stopping() or delay > self._retry.max_delay)
+                        or self._stopping()
+                        or delay > self._retry.max_delay
                     ):
                         reason: Reason = (
                             "vitally_rate_limited"

@@ -59,6 +59,7 @@ class Harness:
         self.directory = CachedDirectory(self.vitally)
         self.maybe_applied_offsets: set[int] = set()
         self.gate = TenantGate(tenant_cap)
+        self.stopping = False
         self.handler = EventHandler(
             tenants=self.tenants,
             states=self.states,
@@ -74,6 +75,7 @@ class Harness:
             max_event_bytes=64 * 1024,
             maybe_applied=self._maybe_applied,
             gate=self.gate,
+            stopping=lambda: self.stopping,
             sleep=self.sleep,
         )
         self.offset = 100
@@ -453,6 +455,18 @@ async def test_rejected_key_parks_and_flags_the_tenant() -> None:
     assert outcome(resolved) == ("synced", None)
     assert resolved.source.topic == INPUT  # the audit names the original record
     assert h.state is not None and h.state.synced and h.state.parked == ()
+
+
+async def test_a_stopping_or_rebalancing_worker_parks_instead_of_waiting_to_retry() -> None:
+    h = Harness(max_attempts=5)
+    h.stopping = True
+    h.vitally.fail_next(
+        "create_conversation", VitallyServerError(503, method="POST", path=CREATE), times=5
+    )
+    audit = await h.feed(created())
+    assert outcome(audit) == ("parked", "vitally_unavailable")
+    assert audit.attempts == 1 and h.sleep.calls == []
+    assert h.state is not None and h.state.parked[0].verify is False  # a 503 is not applied
 
 
 async def test_exhausted_retries_park_the_event() -> None:
