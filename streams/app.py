@@ -167,6 +167,8 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
     @app.on_partitions_revoked.connect
     async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
         window.forget(revoked)
+        # Before the next assignment's records can flow: on_assigned may run after them.
+        replay.forget(revoked)
 
     @app.on_partitions_assigned.connect
     async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
