@@ -70,6 +70,38 @@ def test_sandbox_503_for_30s(fault_deployment: Deployment, sandbox: SandboxHandl
     run.finish()
 
 
+def test_join_while_vitally_times_out(fault_deployment: Deployment, sandbox: SandboxHandle) -> None:
+    """A worker joins while every Vitally call times out: the owner's in-flight events stop
+    retrying at once and park, so the rebalance does not wait out their retries."""
+    run = Scenario(
+        "join_slow_vitally", fault_deployment, sandbox, Workload(2, 60, 9, prefix="j"),
+        # Each event's in-line retries would take ~31 s: 8 calls of 1 s, waits of 1+2+4x5 s.
+        env={
+            "HTTP_TIMEOUT_SECONDS": "1",
+            "RETRY_ATTEMPTS": "8",
+            "RETRY_BASE_DELAY_SECONDS": "1",
+            "RETRY_MAX_DELAY_SECONDS": "4",
+        },
+    )  # fmt: skip
+    sandbox.set_faults(latency_ms=10)
+    run.connect()
+    run.crew.start()
+    feeder = run.feeder(rate=60)
+    run.wait_messages(0.25)
+    run.mark("Vitally answers after 1.5 s, past the 1 s timeout")
+    sandbox.set_faults(latency_ms=1500)
+    time.sleep(3)  # the owner's events are in their in-line retries now
+    run.mark("second worker starts")
+    joining = time.monotonic()
+    run.crew.start()
+    join_s = round(time.monotonic() - joining, 1)
+    run.mark("second worker ready")
+    sandbox.set_faults(latency_ms=10)
+    feeder.wait()
+    run.mark("all produced")
+    run.finish(join_seconds=join_s)
+
+
 def test_429_storm(fault_deployment: Deployment, sandbox: SandboxHandle) -> None:
     workload = Workload(2, 60, 9, prefix="r")
     run = Scenario("storm429", fault_deployment, sandbox, workload)
