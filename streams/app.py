@@ -2,9 +2,10 @@
 
 The agent stays thin. It reads input and retry records without auto-ack, hands each to a
 per-conversation lane (:mod:`streams.lanes`) and acks in offset order per partition once the
-record is fully handled (state written, audit record sent). Faust flushes the producer
-before it commits, so an offset is only committed after the audit record and table change it
-produced.
+record is fully handled: its table changes are in the changelog (Faust's flush before a
+commit does not wait for them, see :mod:`streams.changelog_table`) and its audit record is
+in the Kafka client's batches, which that flush does wait for. So an offset is only
+committed after the audit record and table change it produced.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from faust.types import TP, EventT, StreamT
 from processors.clock import SystemClock
 from processors.directory import CachedDirectory
 from schemas.integration import IntegrationRecord
+from streams.changelog_table import ChangelogTable
 from streams.consumer import GatedConsumer, GatedTransport, HandledOffsets
 from streams.continuity import OffsetContinuity
 from streams.crypto import SecretBox
@@ -57,6 +59,8 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         web_port=settings.web_port,
         web_in_thread=False,
         autodiscover=False,
+        # Its changes can be awaited: a record is acked only once they are in the changelog.
+        Table=ChangelogTable,
     )
     # Before anything creates Faust's own: Faust commits what the agent handled, in order.
     handled = HandledOffsets()
@@ -259,6 +263,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
                 )
                 try:
                     await handler.handle(record)
+                    await states.written()
                 except Exception:
                     # Only Kafka itself failing to take our output lands here. Acking would
                     # lose the record; stopping unacked makes the next owner redo it.

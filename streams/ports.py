@@ -25,6 +25,10 @@ class TableStates:
     def put(self, key: str, state: ConversationState) -> None:
         self._table[key.encode()] = state.to_json()
 
+    async def written(self) -> None:
+        """Every change put so far is in the changelog (:mod:`streams.changelog_table`)."""
+        await self._table.written()
+
     def parked(self, partitions: set[int]) -> list[tuple[str, ConversationState]]:
         """Conversations with parked events in ``partitions``; a full scan, so rebalances only."""
         found = []
