@@ -10,6 +10,7 @@ committed after the audit record and table change it produced.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -91,8 +92,13 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
     def consumer() -> GatedConsumer:
         return app.consumer  # type: ignore[return-value]  # made by GatedTransport
 
+    # Set once on_assigned has taken the measure of a new assignment (replay horizon, where
+    # each partition continues). Faust's recovery can resume fetching before that handler
+    # has run, as it sends the signal after starting recovery; nothing is handled until then.
+    measured = asyncio.Event()
+
     def settled() -> bool:
-        return not app.rebalancing and app.tables.recovery.completed.is_set()
+        return not app.rebalancing and app.tables.recovery.completed.is_set() and measured.is_set()
 
     states = TableStates(table)
     index = ParkedIndex()
@@ -171,8 +177,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
     @app.on_partitions_revoked.connect
     async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
         window.forget(revoked)
-        # Before the next assignment's records can flow: on_assigned may run after them.
-        replay.forget(revoked)
+        measured.clear()  # before the next assignment's records can flow
 
     @app.on_partitions_assigned.connect
     async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
@@ -187,6 +192,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
             )
         )
         rebuild_index = True
+        measured.set()
 
     @app.timer(interval=settings.park_scan_interval_seconds)
     async def wake_parked() -> None:
@@ -244,6 +250,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         await integrations.ready.wait()
         manual = stream.noack()
         async for event in continuity.watch(manual.events()):
+            await measured.wait()
             message = event.message
             tp, offset = message.tp, message.offset
             verdict = continuity.check(tp, offset)

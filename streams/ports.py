@@ -75,12 +75,6 @@ class ReplayGuard:
         self._app = app
         self._horizon: dict[TP, int] = {}
 
-    def forget(self, revoked: set[TP]) -> None:
-        """A partition we may own again later: by then others may have written past its old
-        horizon, so it must be measured again, not read from here."""
-        for tp in revoked:
-            self._horizon.pop(tp, None)
-
     async def take_over(self, assigned: set[TP]) -> None:
         self._horizon = dict(await self._app.consumer.highwaters(*assigned)) if assigned else {}
 

@@ -44,17 +44,3 @@ async def test_records_below_the_end_at_takeover_may_have_been_applied() -> None
     assert await replay.maybe_applied(at(9))
     assert not await replay.maybe_applied(at(10))
     assert ends.asked == 1  # measured once per takeover, not per record
-
-
-async def test_a_partition_owned_again_is_measured_again() -> None:
-    # Owned, lost to a worker that wrote up to 40 and died, owned again. Records of the new
-    # assignment can flow before our assignment callback runs; they must not be judged by
-    # the first takeover's horizon.
-    ends = Ends()
-    ends.ends[TP0] = 10
-    replay = guard(ends)
-    await replay.take_over({TP0})
-    replay.forget({TP0})
-    ends.ends[TP0] = 40
-    assert await replay.maybe_applied(at(30))
-    assert not await replay.maybe_applied(at(40))
