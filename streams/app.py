@@ -125,6 +125,8 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         # The handler is the one place that retries (whole events, with parking after).
         retry=NO_RETRY,
         max_concurrent=settings.http_max_connections,
+        # Longer than the longest in-line wait, an event parks instead (see the handler).
+        max_budget_wait=settings.retry_max_delay_seconds,
     )
     replay = ReplayGuard(app)
     handler = EventHandler(

@@ -46,7 +46,6 @@ from vitally.errors import (
     VitallyAuthError,
     VitallyError,
     VitallyNotFound,
-    VitallyRateLimited,
     VitallyRejected,
 )
 from vitally.retry import RetryPolicy
@@ -261,7 +260,7 @@ class EventHandler:
                     ):
                         reason: Reason = (
                             "vitally_rate_limited"
-                            if isinstance(exc, VitallyRateLimited)
+                            if exc.reason == "vitally_rate_limited"
                             else "vitally_unavailable"
                         )
                         return _Attempt(_failure(exc), attempt, calls.value, reason, verify)

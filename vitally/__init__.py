@@ -13,6 +13,7 @@ from vitally.errors import (
     VitallyResponseError,
     VitallyServerError,
     VitallyStatusError,
+    VitallyThrottled,
     error_class_for_status,
 )
 from vitally.ratelimit import RateLimitSnapshot, TenantRateLimiter
@@ -39,6 +40,7 @@ __all__ = [
     "VitallyServerError",
     "VitallyStatusError",
     "VitallyTarget",
+    "VitallyThrottled",
     "base_url_for",
     "basic_auth_value",
     "build_http_client",

@@ -31,8 +31,14 @@ from schemas.vitally import (
 )
 from vitally._call import Call, request_error, retry_after
 from vitally.calls import record_call
-from vitally.errors import VitallyError, VitallyNotFound, VitallyRequestError, status_error
-from vitally.ratelimit import TenantRateLimiter
+from vitally.errors import (
+    VitallyError,
+    VitallyNotFound,
+    VitallyRequestError,
+    VitallyThrottled,
+    status_error,
+)
+from vitally.ratelimit import BudgetSpent, TenantRateLimiter
 from vitally.retry import DEFAULT_RETRY, RetryPolicy
 from vitally.target import VitallyTarget
 from vitally.transport import VitallyTransport
@@ -89,9 +95,13 @@ class VitallyClient:
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_concurrent: int | None = None,
+        max_budget_wait: float | None = None,
     ):
         self._http = http
         self._limiter = limiter
+        # A request the tenant's budget would hold longer is not sent (VitallyThrottled), so
+        # its caller can park it instead of holding a partition, or a rebalance, that long.
+        self._max_budget_wait = max_budget_wait
         self._retry = retry
         self._sleep = sleep
         # Requests past the pool's size wait here, not in the pool: the HTTP timeouts then
@@ -231,7 +241,12 @@ class VitallyClient:
     ) -> httpx.Response:
         tenant = call.target.tenant_id
         if self._limiter is not None:
-            await self._limiter.acquire(tenant)
+            try:
+                await self._limiter.acquire(tenant, self._max_budget_wait)
+            except BudgetSpent as spent:
+                raise VitallyThrottled(
+                    method=call.method, path=call.template, retry_after=spent.retry_after
+                ) from None
         record_call()
         headers = {"Authorization": call.target.authorization, "Accept": "application/json"}
         try:

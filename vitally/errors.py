@@ -1,6 +1,10 @@
 """What can go wrong when talking to Vitally.
 
-* VitallyError                      .reason (stable snake_case code), .transient, .maybe_applied
+* VitallyError                      .reason (stable snake_case code), .transient, .maybe_applied,
+  |                                 .retry_after (seconds to wait first, when known)
+  x VitallyThrottled                not sent: the tenant's budget, or the block after a 429,
+  |                                 would hold it longer than the client waits; reason
+  |                                 "vitally_rate_limited", transient
   x VitallyRequestError             no response (timeout, connect, protocol): transient;
   |                                 .maybe_applied when a POST may have reached the server
   |                                 (read/write timeout, dropped connection; never connect errors)
@@ -46,6 +50,7 @@ class VitallyError(Exception):
 
     reason: Reason = "vitally_transport_error"
     transient: bool = False
+    retry_after: float | None = None
 
     def __init__(self, message: str, *, method: str, path: str, maybe_applied: bool = False):
         super().__init__(message)
@@ -53,6 +58,21 @@ class VitallyError(Exception):
         # The path template ("/resources/conversations/{id}"), never one with ids or emails in it.
         self.path = path
         self.maybe_applied = maybe_applied
+
+
+class VitallyThrottled(VitallyError):
+    """Not sent: waiting for the tenant's request budget would take longer than allowed."""
+
+    reason: Reason = "vitally_rate_limited"
+    transient = True
+
+    def __init__(self, *, method: str, path: str, retry_after: float | None):
+        super().__init__(
+            f"{method} {path} not sent: the tenant's request budget is spent",
+            method=method,
+            path=path,
+        )
+        self.retry_after = retry_after
 
 
 class VitallyRequestError(VitallyError):

@@ -83,6 +83,15 @@ def parse_seconds(value: str | None) -> float | None:
     return number if math.isfinite(number) and number >= 0 else None
 
 
+class BudgetSpent(Exception):  # noqa: N818 - a condition, not a failure of ours
+    """The tenant's budget would hold a request past the caller's wait; `retry_after` is
+    how long until it is free again, when known (the block after a 429)."""
+
+    def __init__(self, retry_after: float | None) -> None:
+        super().__init__(f"request budget spent (free in {retry_after} s)")
+        self.retry_after = retry_after
+
+
 class TenantRateLimiter:
     """Paces requests per tenant; `acquire` before each request, `observe` each response.
 
@@ -115,19 +124,29 @@ class TenantRateLimiter:
         self._sleep = sleep
         self._tenants: dict[str, _TenantState] = {}
 
-    async def acquire(self, tenant_id: str) -> None:
-        """Wait until `tenant_id` may send one more request."""
+    async def acquire(self, tenant_id: str, max_wait: float | None = None) -> None:
+        """Wait until `tenant_id` may send one more request.
+
+        Raises `BudgetSpent` instead of waiting longer than `max_wait` seconds in all.
+        """
         state = self._state(tenant_id)
+        deadline = None if max_wait is None else self._clock() + max_wait
         while True:
-            await self._wait_until_free(state)
+            await self._wait_until_free(state, deadline)
             limiter = state.limiter
             if limiter.has_capacity():
                 await limiter.acquire()
                 break
-            if await _acquire_unless_resized(limiter, state.resized):
+            left = None if deadline is None else max(0.0, deadline - self._clock())
+            try:
+                async with asyncio.timeout(left):
+                    admitted = await _acquire_unless_resized(limiter, state.resized)
+            except TimeoutError:
+                raise BudgetSpent(None) from None
+            if admitted:
                 break
         # A 429 seen while this request queued in the bucket parks it too.
-        await self._wait_until_free(state)
+        await self._wait_until_free(state, deadline)
 
     def observe(self, tenant_id: str, headers: Mapping[str, str], status: int) -> None:
         """Learn from one response's RateLimit-* headers (and status) for `tenant_id`."""
@@ -195,9 +214,11 @@ class TenantRateLimiter:
     def _block(self, state: _TenantState, seconds: float) -> None:
         state.not_before = max(state.not_before, self._clock() + seconds)
 
-    async def _wait_until_free(self, state: _TenantState) -> None:
+    async def _wait_until_free(self, state: _TenantState, deadline: float | None) -> None:
         # Loop: another response may push `not_before` further while we sleep.
         while (wait := state.not_before - self._clock()) > 0:
+            if deadline is not None and state.not_before > deadline:
+                raise BudgetSpent(wait)
             await self._sleep(wait)
 
 

@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from vitally.errors import VitallyError, VitallyRateLimited
+from vitally.errors import VitallyError
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,7 @@ class RetryPolicy:
 
 
 def _server_advice(error: VitallyError | None) -> float | None:
-    if isinstance(error, VitallyRateLimited):
-        return error.retry_after
-    return None
+    return error.retry_after if error is not None else None
 
 
 DEFAULT_RETRY = RetryPolicy()

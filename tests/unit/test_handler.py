@@ -31,6 +31,7 @@ from vitally.errors import (
     VitallyRejected,
     VitallyRequestError,
     VitallyServerError,
+    VitallyThrottled,
 )
 from vitally.retry import RetryPolicy
 
@@ -355,11 +356,19 @@ async def test_rate_limit_advice_is_the_wait() -> None:
     assert len(h.vitally.conversations(TENANT)) == 1
 
 
-async def test_rate_limit_longer_than_max_delay_parks_instead_of_waiting() -> None:
+@pytest.mark.parametrize(
+    "error",
+    [
+        VitallyRateLimited(429, method="POST", path=CREATE, retry_after=60),
+        # Not sent: the tenant's budget is blocked for 60 s by an earlier 429.
+        VitallyThrottled(method="POST", path=CREATE, retry_after=60),
+    ],
+)
+async def test_rate_limit_longer_than_max_delay_parks_instead_of_waiting(
+    error: VitallyError,
+) -> None:
     h = Harness()
-    h.vitally.fail_next(
-        "create_conversation", VitallyRateLimited(429, method="POST", path=CREATE, retry_after=60)
-    )
+    h.vitally.fail_next("create_conversation", error)
     audit = await h.feed(created())
     assert outcome(audit) == ("parked", "vitally_rate_limited")
     assert h.sleep.calls == []

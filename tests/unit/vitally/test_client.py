@@ -23,6 +23,7 @@ from vitally import (
     VitallyServerError,
     VitallyStatusError,
     VitallyTarget,
+    VitallyThrottled,
     build_http_client,
     count_calls,
 )
@@ -380,6 +381,28 @@ async def test_the_limiter_sees_every_response_and_parks_only_that_tenant() -> N
     acme, globex = limiter.snapshot(ACME.tenant_id), limiter.snapshot(GLOBEX.tenant_id)
     assert acme is not None and (acme.limit, acme.blocked_until) == (500, 40.0)
     assert globex is not None and (globex.remaining, globex.blocked_until) == (998, None)
+
+
+async def test_a_request_the_budget_would_hold_too_long_is_not_sent() -> None:
+    """After a 429 asking for 40 s, the tenant's next requests are refused at once (not queued
+    for 40 s in the limiter), with the time left, so the stream layer can park them."""
+    seen, handler = scripted(ok({"results": []}))
+    limiter = TenantRateLimiter(clock=lambda: 0.0)
+    limiter.observe(ACME.tenant_id, {"RateLimit-Reset": "40"}, 429)
+    client = VitallyClient(
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+        limiter=limiter,
+        retry=RetryPolicy(max_delay=8.0, jitter=0.0),
+        sleep=RecordedSleep(),
+        max_budget_wait=8.0,
+    )
+    with pytest.raises(VitallyThrottled) as caught:
+        await client.list_users(ACME)
+    assert (caught.value.reason, caught.value.retry_after) == ("vitally_rate_limited", 40.0)
+    assert caught.value.transient and not caught.value.maybe_applied
+    assert seen == []
+    await client.list_users(GLOBEX)  # another tenant is not held
+    assert len(seen) == 1
 
 
 async def test_every_http_request_is_counted_including_retries() -> None:

@@ -5,7 +5,7 @@ import pytest
 
 from tests.unit.vitally.fakes import VirtualTimeLoop, run_virtual
 from vitally import TenantRateLimiter
-from vitally.ratelimit import bucket_for, parse_limit
+from vitally.ratelimit import BudgetSpent, bucket_for, parse_limit
 
 
 def busiest_window(times: list[float], window: float) -> int:
@@ -152,6 +152,49 @@ async def test_acquire_sleeps_out_a_block_with_the_injected_clock() -> None:
     await limiter.acquire("T01ACME")
     await limiter.acquire("T02GLOBEX")
     assert slept == [5.0]
+
+
+async def test_a_block_longer_than_the_wait_allowed_is_not_waited_out() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = TenantRateLimiter(clock=lambda: now[0], sleep=sleep)
+    limiter.observe("T01ACME", {"RateLimit-Reset": "30"}, 429)
+    with pytest.raises(BudgetSpent) as spent:
+        await limiter.acquire("T01ACME", max_wait=8)
+    assert spent.value.retry_after == 30.0 and slept == []
+    await limiter.acquire("T01ACME", max_wait=31)  # within the wait: slept out
+    assert slept == [30.0]
+
+
+def test_a_queue_in_the_bucket_longer_than_the_wait_allowed_gives_up() -> None:
+    # 60 per minute: a burst of 3, then about one a second. Of four queued with 2.5 s to
+    # wait, two are sent in time and two give up, with no time the server advised.
+    async def scenario(loop: VirtualTimeLoop) -> list[tuple[str, float | None]]:
+        limiter = TenantRateLimiter(default_limit=60, default_window=60.0, clock=loop.time)
+        for _ in range(3):
+            await limiter.acquire("T01ACME")
+        start = loop.time()
+        outcomes: list[tuple[str, float | None]] = []
+
+        async def send() -> None:
+            try:
+                await limiter.acquire("T01ACME", max_wait=2.5)
+                outcomes.append(("sent", round(loop.time() - start, 1)))
+            except BudgetSpent as spent:
+                outcomes.append(("spent", spent.retry_after))
+
+        await asyncio.gather(*(send() for _ in range(4)))
+        return outcomes
+
+    outcomes = run_virtual(scenario)
+    sent = [t for what, t in outcomes if what == "sent"]
+    assert len(sent) == 2 and all(t is not None and t <= 2.5 for t in sent)
+    assert [o for o in outcomes if o[0] == "spent"] == [("spent", None)] * 2
 
 
 def test_snapshots_report_every_tenant_for_metrics() -> None:
