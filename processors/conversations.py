@@ -12,7 +12,7 @@ a crash or an ambiguous failure) we look the conversation up by ``externalId`` f
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from processors.direction import classify, normalise_email
 from processors.messages import message_body, message_time
@@ -25,6 +25,9 @@ from schemas.audit import Reason
 from schemas.events import Conversation, ConversationEvent
 from schemas.state import ConversationState
 from schemas.vitally import ConversationCreate, MessageCreate, Participant
+
+# How far Vitally's clock may be behind the times in Unthread's events.
+CLOCK_SKEW = timedelta(minutes=15)
 
 
 async def conversation_created(
@@ -90,7 +93,12 @@ async def conversation_created(
     )
 
     if verify:
-        existing = await vitally.find_conversation_by_external_id(tenant.target, conv.id)
+        existing = await vitally.find_conversation_by_external_id(
+            tenant.target,
+            conv.id,
+            # No create of ours precedes the conversation itself; the margin is for clocks.
+            created_after=created_at - CLOCK_SKEW if created_at is not None else None,
+        )
         if existing is not None:
             return duplicate(
                 "already_in_vitally",

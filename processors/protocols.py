@@ -29,7 +29,11 @@ class VitallyApi(Protocol):
     ) -> VitallyAdmin | None: ...
 
     async def find_conversation_by_external_id(
-        self, target: VitallyTarget, external_id: str, max_pages: int = 3
+        self,
+        target: VitallyTarget,
+        external_id: str,
+        created_after: datetime | None = None,
+        max_pages: int = 3,
     ) -> VitallyConversationSummary | None: ...
 
     async def get_conversation(

@@ -10,11 +10,9 @@ and anything that fails is reported as :class:`InvalidEvent` for the DLQ.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -22,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+
+from schemas.timestamps import Timestamp
 
 SUPPORTED_EVENTS = frozenset(
     {"conversation_created", "conversation_updated", "conversation_deleted", "message_created"}
@@ -32,14 +32,6 @@ ConversationEventType = Literal[
 InvalidEventKind = Literal[
     "invalid_json", "invalid_schema", "missing_key", "key_mismatch", "oversized"
 ]
-
-
-def _as_utc(value: datetime) -> datetime:
-    # A timestamp without a zone is taken as UTC, which is what Unthread sends.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class _Upstream(BaseModel):

@@ -13,6 +13,8 @@ from typing import Generic, Literal, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer
 from pydantic.alias_generators import to_camel
 
+from schemas.timestamps import Timestamp
+
 ParticipantType = Literal["user", "admin"]
 JsonScalar = str | int | float | bool | None
 TraitValue = JsonScalar | list[JsonScalar]
@@ -114,6 +116,7 @@ class VitallyConversationSummary(_Response):
     id: str
     external_id: str | None = None
     subject: str | None = None
+    created_at: Timestamp | None = None
 
 
 class VitallyConversation(VitallyConversationSummary):

@@ -96,6 +96,8 @@ class InMemoryVitally:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        # The `created_after` of each look-up by externalId (the fake itself reads everything).
+        self.looked_up_after: list[datetime | None] = []
         self._accounts: dict[str, _Account] = {}
         self._failures: dict[str, deque[_Failure]] = {}
         self._holds: dict[str, asyncio.Event] = {}
@@ -154,8 +156,13 @@ class InMemoryVitally:
         return self._account(target.tenant_id).admins.get(email.strip().lower())
 
     async def find_conversation_by_external_id(
-        self, target: VitallyTarget, external_id: str, max_pages: int = 3
+        self,
+        target: VitallyTarget,
+        external_id: str,
+        created_after: datetime | None = None,
+        max_pages: int = 3,
     ) -> VitallyConversationSummary | None:
+        self.looked_up_after.append(created_after)
         await self._enter("find_conversation_by_external_id", target, external_id)
         for stored in self._account(target.tenant_id).conversations.values():
             if stored.body.external_id == external_id:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from demo import events as ev
+from processors.conversations import CLOCK_SKEW
 from processors.results import SyncResult
 from schemas.audit import Reason
 from schemas.state import ConversationState
@@ -341,10 +343,14 @@ async def test_verify_finds_the_conversation_and_does_not_create_it_again() -> N
 
 async def test_verify_creates_when_vitally_has_nothing() -> None:
     w = World()
-    result = await w.run(created(), verify=True)
+    record = created()
+    result = await w.run(record, verify=True)
     assert result.outcome == "synced"
     methods = w.vitally.methods()
     assert methods.index("find_conversation_by_external_id") < methods.index("create_conversation")
+    # Searched back to the conversation's own creation, less the margin for clocks.
+    opened = datetime.fromisoformat(json.loads(record.value)["data"]["createdAt"])
+    assert w.vitally.looked_up_after == [opened - CLOCK_SKEW]
 
 
 async def test_without_verify_vitally_is_not_searched() -> None:

@@ -1,7 +1,7 @@
 """The real client against the in-process Vitally sandbox: both sides agree on the wire format."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -63,6 +63,10 @@ async def test_conversation_round_trip(client: tuple[VitallyClient, TenantRateLi
     )
     found = await vitally.find_conversation_by_external_id(ACME, "c-1")
     assert found is not None and found.id == created.id
+    # The list carries createdAt, which a look-up back to a given time relies on.
+    assert created.created_at is not None and found.created_at == created.created_at
+    since = created.created_at - timedelta(hours=1)
+    assert await vitally.find_conversation_by_external_id(ACME, "c-1", since) == found
     reply = first.model_copy(
         update={
             "external_id": "unthread:m-2",

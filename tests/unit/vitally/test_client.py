@@ -178,6 +178,50 @@ async def test_find_conversation_by_external_id_follows_the_cursor() -> None:
     assert len(seen) == 3  # stopped at the last page
 
 
+def paged_by_hour(pages: int, *, dated: bool = True) -> Handler:
+    """Conversation pages, newest first: page n holds c_n, created n hours before noon."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.params.get("from") or 1)
+        item: dict[str, object] = {"id": f"v{n}", "externalId": f"c_{n}"}
+        if dated:
+            item["createdAt"] = f"2026-12-01T{12 - n:02d}:00:00.000Z"
+        return ok({"results": [item], "next": str(n + 1) if n < pages else None})
+
+    return handler
+
+
+async def test_find_conversation_reads_back_to_the_time_given_not_a_page_count() -> None:
+    seen: list[httpx.Request] = []
+    pages = paged_by_hour(10)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return pages(request)
+
+    client = make_client(handler)
+    since_5 = datetime(2026, 12, 1, 5, 30, tzinfo=UTC)
+    found = await client.find_conversation_by_external_id(ACME, "c_6", created_after=since_5)
+    assert found is not None and found.id == "v6"  # page 6: past the 3 pages read by default
+    seen.clear()
+    assert await client.find_conversation_by_external_id(ACME, "c_x", created_after=since_5) is None
+    assert len(seen) == 7  # page 7 (05:00) is older than 05:30: nothing further can match
+
+
+async def test_find_conversation_without_dates_reads_max_pages() -> None:
+    seen: list[httpx.Request] = []
+    pages = paged_by_hour(10, dated=False)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return pages(request)
+
+    client = make_client(handler)
+    since = datetime(2026, 12, 1, tzinfo=UTC)
+    assert await client.find_conversation_by_external_id(ACME, "c_6", created_after=since) is None
+    assert len(seen) == 3
+
+
 async def test_get_conversation_quotes_the_id_and_reads_messages() -> None:
     seen, handler = scripted(
         ok({"id": "v/1", "externalId": "c_1", "messages": [{"id": "vm1", "externalId": "m_1"}]}),
