@@ -7,7 +7,8 @@ conversation's admin (or, for a conversation a teammate opened, the other way ro
 
 Vitally documents no upsert for conversations, so we never create twice: the table says
 what exists, and where a previous attempt may have reached Vitally unrecorded (``verify``:
-a crash or an ambiguous failure) we look the conversation up by ``externalId`` first.
+a crash or an ambiguous failure) we look the conversation up by ``externalId`` first
+(:mod:`processors.conversation_index`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from schemas.audit import Reason
 from schemas.events import Conversation, ConversationEvent
 from schemas.state import ConversationState
 from schemas.vitally import ConversationCreate, MessageCreate, Participant
+from vitally.errors import VitallyError
 
 # How far Vitally's clock may be behind the times in Unthread's events.
 CLOCK_SKEW = timedelta(minutes=15)
@@ -93,7 +95,7 @@ async def conversation_created(
     )
 
     if verify:
-        existing = await vitally.find_conversation_by_external_id(
+        existing = await directory.conversation(
             tenant.target,
             conv.id,
             # No create of ours precedes the conversation itself; the margin is for clocks.
@@ -104,23 +106,26 @@ async def conversation_created(
                 "already_in_vitally",
                 synced.model_copy(update={"vitally_conversation_id": existing.id}),
             )
-    created = await vitally.create_conversation(
-        tenant.target,
-        ConversationCreate(
-            external_id=conv.id,
-            subject=_subject(conv),
-            messages=[
-                MessageCreate(
-                    external_id=initial.id,
-                    message=body,
-                    from_=author,
-                    to=[recipient],
-                    timestamp=message_time(initial, event.event_timestamp, clock),
-                )
-            ],
-            traits=_traits(conv),
-        ),
+    request = ConversationCreate(
+        external_id=conv.id,
+        subject=_subject(conv),
+        messages=[
+            MessageCreate(
+                external_id=initial.id,
+                message=body,
+                from_=author,
+                to=[recipient],
+                timestamp=message_time(initial, event.event_timestamp, clock),
+            )
+        ],
+        traits=_traits(conv),
     )
+    try:
+        created = await vitally.create_conversation(tenant.target, request)
+    except VitallyError as exc:
+        if exc.maybe_applied:
+            directory.may_have_created(tenant.target, conv.id)
+        raise
     first = next((m.id for m in created.messages if m.external_id == initial.id), None)
     return SyncResult(
         "synced",

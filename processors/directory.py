@@ -10,17 +10,18 @@ for a new conversation costs one lookup, not one per event.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from aiocache import BaseCache
 from pydantic import BaseModel
 
+from processors.conversation_index import ConversationIndex
 from processors.direction import normalise_email
 from processors.lookup_cache import BoundedMemoryCache
 from processors.protocols import VitallyApi
-from schemas.vitally import VitallyAdmin, VitallyUser
+from schemas.vitally import VitallyAdmin, VitallyConversationSummary, VitallyUser
 from vitally.target import VitallyTarget
 
 T = TypeVar("T", bound=BaseModel)
@@ -44,6 +45,7 @@ class CachedDirectory:
         self._miss_ttl = miss_ttl
         self._cache: BaseCache = cache if cache is not None else BoundedMemoryCache(max_entries)
         self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._conversations = ConversationIndex(vitally)
 
     async def user(self, target: VitallyTarget, email: str) -> VitallyUser | None:
         return await self._lookup(
@@ -54,6 +56,18 @@ class CachedDirectory:
         return await self._lookup(
             target, "admin", email, VitallyAdmin, self._vitally.find_admin_by_email
         )
+
+    async def conversation(
+        self, target: VitallyTarget, external_id: str, created_after: datetime | None
+    ) -> VitallyConversationSummary | None:
+        return await self._conversations.find(target, external_id, created_after)
+
+    def may_have_created(self, target: VitallyTarget, external_id: str) -> None:
+        self._conversations.may_have_created(target, external_id)
+
+    def taken_over(self) -> None:
+        """A new assignment of partitions (see :mod:`processors.conversation_index`)."""
+        self._conversations.taken_over()
 
     async def forget(
         self, target: VitallyTarget, kind: Literal["user", "admin"], email: str
@@ -100,6 +114,4 @@ class CachedDirectory:
 
     @staticmethod
     def _key(target: VitallyTarget, kind: str, email: str) -> str:
-        # A reconnect with another key or Vitally account must not reuse the old ids.
-        account = hashlib.sha256(f"{target.base_url}\n{target.authorization}".encode()).hexdigest()
-        return f"{target.tenant_id}:{account[:16]}:{kind}:{email}"
+        return f"{target.account_key}:{kind}:{email}"

@@ -12,6 +12,7 @@ from typing import Protocol
 from schemas.vitally import (
     ConversationCreate,
     MessageCreate,
+    Page,
     VitallyAdmin,
     VitallyConversation,
     VitallyConversationSummary,
@@ -28,13 +29,9 @@ class VitallyApi(Protocol):
         self, target: VitallyTarget, email: str
     ) -> VitallyAdmin | None: ...
 
-    async def find_conversation_by_external_id(
-        self,
-        target: VitallyTarget,
-        external_id: str,
-        created_after: datetime | None = None,
-        max_pages: int = 3,
-    ) -> VitallyConversationSummary | None: ...
+    async def list_conversations(
+        self, target: VitallyTarget, limit: int = 100, cursor: str | None = None
+    ) -> Page[VitallyConversationSummary]: ...
 
     async def get_conversation(
         self, target: VitallyTarget, conversation_id: str
@@ -50,11 +47,18 @@ class VitallyApi(Protocol):
 
 
 class Directory(Protocol):
-    """Email to Vitally person lookups, per tenant (cached in production)."""
+    """What Vitally already holds, per tenant (cached in production): people by email,
+    conversations by externalId."""
 
     async def user(self, target: VitallyTarget, email: str) -> VitallyUser | None: ...
 
     async def admin(self, target: VitallyTarget, email: str) -> VitallyAdmin | None: ...
+
+    async def conversation(
+        self, target: VitallyTarget, external_id: str, created_after: datetime | None
+    ) -> VitallyConversationSummary | None: ...
+
+    def may_have_created(self, target: VitallyTarget, external_id: str) -> None: ...
 
 
 class Clock(Protocol):

@@ -129,17 +129,18 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         max_budget_wait=settings.retry_max_delay_seconds,
     )
     replay = ReplayGuard(app)
+    directory = CachedDirectory(
+        vitally,
+        ttl=settings.lookup_cache_ttl_seconds,
+        miss_ttl=settings.lookup_miss_ttl_seconds,
+        max_entries=settings.lookup_cache_max_entries,
+    )
     handler = EventHandler(
         tenants=integrations,
         states=states,
         outputs=outputs,
         vitally=vitally,
-        directory=CachedDirectory(
-            vitally,
-            ttl=settings.lookup_cache_ttl_seconds,
-            miss_ttl=settings.lookup_miss_ttl_seconds,
-            max_entries=settings.lookup_cache_max_entries,
-        ),
+        directory=directory,
         clock=SystemClock(),
         retry=RetryPolicy(
             max_attempts=settings.retry_attempts,
@@ -185,6 +186,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
     async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
         nonlocal rebuild_index
         await replay.take_over(assigned)
+        directory.taken_over()
         handled.forget()
         continuity.reset(
             await start_offsets(

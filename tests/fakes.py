@@ -96,8 +96,6 @@ class InMemoryVitally:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
-        # The `created_after` of each look-up by externalId (the fake itself reads everything).
-        self.looked_up_after: list[datetime | None] = []
         self._accounts: dict[str, _Account] = {}
         self._failures: dict[str, deque[_Failure]] = {}
         self._holds: dict[str, asyncio.Event] = {}
@@ -155,22 +153,6 @@ class InMemoryVitally:
         await self._enter("find_admin_by_email", target, email)
         return self._account(target.tenant_id).admins.get(email.strip().lower())
 
-    async def find_conversation_by_external_id(
-        self,
-        target: VitallyTarget,
-        external_id: str,
-        created_after: datetime | None = None,
-        max_pages: int = 3,
-    ) -> VitallyConversationSummary | None:
-        self.looked_up_after.append(created_after)
-        await self._enter("find_conversation_by_external_id", target, external_id)
-        for stored in self._account(target.tenant_id).conversations.values():
-            if stored.body.external_id == external_id:
-                return VitallyConversationSummary(
-                    id=stored.id, external_id=external_id, subject=stored.body.subject
-                )
-        return None
-
     async def get_conversation(
         self, target: VitallyTarget, conversation_id: str
     ) -> VitallyConversation | None:
@@ -215,12 +197,18 @@ class InMemoryVitally:
         cursor: str | None = None,
         sort_by: object = "createdAt",
     ) -> Page[VitallyConversationSummary]:
-        await self._enter("list_conversations", target, limit)
-        stored = list(self._account(target.tenant_id).conversations.values())[:limit]
+        """Newest first (no createdAt: the fake has no clock), ``limit`` per page."""
+        await self._enter("list_conversations", target, limit, cursor)
+        newest_first = list(self._account(target.tenant_id).conversations.values())[::-1]
+        start = int(cursor or 0)
         results = [
-            VitallyConversationSummary(id=c.id, external_id=c.body.external_id) for c in stored
+            VitallyConversationSummary(id=c.id, external_id=c.body.external_id)
+            for c in newest_first[start : start + limit]
         ]
-        return Page[VitallyConversationSummary](results=results)
+        more = start + limit < len(newest_first)
+        return Page[VitallyConversationSummary](
+            results=results, next=str(start + limit) if more else None
+        )
 
     # -- internals ----------------------------------------------------------------------------
 

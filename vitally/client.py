@@ -4,7 +4,7 @@ Each call takes the tenant's `VitallyTarget`, so credentials travel with the cal
 exceptions are translated here, once, into the tree in `vitally.errors`. GETs are retried per
 the `RetryPolicy`; POSTs only when the request certainly never took effect (connect error, 429),
 because Vitally has no idempotency key: after a maybe-applied create, the caller looks the
-conversation up by externalId (`find_conversation_by_external_id`) before posting again.
+conversation up by externalId in the list (`processors.conversation_index`) before posting again.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
-from datetime import datetime
 from http.cookiejar import CookieJar
 from typing import Any, Literal, TypeVar
 
@@ -50,9 +49,6 @@ Params = Mapping[str, str | int]
 Person = TypeVar("Person", VitallyUser, VitallyAdmin)
 
 logger = logging.getLogger(__name__)
-
-# The most pages a look-up by externalId reads back to the time given (10 000 conversations).
-SCAN_PAGES = 100
 
 _USERS_PAGE = Page[VitallyUser]
 _CONVERSATIONS_PAGE = Page[VitallyConversationSummary]
@@ -160,39 +156,6 @@ class VitallyClient:
             params["from"] = cursor
         call = Call(target, "GET", "/resources/conversations")
         return call.decode(await self._send(call, params=params), _CONVERSATIONS_PAGE)
-
-    async def find_conversation_by_external_id(
-        self,
-        target: VitallyTarget,
-        external_id: str,
-        created_after: datetime | None = None,
-        max_pages: int = 3,
-    ) -> VitallyConversationSummary | None:
-        """Look through the newest conversations for one with this externalId.
-
-        The documented way to learn whether an earlier, maybe-applied create reached Vitally:
-        the docs do not promise that /conversations/{externalId} resolves. The list is newest
-        first by createdAt. Given ``created_after``, a time the create cannot precede, it is
-        read until it is older than that (a tenant whose other sources create hundreds of
-        conversations meanwhile pushes ours pages down), up to ``SCAN_PAGES``; otherwise, or
-        when the list carries no createdAt, ``max_pages`` pages.
-        """
-        cursor: str | None = None
-        for read in range(1, SCAN_PAGES + 1):
-            page = await self.list_conversations(target, limit=100, cursor=cursor)
-            for conversation in page.results:
-                if conversation.external_id == external_id:
-                    return conversation
-            if not page.next:
-                return None
-            oldest = page.results[-1].created_at if page.results else None
-            if created_after is None or oldest is None:
-                if read >= max_pages:
-                    return None
-            elif oldest < created_after:
-                return None
-            cursor = page.next
-        return None
 
     async def get_conversation(
         self, target: VitallyTarget, conversation_id: str

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -74,6 +75,13 @@ class VitallyTarget:
     tenant_id: str
     base_url: str
     authorization: str = field(repr=False)
+
+    @property
+    def account_key(self) -> str:
+        """The tenant and, hashed, its Vitally account: what is cached from one account must
+        not be reused after a reconnect with another key or account."""
+        digest = hashlib.sha256(f"{self.base_url}\n{self.authorization}".encode()).hexdigest()
+        return f"{self.tenant_id}:{digest[:16]}"
 
     @classmethod
     def for_tenant(

@@ -211,7 +211,7 @@ async def test_a_record_that_may_have_been_applied_is_verified_first() -> None:
     audit = await h.feed(created())
     assert outcome(audit) == ("synced", None)
     methods = h.vitally.methods()
-    assert methods.index("find_conversation_by_external_id") < methods.index("create_conversation")
+    assert methods.index("list_conversations") < methods.index("create_conversation")
 
 
 async def _posted_by_a_previous_owner(h: Harness, message_id: str) -> None:
@@ -394,9 +394,26 @@ async def test_maybe_applied_create_is_verified_not_repeated(error: VitallyError
     assert audit.attempts == 2
     assert audit.vitally_conversation_id == stored.id
     assert h.vitally.count("create_conversation") == 1
-    assert h.vitally.count("find_conversation_by_external_id") == 1
+    assert h.vitally.count("list_conversations") == 1
     assert h.state is not None and h.state.synced
     assert h.state.vitally_conversation_id == stored.id
+
+
+async def test_a_create_that_may_have_landed_is_not_judged_by_a_scan_made_before_it() -> None:
+    # Taken over: the create is looked up first (a scan, not found), then it times out after
+    # Vitally made it. The retry must read the list again, not trust that earlier scan.
+    h = Harness()
+    h.maybe_applied_offsets.add(h.offset + 1)
+    h.vitally.apply_then_fail(
+        "create_conversation",
+        VitallyRequestError(
+            "ReadTimeout", method="POST", path=CREATE, reason="vitally_timeout", maybe_applied=True
+        ),
+    )
+    audit = await h.feed(created())
+    assert outcome(audit) == ("duplicate", "already_in_vitally")
+    assert len(h.vitally.conversations(TENANT)) == 1
+    assert h.vitally.count("list_conversations") == 2
 
 
 async def test_maybe_applied_message_is_verified_not_repeated() -> None:

@@ -151,75 +151,21 @@ async def test_find_admin_reads_either_shape_and_404_is_none(
     assert seen[0].url.path == "/resources/admins/search"
 
 
-async def test_find_conversation_by_external_id_follows_the_cursor() -> None:
-    pages = {
-        None: {"results": [{"id": "v3", "externalId": "c_3"}], "next": "p2"},
-        "p2": {"results": [{"id": "v2", "externalId": "c_2"}], "next": "p3"},
-        "p3": {"results": [{"id": "v1", "externalId": "c_1"}], "next": None},
-    }
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return ok(pages[request.url.params.get("from")])
-
+async def test_list_conversations_pages_newest_first_by_creation() -> None:
+    seen, handler = scripted(
+        ok({"results": [{"id": "v3", "externalId": "c_3"}], "next": "p2"}),
+        ok({"results": [{"id": "v2", "externalId": "c_2", "createdAt": "2026-12-01T10:00:00Z"}]}),
+    )
     client = make_client(handler)
-    found = await client.find_conversation_by_external_id(ACME, "c_2")
-    assert found is not None and found.id == "v2"
+    first = await client.list_conversations(ACME)
+    second = await client.list_conversations(ACME, cursor=first.next)
+    assert [c.external_id for c in first.results + second.results] == ["c_3", "c_2"]
+    assert second.results[0].created_at == datetime(2026, 12, 1, 10, tzinfo=UTC)
+    assert second.next is None
     assert [dict(r.url.params) for r in seen] == [
         {"limit": "100", "sortBy": "createdAt"},
         {"limit": "100", "sortBy": "createdAt", "from": "p2"},
     ]
-    seen.clear()
-    assert await client.find_conversation_by_external_id(ACME, "c_1", max_pages=2) is None
-    assert len(seen) == 2  # gave up after max_pages
-    seen.clear()
-    assert await client.find_conversation_by_external_id(ACME, "c_0", max_pages=5) is None
-    assert len(seen) == 3  # stopped at the last page
-
-
-def paged_by_hour(pages: int, *, dated: bool = True) -> Handler:
-    """Conversation pages, newest first: page n holds c_n, created n hours before noon."""
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        n = int(request.url.params.get("from") or 1)
-        item: dict[str, object] = {"id": f"v{n}", "externalId": f"c_{n}"}
-        if dated:
-            item["createdAt"] = f"2026-12-01T{12 - n:02d}:00:00.000Z"
-        return ok({"results": [item], "next": str(n + 1) if n < pages else None})
-
-    return handler
-
-
-async def test_find_conversation_reads_back_to_the_time_given_not_a_page_count() -> None:
-    seen: list[httpx.Request] = []
-    pages = paged_by_hour(10)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return pages(request)
-
-    client = make_client(handler)
-    since_5 = datetime(2026, 12, 1, 5, 30, tzinfo=UTC)
-    found = await client.find_conversation_by_external_id(ACME, "c_6", created_after=since_5)
-    assert found is not None and found.id == "v6"  # page 6: past the 3 pages read by default
-    seen.clear()
-    assert await client.find_conversation_by_external_id(ACME, "c_x", created_after=since_5) is None
-    assert len(seen) == 7  # page 7 (05:00) is older than 05:30: nothing further can match
-
-
-async def test_find_conversation_without_dates_reads_max_pages() -> None:
-    seen: list[httpx.Request] = []
-    pages = paged_by_hour(10, dated=False)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return pages(request)
-
-    client = make_client(handler)
-    since = datetime(2026, 12, 1, tzinfo=UTC)
-    assert await client.find_conversation_by_external_id(ACME, "c_6", created_after=since) is None
-    assert len(seen) == 3
 
 
 async def test_get_conversation_quotes_the_id_and_reads_messages() -> None:

@@ -1,0 +1,139 @@
+"""ConversationIndex: look-ups by externalId read the list back far enough, and share scans."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import httpx
+
+from processors.conversation_index import ConversationIndex
+from processors.protocols import VitallyApi
+from schemas.vitally import Page, VitallyConversationSummary
+from tests.unit.vitally.fakes import ACME, GLOBEX
+from vitally import RetryPolicy, VitallyClient, VitallyTarget
+
+NOON = datetime(2026, 12, 1, 12, tzinfo=UTC)
+
+
+class Listing:
+    """A tenant's conversation list, newest first, one conversation per page, an hour apart:
+    page n holds c_n, created n hours before noon (or undated)."""
+
+    def __init__(self, pages: int, *, dated: bool = True) -> None:
+        self.pages = pages
+        self.dated = dated
+        self.asked: list[tuple[str, int]] = []  # (tenant, page)
+
+    async def list_conversations(
+        self, target: VitallyTarget, limit: int = 100, cursor: str | None = None
+    ) -> Page[VitallyConversationSummary]:
+        n = int(cursor or 1)
+        self.asked.append((target.tenant_id, n))
+        created = NOON - timedelta(hours=n) if self.dated else None
+        item = VitallyConversationSummary(id=f"v{n}", external_id=f"c_{n}", created_at=created)
+        return Page[VitallyConversationSummary](
+            results=[item], next=str(n + 1) if n < self.pages else None
+        )
+
+
+def index(listing: Listing, **kwargs: Any) -> ConversationIndex:
+    return ConversationIndex(cast(VitallyApi, listing), **kwargs)
+
+
+async def test_reads_back_to_the_time_given_not_a_fixed_number_of_pages() -> None:
+    listing = Listing(10)
+    found = await index(listing).find(ACME, "c_6", NOON - timedelta(hours=6, minutes=30))
+    assert found is not None and found.id == "v6"  # beyond the three newest pages
+    listing.asked.clear()
+    since_5 = NOON - timedelta(hours=5, minutes=30)
+    assert await index(listing).find(ACME, "c_x", since_5) is None
+    assert [n for _, n in listing.asked] == [1, 2, 3, 4, 5, 6]  # page 6 is older: stop there
+
+
+async def test_without_dates_or_a_time_the_newest_pages_only() -> None:
+    undated = Listing(10, dated=False)
+    assert await index(undated).find(ACME, "c_5", NOON - timedelta(days=1)) is None
+    assert len(undated.asked) == 3
+    dated = Listing(10)
+    assert await index(dated).find(ACME, "c_5", None) is None
+    assert len(dated.asked) == 3
+
+
+async def test_at_most_max_pages_and_the_end_of_the_list() -> None:
+    listing = Listing(10)
+    assert await index(listing, max_pages=4).find(ACME, "c_9", NOON - timedelta(days=1)) is None
+    assert len(listing.asked) == 4
+    short = Listing(2)
+    assert await index(short).find(ACME, "c_9", NOON - timedelta(days=1)) is None
+    assert len(short.asked) == 2
+
+
+async def test_one_scan_answers_every_look_up_of_a_tenant_that_it_covers() -> None:
+    # A takeover's backlog: many creates of one tenant are looked up at once.
+    listing = Listing(10)
+    conversations = index(listing)
+    since = NOON - timedelta(hours=8, minutes=30)
+    found = await asyncio.gather(
+        *(conversations.find(ACME, f"c_{n}", since) for n in (2, 5, 8, 11))
+    )
+    assert [f.id if f else None for f in found] == ["v2", "v5", "v8", None]
+    assert len(listing.asked) == 9  # one scan, back past 03:30
+    await conversations.find(GLOBEX, "c_1", since)
+    assert len(listing.asked) == 18  # another tenant has its own list
+    await conversations.find(ACME, "c_9", NOON - timedelta(hours=9, minutes=30))
+    assert len(listing.asked) == 28  # further back than the scan reached: read again
+
+
+async def test_after_our_own_create_may_have_landed_only_a_newer_scan_answers() -> None:
+    listing = Listing(3)
+    conversations = index(listing)
+    since = NOON - timedelta(days=1)
+    assert await conversations.find(ACME, "c_4", since) is None
+    listing.pages = 4  # our create of c_4 timed out, but Vitally made it
+    conversations.may_have_created(ACME, "c_4")
+    assert await conversations.find(ACME, "c_4", since) is not None
+    asked = len(listing.asked)
+    assert await conversations.find(ACME, "c_1", since) is not None
+    assert len(listing.asked) == asked  # the newer scan serves the others too
+
+
+async def test_a_new_assignment_and_age_end_a_scan() -> None:
+    listing = Listing(3)
+    now = [0.0]
+    conversations = index(listing, keep_s=300, clock=lambda: now[0])
+    since = NOON - timedelta(days=1)
+    await conversations.find(ACME, "c_1", since)
+    await conversations.find(ACME, "c_2", since)
+    assert len(listing.asked) == 3
+    conversations.taken_over()  # an earlier owner's creates are in no scan of ours
+    await conversations.find(ACME, "c_1", since)
+    assert len(listing.asked) == 6
+    now[0] = 301.0
+    await conversations.find(ACME, "c_1", since)
+    assert len(listing.asked) == 9
+
+
+async def test_another_account_of_the_same_tenant_is_scanned_apart() -> None:
+    listing = Listing(3)
+    conversations = index(listing)
+    since = NOON - timedelta(days=1)
+    await conversations.find(ACME, "c_1", since)
+    rekeyed = VitallyTarget(ACME.tenant_id, ACME.base_url, "Basic b3RoZXI6")
+    await conversations.find(rekeyed, "c_1", since)
+    assert len(listing.asked) == 6
+
+
+async def test_against_the_client_reading_vitallys_json() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.params.get("from") or 1)
+        item = {"id": f"v{n}", "externalId": f"c_{n}", "createdAt": f"2026-12-01T{12 - n:02d}:00Z"}
+        return httpx.Response(200, json={"results": [item], "next": str(n + 1) if n < 8 else None})
+
+    client = VitallyClient(
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)), retry=RetryPolicy(jitter=0)
+    )
+    conversations = ConversationIndex(client)
+    found = await conversations.find(ACME, "c_5", NOON - timedelta(hours=5, minutes=30))
+    assert found is not None and found.created_at == NOON - timedelta(hours=5)
