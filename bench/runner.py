@@ -130,22 +130,38 @@ def run_system(
     config: WorkloadConfig,
     sandbox: SandboxHandle,
     options: RunOptions,
+    *,
+    backlog: bool = False,
 ) -> Result:
-    name = f"b{secrets.token_hex(3)}-{scenario}-{system.name}"
+    """``backlog``: the whole workload is on the topic before the system starts, as after an
+    outage or a takeover; throughput then counts from the moment the system is ready."""
+    name = f"b{secrets.token_hex(3)}-{scenario}-{system.name}{'-backlog' if backlog else ''}"
     workload = generate(config, prefix=f"{name}-")
     tenants = create_orgs(sandbox, name, workload, options.org_rate_limit)
     deployment = Deployment(
         name, options.bootstrap, sandbox.base_url, options.workdir, options.partitions
     )
     create_topics(options.bootstrap, [deployment.input_topic], options.partitions)
-    service = system.start(deployment, tenants)
-    # The group owns every partition now, but a system's own reaction to the assignment
-    # (vitally-sync samples each partition's end offset to tell new records from ones a
-    # previous owner may have applied) can run a moment later; records produced before it
-    # would be taken for a backlog found at takeover. Start-up is not what is measured.
-    time.sleep(SETTLE_S)
+    backlogged: list[Produced] = []
+
+    def produce_backlog() -> None:
+        # After the tenants are connected: events from before that are skipped by design.
+        backlogged.append(produce_workload(options.bootstrap, deployment.input_topic, workload))
+
+    service = system.start(deployment, tenants, produce_backlog if backlog else lambda: None)
+    early = backlogged[0] if backlogged else None
+    if early is None:
+        # The group owns every partition now, but a system's own reaction to the assignment
+        # (vitally-sync samples each partition's end offset to tell new records from ones a
+        # previous owner may have applied) can run a moment later; records produced before
+        # it would be taken for a backlog found at takeover. Start-up is not measured.
+        time.sleep(SETTLE_S)
+    else:
+        early.first = time.time()
     try:
-        return _measure(scenario, system, workload, tenants, deployment, service, sandbox, options)
+        return _measure(
+            scenario, system, workload, tenants, deployment, service, sandbox, options, early
+        )
     finally:
         service.stop()
 
@@ -215,10 +231,11 @@ def _measure(
     service: Service,
     sandbox: SandboxHandle,
     options: RunOptions,
+    early: Produced | None,
 ) -> Result:
     total = len(workload.events)
     before = org_calls(sandbox, tenants) if system.writes_vitally else Calls()
-    produced = _ProduceThread(options.bootstrap, deployment.input_topic, workload, options)
+    produced = _ProduceThread(options.bootstrap, deployment.input_topic, workload, options, early)
     progress = _Progress()
     reader = AuditReader(options.bootstrap, deployment.audit_topic)
     middle: tuple[Calls, int] | None = None
@@ -265,7 +282,7 @@ def _measure(
         latencies, basis = audit_latencies_ms(audits), "audit"
     return Result(
         scenario=scenario,
-        system=system.name,
+        system=f"{system.name} (backlog)" if early is not None else system.name,
         events=total,
         finished=len(audits),
         seconds=_finished_at(audits) - done.first,
@@ -298,17 +315,26 @@ def _steady(middle: tuple[Calls, int] | None, after: Calls, finished: int) -> fl
 
 
 class _ProduceThread:
-    """Produces the workload beside the progress loop, so a paced run shows progress too."""
+    """Produces the workload beside the progress loop, so a paced run shows progress too;
+    with ``done``, what was produced before the system started."""
 
-    def __init__(self, bootstrap: str, topic: str, workload: Workload, options: RunOptions):
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        workload: Workload,
+        options: RunOptions,
+        done: Produced | None = None,
+    ):
         self._args = (bootstrap, topic, workload)
         self._rate = options.produce_rate
-        self._result: Produced | None = None
+        self._result: Produced | None = done
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="produce", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        if self._result is None:
+            self._thread.start()
 
     def _run(self) -> None:
         try:
@@ -321,7 +347,8 @@ class _ProduceThread:
             raise RuntimeError("producing the workload failed") from self._error
 
     def wait(self) -> Produced:
-        self._thread.join()
+        if self._thread.is_alive() or self._result is None:
+            self._thread.join()
         self.raise_failure()
         assert self._result is not None  # noqa: S101 - set whenever no error was
         return self._result

@@ -6,6 +6,9 @@
 * ``latency0``: Vitally answers at once; vitally-sync vs passthrough (the CPU ceiling).
 * ``ratelimit``: one tenant with a backlog and a binding limit (``--rate-limit`` requests
   per minute), 50 ms latency; vitally-sync only. Sized to take a little over a minute.
+* ``takeover``: 50 ms latency; vitally-sync on events produced while it runs, then on the
+  same workload already on the topic when it starts (after an outage, or a partition taken
+  over), where every record may have been applied by a predecessor and is looked up first.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from vitally_sandbox.process import run_sandbox
 
 # Far above anything a run can send: the limit is there (headers and all) but never binds.
 NOT_BINDING = 10_000_000
-SCENARIOS = ("latency50", "latency0", "ratelimit")
+SCENARIOS = ("latency50", "latency0", "ratelimit", "takeover")
 
 
 @dataclass(frozen=True)
@@ -43,10 +46,17 @@ class Sizes:
 
 
 @dataclass(frozen=True)
+class Run:
+    system: SystemName
+    workload: WorkloadConfig
+    backlog: bool = False
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     latency_ms: float
-    runs: tuple[tuple[SystemName, WorkloadConfig], ...]
+    runs: tuple[Run, ...]
     org_rate_limit: int | None = None
 
 
@@ -58,15 +68,18 @@ def build(name: str, sizes: Sizes) -> Scenario:
     if name == "latency50":
         naive = replace(base, conversations=sizes.naive_conversations)
         return Scenario(
-            name, 50.0,
-            (("naive", naive), ("vitally-sync", base), ("passthrough", base)),
-        )  # fmt: skip
+            name, 50.0, (Run("naive", naive), Run("vitally-sync", base), Run("passthrough", base))
+        )
     if name == "latency0":
         bigger = replace(base, conversations=sizes.latency0_conversations)
-        return Scenario(name, 0.0, (("vitally-sync", bigger), ("passthrough", bigger)))
+        return Scenario(name, 0.0, (Run("vitally-sync", bigger), Run("passthrough", bigger)))
     if name == "ratelimit":
-        backlog = replace(base, tenants=1, conversations=sizes.ratelimit_conversations)
-        return Scenario(name, 50.0, (("vitally-sync", backlog),), org_rate_limit=sizes.rate_limit)
+        one = replace(base, tenants=1, conversations=sizes.ratelimit_conversations)
+        return Scenario(name, 50.0, (Run("vitally-sync", one),), org_rate_limit=sizes.rate_limit)
+    if name == "takeover":
+        return Scenario(
+            name, 50.0, (Run("vitally-sync", base), Run("vitally-sync", base, backlog=True))
+        )
     raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
 
 
@@ -89,7 +102,11 @@ def run_scenario(
     options = replace(options, org_rate_limit=scenario.org_rate_limit)
     results: list[Result] = []
     with run_sandbox(latency_ms=scenario.latency_ms, rate_limit=NOT_BINDING) as sandbox:
-        for name, workload in scenario.runs:
-            run = system(name, worker_env or {})
-            results.append(run_system(scenario.name, run, workload, sandbox, options))
+        for run in scenario.runs:
+            chosen = system(run.system, worker_env or {})
+            results.append(
+                run_system(
+                    scenario.name, chosen, run.workload, sandbox, options, backlog=run.backlog
+                )
+            )
     return results

@@ -16,6 +16,7 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,14 @@ class System(Protocol):
     name: SystemName
     writes_vitally: bool
 
-    def start(self, deployment: Deployment, tenants: list[ConnectedTenant]) -> Service: ...
+    def start(
+        self,
+        deployment: Deployment,
+        tenants: list[ConnectedTenant],
+        before_launch: Callable[[], None] = lambda: None,
+    ) -> Service:
+        """Set up and start the system; ``before_launch`` runs once its tenants are connected
+        and before its process starts (a backlog is produced there)."""
 
 
 def base_env(deployment: Deployment) -> dict[str, str]:
@@ -102,8 +110,14 @@ class NaiveSystem:
     name: SystemName = "naive"
     writes_vitally = True
 
-    def start(self, deployment: Deployment, tenants: list[ConnectedTenant]) -> Service:
+    def start(
+        self,
+        deployment: Deployment,
+        tenants: list[ConnectedTenant],
+        before_launch: Callable[[], None] = lambda: None,
+    ) -> Service:
         create_topics(deployment.bootstrap, [deployment.audit_topic], deployment.partitions)
+        before_launch()
         config = {
             "bootstrap": deployment.bootstrap,
             "group": deployment.name,
@@ -128,8 +142,14 @@ class PassthroughSystem:
     name: SystemName = "passthrough"
     writes_vitally = False
 
-    def start(self, deployment: Deployment, tenants: list[ConnectedTenant]) -> Service:
+    def start(
+        self,
+        deployment: Deployment,
+        tenants: list[ConnectedTenant],
+        before_launch: Callable[[], None] = lambda: None,
+    ) -> Service:
         create_topics(deployment.bootstrap, [deployment.audit_topic], deployment.partitions)
+        before_launch()
         service = Service(
             "passthrough", [sys.executable, "-m", "bench.passthrough", "worker", "-l", "warn"],
             env=base_env(deployment), cwd=ROOT, log=deployment.workdir / f"{deployment.name}.log",
@@ -164,10 +184,16 @@ class VitallySyncSystem:
             **self.extra_env,
         }
 
-    def start(self, deployment: Deployment, tenants: list[ConnectedTenant]) -> Service:
+    def start(
+        self,
+        deployment: Deployment,
+        tenants: list[ConnectedTenant],
+        before_launch: Callable[[], None] = lambda: None,
+    ) -> Service:
         env = self.env(deployment)
         with ThreadPoolExecutor(CONNECT_PARALLELISM) as pool:
             list(pool.map(lambda t: _connect(env, t), tenants))
+        before_launch()
         service = Service(
             "vitally-sync", procfile_command(), env=env, cwd=ROOT,
             log=deployment.workdir / f"{deployment.name}.log",
