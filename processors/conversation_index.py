@@ -1,23 +1,28 @@
-"""Whether a conversation already exists in Vitally, by externalId, from shared list scans.
+"""What Vitally already holds, for look-ups before a write that may have been made before.
 
-Vitally documents no look-up of a conversation by externalId, so the one reliable way to learn
-whether a create that may have landed did land is to read the tenant's conversation list,
-newest first by createdAt. That list holds every source's conversations, so a look-up that
-comes late (a takeover after an outage, a parked create) must read back to the time the
-create could have happened, not a fixed number of pages. After a takeover every create of
-the backlog is looked up: one scan per tenant answers them all.
+Vitally has no idempotency key. A create or a post that may already have landed (a
+predecessor's, before a takeover; ours, before an ambiguous failure) is looked up first:
 
-A scan answers "not there" only for creates attempted before it started: those of an
-earlier owner of the partition (so every scan is dropped at each new assignment, and scans
-start after it) and our own that may have landed (``may_have_created``, after which that
-conversation needs a newer scan). Scans are kept for ``keep_s``, and at most ``max_pages``
-pages are read.
+* a conversation by externalId: Vitally documents no such look-up, so the tenant's list is
+  read, newest first by createdAt. The list holds every source's conversations, so a late
+  look-up (after an outage, of a parked create) reads back to the time the create could have
+  happened, not a fixed number of pages;
+* a message by externalId: its conversation is read with its messages.
+
+After a takeover every record of the backlog is looked up, so one read answers many: one
+list scan per tenant, one snapshot per conversation. A read answers "not there" only for
+writes attempted before it started: a predecessor's (every read is dropped at each new
+assignment, ``taken_over``, and later ones start after it) and ours that may have landed
+(``may_have_written``, after which only a newer read may judge that record). Reads are kept
+for ``keep_s``; a scan reads at most ``max_pages`` pages, and at most ``max_snapshots``
+conversations are kept.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +52,12 @@ class _Scan:
         return self.reached is not None and self.reached < created_after
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    started: float
+    messages: dict[str, str]  # message externalId -> Vitally id
+
+
 class ConversationIndex:
     def __init__(
         self,
@@ -54,26 +65,31 @@ class ConversationIndex:
         *,
         keep_s: float = 300.0,
         max_pages: int = 100,
+        max_snapshots: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._vitally = vitally
         self._keep_s = keep_s
         self._max_pages = max_pages
+        self._max_snapshots = max_snapshots
         self._clock = clock
         self._scans: dict[str, _Scan] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._snapshots: OrderedDict[tuple[str, str], _Snapshot] = OrderedDict()
         self._attempted: dict[tuple[str, str], float] = {}
 
     def taken_over(self) -> None:
-        """A new assignment: creates of the partitions' earlier owners are not in any scan."""
+        """A new assignment: writes of the partitions' earlier owners are in no read yet."""
         self._scans.clear()
+        self._snapshots.clear()
         self._attempted.clear()
 
-    def may_have_created(self, target: VitallyTarget, external_id: str) -> None:
-        """Our own create of ``external_id`` may have landed: only a later scan can tell."""
+    def may_have_written(self, target: VitallyTarget, external_id: str) -> None:
+        """Our own create or post of ``external_id`` may have landed: only a later read can
+        tell. (Unthread's conversation and message ids do not share a namespace.)"""
         self._attempted[(target.account_key, external_id)] = self._clock()
 
-    async def find(
+    async def conversation(
         self, target: VitallyTarget, external_id: str, created_after: datetime | None
     ) -> VitallyConversationSummary | None:
         """The conversation with ``external_id``, if Vitally has one. ``created_after``: a
@@ -82,17 +98,42 @@ class ConversationIndex:
         async with self._locks.setdefault(account, asyncio.Lock()):
             # Concurrent look-ups of one tenant wait here and reuse the scan the first made.
             scan = self._scans.get(account)
-            attempted = self._attempted.get((account, external_id))
-            if (
-                scan is None
-                or self._clock() - scan.started > self._keep_s
-                or (attempted is not None and scan.started <= attempted)
-                or not scan.covers(created_after)
+            if not (
+                scan is not None
+                and self._answers(scan.started, account, external_id)
+                and scan.covers(created_after)
             ):
                 self._drop_expired()
                 scan = await self._scan(target, created_after)
                 self._scans[account] = scan
         return scan.found.get(external_id)
+
+    async def message(
+        self, target: VitallyTarget, conversation_id: str, external_id: str
+    ) -> str | None:
+        """The Vitally id of the message with ``external_id`` in the conversation (by its
+        Vitally id), if it is there. One conversation's look-ups come one at a time (its
+        events run in one lane), so there is nothing to share a read in flight with."""
+        key = (target.account_key, conversation_id)
+        snapshot = self._snapshots.get(key)
+        if snapshot is None or not self._answers(snapshot.started, key[0], external_id):
+            started = self._clock()
+            found = await self._vitally.get_conversation(target, conversation_id)
+            messages = found.messages if found is not None else []
+            snapshot = _Snapshot(
+                started, {m.external_id: m.id for m in messages if m.external_id is not None}
+            )
+            self._snapshots[key] = snapshot
+            self._snapshots.move_to_end(key)
+            while len(self._snapshots) > self._max_snapshots:
+                self._snapshots.popitem(last=False)
+        return snapshot.messages.get(external_id)
+
+    def _answers(self, started: float, account: str, external_id: str) -> bool:
+        """Whether a read that began at ``started`` can say ``external_id`` is not there."""
+        attempted = self._attempted.get((account, external_id))
+        fresh = self._clock() - started <= self._keep_s
+        return fresh and (attempted is None or started > attempted)
 
     async def _scan(self, target: VitallyTarget, created_after: datetime | None) -> _Scan:
         scan = _Scan(started=self._clock())
@@ -115,5 +156,7 @@ class ConversationIndex:
         now = self._clock()
         for account in [a for a, s in self._scans.items() if now - s.started > self._keep_s]:
             del self._scans[account]
+        for key in [k for k, s in self._snapshots.items() if now - s.started > self._keep_s]:
+            del self._snapshots[key]
         for key in [k for k, at in self._attempted.items() if now - at > self._keep_s]:
             del self._attempted[key]

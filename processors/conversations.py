@@ -124,7 +124,7 @@ async def conversation_created(
         created = await vitally.create_conversation(tenant.target, request)
     except VitallyError as exc:
         if exc.maybe_applied:
-            directory.may_have_created(tenant.target, conv.id)
+            directory.may_have_written(tenant.target, conv.id)
         raise
     first = next((m.id for m in created.messages if m.external_id == initial.id), None)
     return SyncResult(

@@ -60,10 +60,15 @@ class CachedDirectory:
     async def conversation(
         self, target: VitallyTarget, external_id: str, created_after: datetime | None
     ) -> VitallyConversationSummary | None:
-        return await self._conversations.find(target, external_id, created_after)
+        return await self._conversations.conversation(target, external_id, created_after)
 
-    def may_have_created(self, target: VitallyTarget, external_id: str) -> None:
-        self._conversations.may_have_created(target, external_id)
+    async def message(
+        self, target: VitallyTarget, conversation_id: str, external_id: str
+    ) -> str | None:
+        return await self._conversations.message(target, conversation_id, external_id)
+
+    def may_have_written(self, target: VitallyTarget, external_id: str) -> None:
+        self._conversations.may_have_written(target, external_id)
 
     def taken_over(self) -> None:
         """A new assignment of partitions (see :mod:`processors.conversation_index`)."""

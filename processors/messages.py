@@ -18,6 +18,7 @@ from processors.tenant import TenantContext
 from schemas.events import Message, MessageEvent
 from schemas.state import ConversationState
 from schemas.vitally import MessageCreate, Participant
+from vitally.errors import VitallyError
 
 
 async def message_created(
@@ -70,24 +71,22 @@ async def message_created(
     conversation_id = state.vitally_conversation_id
     applied = state.with_message(message.id, offset)
     if verify:
-        existing = await vitally.get_conversation(tenant.target, conversation_id)
-        found = next(
-            (m.id for m in (existing.messages if existing else []) if m.external_id == message.id),
-            None,
-        )
+        found = await directory.message(tenant.target, conversation_id, message.id)
         if found is not None:
             return duplicate("already_in_vitally", applied, vitally_message_id=found)
-    posted = await vitally.add_message(
-        tenant.target,
-        conversation_id,
-        MessageCreate(
-            external_id=message.id,
-            message=body,
-            from_=author,
-            to=[recipient],
-            timestamp=message_time(message, event.event_timestamp, clock),
-        ),
+    request = MessageCreate(
+        external_id=message.id,
+        message=body,
+        from_=author,
+        to=[recipient],
+        timestamp=message_time(message, event.event_timestamp, clock),
     )
+    try:
+        posted = await vitally.add_message(tenant.target, conversation_id, request)
+    except VitallyError as exc:
+        if exc.maybe_applied:
+            directory.may_have_written(tenant.target, message.id)
+        raise
     return SyncResult(
         "synced",
         state=applied,

@@ -48,7 +48,7 @@ class VitallyApi(Protocol):
 
 class Directory(Protocol):
     """What Vitally already holds, per tenant (cached in production): people by email,
-    conversations by externalId."""
+    conversations and messages by externalId (:mod:`processors.conversation_index`)."""
 
     async def user(self, target: VitallyTarget, email: str) -> VitallyUser | None: ...
 
@@ -58,7 +58,11 @@ class Directory(Protocol):
         self, target: VitallyTarget, external_id: str, created_after: datetime | None
     ) -> VitallyConversationSummary | None: ...
 
-    def may_have_created(self, target: VitallyTarget, external_id: str) -> None: ...
+    async def message(
+        self, target: VitallyTarget, conversation_id: str, external_id: str
+    ) -> str | None: ...
+
+    def may_have_written(self, target: VitallyTarget, external_id: str) -> None: ...
 
 
 class Clock(Protocol):

@@ -10,7 +10,12 @@ import httpx
 
 from processors.conversation_index import ConversationIndex
 from processors.protocols import VitallyApi
-from schemas.vitally import Page, VitallyConversationSummary
+from schemas.vitally import (
+    Page,
+    VitallyConversation,
+    VitallyConversationSummary,
+    VitallyMessage,
+)
 from tests.unit.vitally.fakes import ACME, GLOBEX
 from vitally import RetryPolicy, VitallyClient, VitallyTarget
 
@@ -44,29 +49,32 @@ def index(listing: Listing, **kwargs: Any) -> ConversationIndex:
 
 async def test_reads_back_to_the_time_given_not_a_fixed_number_of_pages() -> None:
     listing = Listing(10)
-    found = await index(listing).find(ACME, "c_6", NOON - timedelta(hours=6, minutes=30))
+    found = await index(listing).conversation(ACME, "c_6", NOON - timedelta(hours=6, minutes=30))
     assert found is not None and found.id == "v6"  # beyond the three newest pages
     listing.asked.clear()
     since_5 = NOON - timedelta(hours=5, minutes=30)
-    assert await index(listing).find(ACME, "c_x", since_5) is None
+    assert await index(listing).conversation(ACME, "c_x", since_5) is None
     assert [n for _, n in listing.asked] == [1, 2, 3, 4, 5, 6]  # page 6 is older: stop there
 
 
 async def test_without_dates_or_a_time_the_newest_pages_only() -> None:
     undated = Listing(10, dated=False)
-    assert await index(undated).find(ACME, "c_5", NOON - timedelta(days=1)) is None
+    assert await index(undated).conversation(ACME, "c_5", NOON - timedelta(days=1)) is None
     assert len(undated.asked) == 3
     dated = Listing(10)
-    assert await index(dated).find(ACME, "c_5", None) is None
+    assert await index(dated).conversation(ACME, "c_5", None) is None
     assert len(dated.asked) == 3
 
 
 async def test_at_most_max_pages_and_the_end_of_the_list() -> None:
     listing = Listing(10)
-    assert await index(listing, max_pages=4).find(ACME, "c_9", NOON - timedelta(days=1)) is None
+    assert (
+        await index(listing, max_pages=4).conversation(ACME, "c_9", NOON - timedelta(days=1))
+        is None
+    )
     assert len(listing.asked) == 4
     short = Listing(2)
-    assert await index(short).find(ACME, "c_9", NOON - timedelta(days=1)) is None
+    assert await index(short).conversation(ACME, "c_9", NOON - timedelta(days=1)) is None
     assert len(short.asked) == 2
 
 
@@ -76,13 +84,13 @@ async def test_one_scan_answers_every_look_up_of_a_tenant_that_it_covers() -> No
     conversations = index(listing)
     since = NOON - timedelta(hours=8, minutes=30)
     found = await asyncio.gather(
-        *(conversations.find(ACME, f"c_{n}", since) for n in (2, 5, 8, 11))
+        *(conversations.conversation(ACME, f"c_{n}", since) for n in (2, 5, 8, 11))
     )
     assert [f.id if f else None for f in found] == ["v2", "v5", "v8", None]
     assert len(listing.asked) == 9  # one scan, back past 03:30
-    await conversations.find(GLOBEX, "c_1", since)
+    await conversations.conversation(GLOBEX, "c_1", since)
     assert len(listing.asked) == 18  # another tenant has its own list
-    await conversations.find(ACME, "c_9", NOON - timedelta(hours=9, minutes=30))
+    await conversations.conversation(ACME, "c_9", NOON - timedelta(hours=9, minutes=30))
     assert len(listing.asked) == 28  # further back than the scan reached: read again
 
 
@@ -90,12 +98,12 @@ async def test_after_our_own_create_may_have_landed_only_a_newer_scan_answers() 
     listing = Listing(3)
     conversations = index(listing)
     since = NOON - timedelta(days=1)
-    assert await conversations.find(ACME, "c_4", since) is None
+    assert await conversations.conversation(ACME, "c_4", since) is None
     listing.pages = 4  # our create of c_4 timed out, but Vitally made it
-    conversations.may_have_created(ACME, "c_4")
-    assert await conversations.find(ACME, "c_4", since) is not None
+    conversations.may_have_written(ACME, "c_4")
+    assert await conversations.conversation(ACME, "c_4", since) is not None
     asked = len(listing.asked)
-    assert await conversations.find(ACME, "c_1", since) is not None
+    assert await conversations.conversation(ACME, "c_1", since) is not None
     assert len(listing.asked) == asked  # the newer scan serves the others too
 
 
@@ -104,14 +112,14 @@ async def test_a_new_assignment_and_age_end_a_scan() -> None:
     now = [0.0]
     conversations = index(listing, keep_s=300, clock=lambda: now[0])
     since = NOON - timedelta(days=1)
-    await conversations.find(ACME, "c_1", since)
-    await conversations.find(ACME, "c_2", since)
+    await conversations.conversation(ACME, "c_1", since)
+    await conversations.conversation(ACME, "c_2", since)
     assert len(listing.asked) == 3
     conversations.taken_over()  # an earlier owner's creates are in no scan of ours
-    await conversations.find(ACME, "c_1", since)
+    await conversations.conversation(ACME, "c_1", since)
     assert len(listing.asked) == 6
     now[0] = 301.0
-    await conversations.find(ACME, "c_1", since)
+    await conversations.conversation(ACME, "c_1", since)
     assert len(listing.asked) == 9
 
 
@@ -119,9 +127,9 @@ async def test_another_account_of_the_same_tenant_is_scanned_apart() -> None:
     listing = Listing(3)
     conversations = index(listing)
     since = NOON - timedelta(days=1)
-    await conversations.find(ACME, "c_1", since)
+    await conversations.conversation(ACME, "c_1", since)
     rekeyed = VitallyTarget(ACME.tenant_id, ACME.base_url, "Basic b3RoZXI6")
-    await conversations.find(rekeyed, "c_1", since)
+    await conversations.conversation(rekeyed, "c_1", since)
     assert len(listing.asked) == 6
 
 
@@ -135,5 +143,68 @@ async def test_against_the_client_reading_vitallys_json() -> None:
         httpx.AsyncClient(transport=httpx.MockTransport(handler)), retry=RetryPolicy(jitter=0)
     )
     conversations = ConversationIndex(client)
-    found = await conversations.find(ACME, "c_5", NOON - timedelta(hours=5, minutes=30))
+    found = await conversations.conversation(ACME, "c_5", NOON - timedelta(hours=5, minutes=30))
     assert found is not None and found.created_at == NOON - timedelta(hours=5)
+
+
+class Conversations:
+    """Vitally's conversations with their messages, read one at a time."""
+
+    def __init__(self) -> None:
+        self.messages: dict[str, list[str]] = {"v1": ["m_1", "m_2"]}
+        self.reads = 0
+
+    async def get_conversation(
+        self, target: VitallyTarget, conversation_id: str
+    ) -> VitallyConversation | None:
+        self.reads += 1
+        if conversation_id not in self.messages:
+            return None
+        held = [VitallyMessage(id=f"vm_{m}", external_id=m) for m in self.messages[conversation_id]]
+        return VitallyConversation(id=conversation_id, messages=held)
+
+
+async def test_one_read_of_a_conversation_answers_each_of_its_messages() -> None:
+    vitally = Conversations()
+    messages = ConversationIndex(cast(VitallyApi, vitally))
+    found = [await messages.message(ACME, "v1", m) for m in ("m_1", "m_2", "m_3", "m_4")]
+    assert found == ["vm_m_1", "vm_m_2", None, None]
+    assert vitally.reads == 1
+    assert await messages.message(ACME, "v9", "m_1") is None  # no such conversation
+    assert await messages.message(GLOBEX, "v1", "m_1") == "vm_m_1"  # another tenant's read
+    assert vitally.reads == 3
+
+
+async def test_a_post_of_ours_that_may_have_landed_needs_a_newer_read() -> None:
+    vitally = Conversations()
+    now = [0.0]
+    messages = ConversationIndex(cast(VitallyApi, vitally), clock=lambda: now[0])
+    assert await messages.message(ACME, "v1", "m_3") is None
+    now[0] = 1.0
+    vitally.messages["v1"].append("m_3")  # our post of m_3 timed out, but Vitally has it
+    messages.may_have_written(ACME, "m_3")
+    now[0] = 2.0
+    assert await messages.message(ACME, "v1", "m_3") == "vm_m_3"
+    assert await messages.message(ACME, "v1", "m_4") is None
+    assert vitally.reads == 2
+    messages.taken_over()
+    await messages.message(ACME, "v1", "m_4")
+    assert vitally.reads == 3
+
+
+async def test_snapshots_are_capped_and_age() -> None:
+    vitally = Conversations()
+    vitally.messages.update({"v2": [], "v3": []})
+    now = [0.0]
+    messages = ConversationIndex(
+        cast(VitallyApi, vitally), max_snapshots=2, keep_s=300, clock=lambda: now[0]
+    )
+    for conversation in ("v1", "v2", "v3"):
+        await messages.message(ACME, conversation, "m_x")
+    await messages.message(ACME, "v3", "m_y")
+    assert vitally.reads == 3
+    await messages.message(ACME, "v1", "m_y")  # the oldest was dropped past the cap
+    assert vitally.reads == 4
+    now[0] = 301.0
+    await messages.message(ACME, "v1", "m_z")
+    assert vitally.reads == 5

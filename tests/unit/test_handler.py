@@ -416,6 +416,34 @@ async def test_a_create_that_may_have_landed_is_not_judged_by_a_scan_made_before
     assert h.vitally.count("list_conversations") == 2
 
 
+async def test_a_post_that_may_have_landed_is_not_judged_by_a_read_made_before_it() -> None:
+    h = Harness()
+    await h.feed(created())
+    h.maybe_applied_offsets.add(h.offset + 1)  # taken over: looked up first (not there)
+    h.vitally.apply_then_fail(
+        "add_message",
+        VitallyRequestError(
+            "ReadTimeout", method="POST", path=MESSAGES, reason="vitally_timeout",
+            maybe_applied=True,
+        ),
+    )  # fmt: skip
+    audit = await h.feed(posted(message_id="m_2"))
+    assert outcome(audit) == ("duplicate", "already_in_vitally")
+    messages = h.vitally.conversations(TENANT)[0].messages
+    assert [m.body.external_id for m in messages] == ["m_initial", "m_2"]
+    assert h.vitally.count("get_conversation") == 2
+
+
+async def test_a_backlog_of_one_conversation_reads_it_once() -> None:
+    h = Harness()
+    await h.feed(created())
+    _taken_over(h, 3)
+    audits = [await h.feed(posted(message_id=f"m_{n}")) for n in (2, 3, 4)]
+    assert [outcome(a) for a in audits] == [("synced", None)] * 3
+    assert h.vitally.count("get_conversation") == 1
+    assert h.vitally.count("add_message") == 3
+
+
 async def test_maybe_applied_message_is_verified_not_repeated() -> None:
     h = Harness()
     await h.feed(created())

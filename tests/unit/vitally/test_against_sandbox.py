@@ -65,7 +65,7 @@ async def test_conversation_round_trip(client: tuple[VitallyClient, TenantRateLi
     # The list carries createdAt, which a look-up back to a given time relies on.
     assert created.created_at is not None
     since = created.created_at - timedelta(hours=1)
-    found = await ConversationIndex(vitally).find(ACME, "c-1", since)
+    found = await ConversationIndex(vitally).conversation(ACME, "c-1", since)
     assert found is not None and found.id == created.id
     assert found.created_at == created.created_at
     reply = first.model_copy(
