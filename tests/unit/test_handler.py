@@ -432,6 +432,7 @@ async def test_a_post_that_may_have_landed_is_not_judged_by_a_read_made_before_i
     messages = h.vitally.conversations(TENANT)[0].messages
     assert [m.body.external_id for m in messages] == ["m_initial", "m_2"]
     assert h.vitally.count("get_conversation") == 2
+    assert h.sleep.calls == [8]  # no answer to the post: the look-up waits the longest backoff
 
 
 async def test_a_backlog_of_one_conversation_reads_it_once() -> None:
