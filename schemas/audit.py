@@ -48,6 +48,7 @@ Reason = Literal[
     "vitally_rate_limited",
     "tenant_backlogged",
     # us
+    "worker_handover",
     "internal_error",
 ]
 

@@ -34,6 +34,7 @@ from schemas.events import InboundEvent, InvalidEvent, parse_event
 from schemas.state import ConversationState, ParkedEvent
 from streams.parking import (
     BACKLOGGED,
+    HANDOVER,
     NEEDS_ATTENTION,
     PEOPLE,
     WAITING,
@@ -174,7 +175,7 @@ class EventHandler:
         audits: list[AuditRecord] = []
         state = self._states.get(key)
         maybe_applied = await self._maybe_applied(record)
-        while state is not None and state.parked:
+        while state is not None and state.parked and not self._stopping():
             head = state.parked[0]
             if not self._due(head, state.tenant_id):
                 break
@@ -209,6 +210,10 @@ class EventHandler:
         state: ConversationState | None,
         verify: bool,
     ) -> _Attempt:
+        if self._stopping():
+            # A rebalance waits for every event already admitted; started now, each would
+            # hold it for a call, and a hot conversation's queue for one call per event.
+            return _Attempt(skipped(HANDOVER), 0, 0, HANDOVER, verify)
         tenant = self._tenants.tenant(event.tenant_id)
         if tenant is not None and self._tenants.needs_attention(event.tenant_id):
             return _Attempt(skipped(NEEDS_ATTENTION), 0, 0, NEEDS_ATTENTION, verify)

@@ -26,6 +26,8 @@ PEOPLE: frozenset[Reason] = frozenset({"customer_not_in_vitally", "teammate_not_
 NEEDS_ATTENTION: Reason = "integration_needs_attention"
 WAITING: Reason = "waiting_for_earlier_event"
 BACKLOGGED: Reason = "tenant_backlogged"
+# Its turn came while the worker stopped or its partitions moved: no call is started then.
+HANDOVER: Reason = "worker_handover"
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class ParkingPolicy:
     jitter: float = 0.2
 
     def next_attempt(self, now_ms: int, reason: str, attempts: int) -> int:
+        if reason == HANDOVER:
+            return now_ms  # nothing failed: the partition's next owner takes it up at once
         if reason == BACKLOGGED:
             # Not a failure: the tenant had no free slot. Try again soon, without backoff.
             delay = self.backlogged_delay_s * (1 + self.jitter * random.random())  # noqa: S311

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -514,14 +515,41 @@ async def test_rejected_key_parks_and_flags_the_tenant() -> None:
 
 async def test_a_stopping_or_rebalancing_worker_parks_instead_of_waiting_to_retry() -> None:
     h = Harness(max_attempts=5)
-    h.stopping = True
+    stop = h.vitally.hold("create_conversation")
+
+    async def rebalance_during_the_call() -> None:
+        await asyncio.sleep(0)
+        h.stopping = True
+        stop.set()
+
     h.vitally.fail_next(
         "create_conversation", VitallyServerError(503, method="POST", path=CREATE), times=5
     )
-    audit = await h.feed(created())
+    audit, _ = await asyncio.gather(h.feed(created()), rebalance_during_the_call())
     assert outcome(audit) == ("parked", "vitally_unavailable")
     assert audit.attempts == 1 and h.sleep.calls == []
     assert h.state is not None and h.state.parked[0].verify is False  # a 503 is not applied
+
+
+async def test_a_stopping_or_rebalancing_worker_starts_no_call_and_hands_over() -> None:
+    h = Harness()
+    await h.feed(created())
+    h.stopping = True
+    calls = len(h.vitally.calls)
+    handed = await h.feed(posted(message_id="m_2"))
+    waiting = await h.feed(posted(message_id="m_3"))
+    assert [outcome(a) for a in (handed, waiting)] == [
+        ("parked", "worker_handover"),
+        ("parked", "waiting_for_earlier_event"),
+    ]
+    assert len(h.vitally.calls) == calls
+    assert await h.resume() == []  # nor does a retry record resume anything while stopping
+    assert h.state is not None and len(h.state.parked) == 2
+
+    h.stopping = False  # the next owner: due at once
+    resolved = await h.resume()
+    assert [outcome(a) for a in resolved] == [("synced", None), ("synced", None)]
+    assert [a.message_id for a in resolved] == ["m_2", "m_3"]
 
 
 async def test_exhausted_retries_park_the_event() -> None:

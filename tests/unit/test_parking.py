@@ -32,6 +32,11 @@ def test_a_backlogged_tenant_is_tried_again_soon_without_backoff() -> None:
     assert POLICY.next_attempt(5_000, "tenant_backlogged", 9) == 6_000
 
 
+def test_a_handed_over_event_is_due_at_once() -> None:
+    assert POLICY.next_attempt(5_000, "worker_handover", 1) == 5_000
+    assert not POLICY.gives_up("worker_handover", 0, 10**12)
+
+
 def test_only_missing_people_are_given_up_on_after_the_window() -> None:
     assert not POLICY.gives_up("customer_not_in_vitally", 0, 999_999)
     assert POLICY.gives_up("customer_not_in_vitally", 0, 1_000_000)
