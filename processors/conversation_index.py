@@ -10,26 +10,34 @@ predecessor's, before a takeover; ours, before an ambiguous failure) is looked u
 * a message by externalId: its conversation is read with its messages.
 
 After a takeover every record of the backlog is looked up, so one read answers many: one
-list scan per tenant, one snapshot per conversation. A read answers "not there" only for
-writes attempted before it started: a predecessor's (every read is dropped at each new
-assignment, ``taken_over``, and later ones start after it) and ours that may have landed
-(``may_have_written``, after which only a newer read may judge that record). Reads are kept
-for ``keep_s``; a scan reads at most ``max_pages`` pages, and at most ``max_snapshots``
-conversations are kept.
+list scan per tenant (shared by the look-ups that wait for it), one snapshot per
+conversation. A read answers "not there" only for writes attempted before it started: a
+predecessor's (every read is dropped at each new assignment, ``taken_over``, and later ones
+start after it) and ours that may have landed (``may_have_written``). Vitally may still be
+working on a write that got no answer, so such a write counts as attempted until
+``settle_s`` after it. Times are wall-clock seconds, as a parked event carries the time of
+its ambiguous write to the partition's next owner.
+
+Reads are kept for ``keep_s``. A scan reads at most ``max_pages`` pages and then answers from
+what it read; it stops between pages when the worker stops or hands its partitions over
+(:class:`processors.results.HandOver`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from processors.protocols import VitallyApi
-from schemas.vitally import VitallyConversationSummary
+from processors.results import HandOver
 from vitally.target import VitallyTarget
+
+log = logging.getLogger(__name__)
 
 # Without dates (or a time) to read back to, this many pages: the newest 300 conversations.
 SHALLOW_PAGES = 3
@@ -38,14 +46,15 @@ SHALLOW_PAGES = 3
 @dataclass
 class _Scan:
     started: float
+    max_pages: int
     pages: int = 0
     complete: bool = False  # read to the end of the list
     dated: bool = True  # every page's last conversation carried createdAt
     reached: datetime | None = None  # createdAt of the oldest conversation read
-    found: dict[str, VitallyConversationSummary] = field(default_factory=dict)
+    found: dict[str, str] = field(default_factory=dict)  # externalId -> Vitally id
 
     def covers(self, created_after: datetime | None) -> bool:
-        if self.complete:
+        if self.complete or self.pages >= self.max_pages:
             return True
         if created_after is None or not self.dated:
             return self.pages >= SHALLOW_PAGES
@@ -63,20 +72,27 @@ class ConversationIndex:
         self,
         vitally: VitallyApi,
         *,
+        settle_s: float = 10.0,
         keep_s: float = 300.0,
         max_pages: int = 100,
         max_snapshots: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
+        stopping: Callable[[], bool] = lambda: False,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._vitally = vitally
+        self._settle_s = settle_s
         self._keep_s = keep_s
         self._max_pages = max_pages
         self._max_snapshots = max_snapshots
+        self._stopping = stopping
         self._clock = clock
+        self._sleep = sleep
         self._scans: dict[str, _Scan] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._scanning: dict[str, asyncio.Future[_Scan]] = {}
         self._snapshots: OrderedDict[tuple[str, str], _Snapshot] = OrderedDict()
         self._attempted: dict[tuple[str, str], float] = {}
+        self._swept = clock()
 
     def taken_over(self) -> None:
         """A new assignment: writes of the partitions' earlier owners are in no read yet."""
@@ -84,28 +100,46 @@ class ConversationIndex:
         self._snapshots.clear()
         self._attempted.clear()
 
-    def may_have_written(self, target: VitallyTarget, external_id: str) -> None:
-        """Our own create or post of ``external_id`` may have landed: only a later read can
-        tell. (Unthread's conversation and message ids do not share a namespace.)"""
-        self._attempted[(target.account_key, external_id)] = self._clock()
+    def may_have_written(
+        self, target: VitallyTarget, external_id: str, at: float | None = None
+    ) -> None:
+        """Our create or post of ``external_id`` got no clear answer (``at``, else now): only
+        a read begun once Vitally is done with it can tell. (Unthread's conversation and
+        message ids do not share a namespace.)"""
+        key = (target.account_key, external_id)
+        until = (self._clock() if at is None else at) + self._settle_s
+        self._attempted[key] = max(until, self._attempted.get(key, until))
 
     async def conversation(
         self, target: VitallyTarget, external_id: str, created_after: datetime | None
-    ) -> VitallyConversationSummary | None:
-        """The conversation with ``external_id``, if Vitally has one. ``created_after``: a
-        time no create of it can precede (None when unknown: the newest pages only)."""
+    ) -> str | None:
+        """The Vitally id of the conversation with ``external_id``, if Vitally has one.
+        ``created_after``: a time no create of it can precede (None: the newest pages)."""
+        self._sweep()
         account = target.account_key
-        async with self._locks.setdefault(account, asyncio.Lock()):
-            # Concurrent look-ups of one tenant wait here and reuse the scan the first made.
+        await self._settled(account, external_id)
+        while True:
             scan = self._scans.get(account)
-            if not (
-                scan is not None
-                and self._answers(scan.started, account, external_id)
-                and scan.covers(created_after)
-            ):
-                self._drop_expired()
-                scan = await self._scan(target, created_after)
-                self._scans[account] = scan
+            if scan is not None and self._answers(scan, account, external_id, created_after):
+                return scan.found.get(external_id)
+            pending = self._scanning.get(account)
+            if pending is None:
+                break
+            # Another look-up of this tenant is reading the list: share its scan (or error).
+            await asyncio.shield(pending)
+        pending = asyncio.get_running_loop().create_future()
+        self._scanning[account] = pending
+        try:
+            scan = await self._scan(target, created_after)
+        except BaseException as exc:
+            # A cancelled scan (the worker stops) leaves its waiters to the next owner too.
+            pending.set_exception(exc if isinstance(exc, Exception) else HandOver())
+            pending.exception()  # retrieved: a scan nobody shared must not warn
+            raise
+        finally:
+            del self._scanning[account]
+        self._scans[account] = scan
+        pending.set_result(scan)
         return scan.found.get(external_id)
 
     async def message(
@@ -114,9 +148,11 @@ class ConversationIndex:
         """The Vitally id of the message with ``external_id`` in the conversation (by its
         Vitally id), if it is there. One conversation's look-ups come one at a time (its
         events run in one lane), so there is nothing to share a read in flight with."""
+        self._sweep()
         key = (target.account_key, conversation_id)
+        await self._settled(key[0], external_id)
         snapshot = self._snapshots.get(key)
-        if snapshot is None or not self._answers(snapshot.started, key[0], external_id):
+        if snapshot is None or not self._fresh(snapshot.started, key[0], external_id):
             started = self._clock()
             found = await self._vitally.get_conversation(target, conversation_id)
             messages = found.messages if found is not None else []
@@ -129,31 +165,54 @@ class ConversationIndex:
                 self._snapshots.popitem(last=False)
         return snapshot.messages.get(external_id)
 
-    def _answers(self, started: float, account: str, external_id: str) -> bool:
+    async def _settled(self, account: str, external_id: str) -> None:
+        # A read begun before Vitally is done with our unanswered write could miss it.
+        wait = self._attempted.get((account, external_id), 0.0) - self._clock()
+        if wait > 0:
+            if self._stopping():
+                raise HandOver
+            await self._sleep(wait)
+
+    def _answers(
+        self, scan: _Scan, account: str, external_id: str, created_after: datetime | None
+    ) -> bool:
+        return self._fresh(scan.started, account, external_id) and scan.covers(created_after)
+
+    def _fresh(self, started: float, account: str, external_id: str) -> bool:
         """Whether a read that began at ``started`` can say ``external_id`` is not there."""
         attempted = self._attempted.get((account, external_id))
-        fresh = self._clock() - started <= self._keep_s
-        return fresh and (attempted is None or started > attempted)
+        young = self._clock() - started <= self._keep_s
+        return young and (attempted is None or started > attempted)
 
     async def _scan(self, target: VitallyTarget, created_after: datetime | None) -> _Scan:
-        scan = _Scan(started=self._clock())
+        scan = _Scan(started=self._clock(), max_pages=self._max_pages)
         cursor: str | None = None
-        while scan.pages < self._max_pages and not scan.covers(created_after):
+        while not scan.covers(created_after):
+            if scan.pages and self._stopping():
+                raise HandOver
             page = await self._vitally.list_conversations(target, limit=100, cursor=cursor)
             scan.pages += 1
             for conversation in page.results:
                 if conversation.external_id is not None:
-                    scan.found.setdefault(conversation.external_id, conversation)
+                    scan.found.setdefault(conversation.external_id, conversation.id)
             oldest = page.results[-1].created_at if page.results else None
             scan.dated = scan.dated and oldest is not None
             scan.reached = oldest or scan.reached
-            if not page.next:
-                scan.complete = True
+            scan.complete = not page.next
             cursor = page.next
+        if not scan.complete and scan.pages >= self._max_pages:
+            log.warning(
+                "conversation look-up stopped at its page limit before the create time",
+                extra={"tenant": target.tenant_id, "pages": scan.pages},
+            )
         return scan
 
-    def _drop_expired(self) -> None:
+    def _sweep(self) -> None:
+        """Drop what is too old to answer, at most ten times per ``keep_s``."""
         now = self._clock()
+        if now - self._swept < self._keep_s / 10:
+            return
+        self._swept = now
         for account in [a for a, s in self._scans.items() if now - s.started > self._keep_s]:
             del self._scans[account]
         for key in [k for k, s in self._snapshots.items() if now - s.started > self._keep_s]:

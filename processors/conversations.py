@@ -104,7 +104,7 @@ async def conversation_created(
         if existing is not None:
             return duplicate(
                 "already_in_vitally",
-                synced.model_copy(update={"vitally_conversation_id": existing.id}),
+                synced.model_copy(update={"vitally_conversation_id": existing}),
             )
     request = ConversationCreate(
         external_id=conv.id,

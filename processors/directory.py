@@ -21,7 +21,7 @@ from processors.conversation_index import ConversationIndex
 from processors.direction import normalise_email
 from processors.lookup_cache import BoundedMemoryCache
 from processors.protocols import VitallyApi
-from schemas.vitally import VitallyAdmin, VitallyConversationSummary, VitallyUser
+from schemas.vitally import VitallyAdmin, VitallyUser
 from vitally.target import VitallyTarget
 
 T = TypeVar("T", bound=BaseModel)
@@ -39,13 +39,14 @@ class CachedDirectory:
         miss_ttl: float = 60.0,
         cache: BaseCache | None = None,
         max_entries: int = 100_000,
+        conversations: ConversationIndex | None = None,
     ) -> None:
         self._vitally = vitally
         self._ttl = ttl
         self._miss_ttl = miss_ttl
         self._cache: BaseCache = cache if cache is not None else BoundedMemoryCache(max_entries)
         self._inflight: dict[str, asyncio.Future[Any]] = {}
-        self._conversations = ConversationIndex(vitally)
+        self._conversations = conversations or ConversationIndex(vitally)
 
     async def user(self, target: VitallyTarget, email: str) -> VitallyUser | None:
         return await self._lookup(
@@ -59,7 +60,7 @@ class CachedDirectory:
 
     async def conversation(
         self, target: VitallyTarget, external_id: str, created_after: datetime | None
-    ) -> VitallyConversationSummary | None:
+    ) -> str | None:
         return await self._conversations.conversation(target, external_id, created_after)
 
     async def message(
@@ -67,8 +68,10 @@ class CachedDirectory:
     ) -> str | None:
         return await self._conversations.message(target, conversation_id, external_id)
 
-    def may_have_written(self, target: VitallyTarget, external_id: str) -> None:
-        self._conversations.may_have_written(target, external_id)
+    def may_have_written(
+        self, target: VitallyTarget, external_id: str, at: float | None = None
+    ) -> None:
+        self._conversations.may_have_written(target, external_id, at)
 
     def taken_over(self) -> None:
         """A new assignment of partitions (see :mod:`processors.conversation_index`)."""

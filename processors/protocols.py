@@ -56,13 +56,15 @@ class Directory(Protocol):
 
     async def conversation(
         self, target: VitallyTarget, external_id: str, created_after: datetime | None
-    ) -> VitallyConversationSummary | None: ...
+    ) -> str | None: ...
 
     async def message(
         self, target: VitallyTarget, conversation_id: str, external_id: str
     ) -> str | None: ...
 
-    def may_have_written(self, target: VitallyTarget, external_id: str) -> None: ...
+    def may_have_written(
+        self, target: VitallyTarget, external_id: str, at: float | None = None
+    ) -> None: ...
 
 
 class Clock(Protocol):

@@ -41,3 +41,8 @@ def duplicate(
         vitally_conversation_id=state.vitally_conversation_id,
         vitally_message_id=vitally_message_id,
     )
+
+
+class HandOver(Exception):  # noqa: N818 - a signal to the stream layer, not a failure
+    """The worker is stopping or its partitions are moving: this event is left, parked, to the
+    partition's next owner rather than held up by more Vitally calls."""

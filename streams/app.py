@@ -19,6 +19,7 @@ import faust
 from faust.types import TP, EventT, StreamT
 
 from processors.clock import SystemClock
+from processors.conversation_index import ConversationIndex
 from processors.directory import CachedDirectory
 from schemas.integration import IntegrationRecord
 from streams.changelog_table import ChangelogTable
@@ -129,11 +130,21 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         max_budget_wait=settings.retry_max_delay_seconds,
     )
     replay = ReplayGuard(app)
+
+    def stopping() -> bool:
+        # Both are set at once: by a SIGTERM, and by the consumer's rebalance callback, which
+        # runs before Faust waits for in-flight events (its revoke signal comes after that).
+        return bool(app.should_stop) or app.rebalancing
+
     directory = CachedDirectory(
         vitally,
         ttl=settings.lookup_cache_ttl_seconds,
         miss_ttl=settings.lookup_miss_ttl_seconds,
         max_entries=settings.lookup_cache_max_entries,
+        # A write that got no answer may land for as long as a call may take.
+        conversations=ConversationIndex(
+            vitally, settle_s=settings.http_timeout_seconds, stopping=stopping
+        ),
     )
     handler = EventHandler(
         tenants=integrations,
@@ -158,9 +169,7 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
         max_event_bytes=settings.max_event_bytes,
         maybe_applied=replay.maybe_applied,
         gate=TenantGate(settings.max_in_flight_per_tenant),
-        # Both are set at once: by a SIGTERM, and by the consumer's rebalance callback, which
-        # runs before Faust waits for in-flight events (its revoke signal comes after that wait).
-        stopping=lambda: bool(app.should_stop) or app.rebalancing,
+        stopping=stopping,
     )
     lanes = KeyedLanes(settings.max_in_flight)
     sequencer: OffsetSequencer[TP, EventT] = OffsetSequencer()

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from processors.protocols import Clock, Directory, VitallyApi
-from processors.results import SyncResult, duplicate, skipped
+from processors.results import HandOver, SyncResult, duplicate, skipped
 from processors.sync import process_event
 from processors.tenant import TenantContext
 from schemas.audit import AuditRecord, Reason, SourceRef
@@ -245,6 +245,8 @@ class EventHandler:
                         vitally=self._vitally, directory=self._directory, clock=self._clock,
                         verify=verify,
                     )  # fmt: skip
+                except HandOver:
+                    return _Attempt(skipped(HANDOVER), attempt, calls.value, HANDOVER, verify)
                 except VitallyAuthError as exc:
                     assert tenant is not None  # noqa: S101 - no tenant, no Vitally call
                     await self._tenants.mark_needs_attention(tenant, exc.reason)

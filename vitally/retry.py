@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from vitally.errors import VitallyError, VitallyRequestError
+from vitally.errors import VitallyError
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,6 @@ class RetryPolicy:
         advice = _server_advice(error)
         if advice is not None:
             return advice
-        if isinstance(error, VitallyRequestError) and error.maybe_applied:
-            # A write that got no answer may still be in Vitally's hands: the look-up that
-            # comes before the next attempt waits the longest backoff, to see it if it lands.
-            return self.max_delay
         return float(min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
 
     def jittered(self, delay: float) -> float:

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import httpx
+import pytest
 
 from processors.conversation_index import ConversationIndex
 from processors.protocols import VitallyApi
+from processors.results import HandOver
 from schemas.vitally import (
     Page,
     VitallyConversation,
@@ -50,7 +52,7 @@ def index(listing: Listing, **kwargs: Any) -> ConversationIndex:
 async def test_reads_back_to_the_time_given_not_a_fixed_number_of_pages() -> None:
     listing = Listing(10)
     found = await index(listing).conversation(ACME, "c_6", NOON - timedelta(hours=6, minutes=30))
-    assert found is not None and found.id == "v6"  # beyond the three newest pages
+    assert found == "v6"  # beyond the three newest pages
     listing.asked.clear()
     since_5 = NOON - timedelta(hours=5, minutes=30)
     assert await index(listing).conversation(ACME, "c_x", since_5) is None
@@ -86,7 +88,7 @@ async def test_one_scan_answers_every_look_up_of_a_tenant_that_it_covers() -> No
     found = await asyncio.gather(
         *(conversations.conversation(ACME, f"c_{n}", since) for n in (2, 5, 8, 11))
     )
-    assert [f.id if f else None for f in found] == ["v2", "v5", "v8", None]
+    assert found == ["v2", "v5", "v8", None]
     assert len(listing.asked) == 9  # one scan, back past 03:30
     await conversations.conversation(GLOBEX, "c_1", since)
     assert len(listing.asked) == 18  # another tenant has its own list
@@ -94,17 +96,83 @@ async def test_one_scan_answers_every_look_up_of_a_tenant_that_it_covers() -> No
     assert len(listing.asked) == 28  # further back than the scan reached: read again
 
 
-async def test_after_our_own_create_may_have_landed_only_a_newer_scan_answers() -> None:
+class Time:
+    """A wall clock that moves when told to, or when slept on."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 3))
+        self.now += seconds
+
+
+async def test_a_create_of_ours_that_may_land_late_is_judged_only_by_a_later_scan() -> None:
     listing = Listing(3)
-    conversations = index(listing)
+    t = Time()
+    conversations = index(listing, settle_s=10, clock=t.clock, sleep=t.sleep)
     since = NOON - timedelta(days=1)
-    assert await conversations.conversation(ACME, "c_4", since) is None
-    listing.pages = 4  # our create of c_4 timed out, but Vitally made it
-    conversations.may_have_written(ACME, "c_4")
-    assert await conversations.conversation(ACME, "c_4", since) is not None
+    conversations.may_have_written(ACME, "c_4")  # our create of c_4 got no answer at 1000
+    t.now = 1000.01
+    assert await conversations.conversation(ACME, "c_1", since) == "v1"  # another lane's scan
+    listing.pages = 4  # 1000.5: Vitally commits c_4 after all
+    t.now = 1008.0
+    assert await conversations.conversation(ACME, "c_4", since) == "v4"
+    assert t.slept == [2.0]  # until Vitally is done with it; the 1000.01 scan cannot answer
     asked = len(listing.asked)
-    assert await conversations.conversation(ACME, "c_1", since) is not None
-    assert len(listing.asked) == asked  # the newer scan serves the others too
+    assert await conversations.conversation(ACME, "c_2", since) == "v2"
+    assert len(listing.asked) == asked  # the newer scan serves the others
+
+
+async def test_a_parked_write_of_a_predecessor_counts_from_when_it_was_made() -> None:
+    listing = Listing(3)
+    t = Time()
+    conversations = index(listing, settle_s=10, clock=t.clock, sleep=t.sleep)
+    since = NOON - timedelta(days=1)
+    assert await conversations.conversation(ACME, "c_1", since) == "v1"  # scan at 1000
+    conversations.may_have_written(ACME, "c_4", at=995.0)  # before the scan, but unanswered
+    listing.pages = 4
+    t.now = 1060.0
+    assert await conversations.conversation(ACME, "c_4", since) == "v4"  # read again
+    assert t.slept == []
+
+
+async def test_stopping_ends_a_scan_between_pages_and_its_waiters_share_the_outcome() -> None:
+    listing = Listing(10)
+    stop = [False]
+    original = listing.list_conversations
+
+    async def slow_pages(*args: Any, **kwargs: Any) -> Page[VitallyConversationSummary]:
+        await asyncio.sleep(0)
+        stop[0] = len(listing.asked) >= 2
+        return await original(*args, **kwargs)
+
+    listing.list_conversations = slow_pages  # type: ignore[method-assign]
+    conversations = index(listing, stopping=lambda: stop[0])
+    since = NOON - timedelta(days=1)
+    outcomes = await asyncio.gather(
+        *(conversations.conversation(ACME, f"c_{n}", since) for n in range(4)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(o, HandOver) for o in outcomes)
+    assert len(listing.asked) == 3  # one scan, stopped after its page in flight
+
+
+async def test_a_wait_for_a_write_to_settle_is_not_made_while_stopping() -> None:
+    t = Time()
+    stop = [False]
+    conversations = index(
+        Listing(3), settle_s=10, clock=t.clock, sleep=t.sleep, stopping=lambda: stop[0]
+    )
+    conversations.may_have_written(ACME, "c_4")
+    stop[0] = True
+    with pytest.raises(HandOver):
+        await conversations.conversation(ACME, "c_4", None)
+    assert t.slept == []
 
 
 async def test_a_new_assignment_and_age_end_a_scan() -> None:
@@ -143,8 +211,9 @@ async def test_against_the_client_reading_vitallys_json() -> None:
         httpx.AsyncClient(transport=httpx.MockTransport(handler)), retry=RetryPolicy(jitter=0)
     )
     conversations = ConversationIndex(client)
-    found = await conversations.conversation(ACME, "c_5", NOON - timedelta(hours=5, minutes=30))
-    assert found is not None and found.created_at == NOON - timedelta(hours=5)
+    since = NOON - timedelta(hours=5, minutes=30)
+    assert await conversations.conversation(ACME, "c_5", since) == "v5"
+    assert await conversations.conversation(ACME, "c_8", since) is None  # not read: 04:00
 
 
 class Conversations:
@@ -177,14 +246,16 @@ async def test_one_read_of_a_conversation_answers_each_of_its_messages() -> None
 
 async def test_a_post_of_ours_that_may_have_landed_needs_a_newer_read() -> None:
     vitally = Conversations()
-    now = [0.0]
-    messages = ConversationIndex(cast(VitallyApi, vitally), clock=lambda: now[0])
+    t = Time()
+    messages = ConversationIndex(
+        cast(VitallyApi, vitally), settle_s=10, clock=t.clock, sleep=t.sleep
+    )
     assert await messages.message(ACME, "v1", "m_3") is None
-    now[0] = 1.0
-    vitally.messages["v1"].append("m_3")  # our post of m_3 timed out, but Vitally has it
-    messages.may_have_written(ACME, "m_3")
-    now[0] = 2.0
+    t.now = 1001.0
+    messages.may_have_written(ACME, "m_3")  # our post of m_3 got no answer
+    vitally.messages["v1"].append("m_3")  # and Vitally makes it
     assert await messages.message(ACME, "v1", "m_3") == "vm_m_3"
+    assert t.slept == [10.0]
     assert await messages.message(ACME, "v1", "m_4") is None
     assert vitally.reads == 2
     messages.taken_over()

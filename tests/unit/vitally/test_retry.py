@@ -65,14 +65,3 @@ def test_jitter_only_ever_lengthens_the_wait() -> None:
     assert RetryPolicy(jitter=0.2, rand=lambda: 0.0).jittered(10.0) == 10.0
     assert RetryPolicy(jitter=0.2, rand=lambda: 0.5).jittered(10.0) == pytest.approx(11.0)
     assert RetryPolicy(jitter=0.0, rand=lambda: 0.9).jittered(10.0) == 10.0
-
-
-def test_a_write_that_got_no_answer_is_looked_up_only_after_the_longest_backoff() -> None:
-    policy = RetryPolicy(base_delay=0.5, max_delay=8.0, jitter=0.0)
-    unanswered = VitallyRequestError(
-        "ReadTimeout", method="POST", path="/resources/conversations", reason="vitally_timeout",
-        maybe_applied=True,
-    )  # fmt: skip
-    never_sent = VitallyRequestError("ConnectError", method="POST", path="/resources/conversations")
-    assert policy.delay(1, unanswered) == 8.0
-    assert policy.delay(1, never_sent) == 0.5
