@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator, TypeAdapter, ValidationError
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -14,3 +14,18 @@ def _as_utc(value: datetime) -> datetime:
 
 
 Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+_TIMESTAMP: TypeAdapter[datetime] = TypeAdapter(Timestamp)
+
+
+def _readable_or_none(value: object) -> datetime | None:
+    try:
+        return _TIMESTAMP.validate_python(value) if value is not None else None
+    except ValidationError:
+        return None
+
+
+# A time that only informs (the createdAt of a listed record): unreadable is unknown, so one
+# odd value from another source cannot make a whole page of a list unreadable.
+LenientTimestamp = Annotated[datetime | None, BeforeValidator(_readable_or_none)]

@@ -13,7 +13,7 @@ from typing import Generic, Literal, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer
 from pydantic.alias_generators import to_camel
 
-from schemas.timestamps import Timestamp
+from schemas.timestamps import LenientTimestamp
 
 ParticipantType = Literal["user", "admin"]
 JsonScalar = str | int | float | bool | None
@@ -116,7 +116,7 @@ class VitallyConversationSummary(_Response):
     id: str
     external_id: str | None = None
     subject: str | None = None
-    created_at: Timestamp | None = None
+    created_at: LenientTimestamp = None
 
 
 class VitallyConversation(VitallyConversationSummary):

@@ -116,3 +116,21 @@ def test_conversation_reads_messages_and_page_reads_cursor() -> None:
         {"results": [{"id": "v1", "externalId": "c_1"}], "next": "abc", "atEnd": False}
     )
     assert (page.results[0].external_id, page.next) == ("c_1", "abc")
+
+
+@pytest.mark.parametrize(
+    ("created_at", "read"),
+    [
+        ("2026-12-01T10:00:00.000Z", datetime(2026, 12, 1, 10, tzinfo=UTC)),
+        ("2026-12-01T10:00:00", datetime(2026, 12, 1, 10, tzinfo=UTC)),  # no zone: UTC
+        ("last tuesday", None),  # unreadable: unknown, and the page still reads
+        (None, None),
+    ],
+)
+def test_a_listed_conversation_reads_created_at_leniently(
+    created_at: str | None, read: datetime | None
+) -> None:
+    page = Page[VitallyConversationSummary].model_validate(
+        {"results": [{"id": "v1", "externalId": "c_1", "createdAt": created_at}], "next": None}
+    )
+    assert page.results[0].created_at == read
