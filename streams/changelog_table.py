@@ -34,11 +34,17 @@ class ChangelogTable(faust.Table):  # type: ignore[misc]
         self._unsent.discard(sent)
         # Kept, not dropped with the future: the record that made the change may ask later.
         if self._failure is None:
-            self._failure = sent.exception() if not sent.cancelled() else asyncio.CancelledError()
+            failure = RuntimeError("a changelog write was cancelled") if sent.cancelled() else None
+            self._failure = failure or sent.exception()
 
     async def written(self) -> None:
-        """Return once every change made so far is in the changelog; raise if any failed."""
+        """Return once every change made so far is in the changelog; raise if any failed, or
+        if they are not all in within the broker request timeout (a write Faust lost)."""
         if self._unsent:
-            await asyncio.gather(*self._unsent, return_exceptions=True)
+            pending = asyncio.gather(*self._unsent, return_exceptions=True)
+            try:
+                await asyncio.wait_for(pending, self.app.conf.broker_request_timeout)
+            except TimeoutError:
+                raise RuntimeError("changelog writes not acknowledged in time") from None
         if self._failure is not None:
             raise self._failure

@@ -61,3 +61,18 @@ async def test_a_change_that_failed_is_reported_to_whoever_asks_later(
     await asyncio.sleep(0)
     with pytest.raises(RuntimeError, match="broker gone"):
         await t.written()
+
+
+async def test_a_cancelled_or_lost_change_is_an_error_not_a_wait(changelog: Changelog) -> None:
+    t = table()
+    t.send_changelog(0, b"a", b"1")
+    changelog.sent[0].cancel()
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="cancelled"):
+        await t.written()
+
+    lost = table()
+    lost.app.conf.broker_request_timeout = 0.05
+    lost.send_changelog(0, b"b", b"2")  # never acknowledged
+    with pytest.raises(RuntimeError, match="not acknowledged in time"):
+        await lost.written()
