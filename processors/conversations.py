@@ -42,6 +42,7 @@ async def conversation_created(
     directory: Directory,
     clock: Clock,
     verify: bool,
+    unsure_since: float | None = None,
 ) -> SyncResult:
     conv = event.data
     if state is not None and state.synced:
@@ -95,6 +96,8 @@ async def conversation_created(
     )
 
     if verify:
+        if unsure_since is not None:
+            directory.may_have_written(tenant.target, conv.id, at=unsure_since)
         existing = await directory.conversation(
             tenant.target,
             conv.id,

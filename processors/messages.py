@@ -31,6 +31,7 @@ async def message_created(
     directory: Directory,
     clock: Clock,
     verify: bool,
+    unsure_since: float | None = None,
 ) -> SyncResult:
     message = event.data
     if state is None:
@@ -71,6 +72,8 @@ async def message_created(
     conversation_id = state.vitally_conversation_id
     applied = state.with_message(message.id, offset)
     if verify:
+        if unsure_since is not None:
+            directory.may_have_written(tenant.target, message.id, at=unsure_since)
         found = await directory.message(tenant.target, conversation_id, message.id)
         if found is not None:
             return duplicate("already_in_vitally", applied, vitally_message_id=found)

@@ -31,8 +31,10 @@ async def process_event(
     directory: Directory,
     clock: Clock,
     verify: bool = False,
+    unsure_since: float | None = None,
 ) -> SyncResult:
-    """Decide and apply one event. ``verify`` asks Vitally before any create (see module doc)."""
+    """Decide and apply one event. ``verify`` asks Vitally before any create (see module doc);
+    ``unsure_since``: when an earlier write of it got no clear answer (epoch seconds)."""
     if not isinstance(event, ConversationEvent | MessageEvent):
         return skipped("unsupported_event")
     if tenant is None:
@@ -52,6 +54,7 @@ async def process_event(
             directory=directory,
             clock=clock,
             verify=verify,
+            unsure_since=unsure_since,
         )
     if event.event == "conversation_created":
         return await conversation_created(
@@ -63,6 +66,7 @@ async def process_event(
             directory=directory,
             clock=clock,
             verify=verify,
+            unsure_since=unsure_since,
         )
     if event.event == "conversation_updated":
         return await conversation_updated(

@@ -39,6 +39,9 @@ class ParkedEvent(BaseModel):
     next_attempt_at: int
     # The last attempt may have reached Vitally: look before writing again.
     verify: bool = False
+    # When a write of ours got no clear answer (ms): no look-up begins before Vitally may be
+    # done with it, on whichever worker resumes the event.
+    unsure_at: int | None = None
 
 
 class ConversationState(BaseModel):

@@ -108,6 +108,7 @@ class _Attempt:
     calls: int
     park: Reason | None = None
     verify: bool = False
+    unsure_at: int | None = None  # ms; see ParkedEvent.unsure_at
 
 
 class EventHandler:
@@ -189,7 +190,9 @@ class EventHandler:
             unparked = None if state.status == "pending" else state.model_copy(
                 update={"parked": ()}
             )  # fmt: skip
-            attempt = await self._attempt(source, event, unparked, head.verify or maybe_applied)
+            attempt = await self._attempt(
+                source, event, unparked, head.verify or maybe_applied, head.unsure_at
+            )
             audits += await self._settle(source, event, key, state, attempt, head)
             state = self._states.get(key)
             if state is not None and state.parked and state.parked[0].offset == head.offset:
@@ -209,20 +212,21 @@ class EventHandler:
         event: InboundEvent,
         state: ConversationState | None,
         verify: bool,
+        unsure_at: int | None = None,
     ) -> _Attempt:
         if self._stopping():
             # A rebalance waits for every event already admitted; started now, each would
             # hold it for a call, and a hot conversation's queue for one call per event.
-            return _Attempt(skipped(HANDOVER), 0, 0, HANDOVER, verify)
+            return _Attempt(skipped(HANDOVER), 0, 0, HANDOVER, verify, unsure_at)
         tenant = self._tenants.tenant(event.tenant_id)
         if tenant is not None and self._tenants.needs_attention(event.tenant_id):
-            return _Attempt(skipped(NEEDS_ATTENTION), 0, 0, NEEDS_ATTENTION, verify)
+            return _Attempt(skipped(NEEDS_ATTENTION), 0, 0, NEEDS_ATTENTION, verify, unsure_at)
         if tenant is None:
-            return await self._try(record, event, state, tenant, verify)
+            return await self._try(record, event, state, tenant, verify, unsure_at)
         if not self._gate.try_enter(tenant.tenant_id):
-            return _Attempt(skipped(BACKLOGGED), 0, 0, BACKLOGGED, verify)
+            return _Attempt(skipped(BACKLOGGED), 0, 0, BACKLOGGED, verify, unsure_at)
         try:
-            return await self._try(record, event, state, tenant, verify)
+            return await self._try(record, event, state, tenant, verify, unsure_at)
         finally:
             self._gate.leave(tenant.tenant_id)
 
@@ -233,6 +237,7 @@ class EventHandler:
         state: ConversationState | None,
         tenant: TenantContext | None,
         verify: bool,
+        unsure_at: int | None,
     ) -> _Attempt:
         """Process with in-line retries; classify what is left as failed or to be parked."""
         attempt = 0
@@ -243,17 +248,21 @@ class EventHandler:
                     result = await process_event(
                         event, record.offset, state=state, tenant=tenant,
                         vitally=self._vitally, directory=self._directory, clock=self._clock,
-                        verify=verify,
+                        verify=verify, unsure_since=unsure_at / 1000 if unsure_at else None,
                     )  # fmt: skip
                 except HandOver:
-                    return _Attempt(skipped(HANDOVER), attempt, calls.value, HANDOVER, verify)
+                    handed = skipped(HANDOVER)
+                    return _Attempt(handed, attempt, calls.value, HANDOVER, verify, unsure_at)
                 except VitallyAuthError as exc:
                     assert tenant is not None  # noqa: S101 - no tenant, no Vitally call
                     await self._tenants.mark_needs_attention(tenant, exc.reason)
                     rejected = skipped(NEEDS_ATTENTION, detail=exc.reason)
-                    return _Attempt(rejected, attempt, calls.value, NEEDS_ATTENTION, verify)
+                    return _Attempt(
+                        rejected, attempt, calls.value, NEEDS_ATTENTION, verify, unsure_at
+                    )
                 except VitallyError as exc:
                     verify = verify or exc.maybe_applied
+                    unsure_at = _now_ms() if exc.maybe_applied else unsure_at
                     # An unreadable answer to a write is retried too: the next attempt looks
                     # the record up, so it adopts what Vitally made instead of failing.
                     if not exc.transient and not exc.maybe_applied:
@@ -270,7 +279,8 @@ class EventHandler:
                             if exc.reason == "vitally_rate_limited"
                             else "vitally_unavailable"
                         )
-                        return _Attempt(_failure(exc), attempt, calls.value, reason, verify)
+                        failure = _failure(exc)
+                        return _Attempt(failure, attempt, calls.value, reason, verify, unsure_at)
                     # Vitally has no idempotency key: after a write that may have landed, the
                     # next attempt looks the record up by its externalId before writing again.
                     delay = self._retry.jittered(delay)
@@ -285,7 +295,8 @@ class EventHandler:
                     failed = SyncResult("failed", "internal_error", detail=type(exc).__name__)
                     return _Attempt(failed, attempt, calls.value)
                 if result.outcome == "skipped" and result.reason in PEOPLE:
-                    return _Attempt(result, attempt, calls.value, result.reason, verify)
+                    park = result.reason
+                    return _Attempt(result, attempt, calls.value, park, verify, unsure_at)
                 return _Attempt(result, attempt, calls.value)
 
     async def _settle(
@@ -310,7 +321,7 @@ class EventHandler:
                 key=(record.key or b"").decode(), value=(record.value or b"").decode(),
                 reason=attempt.park, attempts=attempts, first_parked_at=first,
                 next_attempt_at=self._parking.next_attempt(now, attempt.park, attempts),
-                verify=attempt.verify,
+                verify=attempt.verify, unsure_at=attempt.unsure_at,
             )  # fmt: skip
             holder = state or ConversationState.placeholder(event.tenant_id, event.conversation_id)
             queue = (*queued, parked) if head is None and queued else (parked, *queued)

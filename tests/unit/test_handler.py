@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 
@@ -580,6 +581,33 @@ async def test_exhausted_retries_park_the_event() -> None:
     assert outcome(resolved) == ("synced", None)
     assert h.state is not None and h.state.parked == () and h.state.synced
     assert len(h.vitally.conversations(TENANT)) == 1
+
+
+async def test_a_parked_write_that_got_no_answer_hands_on_when_it_was_made() -> None:
+    # The create timed out (Vitally made it anyway) and the event parked. Whoever resumes it,
+    # with a fresh index, must not look it up before Vitally may be done with that write.
+    h = Harness(max_attempts=1)
+    h.vitally.apply_then_fail(
+        "create_conversation",
+        VitallyRequestError(
+            "ReadTimeout", method="POST", path=CREATE, reason="vitally_timeout",
+            maybe_applied=True,
+        ),
+    )  # fmt: skip
+    before = int(time.time() * 1000)
+    parked = await h.feed(created())
+    assert outcome(parked) == ("parked", "vitally_unavailable")
+    assert h.state is not None
+    [event] = h.state.parked
+    assert event.verify and event.unsure_at is not None and event.unsure_at >= before
+
+    h.directory.taken_over()  # as on the partition's next owner
+    h.settle_sleep.calls.clear()
+    [resolved] = await h.resume()
+    assert outcome(resolved) == ("duplicate", "already_in_vitally")
+    assert len(h.vitally.conversations(TENANT)) == 1
+    [waited] = h.settle_sleep.calls  # until the write's settle time had passed
+    assert 9 < waited <= 10
 
 
 async def test_unexpected_exception_is_an_internal_error_in_the_dlq() -> None:
