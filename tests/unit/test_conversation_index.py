@@ -18,6 +18,7 @@ from schemas.vitally import (
     VitallyConversationSummary,
     VitallyMessage,
 )
+from tests.fakes import FakeTime
 from tests.unit.vitally.fakes import ACME, GLOBEX
 from vitally import RetryPolicy, VitallyClient, VitallyTarget
 
@@ -96,24 +97,9 @@ async def test_one_scan_answers_every_look_up_of_a_tenant_that_it_covers() -> No
     assert len(listing.asked) == 28  # further back than the scan reached: read again
 
 
-class Time:
-    """A wall clock that moves when told to, or when slept on."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(round(seconds, 3))
-        self.now += seconds
-
-
 async def test_a_create_of_ours_that_may_land_late_is_judged_only_by_a_later_scan() -> None:
     listing = Listing(3)
-    t = Time()
+    t = FakeTime(1000.0)
     conversations = index(listing, settle_s=10, clock=t.clock, sleep=t.sleep)
     since = NOON - timedelta(days=1)
     conversations.may_have_written(ACME, "c_4")  # our create of c_4 got no answer at 1000
@@ -130,7 +116,7 @@ async def test_a_create_of_ours_that_may_land_late_is_judged_only_by_a_later_sca
 
 async def test_a_parked_write_of_a_predecessor_counts_from_when_it_was_made() -> None:
     listing = Listing(3)
-    t = Time()
+    t = FakeTime(1000.0)
     conversations = index(listing, settle_s=10, clock=t.clock, sleep=t.sleep)
     since = NOON - timedelta(days=1)
     assert await conversations.conversation(ACME, "c_1", since) == "v1"  # scan at 1000
@@ -163,7 +149,7 @@ async def test_stopping_ends_a_scan_between_pages_and_its_waiters_share_the_outc
 
 
 async def test_a_wait_for_a_write_to_settle_is_not_made_while_stopping() -> None:
-    t = Time()
+    t = FakeTime(1000.0)
     stop = [False]
     conversations = index(
         Listing(3), settle_s=10, clock=t.clock, sleep=t.sleep, stopping=lambda: stop[0]
@@ -246,7 +232,7 @@ async def test_one_read_of_a_conversation_answers_each_of_its_messages() -> None
 
 async def test_a_post_of_ours_that_may_have_landed_needs_a_newer_read() -> None:
     vitally = Conversations()
-    t = Time()
+    t = FakeTime(1000.0)
     messages = ConversationIndex(
         cast(VitallyApi, vitally), settle_s=10, clock=t.clock, sleep=t.sleep
     )

@@ -119,6 +119,13 @@ class Harness:
         return self.states.get(KEY)
 
 
+def no_answer(path: str) -> VitallyRequestError:
+    """A POST that timed out: it may have landed."""
+    return VitallyRequestError(
+        "ReadTimeout", method="POST", path=path, reason="vitally_timeout", maybe_applied=True
+    )
+
+
 def outcome(audit: AuditRecord) -> tuple[str, str | None]:
     return audit.outcome, audit.reason
 
@@ -387,9 +394,7 @@ async def test_rate_limit_longer_than_max_delay_parks_instead_of_waiting(
     "error",
     [
         VitallyServerError(502, method="POST", path=CREATE, maybe_applied=True),
-        VitallyRequestError(
-            "ReadTimeout", method="POST", path=CREATE, reason="vitally_timeout", maybe_applied=True
-        ),
+        no_answer(CREATE),
     ],
     ids=["5xx", "timeout"],
 )
@@ -414,9 +419,7 @@ async def test_a_create_that_may_have_landed_is_not_judged_by_a_scan_made_before
     h.maybe_applied_offsets.add(h.offset + 1)
     h.vitally.apply_then_fail(
         "create_conversation",
-        VitallyRequestError(
-            "ReadTimeout", method="POST", path=CREATE, reason="vitally_timeout", maybe_applied=True
-        ),
+        no_answer(CREATE),
     )
     audit = await h.feed(created())
     assert outcome(audit) == ("duplicate", "already_in_vitally")
@@ -430,10 +433,7 @@ async def test_a_post_that_may_have_landed_is_not_judged_by_a_read_made_before_i
     h.maybe_applied_offsets.add(h.offset + 1)  # taken over: looked up first (not there)
     h.vitally.apply_then_fail(
         "add_message",
-        VitallyRequestError(
-            "ReadTimeout", method="POST", path=MESSAGES, reason="vitally_timeout",
-            maybe_applied=True,
-        ),
+        no_answer(MESSAGES),
     )  # fmt: skip
     audit = await h.feed(posted(message_id="m_2"))
     assert outcome(audit) == ("duplicate", "already_in_vitally")
@@ -589,10 +589,7 @@ async def test_a_parked_write_that_got_no_answer_hands_on_when_it_was_made() -> 
     h = Harness(max_attempts=1)
     h.vitally.apply_then_fail(
         "create_conversation",
-        VitallyRequestError(
-            "ReadTimeout", method="POST", path=CREATE, reason="vitally_timeout",
-            maybe_applied=True,
-        ),
+        no_answer(CREATE),
     )  # fmt: skip
     before = int(time.time() * 1000)
     parked = await h.feed(created())

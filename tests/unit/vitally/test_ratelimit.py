@@ -3,6 +3,7 @@ import bisect
 
 import pytest
 
+from tests.fakes import FakeTime
 from tests.unit.vitally.fakes import VirtualTimeLoop, run_virtual
 from vitally import TenantRateLimiter
 from vitally.ratelimit import BudgetSpent, bucket_for, parse_limit
@@ -140,35 +141,23 @@ def test_when_a_tenant_is_blocked(
 
 
 async def test_acquire_sleeps_out_a_block_with_the_injected_clock() -> None:
-    now = [0.0]
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    limiter = TenantRateLimiter(clock=lambda: now[0], sleep=sleep)
+    time = FakeTime()
+    limiter = TenantRateLimiter(clock=time.clock, sleep=time.sleep)
     limiter.observe("T01ACME", {"RateLimit-Reset": "5"}, 429)
     await limiter.acquire("T01ACME")
     await limiter.acquire("T02GLOBEX")
-    assert slept == [5.0]
+    assert time.slept == [5.0]
 
 
 async def test_a_block_longer_than_the_wait_allowed_is_not_waited_out() -> None:
-    now = [0.0]
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    limiter = TenantRateLimiter(clock=lambda: now[0], sleep=sleep)
+    time = FakeTime()
+    limiter = TenantRateLimiter(clock=time.clock, sleep=time.sleep)
     limiter.observe("T01ACME", {"RateLimit-Reset": "30"}, 429)
     with pytest.raises(BudgetSpent) as spent:
         await limiter.acquire("T01ACME", max_wait=8)
-    assert spent.value.retry_after == 30.0 and slept == []
+    assert spent.value.retry_after == 30.0 and time.slept == []
     await limiter.acquire("T01ACME", max_wait=31)  # within the wait: slept out
-    assert slept == [30.0]
+    assert time.slept == [30.0]
 
 
 def test_a_queue_in_the_bucket_longer_than_the_wait_allowed_gives_up() -> None:
