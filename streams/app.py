@@ -282,8 +282,9 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
                     message.topic, message.partition, message.offset, message.key, message.value
                 )
                 try:
+                    writes = states.collect_writes()
                     await handler.handle(record)
-                    await states.written()
+                    await states.written(writes)
                 except Exception:
                     # Only Kafka itself failing to take our output lands here. Acking would
                     # lose the record; stopping unacked makes the next owner redo it.

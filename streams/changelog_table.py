@@ -6,45 +6,52 @@ progress and does not wait for a change already taken off the buffer and still o
 into the Kafka client (``ProducerBuffer.flush_atmost``). An offset can then be committed
 before the table change it produced is in Kafka, and a crash restores the older state: a
 parked event that was resumed and posted comes back parked and is posted again, a park that
-was acked is forgotten. So the agent waits for its changelog writes before it acks.
+was acked is forgotten. So the agent waits for its record's changelog writes before it acks.
+
+A record's writes are the ones made in its task: :meth:`ChangelogTable.collect` starts a list
+in the task's context (each record is handled in a task of its own), and every write made
+there joins it. Waiting for one record's writes, not all those in flight, keeps the cost per
+record constant however many records are in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from typing import Any
 
 import faust
 from faust.types import FutureMessage
 
+_writes: ContextVar[list[FutureMessage] | None] = ContextVar("changelog_writes", default=None)
+
 
 class ChangelogTable(faust.Table):  # type: ignore[misc]
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._unsent: set[FutureMessage] = set()
-        self._failure: BaseException | None = None
-
     def send_changelog(self, *args: Any, **kwargs: Any) -> FutureMessage:
         sent: FutureMessage = super().send_changelog(*args, **kwargs)
-        self._unsent.add(sent)
-        sent.add_done_callback(self._sent)
+        writes = _writes.get()
+        if writes is not None:
+            writes.append(sent)
         return sent
 
-    def _sent(self, sent: FutureMessage) -> None:
-        self._unsent.discard(sent)
-        # Kept, not dropped with the future: the record that made the change may ask later.
-        if self._failure is None:
-            failure = RuntimeError("a changelog write was cancelled") if sent.cancelled() else None
-            self._failure = failure or sent.exception()
+    @staticmethod
+    def collect() -> list[FutureMessage]:
+        """From now on in this task, every changelog write joins the returned list."""
+        writes: list[FutureMessage] = []
+        _writes.set(writes)
+        return writes
 
-    async def written(self) -> None:
-        """Return once every change made so far is in the changelog; raise if any failed, or
-        if they are not all in within the broker request timeout (a write Faust lost)."""
-        if self._unsent:
-            pending = asyncio.gather(*self._unsent, return_exceptions=True)
-            try:
-                await asyncio.wait_for(pending, self.app.conf.broker_request_timeout)
-            except TimeoutError:
-                raise RuntimeError("changelog writes not acknowledged in time") from None
-        if self._failure is not None:
-            raise self._failure
+    async def written(self, writes: list[FutureMessage]) -> None:
+        """Return once ``writes`` are in the changelog; raise if one failed, or if they are
+        not all in within the broker request timeout (a write Faust lost)."""
+        pending = [w for w in writes if not w.done()]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=self.app.conf.broker_request_timeout)
+            if late:
+                raise RuntimeError("changelog writes not acknowledged in time")
+        for write in writes:
+            if write.cancelled():
+                raise RuntimeError("a changelog write was cancelled")
+            failure = write.exception()
+            if failure is not None:
+                raise failure

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import faust
-from faust.types import TP
+from faust.types import TP, FutureMessage
 
 from schemas.audit import AuditRecord
 from schemas.state import ConversationState
+from streams.changelog_table import ChangelogTable
 from streams.handler import SourceRecord
 
 
@@ -25,9 +26,12 @@ class TableStates:
     def put(self, key: str, state: ConversationState) -> None:
         self._table[key.encode()] = state.to_json()
 
-    async def written(self) -> None:
-        """Every change put so far is in the changelog (:mod:`streams.changelog_table`)."""
-        await self._table.written()
+    def collect_writes(self) -> list[FutureMessage]:
+        """This task's changes from now on, to await (:mod:`streams.changelog_table`)."""
+        return ChangelogTable.collect()
+
+    async def written(self, writes: list[FutureMessage]) -> None:
+        await self._table.written(writes)
 
     def parked(self, partitions: set[int]) -> list[tuple[str, ConversationState]]:
         """Conversations with parked events in ``partitions``; a full scan, so rebalances only."""

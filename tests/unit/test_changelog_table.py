@@ -39,40 +39,44 @@ def table() -> ChangelogTable:
     return made
 
 
-async def test_written_waits_for_every_change_made_so_far(changelog: Changelog) -> None:
+async def test_a_record_waits_for_its_own_writes_only(changelog: Changelog) -> None:
     t = table()
-    t.send_changelog(0, b"a", b"1")
-    t.send_changelog(0, b"b", b"2")
-    waiting = asyncio.ensure_future(t.written())
-    changelog.sent[0].set_result(None)  # type: ignore[arg-type]
+
+    async def record(key: bytes) -> list[FutureMessage]:
+        # Each record is handled in a task of its own, as the agent's lanes do.
+        writes = t.collect()
+        t.send_changelog(0, key, b"1")
+        t.send_changelog(0, key, b"2")
+        return writes
+
+    first, second = await asyncio.gather(
+        asyncio.create_task(record(b"a")), asyncio.create_task(record(b"b"))
+    )
+    assert [len(first), len(second)] == [2, 2]
+    assert set(first).isdisjoint(second)
+    waiting = asyncio.ensure_future(t.written(first))
+    first[0].set_result(None)  # type: ignore[arg-type]
     await asyncio.sleep(0.01)
-    assert not waiting.done()  # the second change is still on its way
-    changelog.sent[1].set_result(None)  # type: ignore[arg-type]
-    await asyncio.wait_for(waiting, 1)
-    await asyncio.wait_for(t.written(), 1)  # nothing left: returns at once
+    assert not waiting.done()  # its second write is still on its way
+    first[1].set_result(None)  # type: ignore[arg-type]
+    await asyncio.wait_for(waiting, 1)  # the other record's writes are not waited for
+    await asyncio.wait_for(t.written([]), 1)
 
 
-async def test_a_change_that_failed_is_reported_to_whoever_asks_later(
+async def test_a_failed_cancelled_or_lost_write_is_an_error_not_a_wait(
     changelog: Changelog,
 ) -> None:
     t = table()
-    t.send_changelog(0, b"a", b"1")
-    changelog.sent[0].set_exception(RuntimeError("broker gone"))
-    await asyncio.sleep(0)
+    t.app.conf.broker_request_timeout = 0.05
+    writes = t.collect()
+    for _ in range(3):
+        t.send_changelog(0, b"a", b"1")
+    failed, cancelled, lost = writes
+    failed.set_exception(RuntimeError("broker gone"))
     with pytest.raises(RuntimeError, match="broker gone"):
-        await t.written()
-
-
-async def test_a_cancelled_or_lost_change_is_an_error_not_a_wait(changelog: Changelog) -> None:
-    t = table()
-    t.send_changelog(0, b"a", b"1")
-    changelog.sent[0].cancel()
-    await asyncio.sleep(0)
+        await t.written([failed])
+    cancelled.cancel()
     with pytest.raises(RuntimeError, match="cancelled"):
-        await t.written()
-
-    lost = table()
-    lost.app.conf.broker_request_timeout = 0.05
-    lost.send_changelog(0, b"b", b"2")  # never acknowledged
+        await t.written([cancelled])
     with pytest.raises(RuntimeError, match="not acknowledged in time"):
-        await lost.written()
+        await t.written([lost])  # never acknowledged
