@@ -13,9 +13,10 @@ After a takeover every record of the backlog is looked up, so one read answers m
 list scan per tenant (shared by the look-ups that wait for it), one snapshot per
 conversation. A read answers "not there" only for writes attempted before it started: a
 predecessor's (every read is dropped at each new assignment, ``taken_over``, and later ones
-start after it) and ours that may have landed (``may_have_written``). Vitally may still be
-working on a write that got no answer, so such a write counts as attempted until
-``settle_s`` after it. Times are wall-clock seconds, as a parked event carries the time of
+start after it) and ours that may have landed (the ``written_at`` the stream layer passes
+with the look-up after such a write, or ``may_have_written``). Vitally may still be working
+on a write that got no answer, so such a write counts as attempted until ``settle_s`` after
+it. Times are wall-clock seconds, as a parked event carries the time of
 its ambiguous write to the partition's next owner.
 
 Reads are kept for ``keep_s``. A scan reads at most ``max_pages`` pages and then answers from
@@ -111,13 +112,18 @@ class ConversationIndex:
         self._attempted[key] = max(until, self._attempted.get(key, until))
 
     async def conversation(
-        self, target: VitallyTarget, external_id: str, created_after: datetime | None
+        self,
+        target: VitallyTarget,
+        external_id: str,
+        created_after: datetime | None,
+        written_at: float | None = None,
     ) -> str | None:
         """The Vitally id of the conversation with ``external_id``, if Vitally has one.
-        ``created_after``: a time no create of it can precede (None: the newest pages)."""
+        ``created_after``: a time no create of it can precede (None: the newest pages);
+        ``written_at``: when our create of it got no clear answer, if one did."""
         self._sweep()
         account = target.account_key
-        await self._settled(account, external_id)
+        await self._settled(target, external_id, written_at)
         while True:
             scan = self._scans.get(account)
             if scan is not None and self._answers(scan, account, external_id, created_after):
@@ -143,14 +149,19 @@ class ConversationIndex:
         return scan.found.get(external_id)
 
     async def message(
-        self, target: VitallyTarget, conversation_id: str, external_id: str
+        self,
+        target: VitallyTarget,
+        conversation_id: str,
+        external_id: str,
+        written_at: float | None = None,
     ) -> str | None:
         """The Vitally id of the message with ``external_id`` in the conversation (by its
-        Vitally id), if it is there. One conversation's look-ups come one at a time (its
-        events run in one lane), so there is nothing to share a read in flight with."""
+        Vitally id), if it is there; ``written_at`` as for :meth:`conversation`. One
+        conversation's look-ups come one at a time (its events run in one lane), so there is
+        nothing to share a read in flight with."""
         self._sweep()
         key = (target.account_key, conversation_id)
-        await self._settled(key[0], external_id)
+        await self._settled(target, external_id, written_at)
         snapshot = self._snapshots.get(key)
         if snapshot is None or not self._fresh(snapshot.started, key[0], external_id):
             started = self._clock()
@@ -165,9 +176,13 @@ class ConversationIndex:
                 self._snapshots.popitem(last=False)
         return snapshot.messages.get(external_id)
 
-    async def _settled(self, account: str, external_id: str) -> None:
+    async def _settled(
+        self, target: VitallyTarget, external_id: str, written_at: float | None
+    ) -> None:
         # A read begun before Vitally is done with our unanswered write could miss it.
-        wait = self._attempted.get((account, external_id), 0.0) - self._clock()
+        if written_at is not None:
+            self.may_have_written(target, external_id, at=written_at)
+        wait = self._attempted.get((target.account_key, external_id), 0.0) - self._clock()
         if wait > 0:
             if self._stopping():
                 raise HandOver

@@ -26,7 +26,6 @@ from schemas.audit import Reason
 from schemas.events import Conversation, ConversationEvent
 from schemas.state import ConversationState
 from schemas.vitally import ConversationCreate, MessageCreate, Participant
-from vitally.errors import VitallyError
 
 # How far Vitally's clock may be behind the times in Unthread's events.
 CLOCK_SKEW = timedelta(minutes=15)
@@ -96,13 +95,12 @@ async def conversation_created(
     )
 
     if verify:
-        if unsure_since is not None:
-            directory.may_have_written(tenant.target, conv.id, at=unsure_since)
         existing = await directory.conversation(
             tenant.target,
             conv.id,
             # No create of ours precedes the conversation itself; the margin is for clocks.
             created_after=created_at - CLOCK_SKEW if created_at is not None else None,
+            written_at=unsure_since,
         )
         if existing is not None:
             return duplicate(
@@ -123,12 +121,7 @@ async def conversation_created(
         ],
         traits=_traits(conv),
     )
-    try:
-        created = await vitally.create_conversation(tenant.target, request)
-    except VitallyError as exc:
-        if exc.maybe_applied:
-            directory.may_have_written(tenant.target, conv.id)
-        raise
+    created = await vitally.create_conversation(tenant.target, request)
     first = next((m.id for m in created.messages if m.external_id == initial.id), None)
     return SyncResult(
         "synced",

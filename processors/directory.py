@@ -59,19 +59,24 @@ class CachedDirectory:
         )
 
     async def conversation(
-        self, target: VitallyTarget, external_id: str, created_after: datetime | None
+        self,
+        target: VitallyTarget,
+        external_id: str,
+        created_after: datetime | None,
+        written_at: float | None = None,
     ) -> str | None:
-        return await self._conversations.conversation(target, external_id, created_after)
+        return await self._conversations.conversation(
+            target, external_id, created_after, written_at
+        )
 
     async def message(
-        self, target: VitallyTarget, conversation_id: str, external_id: str
+        self,
+        target: VitallyTarget,
+        conversation_id: str,
+        external_id: str,
+        written_at: float | None = None,
     ) -> str | None:
-        return await self._conversations.message(target, conversation_id, external_id)
-
-    def may_have_written(
-        self, target: VitallyTarget, external_id: str, at: float | None = None
-    ) -> None:
-        self._conversations.may_have_written(target, external_id, at)
+        return await self._conversations.message(target, conversation_id, external_id, written_at)
 
     def taken_over(self) -> None:
         """A new assignment of partitions (see :mod:`processors.conversation_index`)."""

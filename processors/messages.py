@@ -18,7 +18,6 @@ from processors.tenant import TenantContext
 from schemas.events import Message, MessageEvent
 from schemas.state import ConversationState
 from schemas.vitally import MessageCreate, Participant
-from vitally.errors import VitallyError
 
 
 async def message_created(
@@ -72,9 +71,9 @@ async def message_created(
     conversation_id = state.vitally_conversation_id
     applied = state.with_message(message.id, offset)
     if verify:
-        if unsure_since is not None:
-            directory.may_have_written(tenant.target, message.id, at=unsure_since)
-        found = await directory.message(tenant.target, conversation_id, message.id)
+        found = await directory.message(
+            tenant.target, conversation_id, message.id, written_at=unsure_since
+        )
         if found is not None:
             return duplicate("already_in_vitally", applied, vitally_message_id=found)
     request = MessageCreate(
@@ -84,12 +83,7 @@ async def message_created(
         to=[recipient],
         timestamp=message_time(message, event.event_timestamp, clock),
     )
-    try:
-        posted = await vitally.add_message(tenant.target, conversation_id, request)
-    except VitallyError as exc:
-        if exc.maybe_applied:
-            directory.may_have_written(tenant.target, message.id)
-        raise
+    posted = await vitally.add_message(tenant.target, conversation_id, request)
     return SyncResult(
         "synced",
         state=applied,

@@ -55,16 +55,20 @@ class Directory(Protocol):
     async def admin(self, target: VitallyTarget, email: str) -> VitallyAdmin | None: ...
 
     async def conversation(
-        self, target: VitallyTarget, external_id: str, created_after: datetime | None
+        self,
+        target: VitallyTarget,
+        external_id: str,
+        created_after: datetime | None,
+        written_at: float | None = None,
     ) -> str | None: ...
 
     async def message(
-        self, target: VitallyTarget, conversation_id: str, external_id: str
+        self,
+        target: VitallyTarget,
+        conversation_id: str,
+        external_id: str,
+        written_at: float | None = None,
     ) -> str | None: ...
-
-    def may_have_written(
-        self, target: VitallyTarget, external_id: str, at: float | None = None
-    ) -> None: ...
 
 
 class Clock(Protocol):
