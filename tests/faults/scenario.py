@@ -59,6 +59,18 @@ class Scenario:
         self.workload.setup(self.sandbox, self.deployed, **kwargs)
         self.started = time.monotonic()
 
+    def start_fed(self, *, latency_ms: float, rate: float) -> Feeder:
+        """The usual start: the sandbox answering after ``latency_ms``, the tenants
+        connected, one worker running and the workload being produced at ``rate``."""
+        self.sandbox.set_faults(latency_ms=latency_ms)
+        self.connect()
+        self.crew.start()
+        return self.feeder(rate=rate)
+
+    def all_produced(self, feeder: Feeder) -> None:
+        feeder.wait()
+        self.mark("all produced")
+
     def feeder(self, rate: float, records: list[tuple[bytes | None, bytes | None]] | None = None
                ) -> Feeder:  # fmt: skip
         raw = (

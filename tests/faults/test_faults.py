@@ -38,16 +38,12 @@ def _posts(sandbox: SandboxHandle, subdomains: list[str]) -> int:
 
 def test_sigkill_three_times(fault_deployment: Deployment, sandbox: SandboxHandle) -> None:
     run = Scenario("sigkill", fault_deployment, sandbox, Workload(2, 150, 9, prefix="k"))
-    sandbox.set_faults(latency_ms=25)
-    run.connect()
-    run.crew.start()
-    feeder = run.feeder(rate=150)
+    feeder = run.start_fed(latency_ms=25, rate=150)
     for fraction in (0.2, 0.45, 0.7):
         run.wait_messages(fraction)
         run.mark("SIGKILL")
         run.crew.kill()  # and a replacement starts right away
-    feeder.wait()
-    run.mark("all produced")
+    run.all_produced(feeder)
     run.finish()
 
 
@@ -56,16 +52,12 @@ def test_sandbox_503_for_30s(fault_deployment: Deployment, sandbox: SandboxHandl
         "outage503", fault_deployment, sandbox, Workload(2, 60, 9, prefix="o"),
         env={"RETRY_ATTEMPTS": "3"},
     )  # fmt: skip
-    sandbox.set_faults(latency_ms=10)
-    run.connect()
-    run.crew.start()
-    feeder = run.feeder(rate=60)
+    feeder = run.start_fed(latency_ms=10, rate=60)
     run.wait_messages(0.25)
     run.mark("outage of 30 s starts")
     sandbox.set_faults(outage_seconds=30)
     outage_ends = time.monotonic() + 30
-    feeder.wait()
-    run.mark("all produced")
+    run.all_produced(feeder)
     time.sleep(max(0.0, outage_ends - time.monotonic()))
     run.finish()
 
@@ -83,10 +75,7 @@ def test_join_while_vitally_times_out(fault_deployment: Deployment, sandbox: San
             "RETRY_MAX_DELAY_SECONDS": "4",
         },
     )  # fmt: skip
-    sandbox.set_faults(latency_ms=10)
-    run.connect()
-    run.crew.start()
-    feeder = run.feeder(rate=60)
+    feeder = run.start_fed(latency_ms=10, rate=60)
     run.wait_messages(0.25)
     run.mark("Vitally answers after 1.5 s, past the 1 s timeout")
     sandbox.set_faults(latency_ms=1500)
@@ -97,18 +86,14 @@ def test_join_while_vitally_times_out(fault_deployment: Deployment, sandbox: San
     join_s = round(time.monotonic() - joining, 1)
     run.mark("second worker ready")
     sandbox.set_faults(latency_ms=10)
-    feeder.wait()
-    run.mark("all produced")
+    run.all_produced(feeder)
     run.finish(join_seconds=join_s)
 
 
 def test_429_storm(fault_deployment: Deployment, sandbox: SandboxHandle) -> None:
     workload = Workload(2, 60, 9, prefix="r")
     run = Scenario("storm429", fault_deployment, sandbox, workload)
-    sandbox.set_faults(latency_ms=10)
-    run.connect()
-    run.crew.start()
-    feeder = run.feeder(rate=60)
+    feeder = run.start_fed(latency_ms=10, rate=60)
     run.wait_messages(0.25)
     run.mark("rate limit 20/min")
     for tenant in workload.tenant_list():
@@ -117,8 +102,7 @@ def test_429_storm(fault_deployment: Deployment, sandbox: SandboxHandle) -> None
     run.mark("rate limit back")
     for tenant in workload.tenant_list():
         sandbox.set_faults(tenant.subdomain, rate_limit=None)  # back to the org's own limit
-    feeder.wait()
-    run.mark("all produced")
+    run.all_produced(feeder)
     run.finish()
 
 
@@ -128,25 +112,18 @@ def test_broker_restart(
     if kafka_bootstrap.local is None:
         pytest.skip("needs a broker started by this test session (kafka_local)")
     run = Scenario("broker_restart", fault_deployment, sandbox, Workload(2, 60, 9, prefix="b"))
-    sandbox.set_faults(latency_ms=10)
-    run.connect()
-    run.crew.start()
-    feeder = run.feeder(rate=60)
+    feeder = run.start_fed(latency_ms=10, rate=60)
     run.wait_messages(0.3)
     run.mark("broker restart")
     kafka_bootstrap.restart()
     run.mark("broker back")
-    feeder.wait()
-    run.mark("all produced")
+    run.all_produced(feeder)
     run.finish()
 
 
 def test_scale_1_3_1(fault_deployment: Deployment, sandbox: SandboxHandle) -> None:
     run = Scenario("scale_1_3_1", fault_deployment, sandbox, Workload(2, 90, 9, prefix="s"))
-    sandbox.set_faults(latency_ms=20)
-    run.connect()
-    run.crew.start()
-    feeder = run.feeder(rate=60)
+    feeder = run.start_fed(latency_ms=20, rate=60)
     run.wait_messages(0.15)
     run.mark("starting 2 more workers")
     joining = [run.crew.start(wait=False) for _ in range(2)]
@@ -158,8 +135,7 @@ def test_scale_1_3_1(fault_deployment: Deployment, sandbox: SandboxHandle) -> No
     for _ in range(2):
         assert run.crew.stop() == 0
     run.mark("1 worker left")
-    feeder.wait()
-    run.mark("all produced")
+    run.all_produced(feeder)
     run.finish()
 
 
