@@ -142,26 +142,24 @@ def run_system(
         name, options.bootstrap, sandbox.base_url, options.workdir, options.partitions
     )
     create_topics(options.bootstrap, [deployment.input_topic], options.partitions)
-    backlogged: list[Produced] = []
-
-    def produce_backlog() -> None:
-        # After the tenants are connected: events from before that are skipped by design.
-        backlogged.append(produce_workload(options.bootstrap, deployment.input_topic, workload))
-
-    service = system.start(deployment, tenants, produce_backlog if backlog else lambda: None)
-    early = backlogged[0] if backlogged else None
-    if early is None:
+    produced = _ProduceThread(options.bootstrap, deployment.input_topic, workload, options)
+    # A backlog goes out once the tenants are connected (events from before that are skipped
+    # by design) and before the system's process starts.
+    service = system.start(deployment, tenants, produced.all_now if backlog else lambda: None)
+    if backlog:
+        produced.count_from(time.time())
+    else:
         # The group owns every partition now, but a system's own reaction to the assignment
         # (vitally-sync samples each partition's end offset to tell new records from ones a
         # previous owner may have applied) can run a moment later; records produced before
         # it would be taken for a backlog found at takeover. Start-up is not measured.
         time.sleep(SETTLE_S)
-    else:
-        early.first = time.time()
+    label = f"{system.name} (backlog)" if backlog else system.name
     try:
         return _measure(
-            scenario, system, workload, tenants, deployment, service, sandbox, options, early
-        )
+            scenario, system, label, workload, tenants, deployment, service, sandbox, options,
+            produced,
+        )  # fmt: skip
     finally:
         service.stop()
 
@@ -225,17 +223,17 @@ class _Progress:
 def _measure(
     scenario: str,
     system: System,
+    label: str,
     workload: Workload,
     tenants: list[ConnectedTenant],
     deployment: Deployment,
     service: Service,
     sandbox: SandboxHandle,
     options: RunOptions,
-    early: Produced | None,
+    produced: _ProduceThread,
 ) -> Result:
     total = len(workload.events)
     before = org_calls(sandbox, tenants) if system.writes_vitally else Calls()
-    produced = _ProduceThread(options.bootstrap, deployment.input_topic, workload, options, early)
     progress = _Progress()
     reader = AuditReader(options.bootstrap, deployment.audit_topic)
     middle: tuple[Calls, int] | None = None
@@ -282,7 +280,7 @@ def _measure(
         latencies, basis = audit_latencies_ms(audits), "audit"
     return Result(
         scenario=scenario,
-        system=f"{system.name} (backlog)" if early is not None else system.name,
+        system=label,
         events=total,
         finished=len(audits),
         seconds=_finished_at(audits) - done.first,
@@ -315,25 +313,27 @@ def _steady(middle: tuple[Calls, int] | None, after: Calls, finished: int) -> fl
 
 
 class _ProduceThread:
-    """Produces the workload beside the progress loop, so a paced run shows progress too;
-    with ``done``, what was produced before the system started."""
+    """Produces the workload beside the progress loop, so a paced run shows progress too; or,
+    for a backlog, all of it at once before the system starts (``all_now``)."""
 
-    def __init__(
-        self,
-        bootstrap: str,
-        topic: str,
-        workload: Workload,
-        options: RunOptions,
-        done: Produced | None = None,
-    ):
+    def __init__(self, bootstrap: str, topic: str, workload: Workload, options: RunOptions):
         self._args = (bootstrap, topic, workload)
         self._rate = options.produce_rate
-        self._result: Produced | None = done
+        self._result: Produced | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="produce", daemon=True)
 
+    def all_now(self) -> None:
+        self._result = produce_workload(*self._args)
+
+    def count_from(self, started: float) -> None:
+        """Throughput of a backlog counts from ``started`` (the system ready), not from
+        when it was produced."""
+        assert self._result is not None  # noqa: S101 - only after all_now
+        self._result.first = started
+
     def start(self) -> None:
-        if self._result is None:
+        if self._result is None:  # not a backlog already produced
             self._thread.start()
 
     def _run(self) -> None:
@@ -347,7 +347,7 @@ class _ProduceThread:
             raise RuntimeError("producing the workload failed") from self._error
 
     def wait(self) -> Produced:
-        if self._thread.is_alive() or self._result is None:
+        if self._thread.is_alive():
             self._thread.join()
         self.raise_failure()
         assert self._result is not None  # noqa: S101 - set whenever no error was
