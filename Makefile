@@ -5,10 +5,10 @@ BIN := $(VENV)/bin
 
 .PHONY: install demo test lint bench
 
-$(BIN)/vitally-sync: pyproject.toml
+$(BIN)/vitally-sync: pyproject.toml devkit/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./devkit
 	@touch $@
 
 install: $(BIN)/vitally-sync

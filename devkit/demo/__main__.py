@@ -29,7 +29,7 @@ from demo.events import Record, new_conversation, reply
 from devtools.processes import stop_process, wait_for_http
 from kafka_local import LocalKafka
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STATE = ROOT / ".local"
 TENANT = "T01ACME"
 CLI = Path(sys.executable).parent / "vitally-sync"  # the console script of this venv
