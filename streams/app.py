@@ -3,7 +3,7 @@
 The agent stays thin. It reads input and retry records without auto-ack, hands each to a
 per-conversation lane (:mod:`streams.lanes`) and acks in offset order per partition once the
 record is fully handled: its table changes are in the changelog (Faust's flush before a
-commit does not wait for them, see :mod:`streams.changelog_table`) and its audit record is
+commit does not wait for them, see :mod:`streams.seam.changelog`) and its audit record is
 in the Kafka client's batches, which that flush does wait for. So an offset is only
 committed after the audit record and table change it produced.
 """
@@ -18,27 +18,27 @@ from typing import Any
 import faust
 from faust.types import TP, EventT, StreamT
 
+from integrations.secrets import SecretBox
+from integrations.store import IntegrationStore
 from processors.clock import SystemClock
 from processors.conversation_index import ConversationIndex
 from processors.directory import CachedDirectory
 from schemas.integration import IntegrationRecord
-from streams.changelog_table import ChangelogTable
-from streams.consumer import GatedConsumer, GatedTransport, HandledOffsets
-from streams.continuity import OffsetContinuity
-from streams.crypto import SecretBox
 from streams.handler import EventHandler, SourceRecord
-from streams.integrations import IntegrationStore
 from streams.lanes import KeyedLanes, OffsetSequencer
-from streams.offset_probe import OffsetProbe
 from streams.parking import ParkedIndex, ParkingPolicy
 from streams.ports import KafkaOutputs, ReplayGuard, TableStates
+from streams.seam.changelog import ChangelogTable
+from streams.seam.commits import GatedConsumer, GatedTransport, HandledOffsets
+from streams.seam.continuity import OffsetContinuity
+from streams.seam.flow import PartitionWindow, resume_fetching, stop_fetching
+from streams.seam.probe import OffsetProbe
+from streams.seam.start_offsets import start_offsets
 from streams.settings import Settings
-from streams.start_offsets import start_offsets
 from streams.tenant_gate import TenantGate
-from streams.tenant_http import register_tenant_api
 from streams.topics import TopicLayout
-from streams.views import register_views
-from streams.window import PartitionWindow, resume_fetching, stop_fetching
+from streams.web.probes import register_views
+from streams.web.tenants import register_tenant_api
 from vitally.client import VitallyClient, build_http_client
 from vitally.ratelimit import TenantRateLimiter
 from vitally.retry import NO_RETRY, RetryPolicy
@@ -111,7 +111,6 @@ def create_app(settings: Settings, layout: TopicLayout) -> faust.App:
     integrations = IntegrationStore(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         topic=settings.integrations_topic,
-        partitions=layout.integrations_partitions,
         box=SecretBox(settings.secrets_key.get_secret_value()),
         base_url_override=settings.vitally_base_url,
         publish=publish_integration,

@@ -17,13 +17,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from processors.connection import ConnectError
+from integrations.connect import connect_tenant, disconnect_tenant
+from integrations.secrets import SecretBox, UndecryptableSecret
+from integrations.sync_counts import AuditCounts
+from integrations.topic import publish_record, read_records, read_topic
+from integrations.validation import ConnectError
 from schemas.integration import IntegrationRecord
-from streams.connect import connect_tenant, disconnect_tenant
-from streams.crypto import SecretBox, UndecryptableSecret
-from streams.integration_topic import publish_record, read_records, read_topic
 from streams.settings import Settings
-from streams.sync_counts import AuditCounts
 from streams.topics import ensure_topics
 from vitally.client import VitallyClient, build_http_client
 

@@ -9,8 +9,8 @@ from faust.types import TP, FutureMessage
 
 from schemas.audit import AuditRecord
 from schemas.state import ConversationState
-from streams.changelog_table import ChangelogTable
 from streams.handler import SourceRecord
+from streams.seam.changelog import ChangelogTable
 
 
 class TableStates:
@@ -27,7 +27,7 @@ class TableStates:
         self._table[key.encode()] = state.to_json()
 
     def collect_writes(self) -> list[FutureMessage]:
-        """This task's changes from now on, to await (:mod:`streams.changelog_table`)."""
+        """This task's changes from now on, to await (:mod:`streams.seam.changelog`)."""
         return ChangelogTable.collect()
 
     async def written(self, writes: list[FutureMessage]) -> None:

@@ -26,7 +26,6 @@ _TIMEOUT = 30.0
 @dataclass(frozen=True)
 class TopicLayout:
     input_partitions: int
-    integrations_partitions: int
 
 
 def ensure_topics(settings: Settings) -> TopicLayout:
@@ -43,7 +42,6 @@ def ensure_topics(settings: Settings) -> TopicLayout:
     # Another worker may have created a topic between our look and our create.
     layout = TopicLayout(
         input_partitions=_settled_partitions(admin, settings.input_topic) or partitions,
-        integrations_partitions=_settled_partitions(admin, settings.integrations_topic) or 1,
     )
     retry = _settled_partitions(admin, settings.retry_topic)
     if retry != layout.input_partitions:

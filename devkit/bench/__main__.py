@@ -17,10 +17,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from kafka_local import LocalKafka
+
 from bench.report import as_json, notes, table, verdict_lines, verdicts
 from bench.runner import Result, RunOptions
 from bench.scenarios import SCENARIOS, Sizes, build, run_scenario
-from kafka_local import LocalKafka
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -15,10 +15,10 @@ import time
 from collections.abc import Sequence
 
 import httpx
+from vitally_sandbox.process import run_sandbox
 
 from bench.scenarios import NOT_BINDING
 from vitally import build_http_client
-from vitally_sandbox.process import run_sandbox
 
 ADMIN = "ops@vendor.example"
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hints
+from vitally_sandbox.process import SandboxHandle
 
 from bench.checks import (
     CheckResult,
@@ -39,7 +40,6 @@ from bench.kafka_io import AuditReader, Produced, create_topics, group_lag, prod
 from bench.procs import Service
 from bench.systems import ConnectedTenant, Deployment, System
 from bench.workload import Workload, WorkloadConfig, generate
-from vitally_sandbox.process import SandboxHandle
 
 SETTLE_S = 3.0
 

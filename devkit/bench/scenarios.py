@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from vitally_sandbox.process import run_sandbox
+
 from bench.runner import Result, RunOptions, run_system
 from bench.systems import (
     NaiveSystem,
@@ -25,7 +27,6 @@ from bench.systems import (
     VitallySyncSystem,
 )
 from bench.workload import WorkloadConfig
-from vitally_sandbox.process import run_sandbox
 
 # Far above anything a run can send: the limit is there (headers and all) but never binds.
 NOT_BINDING = 10_000_000

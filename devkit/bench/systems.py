@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from cryptography.fernet import Fernet
+from devtools.processes import ROOT, free_port, procfile_command, wait_for_http
 
 from bench.kafka_io import create_topics, wait_group_assigned
 from bench.procs import Service
-from devtools.processes import ROOT, free_port, procfile_command, wait_for_http
 
 SystemName = Literal["naive", "vitally-sync", "passthrough"]
 READY_TIMEOUT_S = 90.0

@@ -24,10 +24,10 @@ from pathlib import Path
 import httpx
 from confluent_kafka import Consumer, Producer
 from cryptography.fernet import Fernet
-
-from demo.events import Record, new_conversation, reply
 from devtools.processes import stop_process, wait_for_http
 from kafka_local import LocalKafka
+
+from demo.events import Record, new_conversation, reply
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = ROOT / ".local"

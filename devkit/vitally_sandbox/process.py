@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import httpx
-
 from devtools.processes import free_port, stop_process, wait_for_http
+
 from vitally_sandbox.auth import basic_header
 
 STARTUP_TIMEOUT_S = 15.0

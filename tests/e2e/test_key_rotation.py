@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-
 from demo.events import new_conversation
+
+from integrations.secrets import SecretBox, UndecryptableSecret
 from schemas.integration import IntegrationRecord
-from streams.crypto import SecretBox, UndecryptableSecret
 from tests.e2e.tenant_api import Api, basic
 from tests.fixtures.kafka import KafkaBroker, consume_all
 from tests.fixtures.sandbox import SandboxHandle

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
 from demo.events import Record, envelope, message, new_conversation, reply
+
 from tests.fixtures.sandbox import SandboxHandle
 from tests.fixtures.worker import Deployment
 

@@ -16,14 +16,14 @@ from typing import Any
 import httpx
 import pytest
 from confluent_kafka.admin import AdminClient
-
 from demo.events import Record, new_conversation, reply
+from vitally_sandbox.auth import fingerprint as token_fingerprint
+
 from tests.e2e.tenant_api import Api, basic, error_of, raw_bytes, topics_of, wait_for
 from tests.fixtures.hostile import HOSTILE_SUBDOMAINS
 from tests.fixtures.kafka import KafkaBroker, consume_all
 from tests.fixtures.sandbox import SandboxHandle
 from tests.fixtures.worker import Deployment, WorkerProcess, deployment
-from vitally_sandbox.auth import fingerprint as token_fingerprint
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient
-
 from demo.events import Record, new_conversation, reply
-from streams.offset_probe import OffsetProbe
+
+from streams.seam.probe import OffsetProbe
 from tests.fixtures.kafka import (
     KafkaBroker,
     create_topic,

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from demo.events import Record, conversation, envelope, message
+
 from tests.fixtures.sandbox import SandboxHandle
 from tests.fixtures.worker import Deployment
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer
-
 from kafka_local import BrokerExited, LocalKafka
+
 from tests.fixtures.kafka import (
     committed_offsets,
     consume_all,

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from kafka_local import ClasspathError, ToolNotFound, resolve_classpath
 from kafka_local.classpath import POM, default_cache_root
 

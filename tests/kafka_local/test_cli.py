@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from kafka_local.jvm import pid_alive
+
 from tests.fixtures.kafka import consume_all, produce, unique_name
 
 

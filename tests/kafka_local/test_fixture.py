@@ -6,8 +6,8 @@ import time
 
 import pytest
 from confluent_kafka.admin import AdminClient
-
 from kafka_local import LocalKafka
+
 from tests.fixtures import kafka as fixture
 from tests.fixtures.kafka import (
     ENV_VAR,

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from vitally_sandbox import ManualClock, basic_header, create_app
 
 ACME_TOKEN = "acme-secret"

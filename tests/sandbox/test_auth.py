@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 
 import pytest
+from vitally_sandbox.auth import basic_header, token_from_header
 
 from tests.sandbox.conftest import ACME_TOKEN, GLOBEX_TOKEN, USERS_ONLY_TOKEN, Harness, auth
-from vitally_sandbox.auth import basic_header, token_from_header
 
 
 def b64(text: str) -> str:

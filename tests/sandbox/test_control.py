@@ -7,8 +7,9 @@ import json
 import uuid
 from importlib import resources
 
-from tests.sandbox.conftest import ACME_TOKEN, GLOBEX_TOKEN, Harness, MakeHarness, auth, message
 from vitally_sandbox import SeedFile
+
+from tests.sandbox.conftest import ACME_TOKEN, GLOBEX_TOKEN, Harness, MakeHarness, auth, message
 
 
 async def test_health(harness: Harness) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from demo import events as ev
+
 from processors.clock import FrozenClock
 from processors.directory import CachedDirectory
 from processors.results import SyncResult

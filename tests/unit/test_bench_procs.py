@@ -8,7 +8,6 @@ import sys
 import time
 
 import pytest
-
 from bench.procs import cpu_seconds, tree_cpu_seconds
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")

@@ -10,7 +10,7 @@ import faust
 import pytest
 from faust.types import FutureMessage
 
-from streams.changelog_table import ChangelogTable
+from streams.seam.changelog import ChangelogTable
 
 
 class Changelog:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from processors.connection import (
+from integrations.validation import (
     ConnectError,
     ValidatedIntegration,
     normalise_region,

@@ -12,7 +12,7 @@ import faust
 import pytest
 from faust.types import TP
 
-from streams.consumer import GatedConsumer, GatedTransport, HandledOffsets
+from streams.seam.commits import GatedConsumer, GatedTransport, HandledOffsets
 
 EVENTS = TP("events", 0)
 

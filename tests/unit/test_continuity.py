@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from streams.continuity import OffsetContinuity
+from streams.seam.continuity import OffsetContinuity
 
 P0 = ("events", 0)
 P1 = ("events", 1)

@@ -7,7 +7,7 @@ import base64
 import pytest
 from cryptography.fernet import Fernet
 
-from streams.crypto import SecretBox, SecretsKeyError, UndecryptableSecret, fingerprint
+from integrations.secrets import SecretBox, SecretsKeyError, UndecryptableSecret, fingerprint
 
 OLD = Fernet.generate_key().decode()
 NEW = Fernet.generate_key().decode()

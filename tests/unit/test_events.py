@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
 from demo import events as ev
+
 from schemas.events import (
     ConversationEvent,
     InvalidEvent,

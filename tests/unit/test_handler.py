@@ -7,8 +7,8 @@ import json
 import time
 
 import pytest
-
 from demo import events as ev
+
 from processors.clock import FrozenClock
 from processors.conversation_index import ConversationIndex
 from processors.directory import CachedDirectory

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography.fernet import Fernet
 
+from integrations.secrets import SecretBox, fingerprint
+from integrations.store import IntegrationStore
 from schemas.integration import IntegrationRecord
-from streams.crypto import SecretBox, fingerprint
-from streams.integrations import IntegrationStore
 from vitally.target import basic_auth_value
 
 BOX = SecretBox(Fernet.generate_key().decode())
@@ -18,7 +18,7 @@ T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 def _store() -> IntegrationStore:
     return IntegrationStore(
-        bootstrap_servers="unused:9092", topic="integrations", partitions=1, box=BOX,
+        bootstrap_servers="unused:9092", topic="integrations", box=BOX,
         base_url_override="http://vitally.test",
     )  # fmt: skip
 

@@ -4,8 +4,8 @@ from faust.types import TP
 
 from schemas.state import ConversationState, ParkedEvent
 from streams.parking import ParkedIndex, ParkingPolicy
+from streams.seam.flow import PartitionWindow
 from streams.tenant_gate import TenantGate
-from streams.window import PartitionWindow
 
 POLICY = ParkingPolicy(min_delay_s=10, max_delay_s=100, transient_max_delay_s=40,
                        people_window_s=1000, jitter=0)  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from demo import events as ev
+
 from tests.fakes import tenant_context
 from tests.unit.sync_world import CONV, TENANT, World, created, posted, updated
 

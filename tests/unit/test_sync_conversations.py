@@ -6,8 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-
 from demo import events as ev
+
 from processors.results import SyncResult
 from schemas.audit import Reason
 from schemas.state import ConversationState

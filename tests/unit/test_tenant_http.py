@@ -21,16 +21,16 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 from faust.web.drivers.aiohttp import Web as AiohttpWeb
+from vitally_sandbox import ManualClock, create_app
 
+from integrations.api import SaveFailed, TenantApi
+from integrations.secrets import SecretBox
+from integrations.store import IntegrationStore
+from integrations.sync_counts import AuditCounts
 from schemas.integration import IntegrationRecord
-from streams.crypto import SecretBox
-from streams.integrations import IntegrationStore
-from streams.sync_counts import AuditCounts
-from streams.tenant_api import SaveFailed, TenantApi
-from streams.tenant_http import serve_tenant_api
+from streams.web.tenants import serve_tenant_api
 from tests.fixtures.hostile import HOSTILE_SUBDOMAINS
 from vitally import RetryPolicy, VitallyClient
-from vitally_sandbox import ManualClock, create_app
 
 TOKEN = "admin-token-0123456789abcdef"
 PATH = "/tenants/T01ACME/integrations/vitally"
@@ -95,7 +95,7 @@ class Harness:
 async def harness() -> AsyncIterator[Harness]:
     box = SecretBox(Fernet.generate_key().decode())
     store = IntegrationStore(
-        bootstrap_servers="unused:9092", topic="integrations", partitions=1, box=box,
+        bootstrap_servers="unused:9092", topic="integrations", box=box,
         base_url_override=None,
     )  # fmt: skip
     store.ready.set()

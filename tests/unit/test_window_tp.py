@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiokafka.structs import TopicPartition
 from faust.types import TP
 
-from streams.window import PartitionWindow
+from streams.seam.flow import PartitionWindow
 
 
 def test_pause_and_resume_get_faust_tps_for_aiokafka_topic_partitions() -> None:

@@ -6,11 +6,11 @@ from typing import Any
 
 import httpx
 import pytest
+from vitally_sandbox import ManualClock, create_app
 
 from processors.conversation_index import ConversationIndex
 from schemas.vitally import ConversationCreate, MessageCreate, Participant
 from vitally import TenantRateLimiter, VitallyAuthError, VitallyClient, VitallyTarget
-from vitally_sandbox import ManualClock, create_app
 
 BASE = "http://sandbox.test"
 SEED: dict[str, Any] = {

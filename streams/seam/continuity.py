@@ -2,7 +2,7 @@
 
 Faust drops records it fetched around rebalances (``Stream.__aiter__`` skips them) and relies
 on its seek to the committed offset to fetch them again; with our commits
-(:mod:`streams.consumer`) that seek never lands past a record we did not finish. This module
+(:mod:`streams.seam.commits`) that seek never lands past a record we did not finish. This module
 checks that promise instead of trusting it. After an assignment each source partition is
 expected to continue at the group's committed offset (the start of the log when there is
 none: ``auto_offset_reset`` is earliest), and every record handed to the agent is checked:
@@ -10,7 +10,7 @@ none: ``auto_offset_reset`` is earliest), and every record handed to the agent i
 * at or below what we expect next: handle it (a redelivery is recognised as a duplicate
   downstream);
 * above it: a hole. Only the broker can say whether it is real (transaction markers,
-  compaction) or records we never got, so the caller asks it (:mod:`streams.offset_probe`)
+  compaction) or records we never got, so the caller asks it (:mod:`streams.seam.probe`)
   and passes the answer to :meth:`OffsetContinuity.settle`: a real hole is stepped over,
   a missing record is read again by seeking back. Nothing is ever skipped on a timer.
 

@@ -2,7 +2,7 @@
 
 Framework-free, so it is tested without a web server: each method takes the tenant id from the
 path (and the body's bytes) and returns an :class:`ApiResponse` or raises :class:`ApiError`.
-:mod:`streams.tenant_http` serves it on Faust's web server behind :mod:`streams.http_guard`
+:mod:`streams.web.tenants` serves it on Faust's web server behind :mod:`streams.web.guard`
 (bearer token, body size, every failure as JSON).
 
 =======  ============================  =====================================================
@@ -12,7 +12,7 @@ status   ``error``                     when
 400      ``invalid_json``              the body is not JSON
 404      ``not_connected``             GET/DELETE of a tenant that never connected
 422      ``invalid_request``           the body is not an object, or the tenant id is odd
-422      a ``ConnectErrorCode``        a field to fix, or Vitally said no (processors/connection)
+422      a ``ConnectErrorCode``        a field to fix, or Vitally said no (integrations/validation)
 503      ``not_ready``                 the worker has not loaded the integrations yet
 503      ``save_failed``               Kafka did not take the record: nothing was saved
 =======  ============================  =====================================================
@@ -30,10 +30,10 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from processors.connection import ConnectError, ConnectErrorCode, ConnectionProbe
+from integrations.connect import Publish, connect_tenant, disconnect_tenant
+from integrations.secrets import SecretBox
+from integrations.validation import ConnectError, ConnectErrorCode, ConnectionProbe
 from schemas.integration import ConnectRequest, IntegrationRecord
-from streams.connect import Publish, connect_tenant, disconnect_tenant
-from streams.crypto import SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class ApiResponse:
 
 
 class Integrations(Protocol):
-    """The worker's integration store (streams.integrations.IntegrationStore satisfies it)."""
+    """The worker's integration store (integrations.store.IntegrationStore satisfies it)."""
 
     ready: asyncio.Event
 
@@ -87,7 +87,7 @@ class Integrations(Protocol):
 
 
 class Counts(Protocol):
-    """Sync counts per tenant (streams.sync_counts.AuditCounts satisfies it)."""
+    """Sync counts per tenant (integrations.sync_counts.AuditCounts satisfies it)."""
 
     def for_tenant(self, tenant_id: str) -> dict[str, Any]: ...
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from processors.connection import ConnectionProbe, validate_connection
+from integrations.secrets import SecretBox, fingerprint
+from integrations.validation import ConnectionProbe, validate_connection
 from schemas.integration import IntegrationRecord
-from streams.crypto import SecretBox, fingerprint
 
 Publish = Callable[[IntegrationRecord], Awaitable[None]]
 

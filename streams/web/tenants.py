@@ -1,9 +1,9 @@
-"""Serving :class:`~streams.tenant_api.TenantApi` on the worker's Faust web server.
+"""Serving :class:`~integrations.api.TenantApi` on the worker's Faust web server.
 
 ``register_tenant_api`` wires the pieces the endpoints need: a Vitally client for validation,
 a publisher that writes the integrations topic through Faust's producer and waits until Kafka
 has the record, the audit counts (a background task), the view, and the guard middleware
-(:mod:`streams.http_guard`) in front of every page of the server.
+(:mod:`streams.web.guard`) in front of every page of the server.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from aiohttp import web as aiohttp_web
 from faust.web import Request, Response, View
 from faust.web.drivers.aiohttp import Web as AiohttpWeb
 
+from integrations.api import ApiResponse, SaveFailed, TenantApi
+from integrations.connect import Publish
+from integrations.secrets import SecretBox
+from integrations.store import IntegrationStore
+from integrations.sync_counts import AuditCounts
 from schemas.integration import IntegrationRecord
-from streams.connect import Publish
-from streams.crypto import SecretBox
-from streams.http_guard import guard, read_body
-from streams.integrations import IntegrationStore
 from streams.settings import Settings
-from streams.sync_counts import AuditCounts
-from streams.tenant_api import ApiResponse, SaveFailed, TenantApi
+from streams.web.guard import guard, read_body
 from vitally.client import VitallyClient, build_http_client
 from vitally.retry import RetryPolicy
 

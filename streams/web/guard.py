@@ -6,7 +6,7 @@ One aiohttp middleware on Faust's web server, so nothing can be added without it
   ``Authorization: Bearer <ADMIN_API_TOKEN>``, compared in constant time; that includes Faust's
   own ``/table`` and ``/router`` pages, which would otherwise show table data to anyone;
 * every failure is answered as JSON ``{"error": code, "message": ...}``: an
-  :class:`~streams.tenant_api.ApiError` with its status, aiohttp's own 404/405/413 with theirs,
+  :class:`~integrations.api.ApiError` with its status, aiohttp's own 404/405/413 with theirs,
   and anything unexpected as a logged 500 (the worker keeps running).
 
 Bodies are read with :func:`read_body`, which stops at the size limit instead of buffering
@@ -22,7 +22,7 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from streams.tenant_api import ApiError
+from integrations.api import ApiError
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ section 3).
 
 So for the agent's source partitions the offset Faust commits is ours: the offset after the
 last record the agent finished, counted in offset order (:class:`streams.lanes.
-OffsetSequencer` releases in order, and :mod:`streams.continuity` hands the agent no record
+OffsetSequencer` releases in order, and :mod:`streams.seam.continuity` hands the agent no record
 past a hole). The consumer is Faust's own aiokafka consumer with one method replaced:
 ``_new_offset``, the single place where Faust turns its acks into the offset to commit.
-That and the re-reading of a hole need Faust's private consumer state; it is all used here,
-and :func:`_require` fails at import if a Faust release renames any of it.
+That and the re-reading of a hole need Faust's private consumer state, listed with the seam's
+other internals in :mod:`streams.seam`, which checks them at import.
 """
 
 from __future__ import annotations
@@ -80,15 +80,3 @@ class GatedTransport(faust_aiokafka.Transport):  # type: ignore[misc]
     def __init__(self, url: Any, app: Any, handled: HandledOffsets) -> None:
         super().__init__(url, app)
         self.handled = handled
-
-
-def _require() -> None:
-    consumer = faust_aiokafka.Consumer
-    declared = {name for cls in consumer.__mro__ for name in getattr(cls, "__annotations__", {})}
-    missing = [name for name in ("_new_offset", "_acked", "_acked_index", "_gap", "_read_offset")
-               if not hasattr(consumer, name) and name not in declared]  # fmt: skip
-    if missing:
-        raise ImportError(f"faust's Consumer no longer has {missing}: review streams/consumer.py")
-
-
-_require()

@@ -2,7 +2,7 @@
 
 The audit topic is the record of what the service did, so the counts are taken from it rather
 than kept alongside: every worker reads every partition from the beginning (no consumer group,
-like :class:`streams.integrations.IntegrationStore`) and keeps tailing, so a GET on any worker
+like :class:`integrations.store.IntegrationStore`) and keeps tailing, so a GET on any worker
 counts the audit records of all of them. The counts therefore cover the audit topic's
 retention, and count audit records: after a crash an event handled again is counted again
 (the audit topic is at least once), and a parked event that later resolves counts twice.
@@ -18,13 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]  # no hints
+from integrations.tail import tail_topic
 
 log = logging.getLogger(__name__)
 
 # Tenant ids come from the input topic; a flood of made-up ones must not grow memory forever.
 MAX_TENANTS = 100_000
-_BATCH = 1000
 
 
 @dataclass
@@ -88,31 +87,17 @@ class AuditCounts:
 
     async def run(self) -> None:
         """Read the audit topic from the start, then keep tailing it."""
-        # Subscribed without a group: the client assigns itself every partition (also ones
-        # added later) and, with nothing committed, starts each at the beginning.
-        consumer = AIOKafkaConsumer(
-            self._topic,
+
+        def loaded() -> None:
+            log.info("audit counts loaded", extra={"tenants": len(self._tenants)})
+            self.caught_up.set()
+
+        await tail_topic(
             bootstrap_servers=self._bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
+            topic=self._topic,
+            on_record=lambda _key, value: self.add(value),
+            on_caught_up=loaded,
         )
-        await consumer.start()
-        try:
-            partitions = await _assignment(consumer)
-            end = await consumer.end_offsets(partitions)
-            while True:
-                batches = await consumer.getmany(timeout_ms=500, max_records=_BATCH)
-                for records in batches.values():
-                    for record in records:
-                        self.add(record.value)
-                if not self.caught_up.is_set() and all(
-                    [await consumer.position(tp) >= end[tp] for tp in partitions]
-                ):
-                    log.info("audit counts loaded", extra={"tenants": len(self._tenants)})
-                    self.caught_up.set()
-        finally:
-            await consumer.stop()
 
     def _counts(self, tenant: str) -> TenantCounts | None:
         counts = self._tenants.get(tenant)
@@ -125,9 +110,3 @@ class AuditCounts:
             counts = self._tenants[tenant] = TenantCounts()
         return counts
 
-
-async def _assignment(consumer: AIOKafkaConsumer) -> list[TopicPartition]:
-    # The worker created the topic before starting; the assignment follows the metadata.
-    while not consumer.assignment():
-        await asyncio.sleep(0.1)
-    return sorted(consumer.assignment())

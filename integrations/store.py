@@ -16,11 +16,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
+from integrations.secrets import SecretBox, UndecryptableSecret, fingerprint
+from integrations.tail import tail_topic
 from processors.tenant import TenantContext
 from schemas.integration import IntegrationRecord
-from streams.crypto import SecretBox, UndecryptableSecret, fingerprint
 from vitally.target import VitallyTarget
 
 log = logging.getLogger(__name__)
@@ -32,7 +31,6 @@ class IntegrationStore:
         *,
         bootstrap_servers: str,
         topic: str,
-        partitions: int,
         box: SecretBox,
         base_url_override: str | None,
         publish: Callable[[IntegrationRecord], Awaitable[None]] | None = None,
@@ -42,7 +40,6 @@ class IntegrationStore:
         self._on_reconnect = on_reconnect
         self._bootstrap = bootstrap_servers
         self._topic = topic
-        self._partitions = [TopicPartition(topic, p) for p in range(partitions)]
         self._box = box
         self._override = base_url_override
         self._records: dict[str, IntegrationRecord] = {}
@@ -108,6 +105,10 @@ class IntegrationStore:
         except ValueError:
             log.error("unreadable integration record ignored", extra={"tenant": tenant_id})
 
+    def _apply_record(self, key: bytes | None, value: bytes | None) -> None:
+        if key is not None:
+            self.apply(key.decode(), value)
+
     def _take(self, tenant_id: str, record: IntegrationRecord | None) -> None:
         previous = self._records.get(tenant_id)
         self._contexts.pop(tenant_id, None)
@@ -134,28 +135,17 @@ class IntegrationStore:
 
     async def run(self) -> None:
         """Read the topic from the start, mark ready once caught up, then keep tailing."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None
+
+        def loaded() -> None:
+            log.info("integrations loaded", extra={"tenants": len(self._records)})
+            self.ready.set()
+
+        await tail_topic(
+            bootstrap_servers=self._bootstrap,
+            topic=self._topic,
+            on_record=self._apply_record,
+            on_caught_up=loaded,
         )
-        await consumer.start()
-        try:
-            partitions = self._partitions
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            end = await consumer.end_offsets(partitions)
-            while True:
-                batches = await consumer.getmany(timeout_ms=500)
-                for records in batches.values():
-                    for record in records:
-                        if record.key is not None:
-                            self.apply(record.key.decode(), record.value)
-                if not self.ready.is_set() and all(
-                    await asyncio.gather(*(_reached(consumer, tp, end[tp]) for tp in partitions))
-                ):
-                    log.info("integrations loaded", extra={"tenants": len(self._records)})
-                    self.ready.set()
-        finally:
-            await consumer.stop()
 
     def _context(self, record: IntegrationRecord) -> TenantContext:
         api_key = self._box.decrypt(record.api_key_encrypted)
@@ -168,6 +158,3 @@ class IntegrationStore:
             connected_at=record.connected_at,
         )
 
-
-async def _reached(consumer: AIOKafkaConsumer, tp: TopicPartition, end: int) -> bool:
-    return await consumer.position(tp) >= end

@@ -7,7 +7,7 @@ from typing import Any
 import faust
 from faust.web import Request, Response, View
 
-from streams.integrations import IntegrationStore
+from integrations.store import IntegrationStore
 
 
 def register_views(app: faust.App, *, integrations: IntegrationStore) -> None:

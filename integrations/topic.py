@@ -1,6 +1,6 @@
 """Reading and writing the integrations topic from outside a worker (the CLI, tests).
 
-Workers tail the topic with :class:`streams.integrations.IntegrationStore`; operators' one-shot
+Workers tail the topic with :class:`integrations.store.IntegrationStore`; operators' one-shot
 commands only need "what is there now" and "write this record", synchronously.
 """
 

@@ -1,5 +1,5 @@
 """Where each source partition continues after an assignment, read once per assignment for
-:class:`streams.continuity.OffsetContinuity`: the group's committed offset, or the start of
+:class:`streams.seam.continuity.OffsetContinuity`: the group's committed offset, or the start of
 the log where there is none (the consumer's ``auto_offset_reset`` is earliest)."""
 
 from __future__ import annotations
