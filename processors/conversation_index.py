@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from processors.clock import Clock, epoch_s
 from processors.protocols import VitallyApi
 from processors.results import HandOver
 from vitally.target import VitallyTarget
@@ -78,7 +78,7 @@ class ConversationIndex:
         max_pages: int = 100,
         max_snapshots: int = 10_000,
         stopping: Callable[[], bool] = lambda: False,
-        clock: Callable[[], float] = time.time,
+        clock: Clock,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._vitally = vitally
@@ -93,7 +93,7 @@ class ConversationIndex:
         self._scanning: dict[str, asyncio.Future[_Scan]] = {}
         self._snapshots: OrderedDict[tuple[str, str], _Snapshot] = OrderedDict()
         self._attempted: dict[tuple[str, str], float] = {}
-        self._swept = clock()
+        self._swept = epoch_s(clock)
 
     def taken_over(self) -> None:
         """A new assignment: writes of the partitions' earlier owners are in no read yet."""
@@ -108,7 +108,7 @@ class ConversationIndex:
         a read begun once Vitally is done with it can tell. (Unthread's conversation and
         message ids do not share a namespace.)"""
         key = (target.account_key, external_id)
-        until = (self._clock() if at is None else at) + self._settle_s
+        until = (epoch_s(self._clock) if at is None else at) + self._settle_s
         self._attempted[key] = max(until, self._attempted.get(key, until))
 
     async def conversation(
@@ -164,7 +164,7 @@ class ConversationIndex:
         await self._settled(target, external_id, written_at)
         snapshot = self._snapshots.get(key)
         if snapshot is None or not self._fresh(snapshot.started, key[0], external_id):
-            started = self._clock()
+            started = epoch_s(self._clock)
             found = await self._vitally.get_conversation(target, conversation_id)
             messages = found.messages if found is not None else []
             snapshot = _Snapshot(
@@ -182,7 +182,7 @@ class ConversationIndex:
         # A read begun before Vitally is done with our unanswered write could miss it.
         if written_at is not None:
             self.may_have_written(target, external_id, at=written_at)
-        wait = self._attempted.get((target.account_key, external_id), 0.0) - self._clock()
+        wait = self._attempted.get((target.account_key, external_id), 0.0) - epoch_s(self._clock)
         if wait > 0:
             if self._stopping():
                 raise HandOver
@@ -196,11 +196,11 @@ class ConversationIndex:
     def _fresh(self, started: float, account: str, external_id: str) -> bool:
         """Whether a read that began at ``started`` can say ``external_id`` is not there."""
         attempted = self._attempted.get((account, external_id))
-        young = self._clock() - started <= self._keep_s
+        young = epoch_s(self._clock) - started <= self._keep_s
         return young and (attempted is None or started > attempted)
 
     async def _scan(self, target: VitallyTarget, created_after: datetime | None) -> _Scan:
-        scan = _Scan(started=self._clock(), max_pages=self._max_pages)
+        scan = _Scan(started=epoch_s(self._clock), max_pages=self._max_pages)
         cursor: str | None = None
         while not scan.covers(created_after):
             if scan.pages and self._stopping():
@@ -224,7 +224,7 @@ class ConversationIndex:
 
     def _sweep(self) -> None:
         """Drop what is too old to answer, at most ten times per ``keep_s``."""
-        now = self._clock()
+        now = epoch_s(self._clock)
         if now - self._swept < self._keep_s / 10:
             return
         self._swept = now

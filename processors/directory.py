@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 from aiocache import BaseCache
 from pydantic import BaseModel
 
+from processors.clock import SystemClock
 from processors.conversation_index import ConversationIndex
 from processors.direction import normalise_email
 from processors.lookup_cache import BoundedMemoryCache
@@ -46,7 +47,7 @@ class CachedDirectory:
         self._miss_ttl = miss_ttl
         self._cache: BaseCache = cache if cache is not None else BoundedMemoryCache(max_entries)
         self._inflight: dict[str, asyncio.Future[Any]] = {}
-        self._conversations = conversations or ConversationIndex(vitally)
+        self._conversations = conversations or ConversationIndex(vitally, clock=SystemClock())
 
     async def user(self, target: VitallyTarget, email: str) -> VitallyUser | None:
         return await self._lookup(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from processors.clock import Clock
 from schemas.vitally import (
     ConversationCreate,
     MessageCreate,
@@ -20,6 +21,8 @@ from schemas.vitally import (
     VitallyUser,
 )
 from vitally.target import VitallyTarget
+
+__all__ = ["Clock", "Directory", "VitallyApi"]
 
 
 class VitallyApi(Protocol):
@@ -69,7 +72,3 @@ class Directory(Protocol):
         external_id: str,
         written_at: float | None = None,
     ) -> str | None: ...
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from processors.clock import epoch_ms
 from processors.protocols import Clock, Directory, VitallyApi
 from processors.results import HandOver, SyncResult, duplicate, skipped
 from processors.sync import process_event
@@ -204,7 +204,7 @@ class EventHandler:
             return True  # it only waited for the event before it, which is now resolved
         if head.reason == NEEDS_ATTENTION:
             return not self._tenants.needs_attention(tenant_id)
-        return head.next_attempt_at <= _now_ms()
+        return head.next_attempt_at <= epoch_ms(self._clock)
 
     async def _attempt(
         self,
@@ -262,7 +262,7 @@ class EventHandler:
                     )
                 except VitallyError as exc:
                     verify = verify or exc.maybe_applied
-                    unsure_at = _now_ms() if exc.maybe_applied else unsure_at
+                    unsure_at = epoch_ms(self._clock) if exc.maybe_applied else unsure_at
                     # An unreadable answer to a write is retried too: the next attempt looks
                     # the record up, so it adopts what Vitally made instead of failing.
                     if not exc.transient and not exc.maybe_applied:
@@ -309,7 +309,7 @@ class EventHandler:
         head: ParkedEvent | None,
     ) -> list[AuditRecord]:
         """Write the outcome: park (again) or resolve, and audit every transition."""
-        now = _now_ms()
+        now = epoch_ms(self._clock)
         queued = state.parked[1:] if head is not None and state is not None else (
             state.parked if state is not None else ()
         )  # fmt: skip
@@ -377,7 +377,7 @@ class EventHandler:
             api_calls=calls,
             attempts=max(attempts, 1),
             event_timestamp=event.event_timestamp,
-            processed_at=_now_ms(),
+            processed_at=epoch_ms(self._clock),
         )
         await self._outputs.audit(audit)
         return audit
@@ -395,7 +395,7 @@ class EventHandler:
             reason="invalid_event",
             detail=exc.kind,
             event_timestamp=_int_or_none(envelope.get("eventTimestamp")),
-            processed_at=_now_ms(),
+            processed_at=epoch_ms(self._clock),
         )
         log.warning(
             "invalid record sent to the DLQ", extra={"kind": exc.kind, **record.ref.model_dump()}
@@ -410,10 +410,6 @@ def _failure(exc: VitallyError) -> SyncResult:
     rejected = isinstance(exc, VitallyRejected | VitallyNotFound)
     reason: Reason = "vitally_rejected" if rejected else "vitally_unavailable"
     return SyncResult("failed", reason, detail=f"{exc.reason} {exc.method} {exc.path}")
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _str_or_none(value: object) -> str | None:

@@ -304,25 +304,34 @@ class StaticTenants:
 
 
 class RecordedSleep:
-    """An async sleep that returns at once and remembers what it was asked to wait."""
+    """An async sleep that returns at once and remembers what it was asked to wait; with a
+    ``time``, that clock moves on by the wait."""
 
-    def __init__(self) -> None:
+    def __init__(self, time: FakeTime | None = None) -> None:
         self.calls: list[float] = []
+        self._time = time
 
     async def __call__(self, seconds: float) -> None:
         self.calls.append(seconds)
+        if self._time is not None:
+            self._time.seconds += seconds
 
 
 class FakeTime:
-    """A clock that moves only when set or slept on; each sleep is recorded (rounded to ms)."""
+    """A clock (processors.clock.Clock) that moves only when set or slept on; each sleep is
+    recorded (rounded to ms). ``seconds`` is both its wall time since the epoch and its
+    monotonic time."""
 
-    def __init__(self, now: float = 0.0) -> None:
-        self.now = now
+    def __init__(self, seconds: float = 0.0) -> None:
+        self.seconds = seconds
         self.slept: list[float] = []
 
-    def clock(self) -> float:
-        return self.now
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.seconds, UTC)
+
+    def monotonic(self) -> float:
+        return self.seconds
 
     async def sleep(self, seconds: float) -> None:
         self.slept.append(round(seconds, 3))
-        self.now += seconds
+        self.seconds += seconds

@@ -44,7 +44,7 @@ class HandledOffsets:
         self._next.clear()
 
 
-class GatedConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
+class CommittingConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
     def _new_offset(self, tp: TP) -> int | None:
         handled: HandledOffsets = self.transport.handled
         done = handled.next_offset(tp)
@@ -74,8 +74,8 @@ class GatedConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
         self._read_offset.pop(tp, None)
 
 
-class GatedTransport(faust_aiokafka.Transport):  # type: ignore[misc]
-    Consumer = GatedConsumer
+class CommittingTransport(faust_aiokafka.Transport):  # type: ignore[misc]
+    Consumer = CommittingConsumer
 
     def __init__(self, url: Any, app: Any, handled: HandledOffsets) -> None:
         super().__init__(url, app)

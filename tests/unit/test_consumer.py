@@ -12,23 +12,23 @@ import faust
 import pytest
 from faust.types import TP
 
-from streams.seam.commits import GatedConsumer, GatedTransport, HandledOffsets
+from streams.seam.commits import CommittingConsumer, CommittingTransport, HandledOffsets
 
 EVENTS = TP("events", 0)
 
 
 @pytest.fixture
-def gated() -> Iterator[tuple[GatedConsumer, HandledOffsets]]:
+def gated() -> Iterator[tuple[CommittingConsumer, HandledOffsets]]:
     app = faust.App("gate-test", broker="kafka://unused:9092", autodiscover=False)
     handled = HandledOffsets()
-    app.transport = GatedTransport(app.conf.broker_consumer, app, handled)
+    app.transport = CommittingTransport(app.conf.broker_consumer, app, handled)
     app.topic(EVENTS.topic)
     consumer = app.consumer
-    assert isinstance(consumer, GatedConsumer)
+    assert isinstance(consumer, CommittingConsumer)
     yield consumer, handled
 
 
-def faust_acked(consumer: GatedConsumer, offsets: range) -> None:
+def faust_acked(consumer: CommittingConsumer, offsets: range) -> None:
     """What Faust's stream does with records it skips: acks them itself."""
     for offset in offsets:
         consumer._acked[EVENTS].append(offset)
@@ -36,7 +36,7 @@ def faust_acked(consumer: GatedConsumer, offsets: range) -> None:
 
 
 def test_records_faust_skipped_and_acked_are_not_committed(
-    gated: tuple[GatedConsumer, HandledOffsets],
+    gated: tuple[CommittingConsumer, HandledOffsets],
 ) -> None:
     consumer, handled = gated
     consumer._committed_offset[EVENTS] = 80
@@ -47,7 +47,7 @@ def test_records_faust_skipped_and_acked_are_not_committed(
 
 
 def test_faust_bookkeeping_below_what_was_handled_is_trimmed(
-    gated: tuple[GatedConsumer, HandledOffsets],
+    gated: tuple[CommittingConsumer, HandledOffsets],
 ) -> None:
     consumer, handled = gated
     faust_acked(consumer, range(10))
@@ -58,7 +58,7 @@ def test_faust_bookkeeping_below_what_was_handled_is_trimmed(
 
 
 def test_nothing_is_committed_below_what_the_group_already_committed(
-    gated: tuple[GatedConsumer, HandledOffsets],
+    gated: tuple[CommittingConsumer, HandledOffsets],
 ) -> None:
     consumer, handled = gated
     consumer._committed_offset[EVENTS] = 100

@@ -9,6 +9,7 @@ from typing import Any, cast
 import httpx
 import pytest
 
+from processors.clock import SystemClock
 from processors.conversation_index import ConversationIndex
 from processors.protocols import VitallyApi
 from processors.results import HandOver
@@ -47,6 +48,7 @@ class Listing:
 
 
 def index(listing: Listing, **kwargs: Any) -> ConversationIndex:
+    kwargs.setdefault("clock", SystemClock())
     return ConversationIndex(cast(VitallyApi, listing), **kwargs)
 
 
@@ -100,13 +102,13 @@ async def test_one_scan_answers_every_look_up_of_a_tenant_that_it_covers() -> No
 async def test_a_create_of_ours_that_may_land_late_is_judged_only_by_a_later_scan() -> None:
     listing = Listing(3)
     t = FakeTime(1000.0)
-    conversations = index(listing, settle_s=10, clock=t.clock, sleep=t.sleep)
+    conversations = index(listing, settle_s=10, clock=t, sleep=t.sleep)
     since = NOON - timedelta(days=1)
     conversations.may_have_written(ACME, "c_4")  # our create of c_4 got no answer at 1000
-    t.now = 1000.01
+    t.seconds = 1000.01
     assert await conversations.conversation(ACME, "c_1", since) == "v1"  # another lane's scan
     listing.pages = 4  # 1000.5: Vitally commits c_4 after all
-    t.now = 1008.0
+    t.seconds = 1008.0
     assert await conversations.conversation(ACME, "c_4", since) == "v4"
     assert t.slept == [2.0]  # until Vitally is done with it; the 1000.01 scan cannot answer
     asked = len(listing.asked)
@@ -117,12 +119,12 @@ async def test_a_create_of_ours_that_may_land_late_is_judged_only_by_a_later_sca
 async def test_a_parked_write_of_a_predecessor_counts_from_when_it_was_made() -> None:
     listing = Listing(3)
     t = FakeTime(1000.0)
-    conversations = index(listing, settle_s=10, clock=t.clock, sleep=t.sleep)
+    conversations = index(listing, settle_s=10, clock=t, sleep=t.sleep)
     since = NOON - timedelta(days=1)
     assert await conversations.conversation(ACME, "c_1", since) == "v1"  # scan at 1000
     conversations.may_have_written(ACME, "c_4", at=995.0)  # before the scan, but unanswered
     listing.pages = 4
-    t.now = 1060.0
+    t.seconds = 1060.0
     assert await conversations.conversation(ACME, "c_4", since) == "v4"  # read again
     assert t.slept == []
 
@@ -152,7 +154,7 @@ async def test_a_wait_for_a_write_to_settle_is_not_made_while_stopping() -> None
     t = FakeTime(1000.0)
     stop = [False]
     conversations = index(
-        Listing(3), settle_s=10, clock=t.clock, sleep=t.sleep, stopping=lambda: stop[0]
+        Listing(3), settle_s=10, clock=t, sleep=t.sleep, stopping=lambda: stop[0]
     )
     conversations.may_have_written(ACME, "c_4")
     stop[0] = True
@@ -163,8 +165,8 @@ async def test_a_wait_for_a_write_to_settle_is_not_made_while_stopping() -> None
 
 async def test_a_new_assignment_and_age_end_a_scan() -> None:
     listing = Listing(3)
-    now = [0.0]
-    conversations = index(listing, keep_s=300, clock=lambda: now[0])
+    t = FakeTime()
+    conversations = index(listing, keep_s=300, clock=t)
     since = NOON - timedelta(days=1)
     await conversations.conversation(ACME, "c_1", since)
     await conversations.conversation(ACME, "c_2", since)
@@ -172,7 +174,7 @@ async def test_a_new_assignment_and_age_end_a_scan() -> None:
     conversations.taken_over()  # an earlier owner's creates are in no scan of ours
     await conversations.conversation(ACME, "c_1", since)
     assert len(listing.asked) == 6
-    now[0] = 301.0
+    t.seconds = 301.0
     await conversations.conversation(ACME, "c_1", since)
     assert len(listing.asked) == 9
 
@@ -196,7 +198,7 @@ async def test_against_the_client_reading_vitallys_json() -> None:
     client = VitallyClient(
         httpx.AsyncClient(transport=httpx.MockTransport(handler)), retry=RetryPolicy(jitter=0)
     )
-    conversations = ConversationIndex(client)
+    conversations = ConversationIndex(client, clock=SystemClock())
     since = NOON - timedelta(hours=5, minutes=30)
     assert await conversations.conversation(ACME, "c_5", since) == "v5"
     assert await conversations.conversation(ACME, "c_8", since) is None  # not read: 04:00
@@ -221,7 +223,7 @@ class Conversations:
 
 async def test_one_read_of_a_conversation_answers_each_of_its_messages() -> None:
     vitally = Conversations()
-    messages = ConversationIndex(cast(VitallyApi, vitally))
+    messages = ConversationIndex(cast(VitallyApi, vitally), clock=SystemClock())
     found = [await messages.message(ACME, "v1", m) for m in ("m_1", "m_2", "m_3", "m_4")]
     assert found == ["vm_m_1", "vm_m_2", None, None]
     assert vitally.reads == 1
@@ -234,10 +236,10 @@ async def test_a_post_of_ours_that_may_have_landed_needs_a_newer_read() -> None:
     vitally = Conversations()
     t = FakeTime(1000.0)
     messages = ConversationIndex(
-        cast(VitallyApi, vitally), settle_s=10, clock=t.clock, sleep=t.sleep
+        cast(VitallyApi, vitally), settle_s=10, clock=t, sleep=t.sleep
     )
     assert await messages.message(ACME, "v1", "m_3") is None
-    t.now = 1001.0
+    t.seconds = 1001.0
     messages.may_have_written(ACME, "m_3")  # our post of m_3 got no answer
     vitally.messages["v1"].append("m_3")  # and Vitally makes it
     assert await messages.message(ACME, "v1", "m_3") == "vm_m_3"
@@ -252,9 +254,9 @@ async def test_a_post_of_ours_that_may_have_landed_needs_a_newer_read() -> None:
 async def test_snapshots_are_capped_and_age() -> None:
     vitally = Conversations()
     vitally.messages.update({"v2": [], "v3": []})
-    now = [0.0]
+    t = FakeTime()
     messages = ConversationIndex(
-        cast(VitallyApi, vitally), max_snapshots=2, keep_s=300, clock=lambda: now[0]
+        cast(VitallyApi, vitally), max_snapshots=2, keep_s=300, clock=t
     )
     for conversation in ("v1", "v2", "v3"):
         await messages.message(ACME, conversation, "m_x")
@@ -262,6 +264,6 @@ async def test_snapshots_are_capped_and_age() -> None:
     assert vitally.reads == 3
     await messages.message(ACME, "v1", "m_y")  # the oldest was dropped past the cap
     assert vitally.reads == 4
-    now[0] = 301.0
+    t.seconds = 301.0
     await messages.message(ACME, "v1", "m_z")
     assert vitally.reads == 5

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import pytest
 from demo import events as ev
@@ -18,6 +17,7 @@ from streams.handler import EventHandler, SourceRecord, state_key
 from streams.parking import ParkedIndex, ParkingPolicy
 from streams.tenant_gate import TenantGate
 from tests.fakes import (
+    FakeTime,
     InMemoryStates,
     InMemoryVitally,
     RecordedSleep,
@@ -59,12 +59,16 @@ class Harness:
         self.tenants = StaticTenants(*([self.tenant] if connected else []))
         self.states = InMemoryStates()
         self.outputs = RecordingOutputs()
-        self.sleep = RecordedSleep()
+        # One clock for all; waits move it on instead of passing.
+        self.clock = FakeTime(FrozenClock().at.timestamp())
+        self.sleep = RecordedSleep(self.clock)
         # Waits before a look-up (a write that may still land) are recorded, not slept.
-        self.settle_sleep = RecordedSleep()
+        self.settle_sleep = RecordedSleep(self.clock)
         self.directory = CachedDirectory(
             self.vitally,
-            conversations=ConversationIndex(self.vitally, sleep=self.settle_sleep),
+            conversations=ConversationIndex(
+                self.vitally, clock=self.clock, sleep=self.settle_sleep
+            ),
         )
         self.maybe_applied_offsets: set[int] = set()
         self.gate = TenantGate(tenant_cap)
@@ -75,7 +79,7 @@ class Harness:
             outputs=self.outputs,
             vitally=self.vitally,
             directory=self.directory,
-            clock=FrozenClock(),
+            clock=self.clock,
             retry=RetryPolicy(max_attempts=max_attempts, base_delay=0.5, max_delay=8, jitter=0),
             # Parked events are due at once, so a test can resume them without waiting.
             parking=ParkingPolicy(min_delay_s=0, backlogged_delay_s=0, jitter=0),
@@ -591,7 +595,7 @@ async def test_a_parked_write_that_got_no_answer_hands_on_when_it_was_made() -> 
         "create_conversation",
         no_answer(CREATE),
     )  # fmt: skip
-    before = int(time.time() * 1000)
+    before = int(h.clock.seconds * 1000)
     parked = await h.feed(created())
     assert outcome(parked) == ("parked", "vitally_unavailable")
     assert h.state is not None

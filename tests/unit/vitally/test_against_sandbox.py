@@ -8,6 +8,7 @@ import httpx
 import pytest
 from vitally_sandbox import ManualClock, create_app
 
+from processors.clock import SystemClock
 from processors.conversation_index import ConversationIndex
 from schemas.vitally import ConversationCreate, MessageCreate, Participant
 from vitally import TenantRateLimiter, VitallyAuthError, VitallyClient, VitallyTarget
@@ -65,7 +66,8 @@ async def test_conversation_round_trip(client: tuple[VitallyClient, TenantRateLi
     # The list carries createdAt, which a look-up back to a given time relies on.
     assert created.created_at is not None
     since = created.created_at - timedelta(hours=1)
-    assert await ConversationIndex(vitally).conversation(ACME, "c-1", since) == created.id
+    index = ConversationIndex(vitally, clock=SystemClock())
+    assert await index.conversation(ACME, "c-1", since) == created.id
     reply = first.model_copy(
         update={
             "external_id": "unthread:m-2",

@@ -1,0 +1,213 @@
+"""The sync agent and its timers: how Faust's stream reaches the handler, and acks come back.
+
+The agent stays thin. It reads input and retry records without auto-ack, hands each to a
+per-conversation lane (:mod:`streams.lanes`) and acks in offset order per partition once the
+record is fully handled: its table changes are in the changelog (Faust's flush before a
+commit does not wait for them, see :mod:`streams.seam.changelog`) and its audit record is
+in the Kafka client's batches, which that flush does wait for. So an offset is only
+committed after the audit record and table change it produced (docs/faust-pitfalls.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.types import TP, EventT, StreamT
+
+from integrations.store import IntegrationStore
+from processors.clock import Clock, epoch_ms
+from processors.directory import CachedDirectory
+from streams.handler import EventHandler, SourceRecord
+from streams.lanes import KeyedLanes, OffsetSequencer
+from streams.parking import ParkedIndex
+from streams.ports import ReplayGuard, TableStates
+from streams.seam.commits import CommittingConsumer, HandledOffsets
+from streams.seam.continuity import OffsetContinuity
+from streams.seam.flow import PartitionWindow, resume_fetching, stop_fetching
+from streams.seam.probe import OffsetProbe
+from streams.seam.start_offsets import start_offsets
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """What the agent needs to know of the deployment."""
+
+    bootstrap_servers: str
+    group_id: str
+    input_topic: str
+    retry_topic: str
+    max_in_flight: int
+    max_in_flight_per_partition: int
+
+
+class SyncAgent:
+    """Feeds the stream to the handler through lanes and releases acks in offset order."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        config: AgentConfig,
+        *,
+        handler: EventHandler,
+        states: TableStates,
+        index: ParkedIndex,
+        integrations: IntegrationStore,
+        directory: CachedDirectory,
+        replay: ReplayGuard,
+        handled: HandledOffsets,
+        retry_topic: faust.TopicT,
+        clock: Clock,
+    ) -> None:
+        self._app = app
+        self._config = config
+        self._handler = handler
+        self._states = states
+        self._index = index
+        self._integrations = integrations
+        self._directory = directory
+        self._replay = replay
+        self._handled = handled
+        self._retry_topic = retry_topic
+        self._clock = clock
+        self._sources = frozenset({config.input_topic, config.retry_topic})
+        self._continuity = OffsetContinuity(clock=clock.monotonic)
+        self._probe = OffsetProbe(config.bootstrap_servers)
+        self._lanes = KeyedLanes(config.max_in_flight)
+        self._sequencer: OffsetSequencer[TP, EventT] = OffsetSequencer()
+        self._window = PartitionWindow(
+            config.max_in_flight_per_partition,
+            in_flight=self._sequencer.in_flight,
+            pause=lambda tps: stop_fetching(app.consumer, tps),
+            resume=lambda tps: resume_fetching(app.consumer, tps),
+            may_resume=self.settled,
+        )
+        # Set once on_assigned has taken the measure of a new assignment (replay horizon,
+        # where each partition continues). Faust's recovery can resume fetching before that
+        # handler has run, as it sends the signal after starting recovery; nothing is handled
+        # until then.
+        self._measured = asyncio.Event()
+        self._rebuild_index = True
+
+    def settled(self) -> bool:
+        """No rebalance under way, tables recovered, and the assignment measured."""
+        return (
+            not self._app.rebalancing
+            and self._app.tables.recovery.completed.is_set()
+            and self._measured.is_set()
+        )
+
+    def _consumer(self) -> CommittingConsumer:
+        return self._app.consumer  # type: ignore[no-any-return]  # made by CommittingTransport
+
+    async def on_revoked(self, revoked: set[TP]) -> None:
+        self._window.forget(revoked)
+        self._measured.clear()  # before the next assignment's records can flow
+
+    async def on_assigned(self, assigned: set[TP]) -> None:
+        await self._replay.take_over(assigned)
+        self._directory.taken_over()
+        self._handled.forget()
+        mine = [(tp.topic, tp.partition) for tp in assigned if tp.topic in self._sources]
+        self._continuity.reset(
+            await start_offsets(self._config.bootstrap_servers, self._config.group_id, mine)
+        )
+        self._rebuild_index = True
+        self._measured.set()
+
+    async def wake_parked(self) -> None:
+        """Send a retry record for each parked conversation that is due (timers cannot write
+        tables; the agent resumes the conversation in its lane when the record arrives)."""
+        if not self.settled():
+            return
+        mine = {
+            tp.partition
+            for tp in self._app.assignor.assigned_actives()
+            if tp.topic == self._config.input_topic
+        }
+        if self._rebuild_index:
+            self._index.rebuild(self._states.parked(mine))
+            self._rebuild_index = False
+        for key, partition in self._index.due(epoch_ms(self._clock), mine):
+            conversation = key.partition("/")[2]
+            await self._retry_topic.send(
+                key=conversation.encode(), value=key.encode(), partition=partition
+            )
+
+    async def find_vanished_records(self) -> None:
+        """Read again where Kafka's position ran past records the agent never got."""
+        if not self.settled():
+            return
+        consumer = self._consumer()
+        for tp in consumer.assignment():
+            if tp.topic not in self._sources:
+                continue
+            position = await consumer.position(tp)
+            if position is not None and self._continuity.stalled(tp, position) is not None:
+                await self._read_missed(tp, position, f"position {position} while idle")
+
+    async def _read_missed(self, tp: TP, upto: int, seen: str) -> bool:
+        """Ask the broker about the records we expected before ``upto``; read them again if it
+        has them. False when it has none (markers, compaction): the hole is stepped over."""
+        expected = self._continuity.expected(tp) or 0
+        first = await self._probe.first_record(tp.topic, tp.partition, expected, upto)
+        target = self._continuity.settle(tp, upto, first)
+        if target is None:
+            log.debug("no records at %s/%s offsets %s..%s (markers or compaction)",
+                      tp.topic, tp.partition, expected, upto - 1)  # fmt: skip
+            return False
+        log.warning(
+            "records missed in %s/%s: %s, reading again from %s",
+            tp.topic, tp.partition, seen, target,
+        )  # fmt: skip
+        await self._consumer().reread(tp, target)
+        return True
+
+    def close(self) -> None:
+        self._probe.close()
+
+    async def run(self, stream: StreamT[bytes]) -> None:
+        """The agent: every record of the input and retry topics, in its conversation's lane."""
+        await self._integrations.ready.wait()
+        manual = stream.noack()
+        async for event in self._continuity.watch(manual.events()):
+            await self._measured.wait()
+            tp, offset = event.message.tp, event.message.offset
+            verdict = self._continuity.check(tp, offset)
+            if verdict == "hole" and not await self._read_missed(tp, offset, f"got {offset}"):
+                verdict = self._continuity.check(tp, offset)  # nothing was missing before it
+            if verdict != "handle":
+                # Not acked: read again once the records before it are in.
+                self._consumer().forget_read_offset(tp)
+                continue
+            slot = self._sequencer.track(tp, offset, event)
+            self._window.admitted(tp)
+            lane = event.message.key or f"{tp}:{offset}".encode()
+            # The task the lane makes for it is created here, inside stream iteration, so it
+            # carries Faust's current event and its table writes reach the right partition.
+            await self._lanes.submit(lane, lambda e=event, s=slot: self._work(manual, e, s))
+
+    async def _work(self, stream: StreamT[bytes], event: EventT, slot: Any) -> None:
+        message = event.message
+        record = SourceRecord(
+            message.topic, message.partition, message.offset, message.key, message.value
+        )
+        try:
+            writes = self._states.collect_writes()
+            await self._handler.handle(record)
+            await self._states.written(writes)
+        except Exception:
+            # Only Kafka itself failing to take our output lands here. Acking would lose the
+            # record; stopping unacked makes the next owner redo it.
+            log.exception("could not record the outcome; stopping the worker")
+            await self._app.crash(RuntimeError("output to Kafka failed"))
+            return
+        for finished in self._sequencer.finish(message.tp, slot):
+            await stream.ack(finished)
+            self._handled.finished(finished.message.tp, finished.message.offset)
+        self._window.finished(message.tp)
