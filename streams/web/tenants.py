@@ -14,7 +14,6 @@ from typing import Any, cast
 import faust
 from aiohttp import web as aiohttp_web
 from faust.web import Request, Response, View
-from faust.web.drivers.aiohttp import Web as AiohttpWeb
 
 from integrations.api import ApiResponse, SaveFailed, TenantApi
 from integrations.connect import Publish
@@ -22,6 +21,7 @@ from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
 from integrations.sync_counts import AuditCounts
 from schemas.integration import IntegrationRecord
+from streams.seam.web import add_middleware
 from streams.settings import Settings
 from streams.web.guard import guard, read_body
 from vitally.client import VitallyClient, build_http_client
@@ -73,11 +73,7 @@ def register_tenant_api(
 def serve_tenant_api(app: faust.App, api: TenantApi, *, admin_token: str, max_body: int) -> None:
     """Add the endpoints, and the guard in front of every page of the app's web server."""
     _register_view(app, api, max_body)
-    web = app.web
-    if not isinstance(web, AiohttpWeb):
-        raise TypeError("the tenant API needs Faust's aiohttp web driver")
-    # Middlewares can be added until the server starts (aiohttp freezes the list then).
-    web.web_app.middlewares.append(guard(admin_token))
+    add_middleware(app, guard(admin_token))
 
 
 def faust_publisher(app: faust.App, topic_name: str) -> Publish:

@@ -1,0 +1,96 @@
+"""The folders show the flow, and imports run one way (docs/architecture.md).
+
+Each package may import only the packages below it; Faust's and aiokafka's internals are
+imported only in streams/seam; the service never imports the development tools.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Lowest first: a package may import itself and anything before it in this list.
+LAYERS: list[tuple[str, ...]] = [
+    ("schemas",),
+    ("vitally", "unthread"),
+    ("processors",),
+    ("integrations",),
+    ("streams", "ops"),
+]
+SERVICE = [package for layer in LAYERS for package in layer]
+DEVKIT = ("vitally_sandbox", "unthread_sandbox", "kafka_local", "bench", "demo", "devtools")
+# Modules that reach past Faust's and aiokafka's public API (aiokafka's is its top level):
+# only streams/seam may use them.
+INTERNAL_MODULES = ("faust.transport", "faust.tables", "faust.web.drivers", "mode")
+
+
+def _layer(package: str) -> int:
+    return next(i for i, layer in enumerate(LAYERS) if package in layer)
+
+
+def _internal(module: str) -> bool:
+    return module.startswith("aiokafka.") or any(
+        module == name or module.startswith(name + ".") for name in INTERNAL_MODULES
+    )
+
+
+def _modules() -> Iterator[Path]:
+    for package in SERVICE:
+        if (ROOT / package).is_dir():
+            yield from sorted((ROOT / package).rglob("*.py"))
+
+
+def _imports(path: Path) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.lineno, node.module
+
+
+def _violations(path: Path) -> Iterator[str]:
+    relative = path.relative_to(ROOT)
+    own = relative.parts[0]
+    in_seam = relative.parts[:2] == ("streams", "seam")
+    for line, module in _imports(path):
+        top = module.split(".")[0]
+        where = f"{relative}:{line} imports {module}"
+        if top in SERVICE and _layer(top) > _layer(own):
+            yield f"{where}: {own} may not import upward"
+        if top in DEVKIT:
+            yield f"{where}: the service does not ship the development tools"
+        if not in_seam and _internal(module):
+            yield f"{where}: Faust's internals belong in streams/seam"
+        if in_seam and top == "streams" and not module.startswith("streams.seam"):
+            yield f"{where}: the seam depends on nothing else in streams"
+
+
+def test_imports_run_one_way() -> None:
+    found = [v for path in _modules() for v in _violations(path)]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("own", "source", "expected"),
+    [
+        ("schemas", "from processors.sync import process_event", "may not import upward"),
+        ("processors", "import streams.app", "may not import upward"),
+        ("streams", "from faust.transport.drivers import aiokafka", "belong in streams/seam"),
+        ("streams", "from vitally_sandbox import create_app", "development tools"),
+        ("integrations", "from aiokafka.consumer import fetcher", "belong in streams/seam"),
+    ],
+)
+def test_the_walk_finds_each_kind_of_violation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own: str, source: str, expected: str
+) -> None:
+    module = tmp_path / own / "bad.py"
+    module.parent.mkdir()
+    module.write_text(source + "\n")
+    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+    [violation] = list(_violations(module))
+    assert expected in violation
