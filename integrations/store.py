@@ -157,4 +157,3 @@ class IntegrationStore:
             default_admin_email=record.default_admin_email,
             connected_at=record.connected_at,
         )
-

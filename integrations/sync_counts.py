@@ -109,4 +109,3 @@ class AuditCounts:
                 return None
             counts = self._tenants[tenant] = TenantCounts()
         return counts
-

@@ -43,9 +43,7 @@ async def tail_topic(
             for records in batches.values():
                 for record in records:
                     on_record(record.key, record.value)
-            if not caught_up and all(
-                [await consumer.position(tp) >= end[tp] for tp in partitions]
-            ):
+            if not caught_up and all([await consumer.position(tp) >= end[tp] for tp in partitions]):
                 caught_up = True
                 on_caught_up()
     finally:

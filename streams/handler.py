@@ -49,7 +49,7 @@ from vitally.errors import (
     VitallyNotFound,
     VitallyRejected,
 )
-from vitally.retry import RetryPolicy
+from vitally.retry import GiveUp, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -264,26 +264,14 @@ class EventHandler:
                     verify = verify or exc.maybe_applied
                     unsure_at = epoch_ms(self._clock) if exc.maybe_applied else unsure_at
                     # An unreadable answer to a write is retried too: the next attempt looks
-                    # the record up, so it adopts what Vitally made instead of failing.
-                    if not exc.transient and not exc.maybe_applied:
-                        return _Attempt(_failure(exc), attempt, calls.value)
-                    delay = self._retry.delay(attempt, exc)
-                    # A long wait advised by Vitally is not sat out holding the partition.
-                    if (
-                        attempt >= self._retry.max_attempts
-                        or self._stopping()
-                        or delay > self._retry.max_delay
-                    ):
-                        reason: Reason = (
-                            "vitally_rate_limited"
-                            if exc.reason == "vitally_rate_limited"
-                            else "vitally_unavailable"
-                        )
+                    # the record up by its externalId (Vitally has no idempotency key), so it
+                    # adopts what Vitally made instead of failing or writing it twice.
+                    decision = self._retry.decide(exc, attempt, may_wait=not self._stopping())
+                    if isinstance(decision, GiveUp):
                         failure = _failure(exc)
-                        return _Attempt(failure, attempt, calls.value, reason, verify, unsure_at)
-                    # Vitally has no idempotency key: after a write that may have landed, the
-                    # next attempt looks the record up by its externalId before writing again.
-                    delay = self._retry.jittered(delay)
+                        park = decision.park
+                        return _Attempt(failure, attempt, calls.value, park, verify, unsure_at)
+                    delay = decision.delay
                     log.warning(
                         "vitally call failed, retrying",
                         extra={"reason": exc.reason, "attempt": attempt, "delay": round(delay, 2)},

@@ -39,7 +39,7 @@ from vitally.errors import (
     status_error,
 )
 from vitally.ratelimit import BudgetSpent, TenantRateLimiter
-from vitally.retry import DEFAULT_RETRY, RetryPolicy
+from vitally.retry import DEFAULT_RETRY, GiveUp, RetryPolicy
 from vitally.target import VitallyTarget
 from vitally.transport import VitallyTransport
 
@@ -203,9 +203,11 @@ class VitallyClient:
             try:
                 return await self._attempt(call, params, json)
             except VitallyError as error:
-                if not self._retry.should_retry(error, attempt):
+                # The client cannot look a write up: one that may have landed is not repeated.
+                decision = self._retry.decide(error, attempt, can_look_up=False)
+                if isinstance(decision, GiveUp):
                     raise
-                wait = self._retry.jittered(self._retry.delay(attempt, error))
+                wait = decision.delay
                 logger.warning(
                     "vitally retry %s %s in %.2fs",
                     call.method,

@@ -1,7 +1,9 @@
-"""When to repeat a failed Vitally call, and how long to wait first.
+"""When to repeat a failed Vitally call, and how long to wait first: :meth:`RetryPolicy.decide`.
 
-Three small steps, each testable alone: `should_retry` (is it safe and worth it?), `delay`
-(server advice, else exponential backoff) and `jittered` (spread retries of many workers).
+One decision for both callers: the client's own retries (which cannot look a write up, so
+never repeat one that may have landed) and the handler's in-line retries of a whole event
+(which look it up by its externalId first). What is not retried either fails or, when it may
+clear by itself, is parked by the handler with the decision's reason.
 """
 
 from __future__ import annotations
@@ -9,17 +11,38 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from vitally.errors import VitallyError
+
+ParkReason = Literal["vitally_unavailable", "vitally_rate_limited"]
+
+
+@dataclass(frozen=True)
+class RetryIn:
+    """Try again after ``delay`` seconds (jitter included)."""
+
+    delay: float
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    """Stop trying now. ``park`` names why the failure may clear by itself (the event can
+    wait for it); None means it will not (a rejection: the event fails)."""
+
+    park: ParkReason | None
+
+
+Decision = RetryIn | GiveUp
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how patiently the client repeats a transient failure.
+    """How often and how patiently a transient failure is repeated.
 
-    Attempts are numbered from 1; `attempt` is always the one that just failed.
-    A 429 whose advised wait exceeds `max_delay` is not waited out here: it is raised, so the
-    stream layer can pause the tenant instead of holding a partition inside one call.
+    Attempts are numbered from 1; `attempt` is always the one that just failed. A wait
+    longer than `max_delay` (Vitally's advice after a 429 can be a minute) is never sat out
+    in line: the caller gives up and the event parks, instead of holding a partition.
     """
 
     max_attempts: int = 4
@@ -28,20 +51,40 @@ class RetryPolicy:
     jitter: float = 0.1  # extra wait of up to this fraction; 0 disables
     rand: Callable[[], float] = field(default=random.random, repr=False, compare=False)
 
-    def should_retry(self, error: VitallyError, attempt: int) -> bool:
-        """Only transient errors, and never a write that may already have been applied:
-        Vitally has no idempotency key, so the caller must look the record up first."""
-        if attempt >= self.max_attempts or not error.transient or error.maybe_applied:
-            return False
-        advice = _server_advice(error)
-        return advice is None or advice <= self.max_delay
+    def decide(
+        self,
+        error: VitallyError,
+        attempt: int,
+        *,
+        can_look_up: bool = True,
+        may_wait: bool = True,
+    ) -> Decision:
+        """What to do after ``attempt`` failed with ``error``.
+
+        ``can_look_up``: the caller looks a write up by its externalId before repeating it,
+        so a write that may have landed can be retried (Vitally has no idempotency key).
+        ``may_wait``: false while the worker stops or rebalances: nothing more in line.
+        """
+        if not error.transient and not error.maybe_applied:
+            return GiveUp(park=None)
+        limited = error.reason == "vitally_rate_limited"
+        park: ParkReason = "vitally_rate_limited" if limited else "vitally_unavailable"
+        delay = self.delay(attempt, error)
+        if (
+            attempt >= self.max_attempts
+            or delay > self.max_delay
+            or not may_wait
+            or (error.maybe_applied and not can_look_up)
+        ):
+            return GiveUp(park=park)
+        return RetryIn(self.jittered(delay))
 
     def delay(self, attempt: int, error: VitallyError | None = None) -> float:
         """Seconds to wait before attempt `attempt + 1`, before jitter.
 
         The server knows when its window has room, so its advice beats our backoff.
         """
-        advice = _server_advice(error)
+        advice = error.retry_after if error is not None else None
         if advice is not None:
             return advice
         return float(min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
@@ -50,10 +93,6 @@ class RetryPolicy:
         """`delay` stretched by a random fraction up to `jitter`: never shorter, so a wait
         the server advised is still honoured."""
         return delay * (1 + self.jitter * self.rand())
-
-
-def _server_advice(error: VitallyError | None) -> float | None:
-    return error.retry_after if error is not None else None
 
 
 DEFAULT_RETRY = RetryPolicy()

@@ -153,9 +153,7 @@ async def test_stopping_ends_a_scan_between_pages_and_its_waiters_share_the_outc
 async def test_a_wait_for_a_write_to_settle_is_not_made_while_stopping() -> None:
     t = FakeTime(1000.0)
     stop = [False]
-    conversations = index(
-        Listing(3), settle_s=10, clock=t, sleep=t.sleep, stopping=lambda: stop[0]
-    )
+    conversations = index(Listing(3), settle_s=10, clock=t, sleep=t.sleep, stopping=lambda: stop[0])
     conversations.may_have_written(ACME, "c_4")
     stop[0] = True
     with pytest.raises(HandOver):
@@ -235,9 +233,7 @@ async def test_one_read_of_a_conversation_answers_each_of_its_messages() -> None
 async def test_a_post_of_ours_that_may_have_landed_needs_a_newer_read() -> None:
     vitally = Conversations()
     t = FakeTime(1000.0)
-    messages = ConversationIndex(
-        cast(VitallyApi, vitally), settle_s=10, clock=t, sleep=t.sleep
-    )
+    messages = ConversationIndex(cast(VitallyApi, vitally), settle_s=10, clock=t, sleep=t.sleep)
     assert await messages.message(ACME, "v1", "m_3") is None
     t.seconds = 1001.0
     messages.may_have_written(ACME, "m_3")  # our post of m_3 got no answer
@@ -255,9 +251,7 @@ async def test_snapshots_are_capped_and_age() -> None:
     vitally = Conversations()
     vitally.messages.update({"v2": [], "v3": []})
     t = FakeTime()
-    messages = ConversationIndex(
-        cast(VitallyApi, vitally), max_snapshots=2, keep_s=300, clock=t
-    )
+    messages = ConversationIndex(cast(VitallyApi, vitally), max_snapshots=2, keep_s=300, clock=t)
     for conversation in ("v1", "v2", "v3"):
         await messages.message(ACME, conversation, "m_x")
     await messages.message(ACME, "v3", "m_y")
