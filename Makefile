@@ -19,8 +19,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
+# Strict checks over every package, tests and development tools included.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 bench: install

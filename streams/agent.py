@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import faust
+from faust import Stream
 from faust.types import TP, EventT, StreamT
 
 from integrations.store import IntegrationStore
@@ -25,6 +27,7 @@ from streams.handler import EventHandler, SourceRecord
 from streams.lanes import KeyedLanes, OffsetSequencer
 from streams.parking import ParkedIndex
 from streams.ports import ReplayGuard, TableStates
+from streams.seam.app_state import tables_recovered
 from streams.seam.commits import CommittingConsumer, HandledOffsets
 from streams.seam.continuity import OffsetContinuity
 from streams.seam.flow import PartitionWindow, resume_fetching, stop_fetching
@@ -79,7 +82,7 @@ class SyncAgent:
         self._continuity = OffsetContinuity(clock=clock.monotonic)
         self._probe = OffsetProbe(config.bootstrap_servers)
         self._lanes = KeyedLanes(config.max_in_flight)
-        self._sequencer: OffsetSequencer[TP, EventT] = OffsetSequencer()
+        self._sequencer: OffsetSequencer[TP, EventT[bytes]] = OffsetSequencer()
         self._window = PartitionWindow(
             config.max_in_flight_per_partition,
             in_flight=self._sequencer.in_flight,
@@ -96,14 +99,12 @@ class SyncAgent:
 
     def settled(self) -> bool:
         """No rebalance under way, tables recovered, and the assignment measured."""
-        return (
-            not self._app.rebalancing
-            and self._app.tables.recovery.completed.is_set()
-            and self._measured.is_set()
-        )
+        return not self._app.rebalancing and tables_recovered(self._app) and self._measured.is_set()
 
     def _consumer(self) -> CommittingConsumer:
-        return self._app.consumer  # type: ignore[no-any-return]  # made by CommittingTransport
+        consumer = self._app.consumer
+        assert isinstance(consumer, CommittingConsumer)  # noqa: S101 - CommittingTransport's
+        return consumer
 
     async def on_revoked(self, revoked: set[TP]) -> None:
         self._window.forget(revoked)
@@ -174,7 +175,7 @@ class SyncAgent:
     async def run(self, stream: StreamT[bytes]) -> None:
         """The agent: every record of the input and retry topics, in its conversation's lane."""
         await self._integrations.ready.wait()
-        manual = stream.noack()
+        manual = cast(Stream[bytes], stream).noack()
         async for event in self._continuity.watch(manual.events()):
             await self._measured.wait()
             tp, offset = event.message.tp, event.message.offset
@@ -190,9 +191,9 @@ class SyncAgent:
             lane = event.message.key or f"{tp}:{offset}".encode()
             # The task the lane makes for it is created here, inside stream iteration, so it
             # carries Faust's current event and its table writes reach the right partition.
-            await self._lanes.submit(lane, lambda e=event, s=slot: self._work(manual, e, s))
+            await self._lanes.submit(lane, partial(self._work, manual, event, slot))
 
-    async def _work(self, stream: StreamT[bytes], event: EventT, slot: Any) -> None:
+    async def _work(self, stream: StreamT[bytes], event: EventT[bytes], slot: Any) -> None:
         message = event.message
         record = SourceRecord(
             message.topic, message.partition, message.offset, message.key, message.value

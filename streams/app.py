@@ -22,6 +22,7 @@ from streams.agent import AgentConfig, SyncAgent
 from streams.handler import EventHandler
 from streams.parking import ParkedIndex, ParkingPolicy
 from streams.ports import KafkaOutputs, ReplayGuard, TableStates
+from streams.seam.app_state import on_signal
 from streams.seam.changelog import ChangelogTable
 from streams.seam.commits import CommittingTransport, HandledOffsets
 from streams.settings import Settings
@@ -33,8 +34,6 @@ from vitally.client import VitallyClient, build_http_client
 from vitally.ratelimit import TenantRateLimiter
 from vitally.retry import NO_RETRY, RetryPolicy
 
-RAW = {"key_serializer": "raw", "value_serializer": "raw"}
-
 
 def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = None) -> faust.App:
     clock = clock or SystemClock()
@@ -44,7 +43,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     app.transport = CommittingTransport(app.conf.broker_consumer, app, handled)
     partitions = layout.input_partitions
     # One agent reads both: a retry record runs in its conversation's lane, in order.
-    source = app.topic(settings.input_topic, settings.retry_topic, partitions=partitions, **RAW)
+    source = _raw_topic(app, settings.input_topic, settings.retry_topic, partitions=partitions)
     table = app.Table(
         "conversations",
         default=None,
@@ -79,8 +78,8 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         tenants=integrations,
         states=states,
         outputs=KafkaOutputs(
-            app.topic(settings.audit_topic, partitions=partitions, **RAW),
-            app.topic(settings.dlq_topic, partitions=partitions, **RAW),
+            _raw_topic(app, settings.audit_topic, partitions=partitions),
+            _raw_topic(app, settings.dlq_topic, partitions=partitions),
         ),
         vitally=vitally,
         directory=directory,
@@ -120,23 +119,27 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         directory=directory,
         replay=replay,
         handled=handled,
-        retry_topic=app.topic(settings.retry_topic, partitions=partitions, **RAW),
+        retry_topic=_raw_topic(app, settings.retry_topic, partitions=partitions),
         clock=clock,
     )
     _register_agent(app, agent, source, settings.park_scan_interval_seconds)
 
-    @app.task
-    async def load_integrations() -> None:
-        await integrations.run()
+    app.task(integrations.run)
 
-    @app.on_before_shutdown.connect
     async def close_clients(app: faust.App, **kwargs: Any) -> None:
         agent.close()
         await vitally.aclose()
 
+    on_signal(app.on_before_shutdown, close_clients)
+
     register_views(app, integrations=integrations)
     register_tenant_api(app, settings, integrations=integrations)
     return app
+
+
+def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> faust.TopicT:
+    """Bytes in, bytes out: every value is parsed (and validated) by our own schemas."""
+    return app.topic(*names, partitions=partitions, key_serializer="raw", value_serializer="raw")
 
 
 def _faust_app(settings: Settings, layout: TopicLayout) -> faust.App:
@@ -171,17 +174,18 @@ def _register_agent(
     app.timer(interval=park_scan_interval)(agent.wake_parked)
     app.timer(interval=1.0)(agent.find_vanished_records)
 
-    @app.on_partitions_revoked.connect
     async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
         await agent.on_revoked(revoked)
 
-    @app.on_partitions_assigned.connect
     async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
         await agent.on_assigned(assigned)
 
+    on_signal(app.on_partitions_revoked, on_revoked)
+    on_signal(app.on_partitions_assigned, on_assigned)
+
 
 def _integration_store(app: faust.App, settings: Settings, index: ParkedIndex) -> IntegrationStore:
-    integrations_topic = app.topic(settings.integrations_topic, **RAW)
+    integrations_topic = _raw_topic(app, settings.integrations_topic)
 
     async def publish(record: IntegrationRecord) -> None:
         sent = await integrations_topic.send(key=record.tenant_id.encode(), value=record.to_json())

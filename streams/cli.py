@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _worker(args)
     parser = _parser()
     ns = parser.parse_args(args)
-    settings = Settings()  # type: ignore[call-arg]  # read from the environment
+    settings = Settings()  # read from the environment
     ensure_topics(settings)
     code: int = ns.run(settings, ns)
     return code
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _worker(args: list[str]) -> int:
     from streams.app import create_app
 
-    settings = Settings()  # type: ignore[call-arg]
+    settings = Settings()
     layout = ensure_topics(settings)
     app = create_app(settings, layout)
     # httpx logs every request at INFO: a line per Vitally call is noise at our rates and

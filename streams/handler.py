@@ -268,9 +268,9 @@ class EventHandler:
                     # adopts what Vitally made instead of failing or writing it twice.
                     decision = self._retry.decide(exc, attempt, may_wait=not self._stopping())
                     if isinstance(decision, GiveUp):
-                        failure = _failure(exc)
-                        park = decision.park
-                        return _Attempt(failure, attempt, calls.value, park, verify, unsure_at)
+                        return _Attempt(
+                            _failure(exc), attempt, calls.value, decision.park, verify, unsure_at
+                        )
                     delay = decision.delay
                     log.warning(
                         "vitally call failed, retrying",

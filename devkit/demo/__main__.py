@@ -168,7 +168,7 @@ def show_audit(bootstrap: str, expected: int) -> None:
     while time.monotonic() < deadline and len(seen) < expected:
         message = consumer.poll(0.5)
         if message is not None and message.error() is None:
-            seen.append(json.loads(message.value()))
+            seen.append(json.loads(message.value() or b""))
     consumer.close()
     step(f"audit trail (vitally-sync.audit), {len(seen)} records of this and earlier runs:")
     for record in seen[-expected:]:

@@ -26,7 +26,7 @@ from faust.types import FutureMessage
 _writes: ContextVar[list[FutureMessage] | None] = ContextVar("changelog_writes", default=None)
 
 
-class ChangelogTable(faust.Table):  # type: ignore[misc]
+class ChangelogTable(faust.Table[bytes, bytes]):
     def send_changelog(self, *args: Any, **kwargs: Any) -> FutureMessage:
         sent: FutureMessage = super().send_changelog(*args, **kwargs)
         writes = _writes.get()

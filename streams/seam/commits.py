@@ -44,9 +44,11 @@ class HandledOffsets:
         self._next.clear()
 
 
-class CommittingConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
+class CommittingConsumer(faust_aiokafka.Consumer):
     def _new_offset(self, tp: TP) -> int | None:
-        handled: HandledOffsets = self.transport.handled
+        transport = self.transport
+        assert isinstance(transport, CommittingTransport)  # noqa: S101 - it made us
+        handled = transport.handled
         done = handled.next_offset(tp)
         if done is not None:
             # Faust's own bookkeeping below ``done`` no longer matters; trimmed, it stays small.
@@ -74,7 +76,7 @@ class CommittingConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
         self._read_offset.pop(tp, None)
 
 
-class CommittingTransport(faust_aiokafka.Transport):  # type: ignore[misc]
+class CommittingTransport(faust_aiokafka.Transport):
     Consumer = CommittingConsumer
 
     def __init__(self, url: Any, app: Any, handled: HandledOffsets) -> None:

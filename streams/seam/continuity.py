@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 Verdict = Literal["handle", "hole", "drop"]
 T = TypeVar("T")
@@ -48,7 +48,7 @@ class OffsetContinuity:
     _tracks: dict[Hashable, _Track] = field(default_factory=dict)
     _idle_since: float | None = None
 
-    def reset(self, starts: Mapping[Hashable, int]) -> None:
+    def reset(self, starts: Mapping[Any, int]) -> None:
         """A new assignment: each partition continues at ``starts`` (None if unknown)."""
         self._tracks = {tp: _Track(expected=offset) for tp, offset in starts.items()}
 

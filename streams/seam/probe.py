@@ -59,7 +59,9 @@ class OffsetProbe:
                 while time.monotonic() < deadline:
                     for message in consumer.consume(1, timeout=0.2):
                         if message.error() is None:
-                            return int(message.offset())
+                            offset = message.offset()
+                            assert offset is not None  # noqa: S101 - a record has one
+                            return offset
                     # The client moves its position past markers without returning them.
                     (position,) = consumer.position([TopicPartition(topic, partition)])
                     if position.offset >= until:

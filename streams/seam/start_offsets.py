@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterable
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, OffsetSpec
+from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,8 @@ async def start_offsets(
         }
         fresh = [TopicPartition(t, p) for t, p in wanted if (t, p) not in starts]
         if fresh:
-            earliest = admin.list_offsets(
-                {tp: OffsetSpec.earliest() for tp in fresh}, request_timeout=timeout
-            )
+            spec = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
+            earliest = admin.list_offsets({tp: spec for tp in fresh}, request_timeout=timeout)
             for tp, pending in earliest.items():
                 starts[(tp.topic, tp.partition)] = pending.result(timeout=timeout).offset
         return starts

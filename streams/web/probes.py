@@ -8,6 +8,7 @@ import faust
 from faust.web import Request, Response, View
 
 from integrations.store import IntegrationStore
+from streams.seam.app_state import tables_recovered
 
 
 def register_views(app: faust.App, *, integrations: IntegrationStore) -> None:
@@ -18,7 +19,7 @@ def register_views(app: faust.App, *, integrations: IntegrationStore) -> None:
         async def get(self, request: Request) -> Response:
             checks = {
                 "integrations_loaded": integrations.ready.is_set(),
-                "tables_recovered": app.tables.recovery.completed.is_set(),
+                "tables_recovered": tables_recovered(app),
                 "not_rebalancing": not app.rebalancing,
             }
             status = 200 if all(checks.values()) else 503

@@ -21,6 +21,7 @@ from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
 from integrations.sync_counts import AuditCounts
 from schemas.integration import IntegrationRecord
+from streams.seam.app_state import on_signal
 from streams.seam.web import add_middleware
 from streams.settings import Settings
 from streams.web.guard import guard, read_body
@@ -53,13 +54,12 @@ def register_tenant_api(
         base_url_override=settings.vitally_base_url,
     )
 
-    @app.task  # type: ignore[untyped-decorator]  # Faust does not type it
-    async def count_audit_records() -> None:
-        await counts.run()
+    app.task(counts.run)
 
-    @app.on_before_shutdown.connect
     async def close_probe(app: faust.App, **kwargs: Any) -> None:
         await probe.aclose()
+
+    on_signal(app.on_before_shutdown, close_probe)
 
     serve_tenant_api(
         app,

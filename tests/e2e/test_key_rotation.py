@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 from demo.events import new_conversation
+from devtools.processes import ROOT, free_port
 
 from integrations.secrets import SecretBox, UndecryptableSecret
 from schemas.integration import IntegrationRecord
 from tests.e2e.tenant_api import Api, basic
 from tests.fixtures.kafka import KafkaBroker, consume_all
 from tests.fixtures.sandbox import SandboxHandle
-from tests.fixtures.worker import CLI, ROOT, Deployment, free_port
+from tests.fixtures.worker import CLI, Deployment
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 

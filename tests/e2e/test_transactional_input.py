@@ -93,8 +93,8 @@ def test_events_produced_in_transactions_all_sync_once_and_in_order(
     assert Counter(a["outcome"] for a in audit) == Counter({"synced": produced})
     conversations = {c["externalId"]: c for c in sandbox.conversations("acme")}
     assert len(conversations) == 8
-    for name, conversation in conversations.items():
-        assert [m["externalId"] for m in conversation["messages"]][1:] == [
+    for name, stored in conversations.items():
+        assert [m["externalId"] for m in stored["messages"]][1:] == [
             f"{name}-m1", f"{name}-m2", f"{name}-m3"
         ]  # fmt: skip
     assert "records missed" not in deployed.workers[0].log_tail(400)

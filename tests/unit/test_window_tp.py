@@ -18,9 +18,9 @@ def test_pause_and_resume_get_faust_tps_for_aiokafka_topic_partitions() -> None:
         2, in_flight=lambda t: in_flight[t], pause=lambda tps: calls.append(("pause", list(tps))),
         resume=lambda tps: calls.append(("resume", list(tps))), may_resume=lambda: True,
     )  # fmt: skip
-    window.admitted(tp)  # type: ignore[arg-type]
+    window.admitted(tp)
     in_flight[tp] = 1
-    window.finished(tp)  # type: ignore[arg-type]
+    window.finished(tp)
     assert [name for name, _ in calls] == ["pause", "resume"]
     for _, tps in calls:
         assert tps == [TP("in", 0)] and all(type(t) is TP for t in tps)
