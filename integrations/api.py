@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from integrations.connect import Publish, connect_tenant, disconnect_tenant
+from integrations.connect import Publish, connect_tenant, disconnect_tenant, request_recheck
 from integrations.secrets import SecretBox
 from integrations.validation import ConnectError, ConnectErrorCode, ConnectionProbe
 from schemas.integration import ConnectRequest, IntegrationRecord
@@ -151,6 +151,15 @@ class TenantApi:
             if record.status != "disconnected":
                 record = await disconnect_tenant(record, publish=self._save)
                 log.info("tenant disconnected", extra={"tenant": tenant_id})
+        return ApiResponse(200, self._view(record))
+
+    async def recheck(self, tenant_id: str) -> ApiResponse:
+        """``POST .../recheck``: people were added to Vitally; try what waits for them now."""
+        _check_tenant_id(tenant_id)
+        self._require_ready()
+        async with self._locks[tenant_id]:
+            record = await request_recheck(self._existing(tenant_id), publish=self._save)
+        log.info("re-check of missing people requested", extra={"tenant": tenant_id})
         return ApiResponse(200, self._view(record))
 
     async def _save(self, record: IntegrationRecord) -> None:

@@ -35,9 +35,11 @@ class IntegrationStore:
         base_url_override: str | None,
         publish: Callable[[IntegrationRecord], Awaitable[None]] | None = None,
         on_reconnect: Callable[[str], None] | None = None,
+        on_recheck: Callable[[str], None] | None = None,
     ) -> None:
         self._publish = publish
         self._on_reconnect = on_reconnect
+        self._on_recheck = on_recheck
         self._bootstrap = bootstrap_servers
         self._topic = topic
         self._box = box
@@ -63,6 +65,11 @@ class IntegrationStore:
                 return None
             self._contexts[tenant_id] = context
         return context
+
+    def recheck_requested_at(self, tenant_id: str) -> int | None:
+        record = self._records.get(tenant_id)
+        at = record.recheck_requested_at if record is not None else None
+        return int(at.timestamp() * 1000) if at is not None else None
 
     def needs_attention(self, tenant_id: str) -> bool:
         record = self._records.get(tenant_id)
@@ -129,6 +136,10 @@ class IntegrationStore:
         woke = previous is not None and previous.status == "needs_attention"
         if record.status == "connected" and woke and self._on_reconnect is not None:
             self._on_reconnect(tenant_id)
+        asked = record.recheck_requested_at
+        before = previous.recheck_requested_at if previous is not None else None
+        if asked is not None and (before is None or asked > before) and self._on_recheck:
+            self._on_recheck(tenant_id)
 
     def tenants(self) -> list[IntegrationRecord]:
         return list(self._records.values())

@@ -47,6 +47,7 @@ class CachedDirectory:
         self._miss_ttl = miss_ttl
         self._cache: BaseCache = cache if cache is not None else BoundedMemoryCache(max_entries)
         self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._misses_forgotten: dict[str, int] = {}
         self._conversations = conversations or ConversationIndex(vitally, clock=SystemClock())
 
     async def user(self, target: VitallyTarget, email: str) -> VitallyUser | None:
@@ -82,6 +83,15 @@ class CachedDirectory:
     def taken_over(self) -> None:
         """A new assignment of partitions (see :mod:`processors.conversation_index`)."""
         self._conversations.taken_over()
+
+    async def forget_misses(self, target: VitallyTarget, asked_at: int) -> None:
+        """People were added to the tenant's Vitally (an operator asked for a re-check at
+        ``asked_at``): who was found missing is asked again. Once per request."""
+        if self._misses_forgotten.get(target.account_key, -1) >= asked_at:
+            return
+        self._misses_forgotten[target.account_key] = asked_at
+        if isinstance(self._cache, BoundedMemoryCache):
+            await self._cache.drop(f"{target.account_key}:", _MISS)
 
     async def forget(
         self, target: VitallyTarget, kind: Literal["user", "admin"], email: str

@@ -25,5 +25,13 @@ class BoundedMemoryCache(SimpleMemoryCache):  # type: ignore[misc]  # aiocache i
             await self._delete(next(iter(self._cache)))
         return result
 
+    async def drop(self, key_prefix: str, value: Any) -> int:
+        """Forget every entry whose key starts with ``key_prefix`` and that holds ``value``;
+        how many."""
+        keys = [k for k, v in self._cache.items() if k.startswith(key_prefix) and v == value]
+        for key in keys:
+            await self._delete(key)
+        return len(keys)
+
     def __len__(self) -> int:
         return len(self._cache)

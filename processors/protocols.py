@@ -65,6 +65,8 @@ class Directory(Protocol):
         written_at: float | None = None,
     ) -> str | None: ...
 
+    async def forget_misses(self, target: VitallyTarget, asked_at: int) -> None: ...
+
     async def message(
         self,
         target: VitallyTarget,

@@ -42,7 +42,7 @@ async def process_event(
     if state is not None and state.tenant_id != tenant.tenant_id:
         # Conversation ids are only unique within a workspace: never mix two tenants' state.
         state = None
-    if state is not None and offset <= state.last_offset:
+    if state is not None and state.applied(offset):
         return duplicate("already_synced", state)
     if isinstance(event, MessageEvent):
         return await message_created(

@@ -29,6 +29,9 @@ class IntegrationRecord(BaseModel):
     connected_at: datetime
     updated_at: datetime
     status_reason: str | None = None
+    # The last time an operator asked for a re-check of the tenant's missing people: every
+    # worker then tries the events parked for them at once instead of after their backoff.
+    recheck_requested_at: datetime | None = None
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()

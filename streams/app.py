@@ -198,6 +198,7 @@ def _integration_store(app: faust.App, settings: Settings, index: ParkedIndex) -
         base_url_override=settings.vitally_base_url,
         publish=publish,
         on_reconnect=index.wake_tenant,
+        on_recheck=index.wake_tenant,
     )
 
 

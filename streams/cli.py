@@ -17,7 +17,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from integrations.connect import connect_tenant, disconnect_tenant
+from integrations.connect import connect_tenant, disconnect_tenant, request_recheck
 from integrations.secrets import SecretBox, UndecryptableSecret
 from integrations.sync_counts import AuditCounts
 from integrations.topic import publish_record, read_records, read_topic
@@ -71,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="one tenant's integration and sync counts")
     status.add_argument("--tenant", required=True)
     status.set_defaults(run=_status)
+    recheck = commands.add_parser(
+        "recheck",
+        help="people were added to Vitally: try the tenant's events waiting for them now",
+    )
+    recheck.add_argument("--tenant", required=True)
+    recheck.set_defaults(run=_recheck)
     commands.add_parser(
         "rotate-secrets", help="re-encrypt stored keys with the newest SECRETS_KEY"
     ).set_defaults(run=_rotate)
@@ -119,6 +125,17 @@ def _disconnect(settings: Settings, ns: argparse.Namespace) -> int:
         print(json.dumps({"error": "not_connected", "message": "no such tenant"}), file=sys.stderr)
         return 2
     record = asyncio.run(disconnect_tenant(previous, publish=_publisher(settings)))
+    print(json.dumps(record.public_view()))
+    return 0
+
+
+def _recheck(settings: Settings, ns: argparse.Namespace) -> int:
+    records = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic)
+    previous = records.get(ns.tenant)
+    if previous is None:
+        print(json.dumps({"error": "not_connected", "message": "no such tenant"}), file=sys.stderr)
+        return 2
+    record = asyncio.run(request_recheck(previous, publish=_publisher(settings)))
     print(json.dumps(record.public_view()))
     return 0
 

@@ -37,9 +37,9 @@ class TableStates:
         """Conversations with parked events in ``partitions``; a full scan, so rebalances only."""
         found = []
         for raw_key, raw in self._table.items():
-            if raw and b'"parked":[]' not in raw:
+            if raw and (b'"parked":[]' not in raw or b'"aside":[]' not in raw):
                 state = ConversationState.from_json(raw)
-                if state.parked and state.parked[0].partition in partitions:
+                if state.waiting and state.waiting[0].partition in partitions:
                     found.append((raw_key.decode(), state))
         return found
 
