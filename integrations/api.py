@@ -1,4 +1,6 @@
-"""What ``PUT``/``GET``/``DELETE /tenants/{tenantId}/integrations/vitally`` do (contract section 3).
+"""What ``PUT``/``GET``/``DELETE /tenants/{tenantId}/integrations/vitally`` do.
+
+The endpoints, bodies and every error code are described in docs/interfaces.md (HTTP API).
 
 Framework-free, so it is tested without a web server: each method takes the tenant id from the
 path (and the body's bytes) and returns an :class:`ApiResponse` or raises :class:`ApiError`.

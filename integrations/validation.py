@@ -1,4 +1,4 @@
-"""Connecting a tenant: the seed's settings page (subdomain, API key, Default Admin Email).
+"""Connecting a tenant: Unthread's settings page (subdomain, API key, Default Admin Email).
 
 Input is normalised the way users paste it (``acme.rest.vitally.io`` -> ``acme``, a key with
 or without ``Basic ``, or the raw secret token), then checked against Vitally before anything

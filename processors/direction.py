@@ -1,4 +1,4 @@
-"""Which side sent a message: the customer, support, or nobody we sync (contract section 1).
+"""Which side sent a message: the customer, support, or nobody we sync (docs/interfaces.md).
 
 The rules are applied in order and the first that matches wins:
 

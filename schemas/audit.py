@@ -1,4 +1,4 @@
-"""The audit record: one per input record the service finished with (contract section 2).
+"""The audit record: one per input record the service finished with (docs/interfaces.md, Audit).
 
 Audit records are read by analytics consumers, so the vocabulary is closed: a typo in an
 outcome or reason fails the type check instead of silently creating a new category. They

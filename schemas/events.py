@@ -1,8 +1,8 @@
 """Unthread conversation events as they arrive on ``unthread.conversation-events``.
 
-The envelope is Unthread's webhook envelope plus ``tenantId`` (contract section 1). Upstream
-payloads are loosely specified, so every model here is tolerant: unknown fields are ignored,
-almost every field may be missing or null, and a message body may come as ``text`` or
+The envelope is Unthread's webhook envelope plus ``tenantId`` (docs/interfaces.md, Input).
+Upstream payloads are loosely specified, so every model here is tolerant: unknown fields are
+ignored, almost every field may be missing or null, and a message body may come as ``text`` or
 ``content``. What we cannot do without (a tenant, a conversation id, a message id) is required,
 and anything that fails is reported as :class:`InvalidEvent` for the DLQ.
 """

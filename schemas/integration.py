@@ -46,7 +46,7 @@ class IntegrationRecord(BaseModel):
 
 
 class ConnectRequest(BaseModel):
-    """The body of ``PUT /tenants/{tenantId}/integrations/vitally``: the seed's settings page.
+    """The body of ``PUT /tenants/{tenantId}/integrations/vitally``: Unthread's settings page.
 
     Strings only (no coercion: ``{"apiKey": 123}`` is a mistake to report, not to guess at).
     The values are normalised and checked against Vitally by ``integrations.validation``; the

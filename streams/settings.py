@@ -1,7 +1,8 @@
 """The worker's configuration: one frozen, typed object read from the environment once.
 
-Names in contract section 4 (KAFKA_BOOTSTRAP_SERVERS, VITALLY_BASE_URL, ADMIN_API_TOKEN,
-SECRETS_KEY) are fixed; the rest are ours, with defaults that suit one worker on a laptop.
+Every variable, its default and bounds are listed in docs/interfaces.md (Environment). The
+names others set (KAFKA_BOOTSTRAP_SERVERS, VITALLY_BASE_URL, ADMIN_API_TOKEN, SECRETS_KEY) are
+fixed; the rest are ours, with defaults that suit one worker on a laptop.
 """
 
 from __future__ import annotations

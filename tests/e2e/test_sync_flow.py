@@ -1,7 +1,7 @@
 """The whole sync on a real broker and the Vitally sandbox, with the worker run from its Procfile.
 
 One installation gets a realistic mix: two conversations that sync with replies from both
-sides, and one event for each troubleshooting case in the seed, each of which must end as a
+sides, and one event for each troubleshooting case in the README, each of which must end as a
 skipped audit record with its reason, plus an unsupported event and a broken record. A person
 missing from Vitally first parks the event (and what follows it in the conversation) and is
 re-checked until the window, shortened here to seconds, runs out.
