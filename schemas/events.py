@@ -179,7 +179,8 @@ def parse_event(key: bytes | None, value: bytes | None, *, max_bytes: int) -> In
     if value is not None and len(value) > max_bytes:
         raise InvalidEvent("oversized", f"{len(value)} bytes > {max_bytes}", envelope=None)
     try:
-        raw = json.loads(value or b"")
+        # UTF-8 only (json.loads would also take UTF-16/32): a parked record is stored as text.
+        raw = json.loads((value or b"").decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         # RecursionError: nesting deeper than the decoder allows; a poison pill otherwise.
         raise InvalidEvent("invalid_json", str(exc)[:200], envelope=None) from exc
@@ -190,7 +191,7 @@ def parse_event(key: bytes | None, value: bytes | None, *, max_bytes: int) -> In
         raise InvalidEvent("missing_key", "record has no key", envelope=envelope)
     conversation_key = key.decode("utf-8", errors="replace")
     event = _validate(raw, conversation_key, envelope)
-    if event.conversation_id != conversation_key:
+    if event.conversation_id.encode() != key:
         raise InvalidEvent(
             "key_mismatch", "record key is not the event's conversation id", envelope=envelope
         )
