@@ -3,8 +3,9 @@
 One installation gets a realistic mix: two conversations that sync with replies from both
 sides, and one event for each troubleshooting case in the README, each of which must end as a
 skipped audit record with its reason, plus an unsupported event and a broken record. A person
-missing from Vitally first parks the event (and what follows it in the conversation) and is
-re-checked until the window, shortened here to seconds, runs out.
+missing from Vitally first parks the event and is re-checked until the window, shortened here
+to seconds, runs out: a new conversation holds its later events back meanwhile, a message
+waits alone while the rest of its thread flows on.
 """
 
 from __future__ import annotations
@@ -184,15 +185,12 @@ def test_conversations_and_messages_sync_and_every_skip_is_audited(
     ]
     produced = deployed.produce(records)
 
-    # Parked: the unknown teammate's reply, the stranger's conversation, and the two events
-    # queued behind that reply in its conversation; each gets one more record when resolved.
-    audit = deployed.audit(expected=produced + 4)
-    assert len(audit) == produced + 4
+    # Parked: the unknown teammate's reply (alone: the events after it in its conversation
+    # go on) and the stranger's conversation; each gets one more record when resolved.
+    audit = deployed.audit(expected=produced + 2)
+    assert len(audit) == produced + 2
     parked = Counter(a["reason"] for a in audit if a["outcome"] == "parked")
-    assert parked == Counter({
-        "teammate_not_in_vitally": 1, "customer_not_in_vitally": 1,
-        "waiting_for_earlier_event": 2,
-    })  # fmt: skip
+    assert parked == Counter({"teammate_not_in_vitally": 1, "customer_not_in_vitally": 1})
     final = {json.dumps(a["source"], sort_keys=True): a for a in audit}  # last record wins
     assert len(final) == produced
     by_message = {(a["conversationId"], a["messageId"], a["event"]): a for a in final.values()}
@@ -245,3 +243,46 @@ def test_conversations_and_messages_sync_and_every_skip_is_audited(
     headers = dict(dead[0].headers)
     assert headers["x-error-reason"] == b"invalid_json"
     assert headers["x-source-topic"] == deployed.input_topic.encode()
+
+
+def test_an_unknown_sender_holds_back_only_their_message_until_a_recheck(
+    deployed: Deployment, sandbox: SandboxHandle
+) -> None:
+    _org(sandbox)
+    deployed.connect(TENANT, subdomain="acme", api_key="acme-secret-1")
+    # Production backoff (a minute at least): only the re-check can bring it in quickly.
+    deployed.start_worker(PARK_SCAN_INTERVAL_SECONDS="0.3")
+    now = datetime.now(UTC)
+    t = [now + timedelta(seconds=i) for i in range(6)]
+    records: list[Record | tuple[bytes | None, bytes | None]] = [
+        new_conversation(
+            TENANT, "c-u", submitter="jane@customer.example", assignee="sam@vendor.example",
+            title="Slow", text="slow", at=t[0],
+        ),
+        reply(TENANT, "c-u", "me too", sender="new@customer.example", support=False, at=t[1],
+              message_id="m-u2"),
+        reply(TENANT, "c-u", "on it", sender="sam@vendor.example", support=True, at=t[2],
+              message_id="m-u3"),
+        reply(TENANT, "c-u", "thanks", sender="jane@customer.example", support=False, at=t[3],
+              message_id="m-u4"),
+    ]  # fmt: skip
+    produced = deployed.produce(records)
+    audit = deployed.audit(expected=produced)
+    parked = [a for a in audit if a["outcome"] == "parked"]
+    [waiting] = [(a["messageId"], a["reason"]) for a in parked]
+    assert waiting == ("m-u2", "customer_not_in_vitally")
+    assert "new@customer.example" in parked[0]["detail"]
+    [stored] = sandbox.conversations("acme")
+    assert [m["externalId"] for m in stored["messages"]][1:] == ["m-u3", "m-u4"]
+
+    sandbox.add_user("acme", email="new@customer.example", name="New Person")
+    deployed.cli("recheck", "--tenant", TENANT)
+    audit = deployed.audit(expected=produced + 1, timeout=30)
+    final = [a for a in audit if a["messageId"] == "m-u2"][-1]
+    assert (final["outcome"], final["reason"]) == ("synced", None)
+    [stored] = sandbox.conversations("acme")
+    by_id = {m["externalId"]: m for m in stored["messages"]}
+    assert set(by_id) >= {"m-u2", "m-u3", "m-u4"}
+    # Added with its own time, so Vitally shows the thread in the order it happened.
+    sent_at = datetime.fromisoformat(by_id["m-u2"]["timestamp"])
+    assert abs(sent_at - t[1]) < timedelta(milliseconds=1)  # JSON carries milliseconds
