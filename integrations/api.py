@@ -74,6 +74,8 @@ class SaveFailed(Exception):
 
 @dataclass(frozen=True)
 class ApiResponse:
+    """A status and a JSON body, for the web layer to send."""
+
     status: int
     body: dict[str, Any]
 

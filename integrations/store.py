@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 
 class IntegrationStore:
+    """Every tenant's integration, as this worker knows it from the integrations topic."""
+
     def __init__(
         self,
         *,

@@ -47,6 +47,8 @@ T = TypeVar("T")
 
 
 class ConnectError(Exception):
+    """A connect refused: a stable code and what to fix."""
+
     def __init__(self, code: ConnectErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
@@ -73,6 +75,8 @@ class ConnectionProbe(Protocol):
 
 @dataclass(frozen=True)
 class ValidatedIntegration:
+    """A connect's settings, normalised and checked against Vitally."""
+
     subdomain: str
     region: Region
     authorization: str  # the normalised "Basic ..." value: what we store, encrypted

@@ -22,6 +22,8 @@ NotSynced = Literal["private_note", "automated_message"]
 
 @dataclass(frozen=True)
 class Sender:
+    """Which side sent a message, and the email to look them up by."""
+
     side: Side
     email: str | None
 

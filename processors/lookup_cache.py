@@ -13,6 +13,8 @@ from aiocache import SimpleMemoryCache
 
 
 class BoundedMemoryCache(SimpleMemoryCache):  # type: ignore[misc]  # aiocache is untyped
+    """aiocache's memory cache with a cap on its entries."""
+
     def __init__(self, max_entries: int = 100_000, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_entries = max_entries

@@ -26,6 +26,8 @@ __all__ = ["Clock", "Directory", "VitallyApi"]
 
 
 class VitallyApi(Protocol):
+    """The Vitally calls a processor makes (vitally.client.VitallyClient in production)."""
+
     async def find_user_by_email(self, target: VitallyTarget, email: str) -> VitallyUser | None: ...
 
     async def find_admin_by_email(

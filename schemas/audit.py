@@ -68,6 +68,9 @@ class SourceRef(_Camel):
 
 
 class AuditRecord(_Camel):
+    """What happened to one input record: one per record finished, one more per parked event
+    resolved."""
+
     tenant_id: str | None
     conversation_id: str | None
     message_id: str | None

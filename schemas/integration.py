@@ -17,6 +17,8 @@ IntegrationStatus = Literal["connected", "disconnected", "needs_attention"]
 
 
 class IntegrationRecord(BaseModel):
+    """A tenant's Vitally integration, one record per tenant on the compacted integrations topic."""
+
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
 
     tenant_id: str = Field(min_length=1)

@@ -50,6 +50,9 @@ class ParkedEvent(BaseModel):
 
 
 class ConversationState(BaseModel):
+    """One conversation's entry in the conversations table: its Vitally ids, what was applied,
+    what waits."""
+
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
 
     tenant_id: str

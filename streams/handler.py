@@ -78,6 +78,8 @@ class SourceRecord:
 
 
 class Tenants(Protocol):
+    """Which tenants are connected, and the needs-attention and re-check flags."""
+
     def tenant(self, tenant_id: str) -> TenantContext | None: ...
 
     def needs_attention(self, tenant_id: str) -> bool: ...
@@ -90,12 +92,16 @@ class Tenants(Protocol):
 
 
 class States(Protocol):
+    """The conversations table, as the handler reads and writes it."""
+
     def get(self, key: str) -> ConversationState | None: ...
 
     def put(self, key: str, state: ConversationState) -> None: ...
 
 
 class Outputs(Protocol):
+    """Where audit records and dead letters go."""
+
     async def audit(self, record: AuditRecord) -> None: ...
 
     async def dead_letter(self, source: SourceRecord, reason: str, detail: str) -> None: ...
@@ -117,6 +123,8 @@ class _Attempt:
 
 
 class EventHandler:
+    """Handles one record start to finish: parse, decide, call Vitally, remember, audit."""
+
     def __init__(
         self,
         *,

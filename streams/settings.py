@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
+    """The worker's configuration, read once from the environment (docs/interfaces.md)."""
+
     # hide_input_in_errors: a too-short ADMIN_API_TOKEN must not be echoed into the start-up log.
     model_config = SettingsConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 

@@ -45,6 +45,8 @@ class HandledOffsets:
 
 
 class CommittingConsumer(faust_aiokafka.Consumer):
+    """Faust's consumer, committing the offsets the agent handled in order."""
+
     def _new_offset(self, tp: TP) -> int | None:
         transport = self.transport
         assert isinstance(transport, CommittingTransport)  # noqa: S101 - it made us
@@ -77,6 +79,8 @@ class CommittingConsumer(faust_aiokafka.Consumer):
 
 
 class CommittingTransport(faust_aiokafka.Transport):
+    """Faust's aiokafka transport, making a CommittingConsumer."""
+
     Consumer = CommittingConsumer
 
     def __init__(self, url: Any, app: Any, handled: HandledOffsets) -> None:
