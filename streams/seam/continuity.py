@@ -40,10 +40,10 @@ class _Track:
 
 @dataclass
 class OffsetContinuity:
-    # How long records fetched before our seek may still arrive; after that a record past
-    # the hole means the seek was undone (a rebalance, Faust's own seek) and we ask again.
     """Checks that every source partition continues where it should: no offset passed over."""
 
+    # How long records fetched before our seek may still arrive; after that a record past
+    # the hole means the seek was undone (a rebalance, Faust's own seek) and we ask again.
     reseek_s: float = 1.0
     idle_s: float = 2.0
     clock: Callable[[], float] = time.monotonic
