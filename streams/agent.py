@@ -25,6 +25,7 @@ from processors.clock import Clock, epoch_ms
 from processors.directory import CachedDirectory
 from streams.handler import EventHandler, SourceRecord
 from streams.lanes import KeyedLanes, OffsetSequencer
+from streams.logs import bind_event
 from streams.parking import ParkedIndex
 from streams.ports import ReplayGuard, TableStates
 from streams.seam.app_state import tables_recovered
@@ -195,6 +196,7 @@ class SyncAgent:
 
     async def _work(self, stream: StreamT[bytes], event: EventT[bytes], slot: Any) -> None:
         message = event.message
+        bind_event(topic=message.topic, partition=message.partition, offset=message.offset)
         record = SourceRecord(
             message.topic, message.partition, message.offset, message.key, message.value
         )

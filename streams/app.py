@@ -20,6 +20,7 @@ from processors.directory import CachedDirectory
 from schemas.integration import IntegrationRecord
 from streams.agent import AgentConfig, SyncAgent
 from streams.handler import EventHandler
+from streams.logs import logging_config
 from streams.parking import ParkedIndex, ParkingPolicy
 from streams.ports import KafkaOutputs, ReplayGuard, TableStates
 from streams.seam.app_state import on_signal
@@ -159,6 +160,7 @@ def _faust_app(settings: Settings, layout: TopicLayout) -> faust.App:
         autodiscover=False,
         # Its changes can be awaited: a record is acked only once they are in the changelog.
         Table=ChangelogTable,
+        logging_config=logging_config(settings.log_format),
     )
 
 

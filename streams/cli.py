@@ -23,6 +23,7 @@ from integrations.sync_counts import AuditCounts
 from integrations.topic import publish_record, read_records, read_topic
 from integrations.validation import ConnectError
 from schemas.integration import IntegrationRecord
+from streams.logs import json_output
 from streams.settings import Settings
 from streams.topics import ensure_topics
 from vitally.client import VitallyClient, build_http_client
@@ -49,7 +50,10 @@ def _worker(args: list[str]) -> int:
     # httpx logs every request at INFO: a line per Vitally call is noise at our rates and
     # costs the worker CPU; our own logs say what was synced.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    sys.argv = ["vitally-sync", *args]
+    # Faust prints a start-up banner and status lines that are not log records: with JSON
+    # logs every line of the output must be an object, so it keeps them to itself.
+    quiet = ["--quiet"] if json_output(settings.log_format) else []
+    sys.argv = ["vitally-sync", *quiet, *args]
     app.main()
     return 0
 

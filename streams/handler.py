@@ -32,6 +32,7 @@ from processors.tenant import TenantContext
 from schemas.audit import AuditRecord, Reason, SourceRef
 from schemas.events import InboundEvent, InvalidEvent, MessageEvent, parse_event
 from schemas.state import ConversationState, ParkedEvent
+from streams.logs import bind_event
 from streams.parking import (
     BACKLOGGED,
     HANDOVER,
@@ -170,6 +171,7 @@ class EventHandler:
             event = self._parse(record)
         except InvalidEvent as exc:
             return [await self._reject(record, exc)]
+        bind_event(tenant=event.tenant_id, conversation=event.conversation_id)
         key = state_key(event.tenant_id, event.conversation_id)
         state = self._states.get(key)
         if state is not None and state.parks((record.topic, record.partition, record.offset)):
@@ -199,12 +201,14 @@ class EventHandler:
             if state is None or head is None:
                 break
             source = SourceRecord.parked(head)
+            bind_event(topic=source.topic, partition=source.partition, offset=source.offset)
             try:
                 event = self._parse(source)
             except InvalidEvent as exc:
                 audits.append(await self._reject(source, exc))
                 self._write(key, _without(state, head))
                 continue
+            bind_event(tenant=event.tenant_id, conversation=event.conversation_id)
             # The queue's head runs as if nothing were parked (it is the conversation's next
             # event); a placeholder has no conversation yet, it stays one.
             await self._forget_misses_on_recheck(head, state.tenant_id)

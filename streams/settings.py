@@ -10,6 +10,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.logs import LogFormat
+
 
 class Settings(BaseSettings):
     """The worker's configuration, read once from the environment (docs/interfaces.md)."""
@@ -40,6 +42,8 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
     store: str = "memory://"
     data_dir: str = ".local/worker-data"
+    # JSON lines when stdout is not a terminal (deploys), text on a terminal (streams/logs.py).
+    log_format: LogFormat = "auto"
 
     max_in_flight: int = Field(default=256, ge=1)
     max_in_flight_per_partition: int = Field(default=64, ge=2)

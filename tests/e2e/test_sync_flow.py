@@ -244,6 +244,37 @@ def test_conversations_and_messages_sync_and_every_skip_is_audited(
     assert headers["x-error-reason"] == b"invalid_json"
     assert headers["x-source-topic"] == deployed.input_topic.encode()
 
+    _check_logs(deployed, secrets=["acme-secret-1", deployed.admin_token], records=records)
+
+
+def _check_logs(
+    deployed: Deployment,
+    *,
+    secrets: list[str],
+    records: list[Record | tuple[bytes | None, bytes | None]],
+) -> None:
+    """The worker's output (not a terminal) is one JSON object per line; no line holds a key,
+    a token or any message text, and lines about a record name it."""
+    texts = set()
+    for record in records:
+        if isinstance(record, Record):
+            data = json.loads(record.value or b"{}").get("data", {})
+            for message in (data, data.get("initialMessage") or {}):
+                # Long enough not to occur in a log line by chance ("ping" is in "Stopping").
+                if isinstance(message.get("text"), str) and len(message["text"]) >= 9:
+                    texts.add(message["text"])
+    assert texts, "the workload has message texts to look for"
+    deployed.stop()  # whole lines only, shutdown included
+    lines = [line for w in deployed.workers for line in w.log_path.read_text().splitlines() if line]
+    parsed = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert all({"time", "level", "logger", "message"} <= set(p) for p in parsed)
+    for line in lines:
+        assert not any(secret in line for secret in secrets), line
+        assert not any(text in line for text in texts), line
+    about_records = [p for p in parsed if "offset" in p and "tenant" in p]
+    assert about_records, "some lines are about a record"
+    assert all({"topic", "partition", "conversation"} <= set(p) for p in about_records)
+
 
 def test_an_unknown_sender_holds_back_only_their_message_until_a_recheck(
     deployed: Deployment, sandbox: SandboxHandle
