@@ -102,16 +102,14 @@ def _audit(reader: TopicReader, ns: argparse.Namespace, _: ReaderSettings) -> tu
 
 
 def _why(reader: TopicReader, ns: argparse.Namespace, env: ReaderSettings) -> tuple[int, str]:
-    audit_partitions = reader.partition_count(reader.topic)
-    if audit_partitions is None:
-        raise TopicUnreadable(f"topic {reader.topic} does not exist")
     input_partitions = reader.partition_count(ns.input_topic or env.input_topic)
-    partitions = partitions_to_read(ns.conversation, audit_partitions, input_partitions)
+    partitions = partitions_to_read(ns.conversation, reader.topic_partitions(), input_partitions)
     records = reader.read(partitions, ns.since)
     steps = conversation_trail(
         read_entries(records, key=ns.conversation.encode()),
         tenant=ns.tenant,
         conversation=ns.conversation,
+        window=TimeRange(since=ns.since),
     )
     where = f"partition {partitions[0]}" if partitions else "all partitions"
     if not steps:

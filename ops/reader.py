@@ -86,20 +86,24 @@ class TopicReader:
             return None
         return len(found.partitions)
 
-    def read(self, partitions: Sequence[int] | None, since_ms: int | None) -> Iterator[RawRecord]:
-        """Records of `partitions` (None: all) from `since_ms` to the end they have now."""
+    def topic_partitions(self) -> int:
+        """How many partitions the topic read has; TopicUnreadable when there is no such topic."""
         count = self.partition_count(self.topic)
         if count is None:
             raise TopicUnreadable(f"topic {self.topic} does not exist on {self._where}")
-        wanted = range(count) if partitions is None else partitions
+        return count
+
+    def read(self, partitions: Sequence[int] | None, since_ms: int | None) -> Iterator[RawRecord]:
+        """Records of `partitions` (None: all) from `since_ms` to the end they have now."""
+        wanted = range(self.topic_partitions()) if partitions is None else partitions
         with _kafka_errors(f"reading {self.topic} failed"):
             marks = {p: self._watermarks(p) for p in wanted}
             ends = {p: high for p, (_low, high) in marks.items()}
             starts = self._starts(marks, since_ms)
-        todo = {p: ends[p] for p, start in starts.items() if start < ends[p]}
-        if not todo:
-            return
-        self._consumer.assign([TopicPartition(self.topic, p, starts[p]) for p in todo])
+            todo = {p: ends[p] for p, start in starts.items() if start < ends[p]}
+            if not todo:
+                return
+            self._consumer.assign([TopicPartition(self.topic, p, starts[p]) for p in todo])
         total = sum(end - starts[p] for p, end in todo.items())
         with tqdm(
             total=total, unit="rec", file=sys.stderr, disable=not self._progress, leave=False

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from aiokafka.partitioner import DefaultPartitioner  # type: ignore[import-untyped]  # no hints
 
 from ops.entries import ReadEntry
+from ops.timerange import TimeRange
 from schemas.audit_reasons import fix_for
 
 
@@ -50,12 +51,18 @@ class TrailStep:
 
 
 def conversation_trail(
-    entries: Iterable[ReadEntry], *, tenant: str, conversation: str
+    entries: Iterable[ReadEntry],
+    *,
+    tenant: str,
+    conversation: str,
+    window: TimeRange = TimeRange(),  # noqa: B008 - frozen, so one shared default is safe
 ) -> list[TrailStep]:
     found = [
         e
         for e in entries
-        if e.entry.tenant_id == tenant and e.entry.conversation_id == conversation
+        if e.entry.tenant_id == tenant
+        and e.entry.conversation_id == conversation
+        and (e.time is None or e.time in window)
     ]
     if len({e.partition for e in found}) > 1:
         # Read from several partitions: only the records' own times order them.

@@ -167,3 +167,9 @@ def test_since_and_until_forms(text: str, expected: str) -> None:
 def test_an_unreadable_time_says_what_is_accepted() -> None:
     with pytest.raises(ValueError, match="neither an ISO date-time .* nor a duration"):
         parse_instant("yesterday", NOW)
+
+
+def test_a_trail_since_a_time_leaves_out_what_came_before() -> None:
+    window = TimeRange(since=T0 + 2 * MINUTE)
+    steps = conversation_trail(sample(), tenant="T01ACME", conversation="c-1", window=window)
+    assert [s.outcome for s in steps] == ["parked", "skipped"]
