@@ -10,6 +10,7 @@ COPY schemas schemas
 COPY processors processors
 COPY streams streams
 COPY vitally vitally
+COPY ops ops
 
 FROM base AS devkit
 COPY devkit devkit
