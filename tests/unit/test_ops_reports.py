@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner  # type: ignore[import-untyped]  # no hints
 
 from ops.counts import AuditCounts
 from ops.entries import ReadEntry, parse_entry, read_entries
@@ -173,3 +174,12 @@ def test_a_trail_since_a_time_leaves_out_what_came_before() -> None:
     window = TimeRange(since=T0 + 2 * MINUTE)
     steps = conversation_trail(sample(), tenant="T01ACME", conversation="c-1", window=window)
     assert [s.outcome for s in steps] == ["parked", "skipped"]
+
+
+def test_key_partition_agrees_with_aiokafkas_default_partitioner() -> None:
+    keys = [b"", b"a", b"ab", b"abc", b"abcd", b"c0f1e2d3-0000-4000-8000-000000000001"]
+    keys += [f"conv-{i}".encode() * (i % 7 + 1) for i in range(500)]
+    keys += ["caf\u00e9-\u00fcber".encode(), bytes(range(256))]
+    for count in (1, 3, 6, 8, 32):
+        expected = [DefaultPartitioner()(k, list(range(count)), []) for k in keys]
+        assert [key_partition(k, count) for k in keys] == expected
