@@ -13,10 +13,11 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]  # no hints
+from aiokafka import AIOKafkaProducer
 from confluent_kafka.admin import AdminClient
 
 from ops.trail import key_partition
@@ -76,17 +77,14 @@ def run(topics: Topics, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def trail_values(now: int) -> list[bytes]:
-    conv = {"tenant": "T01ACME", "conversation": "c-trail"}
+    trail = partial(audit_json, tenant="T01ACME", conversation="c-trail")
     return [
-        audit_json(**conv, at=now - 3000, offset=1),
-        audit_json(
-            **conv, event="message_created", message="m-2", outcome="parked",
+        trail(at=now - 3000, offset=1),
+        trail(
+            event="message_created", message="m-2", outcome="parked",
             reason="customer_not_in_vitally", at=now - 2000, offset=2,
         ),
-        audit_json(
-            **conv, event="message_created", message="m-2", outcome="synced",
-            at=now - 1000, offset=2,
-        ),
+        trail(event="message_created", message="m-2", outcome="synced", at=now - 1000, offset=2),
     ]  # fmt: skip
 
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from demo.events import new_conversation, reply
 from jsonschema import Draft202012Validator
 
-from demo.events import new_conversation, reply
 from ops.trail import key_partition
 from schemas.audit_reasons import GUIDE
 from tests.fixtures.kafka import consume_all

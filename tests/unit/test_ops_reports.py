@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka.partitioner import DefaultPartitioner  # type: ignore[import-untyped]  # no hints
+from aiokafka.partitioner import DefaultPartitioner
 
 from ops.counts import AuditCounts
 from ops.entries import ReadEntry, parse_entry, read_entries
