@@ -8,6 +8,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY schemas schemas
 COPY processors processors
+COPY integrations integrations
 COPY streams streams
 COPY vitally vitally
 COPY ops ops
