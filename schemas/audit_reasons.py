@@ -29,7 +29,13 @@ class ReasonGuide:
 
 
 _PEOPLE_WAIT = (
-    "Parked and re-checked with backoff for `PARK_PEOPLE_WINDOW_SECONDS` (7 days), then skipped."
+    "The detail names who. Parked (a message of a synced conversation waits aside while the "
+    "thread flows on) and re-checked with backoff for `PARK_PEOPLE_WINDOW_SECONDS` (7 days), "
+    "then skipped."
+)
+_PEOPLE_FIX = (
+    "then `vitally-sync recheck --tenant T` to try the tenant's waiting events at once (else the "
+    "next re-check picks them up). Once skipped, replay the input record."
 )
 _FROM_DLQ = "then produce the record from `vitally-sync.dlq` to the input topic again"
 
@@ -56,15 +62,14 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
         "customer_not_in_vitally": ReasonGuide(
             ("parked", "skipped"),
             f"No Vitally user has the customer's email. {_PEOPLE_WAIT}",
-            "Add the customer to Vitally with the same email: a parked event then syncs by "
-            "itself; a skipped one is not retried.",
+            f"Add the customer to Vitally as a user with that email, {_PEOPLE_FIX}",
         ),
         "teammate_not_in_vitally": ReasonGuide(
             ("parked", "skipped"),
             "The support sender (or, with no assignee, the Default Admin) is not an active "
             f"Vitally admin. {_PEOPLE_WAIT}",
-            "Give the teammate an active Vitally admin seat with the same email (or fix the "
-            "tenant's Default Admin email): a parked event then syncs by itself.",
+            "Give the teammate an active Vitally admin seat with that email (or fix the "
+            f"tenant's Default Admin email), {_PEOPLE_FIX}",
         ),
         "no_sender_email": ReasonGuide(
             ("skipped",),
@@ -150,17 +155,17 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
         ),
         "vitally_rejected": ReasonGuide(
             ("failed",),
-            "Vitally refused the request (400, 404, 409, 422); the record is in the DLQ. "
-            "Detail: Vitally's error, method and path.",
+            "Vitally answered a 4xx other than 401, 403 and 429 (400, 404, 409, 422, ...); the "
+            "record is in the DLQ. Detail: the client's error code, method and path.",
             f"Read the detail; fix the data in Vitally (or report a bug), {_FROM_DLQ}.",
         ),
         "vitally_unavailable": ReasonGuide(
             ("parked", "failed"),
             "Vitally did not answer (timeout, connection, 5xx) after the in-line retries: "
-            "parked and retried with capped backoff. Failed (in the DLQ) when it answered "
-            "something unexpected (detail `vitally_unexpected_status`).",
-            "Parked: nothing, it resumes when Vitally answers. Failed: check `VITALLY_BASE_URL` "
-            f"and the tenant's subdomain, {_FROM_DLQ}.",
+            "parked and retried with capped backoff. Failed (in the DLQ) when its answer could "
+            "not be used: a redirect, or an unreadable answer to a read (the detail says which).",
+            "Parked: nothing, it resumes when Vitally answers. Failed: a redirect means a wrong "
+            f"`VITALLY_BASE_URL` or subdomain; fix it, {_FROM_DLQ}.",
         ),
         "vitally_rate_limited": ReasonGuide(
             ("parked",),
