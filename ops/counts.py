@@ -12,6 +12,8 @@ from ops.timerange import TimeRange
 
 @dataclass(frozen=True, order=True)
 class CountRow:
+    """One line of the report: a tenant's records with one outcome and reason."""
+
     # Tenant-less records (unreadable input) sort and print as "".
     tenant: str
     outcome: str

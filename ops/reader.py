@@ -37,6 +37,8 @@ class TopicUnreadable(Exception):  # noqa: N818 - named for what the operator is
 
 @dataclass(frozen=True)
 class RawRecord:
+    """One record as read off the topic, with where it was and Kafka's timestamp (if any)."""
+
     key: bytes | None
     value: bytes | None
     partition: int
