@@ -8,8 +8,10 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY schemas schemas
 COPY processors processors
+COPY integrations integrations
 COPY streams streams
 COPY vitally vitally
+COPY ops ops
 
 FROM base AS devkit
 COPY devkit devkit

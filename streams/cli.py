@@ -6,6 +6,8 @@
 * ``vitally-sync status --tenant T``: the integration (no key) and its sync counts.
 * ``vitally-sync disconnect --tenant T`` and ``vitally-sync tenants``.
 * ``vitally-sync rotate-secrets``: re-encrypt every stored key with the newest SECRETS_KEY.
+* ``vitally-sync audit`` and ``vitally-sync why``: read-only reports on the audit topic
+  (:mod:`ops.cli`); they need neither secrets nor the worker's settings.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from integrations.secrets import SecretBox, UndecryptableSecret
 from integrations.sync_counts import AuditCounts
 from integrations.topic import publish_record, read_records, read_topic
 from integrations.validation import ConnectError
+from ops import cli as ops_cli
 from schemas.integration import IntegrationRecord
 from streams.logs import json_output
 from streams.settings import Settings
@@ -35,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _worker(args)
     parser = _parser()
     ns = parser.parse_args(args)
+    if ops_cli.is_ops_command(ns):
+        return ops_cli.run(ns)
     settings = Settings()  # read from the environment
     ensure_topics(settings)
     code: int = ns.run(settings, ns)
@@ -85,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
         "rotate-secrets", help="re-encrypt stored keys with the newest SECRETS_KEY"
     ).set_defaults(run=_rotate)
     commands.add_parser("worker", help="run the sync worker (Faust options follow)")
+    ops_cli.add_commands(commands)
     return parser
 
 

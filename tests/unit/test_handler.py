@@ -162,6 +162,7 @@ async def test_synced_conversation_audit_and_state() -> None:
 
     [stored] = h.vitally.conversations(TENANT)
     assert audit.model_dump() == {
+        "schema_version": 1,
         "tenant_id": TENANT,
         "conversation_id": CONV,
         "message_id": None,
