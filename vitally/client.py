@@ -285,8 +285,13 @@ def _dump(body: BaseModel) -> dict[str, Any]:
 
 
 def _pick_by_email(candidates: Sequence[Person], email: str) -> Person | None:
+    """The search result with exactly that email. A search may match loosely: a result with
+    another email is someone else, and a message must never go to them. Only a lone result
+    that shows no email at all is taken as the match."""
     wanted = email.strip().casefold()
     for candidate in candidates:
         if candidate.email is not None and candidate.email.strip().casefold() == wanted:
             return candidate
-    return candidates[0] if candidates else None
+    if len(candidates) == 1 and candidates[0].email is None:
+        return candidates[0]
+    return None
