@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -145,6 +146,9 @@ class IntegrationStore:
 
     def tenants(self) -> list[IntegrationRecord]:
         return list(self._records.values())
+
+    def by_status(self) -> dict[str, int]:
+        return dict(Counter(record.status for record in self._records.values()))
 
     async def run(self) -> None:
         """Read the topic from the start, mark ready once caught up, then keep tailing."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 
 from schemas.audit import Reason
@@ -131,6 +132,10 @@ class ParkedIndex:
             entry.sent_at_ms = now_ms
             ready.append((key, entry.partition))
         return ready
+
+    def by_reason(self) -> dict[str, int]:
+        """Conversations with parked events, by the reason of the one due next."""
+        return dict(Counter(entry.reason for entry in self._entries.values()))
 
     def __len__(self) -> int:
         return len(self._entries)

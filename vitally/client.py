@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from http.cookiejar import CookieJar
@@ -30,7 +31,7 @@ from schemas.vitally import (
     VitallyUser,
 )
 from vitally._call import Call, request_error, retry_after
-from vitally.calls import record_call
+from vitally.calls import CallObserver, record_call
 from vitally.errors import (
     VitallyError,
     VitallyNotFound,
@@ -96,8 +97,12 @@ class VitallyClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_concurrent: int | None = None,
         max_budget_wait: float | None = None,
+        observer: CallObserver | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
         self._http = http
+        self._observer = observer
+        self._monotonic = monotonic
         self._limiter = limiter
         # A request the tenant's budget would hold longer is not sent (VitallyThrottled), so
         # its caller can park it instead of holding a partition, or a rebalance, that long.
@@ -223,13 +228,20 @@ class VitallyClient:
     ) -> httpx.Response:
         tenant = call.target.tenant_id
         if self._limiter is not None:
+            queued = self._monotonic()
             try:
                 await self._limiter.acquire(tenant, self._max_budget_wait)
             except BudgetSpent as spent:
+                if self._observer is not None:
+                    self._observer.throttled()
                 raise VitallyThrottled(
                     method=call.method, path=call.template, retry_after=spent.retry_after
                 ) from None
+            if self._observer is not None:
+                self._observer.budget_waited(self._monotonic() - queued)
         record_call()
+        endpoint = f"{call.method} {call.template}"
+        started = self._monotonic()
         headers = {"Authorization": call.target.authorization, "Accept": "application/json"}
         try:
             async with self._slots:
@@ -248,6 +260,8 @@ class VitallyClient:
             # A misconfigured base URL is not Vitally's answer and will not heal by retrying.
             raise ValueError(f"invalid Vitally base URL for tenant {tenant}") from exc
         except httpx.RequestError as exc:
+            if self._observer is not None:
+                self._observer.called(endpoint, None, self._monotonic() - started)
             error = request_error(exc, call)
             logger.warning(
                 "vitally %s %s failed: %s",
@@ -258,6 +272,8 @@ class VitallyClient:
             )
             raise error from exc
         status = response.status_code
+        if self._observer is not None:
+            self._observer.called(endpoint, status, self._monotonic() - started)
         level = logging.DEBUG if response.is_success or status == 404 else logging.WARNING
         logger.log(
             level,

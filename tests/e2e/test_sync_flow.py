@@ -15,8 +15,10 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from demo.events import Record, envelope, message, new_conversation, reply
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fixtures.sandbox import SandboxHandle
 from tests.fixtures.worker import Deployment
@@ -244,7 +246,41 @@ def test_conversations_and_messages_sync_and_every_skip_is_audited(
     assert headers["x-error-reason"] == b"invalid_json"
     assert headers["x-source-topic"] == deployed.input_topic.encode()
 
+    _check_metrics(deployed, audit, secrets=["acme-secret-1", deployed.admin_token])
     _check_logs(deployed, secrets=["acme-secret-1", deployed.admin_token], records=records)
+
+
+def _check_metrics(
+    deployed: Deployment, audit: list[dict[str, Any]], *, secrets: list[str]
+) -> None:
+    """GET /metrics needs no token, holds no secret, and counts what the audit topic holds."""
+    answer = httpx.get(f"{deployed.workers[0].web_url}/metrics", timeout=10)
+    assert answer.status_code == 200
+    assert not any(secret in answer.text for secret in secrets)
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(answer.text)
+        for s in family.samples
+    }
+    counted = Counter(
+        {
+            (dict(labels)["outcome"], dict(labels)["reason"]): int(value)
+            for (name, labels), value in samples.items()
+            if name == "vitally_sync_audit_records_total" and value
+        }
+    )
+    assert counted == Counter((a["outcome"], a["reason"] or "") for a in audit)
+    posts = sum(
+        value
+        for (name, labels), value in samples.items()
+        if name == "vitally_sync_vitally_requests_total"
+        and dict(labels)["status"] == "2xx"
+        and dict(labels)["endpoint"].startswith("POST")
+    )
+    assert posts >= 6  # two conversations and their replies were written
+    assert any(name.startswith(f"{deployed.name.replace('-', '_')}_") for name, _ in samples)
+    names = {name for name, _ in samples}
+    assert {"vitally_sync_consumer_lag", "vitally_sync_integrations"} <= names
 
 
 def _check_logs(
