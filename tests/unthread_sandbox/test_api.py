@@ -42,7 +42,8 @@ async def test_users_by_id_and_no_match(harness: Harness) -> None:
     [
         ({"field": "slackId", "operator": "in", "value": ["U0SAM", "U0BOB"]},
          ["4e1cc76a-agent", "9a1b-bob"]),
-        ({"field": "email", "operator": "contains", "value": "customer"}, ["9a1b-bob", "9a1b-jane"]),
+        ({"field": "email", "operator": "contains", "value": "customer"},
+         ["9a1b-bob", "9a1b-jane"]),
         ({"field": "email", "operator": "like", "value": "%@vendor.example"}, ["4e1cc76a-agent"]),
         ({"field": "slackId", "operator": "notIn", "value": ["U0SAM"]}, ["9a1b-bob", "9a1b-jane"]),
         ({"field": "name", "operator": ">", "value": "C"}, ["9a1b-jane", "4e1cc76a-agent"]),
