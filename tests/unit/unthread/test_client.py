@@ -14,7 +14,6 @@ from tests.unit.vitally.fakes import RecordedSleep
 from unthread import (
     UnthreadAuthError,
     UnthreadClient,
-    UnthreadError,
     UnthreadRateLimited,
     UnthreadRejected,
     UnthreadRequestError,
@@ -134,7 +133,9 @@ async def test_each_tenant_sends_its_own_key() -> None:
         (400, UnthreadRejected, "unthread_rejected"),
     ],
 )
-async def test_refusals_are_not_retried(status: int, cls: type[UnthreadError], reason: str) -> None:
+async def test_refusals_are_not_retried(
+    status: int, cls: type[unthread.UnthreadStatusError], reason: str
+) -> None:
     seen, handler = scripted(httpx.Response(status, json={"error": "acme-key is bad"}))
     with pytest.raises(cls) as caught:
         await make_client(handler).validate_key(ACME)
