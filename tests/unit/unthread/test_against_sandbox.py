@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from processors.enrichment import enrich
+from processors.unthread_lookup import CachedUnthreadLookup
+from schemas.events import ConversationEvent, MessageEvent
 from tests.fixtures.unthread_sandbox import UnthreadSandboxHandle, unthread_sandbox, unthread_server
 from unthread import (
     UnthreadAuthError,
@@ -100,3 +103,34 @@ async def test_faults_and_rate_limit(
     with pytest.raises(UnthreadRateLimited) as limited:
         await client.validate_key(acme)
     assert limited.value.retry_after is not None and limited.value.retry_after > 2
+
+
+async def test_enrichment_over_the_real_client(
+    client: UnthreadClient, acme: UnthreadTarget, unthread_sandbox: UnthreadSandboxHandle
+) -> None:
+    """The sparse message and conversation from the issue, completed end to end."""
+    lookup = CachedUnthreadLookup(client)
+    message = MessageEvent.model_validate(
+        {"tenantId": "T01ACME", "event": "message_created",
+         "data": {"id": "T08DF0UA02H-C08DWG00P25-1748707942.332879", "botName": "Unthread",
+                  "userId": "U08D38QMGQ7", "sentByUserId": "4e1cc76a-agent", "text": "On it",
+                  "conversationId": CONV}}
+    )  # fmt: skip
+    for _ in range(3):
+        result = await enrich(message, target=acme, lookup=lookup)
+    assert isinstance(result.event, MessageEvent)
+    assert result.event.data.sent_by_user is not None
+    assert result.event.data.sent_by_user.email == "sam@vendor.example"
+    conversation = ConversationEvent.model_validate(
+        {"tenantId": "T01ACME", "event": "conversation_created", "data": {"id": CONV}}
+    )
+    done = await enrich(conversation, target=acme, lookup=lookup)
+    assert isinstance(done.event, ConversationEvent) and done.unresolved == ()
+    data = done.event.data
+    assert data.submitter_user is not None and data.submitter_user.email == "jane@customer.example"
+    assert data.initial_message is not None and data.initial_message.timestamp is not None
+    # One users/list for the agent (then cached), one conversation read.
+    assert unthread_sandbox.stats("T01ACME")["byRoute"] == {
+        "POST /api/users/list": 1,
+        "GET /api/conversations/{id}": 1,
+    }
