@@ -13,10 +13,13 @@ overwriting what the event said, plus what stayed unresolved and why.
 * Sender: only for messages the sync would post (no private notes, autoresponses or bot
   posts without `sentByUserId`, see :mod:`processors.direction`). With `sentByUserId` the
   sender is that Unthread user, looked up by id; else the `userId` Slack user.
-* Conversation: one `GET /conversations/{id}` when the initial message, the submitter's
-  email, the status or the creation time is missing (or an assignee is named by id only);
-  then every field the event left empty (title included) is taken from the answer, and
-  people still without an email are looked up by id.
+* Conversation created: one `GET /conversations/{id}` when the initial message, the
+  submitter's email, the status or the creation time is missing, or the payload says nothing
+  of an assignee; then every field the event left empty (title included) is taken from the
+  answer, and people still without an email are looked up by id. An assignee the payload
+  names as null stays unassigned: that is what the event said.
+* Conversation updated: the sync only reads the assignee, so the conversation is fetched
+  only when the payload says nothing of one; an assignee named by id is looked up by id.
 
 Without a tenant Unthread key no call is made: the result says which ids would have been
 looked up (`why="no_unthread_key"`), so the audit can say that a key would fix it.
@@ -27,17 +30,19 @@ looked up (`why="no_unthread_key"`), so the audit can say that a key would fix i
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
+from processors.filling import missing_from, says_assignee, with_user
 from schemas.events import (
     Conversation,
     ConversationEvent,
+    ConversationEventType,
     InboundEvent,
     Message,
     MessageEvent,
-    Person,
 )
 from schemas.unthread import UnthreadUser
 from unthread.target import UnthreadTarget
@@ -47,7 +52,9 @@ _SLACK_TS = re.compile(r"^\d{9,11}\.\d{1,6}$")
 
 LookedUp = Literal["user", "sentByUser", "conversation", "submitterUser", "assignedToUser"]
 LookedUpBy = Literal["slackId", "id"]
+Where = Literal["message", "conversation", "initialMessage"]
 Why = Literal["no_unthread_key", "not_found"]
+T = TypeVar("T")
 
 
 class UnthreadLookup(Protocol):
@@ -70,7 +77,7 @@ class Unresolved:
     """One thing the event left out that could not be filled in: which, by which id, why.
     `where` is "message", "conversation" or "initialMessage"."""
 
-    where: Literal["message", "conversation", "initialMessage"]
+    where: Where
     what: LookedUp
     by: LookedUpBy
     id: str
@@ -100,7 +107,7 @@ async def enrich(
         message = await resolver.message(event.data, "message")
         enriched: InboundEvent = event.model_copy(update={"data": message})
     elif isinstance(event, ConversationEvent) and event.event != "conversation_deleted":
-        conversation = await resolver.conversation(event.data)
+        conversation = await resolver.conversation(event.data, event.event)
         enriched = event.model_copy(update={"data": conversation})
     else:
         return Enrichment(event)
@@ -132,28 +139,37 @@ class _Resolver:
             update.update(await self._sender(message, where))
         return message.model_copy(update=update) if update else message
 
-    async def conversation(self, conversation: Conversation) -> Conversation:
+    async def conversation(
+        self, conversation: Conversation, kind: ConversationEventType
+    ) -> Conversation:
+        created = kind == "conversation_created"
         update: dict[str, object] = {}
-        if _is_sparse(conversation):
+        if _needs_fetch(conversation, kind):
             fetched = await self._conversation(conversation.id)
             if fetched is not None:
-                update = _missing_from(conversation, fetched)
+                update = missing_from(conversation, fetched, everything=created)
         merged = conversation.model_copy(update=update) if update else conversation
-        return await self._people(merged)
+        merged = await self._assignee(merged)
+        # An update is only read for its assignee: the rest would be lookups for nothing.
+        return await self._submitter_and_initial(merged) if created else merged
 
-    async def _people(self, conversation: Conversation) -> Conversation:
+    async def _assignee(self, conversation: Conversation) -> Conversation:
+        assignee = conversation.assigned_to_user
+        assignee_id = (assignee.id if assignee else None) or conversation.assigned_to_user_id
+        if (assignee is not None and assignee.email) or not assignee_id:
+            return conversation
+        found = await self._by_id(assignee_id, "conversation", "assignedToUser")
+        if found is None:
+            return conversation
+        return conversation.model_copy(update={"assigned_to_user": with_user(assignee, found)})
+
+    async def _submitter_and_initial(self, conversation: Conversation) -> Conversation:
         update: dict[str, object] = {}
         submitter = conversation.submitter_user
         if submitter is not None and not submitter.email and submitter.id:
             found = await self._by_id(submitter.id, "conversation", "submitterUser")
             if found is not None:
-                update["submitter_user"] = _with(submitter, found)
-        assignee = conversation.assigned_to_user
-        assignee_id = (assignee.id if assignee else None) or conversation.assigned_to_user_id
-        if (assignee is None or not assignee.email) and assignee_id:
-            found = await self._by_id(assignee_id, "conversation", "assignedToUser")
-            if found is not None:
-                update["assigned_to_user"] = _with(assignee, found)
+                update["submitter_user"] = with_user(submitter, found)
         if conversation.initial_message is not None:
             initial = await self.message(conversation.initial_message, "initialMessage")
             if initial.conversation_id is None:
@@ -172,7 +188,7 @@ class _Resolver:
             if sent_by_id:
                 found = await self._by_id(sent_by_id, where, "sentByUser")
                 if found is not None:
-                    return {"sent_by_user": _with(sent_by, found)}
+                    return {"sent_by_user": with_user(sent_by, found)}
             # Direction reads `user.email` when the on-behalf sender has none.
         user = message.user
         if user is not None and user.email:
@@ -180,53 +196,46 @@ class _Resolver:
         if message.user_id:
             found = await self._by_slack_id(message.user_id, where, "user")
             if found is not None:
-                return {"user": _with(user, found)}
+                return {"user": with_user(user, found)}
         return {}
 
     async def _conversation(self, conversation_id: str) -> Conversation | None:
-        if self.target is None:
-            self._miss("conversation", "conversation", "id", conversation_id, "no_unthread_key")
-            return None
-        self.lookups += 1
-        found = await self.lookup.conversation(self.target, conversation_id)
-        if found is None:
-            self._miss("conversation", "conversation", "id", conversation_id, "not_found")
-        return found
+        def fetch(target: UnthreadTarget) -> Awaitable[Conversation | None]:
+            return self.lookup.conversation(target, conversation_id)
 
-    async def _by_id(
-        self, user_id: str, where: Literal["message", "conversation", "initialMessage"],
-        what: LookedUp,
-    ) -> UnthreadUser | None:  # fmt: skip
-        if self.target is None:
-            self._miss(where, what, "id", user_id, "no_unthread_key")
-            return None
-        self.lookups += 1
-        found = await self.lookup.user_by_id(self.target, user_id)
-        if found is None:
-            self._miss(where, what, "id", user_id, "not_found")
-        return found
+        return await self._ask("conversation", "conversation", "id", conversation_id, fetch)
+
+    async def _by_id(self, user_id: str, where: Where, what: LookedUp) -> UnthreadUser | None:
+        def fetch(target: UnthreadTarget) -> Awaitable[UnthreadUser | None]:
+            return self.lookup.user_by_id(target, user_id)
+
+        return await self._ask(where, what, "id", user_id, fetch)
 
     async def _by_slack_id(
-        self, slack_id: str, where: Literal["message", "initialMessage"], what: LookedUp
+        self, slack_id: str, where: Where, what: LookedUp
     ) -> UnthreadUser | None:
-        if self.target is None:
-            self._miss(where, what, "slackId", slack_id, "no_unthread_key")
-            return None
-        self.lookups += 1
-        found = await self.lookup.user_by_slack_id(self.target, slack_id)
-        if found is None:
-            self._miss(where, what, "slackId", slack_id, "not_found")
-        return found
+        def fetch(target: UnthreadTarget) -> Awaitable[UnthreadUser | None]:
+            return self.lookup.user_by_slack_id(target, slack_id)
 
-    def _miss(
+        return await self._ask(where, what, "slackId", slack_id, fetch)
+
+    async def _ask(
         self,
-        where: Literal["message", "conversation", "initialMessage"],
+        where: Where,
         what: LookedUp,
         by: LookedUpBy,
         value: str,
-        why: Why,
-    ) -> None:
-        self.unresolved.append(Unresolved(where, what, by, value, why))
+        fetch: Callable[[UnthreadTarget], Awaitable[T | None]],
+    ) -> T | None:
+        """One lookup, or a note of why it could not be made or found nothing."""
+        if self.target is None:
+            self.unresolved.append(Unresolved(where, what, by, value, "no_unthread_key"))
+            return None
+        self.lookups += 1
+        found = await fetch(self.target)
+        if found is None:
+            self.unresolved.append(Unresolved(where, what, by, value, "not_found"))
+        return found
 
 
 def _is_synced(message: Message) -> bool:
@@ -237,60 +246,16 @@ def _is_synced(message: Message) -> bool:
     return not (message.bot_id and not message.sent_by_user_id)
 
 
-def _is_sparse(conversation: Conversation) -> bool:
+def _needs_fetch(conversation: Conversation, kind: ConversationEventType) -> bool:
+    if not says_assignee(conversation):
+        return True
+    if kind != "conversation_created":
+        return False
     submitter = conversation.submitter_user
-    assignee_named_by_id_only = conversation.assigned_to_user_id and (
-        conversation.assigned_to_user is None
-    )
     return bool(
         conversation.initial_message is None
         or submitter is None
         or not submitter.email
         or conversation.status is None
         or conversation.created_at is None
-        or assignee_named_by_id_only
     )
-
-
-# What a fetched conversation may fill in; `id` is the event's own.
-_FILLABLE = (
-    "friendly_id",
-    "title",
-    "status",
-    "priority",
-    "customer_id",
-    "channel_id",
-    "created_at",
-    "updated_at",
-    "assigned_to_user_id",
-    "tags",
-    "initial_message",
-)
-_PEOPLE = ("submitter_user", "assigned_to_user")
-
-
-def _missing_from(event: Conversation, fetched: Conversation) -> dict[str, object]:
-    """The fields the event left empty that the fetched conversation has."""
-    update: dict[str, object] = {
-        name: getattr(fetched, name)
-        for name in _FILLABLE
-        if getattr(event, name) is None and getattr(fetched, name) is not None
-    }
-    for name in _PEOPLE:
-        mine: Person | None = getattr(event, name)
-        theirs: Person | None = getattr(fetched, name)
-        if theirs is not None and (mine is None or (not mine.email and theirs.email)):
-            update[name] = _merged(mine, theirs)
-    return update
-
-
-def _merged(mine: Person | None, theirs: Person) -> Person:
-    if mine is None:
-        return theirs
-    return Person(
-        id=mine.id or theirs.id, name=mine.name or theirs.name, email=mine.email or theirs.email
-    )
-
-
-def _with(person: Person | None, user: UnthreadUser) -> Person:
-    return _merged(person, user.as_person())

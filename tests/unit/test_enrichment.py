@@ -186,6 +186,7 @@ async def test_a_complete_conversation_costs_nothing() -> None:
         createdAt="2026-11-25T10:00:00Z",
         submitterUser={"id": "9a1b-jane", "email": "jane@customer.example"},
         initialMessage={"id": "m1", "user": {"email": "jane@customer.example"}, "ts": "1.5"},
+        assignedToUserId=None,
     )
     result = await run(event, unthread)
     assert unthread.calls == [] and result.lookups == 0
@@ -217,6 +218,39 @@ async def test_submitter_and_assignee_named_by_id_only_are_looked_up() -> None:
     assert result.unresolved == (
         Unresolved("conversation", "conversation", "id", CONV, "not_found"),
     )
+
+
+async def test_an_update_naming_its_assignee_by_id_costs_one_user_lookup() -> None:
+    unthread = world()
+    event = conversation_event(
+        "conversation_updated", status="closed", assignedToUserId="4e1cc76a-sam"
+    )
+    conversation = conversation_of(await run(event, unthread))
+    assert conversation.assigned_to_user is not None
+    assert conversation.assigned_to_user.email == "sam@vendor.example"
+    assert conversation.initial_message is None  # an update needs no more
+    assert unthread.calls == [("id", "4e1cc76a-sam")]
+
+
+async def test_an_update_silent_on_its_assignee_fetches_the_conversation() -> None:
+    unthread = world()
+    conversation = conversation_of(
+        await run(conversation_event("conversation_updated", status="closed"), unthread)
+    )
+    assert conversation.status == "closed"  # the event's own
+    assert conversation.assigned_to_user is not None
+    assert conversation.assigned_to_user.email == "sam@vendor.example"
+    assert unthread.calls == [("conversation", CONV)]
+
+
+async def test_an_explicitly_unassigned_conversation_stays_unassigned() -> None:
+    unthread = world()
+    update = conversation_event("conversation_updated", assignedToUserId=None)
+    assert conversation_of(await run(update, unthread)).assigned_to_user is None
+    assert unthread.calls == []
+    created = conversation_of(await run(conversation_event(assignedToUser=None), unthread))
+    assert created.assigned_to_user is None and created.assigned_to_user_id is None
+    assert created.initial_message is not None  # the rest was still filled in
 
 
 async def test_conversation_without_a_key() -> None:
