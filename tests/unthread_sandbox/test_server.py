@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 import unthread_sandbox
 from unthread_sandbox import run_sandbox
 
@@ -26,3 +27,10 @@ def test_exports() -> None:
     assert unthread_sandbox.__all__ == sorted(unthread_sandbox.__all__)
     for name in unthread_sandbox.__all__:
         assert hasattr(unthread_sandbox, name)
+
+
+def test_a_bad_seed_stops_the_start_with_the_servers_own_words() -> None:
+    with pytest.raises(RuntimeError) as caught, run_sandbox({"tenants": "not a list"}):
+        pass  # pragma: no cover - never entered
+    assert "exited at start-up" in str(caught.value)
+    assert "cannot start the sandbox" in str(caught.value)
