@@ -102,9 +102,16 @@ def _contains(actual: Any, wanted: Any) -> bool:
     return isinstance(actual, str) and isinstance(wanted, str) and wanted in actual
 
 
-def _sort_key(value: Any) -> tuple[int, str]:
-    # Missing values first, then by their JSON text: a total order over mixed types.
-    return (0, "") if value is None else (1, json.dumps(value, sort_keys=True))
+def _sort_key(value: Any) -> tuple[int, float, str]:
+    # Missing first, then numbers by value, then text, then anything else by its JSON: a
+    # total order over mixed types that still sorts 9 before 10.
+    if value is None:
+        return (0, 0.0, "")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (1, float(value), "")
+    if isinstance(value, str):
+        return (2, 0.0, value)
+    return (3, 0.0, json.dumps(value, sort_keys=True))
 
 
 def _project(record: dict[str, Any], select: list[str] | None) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from unthread_sandbox.listing import ListRequest, list_page
 
 from tests.unthread_sandbox.conftest import CONV, DISABLED_KEY, GLOBEX_KEY, Harness
 
@@ -116,3 +117,14 @@ async def test_conversation_not_found_nor_across_tenants(harness: Harness) -> No
 async def test_unknown_route_is_json_404(harness: Harness) -> None:
     response = await harness.client.get("/api/nothing")
     assert response.status_code == 404 and "error" in response.json()
+
+
+def test_order_sorts_numbers_by_value_and_missing_first() -> None:
+    records: list[dict[str, Any]] = [
+        {"id": "a", "n": 10},
+        {"id": "b", "n": 9},
+        {"id": "c"},
+        {"id": "d", "n": 9.5},
+    ]
+    page = list_page(records, ListRequest(order=["n", "id"], select=["id"]))
+    assert [r["id"] for r in page["data"]] == ["c", "b", "d", "a"]
