@@ -37,6 +37,8 @@ class UnthreadUser(_Answer):
 
 
 class Cursors(_Answer):
+    """Where a list page sits: whether there are pages after and before it, and their cursors."""
+
     has_next: bool = False
     has_previous: bool = False
     next: str | None = None
@@ -44,6 +46,8 @@ class Cursors(_Answer):
 
 
 class ListPage(_Answer, Generic[T]):
+    """One page of a `POST /<object>/list` answer."""
+
     data: list[T] = Field(default_factory=list)
     total_count: int | None = None
     cursors: Cursors = Field(default_factory=Cursors)

@@ -25,6 +25,8 @@ DEFAULT_LIMIT = 100
 
 
 class Condition(BaseModel):
+    """One `where` entry: `field operator value`."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     field: str = Field(min_length=1)
@@ -33,6 +35,8 @@ class Condition(BaseModel):
 
 
 class ListRequest(BaseModel):
+    """The body of `POST /<object>/list`."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     select: list[str] | None = None

@@ -22,6 +22,8 @@ class KeyTaken(ValueError):
 
 @dataclass
 class Tenant:
+    """One Unthread workspace: its keys, users, conversations, rate window and counters."""
+
     id: str
     keys: dict[str, KeySpec]
     rate_limit: int | None
