@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from processors.direction import classify
 from processors.enrichment import Enrichment, Unresolved, enrich, slack_time
@@ -307,3 +309,44 @@ async def test_misses_are_cached_and_errors_are_not() -> None:
         == (Unresolved("message", "user", "slackId", "U0NOBODY", "not_found"),)
     )
     assert len(unthread.calls) == 2  # the failure, then one miss, cached
+
+
+SENDERS = st.sampled_from([None, "U08D38QMGQ7", "U0SAM", "U0NOBODY"])
+UNTHREAD_IDS = st.sampled_from([None, "4e1cc76a-sam", "9a1b-jane", "gone"])
+PEOPLE = st.sampled_from([None, {"id": "x"}, {"email": "given@customer.example"}])
+
+
+@st.composite
+def sparse_messages(draw: st.DrawFn) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": draw(st.sampled_from([MSG_ID, "m_9f8e"])), "text": "hi"}
+    for name, values in [
+        ("userId", SENDERS), ("sentByUserId", UNTHREAD_IDS), ("user", PEOPLE),
+        ("sentByUser", PEOPLE), ("ts", st.sampled_from([None, "1748707942.332879"])),
+        ("timestamp", st.sampled_from([None, "2026-11-25T10:00:00Z"])),
+        ("botId", st.sampled_from([None, "B01"])), ("isPrivateNote", st.sampled_from([None, True])),
+    ]:  # fmt: skip
+        if draw(st.booleans()):
+            body[name] = draw(values)
+    return body
+
+
+@settings(max_examples=200, deadline=None)
+@given(sparse_messages(), st.booleans())
+def test_enrichment_only_fills_gaps(body: dict[str, Any], with_key: bool) -> None:
+    unthread = world()
+    event = message_event(**body)
+    result = asyncio.run(run(event, unthread, target=ACME if with_key else None))
+    before, after = event.data.model_dump(), message_of(result).model_dump()
+    for name, value in before.items():
+        if value is not None and not isinstance(value, dict):
+            assert after[name] == value, name
+    for person in ("user", "sent_by_user"):
+        given_person = before[person]
+        if given_person is not None:  # a person the event named keeps what it said of them
+            assert {k: v for k, v in after[person].items() if given_person[k]} == {
+                k: v for k, v in given_person.items() if v
+            }
+    assert len(unthread.calls) == result.lookups <= 2
+    assert with_key or (unthread.calls == [] and result.event == event.model_copy(
+        update={"data": event.data.model_copy(update={"timestamp": after["timestamp"]})}
+    ))  # fmt: skip
