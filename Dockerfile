@@ -12,6 +12,7 @@ COPY integrations integrations
 COPY streams streams
 COPY vitally vitally
 COPY ops ops
+COPY unthread unthread
 
 FROM base AS devkit
 COPY devkit devkit
