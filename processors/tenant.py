@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from unthread.target import UnthreadTarget
 from vitally.target import VitallyTarget
 
 
@@ -16,3 +17,5 @@ class TenantContext:
     target: VitallyTarget
     default_admin_email: str
     connected_at: datetime
+    # Where what sparse events leave out is looked up; None without an Unthread key.
+    unthread: UnthreadTarget | None = None
