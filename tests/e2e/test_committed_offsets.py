@@ -1,0 +1,109 @@
+"""What reaches the broker's committed offsets, with a Faust worker in this process.
+
+The agent reads without auto-ack, as ours does, and the test acks from outside it, as the
+lanes do; each commit is Faust's own (``Consumer.commit``). The group is new, so Faust has no
+committed offset to guard with: once records after one still in flight are acked, Faust's
+consumer commits past it. Ours commits what the agent handled (tests/unit/test_consumer.py
+has the other cases, without a broker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import cast
+
+import faust
+import pytest
+from faust import Stream
+from faust.types import EventT, StreamT
+
+from streams.seam.commits import CommittingTransport, HandledOffsets
+from tests.fixtures.kafka import (
+    KafkaBroker,
+    committed_offsets,
+    create_topic,
+    produce,
+    unique_name,
+)
+
+pytestmark = pytest.mark.kafka
+
+RECORDS = 5
+
+
+@asynccontextmanager
+async def worker(
+    bootstrap: str, topic: str, datadir: Path, handled: HandledOffsets | None
+) -> AsyncIterator[tuple[faust.App, list[EventT[bytes]]]]:
+    """A Faust worker reading ``topic`` from the start, with our consumer when ``handled`` is
+    given; yields once it has been handed every record, none acked."""
+    app = faust.App(
+        unique_name("commits"),
+        broker=f"kafka://{bootstrap}",
+        datadir=str(datadir),
+        autodiscover=False,
+        web_enabled=False,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=3600.0,  # only the test's commits
+    )
+    if handled is not None:
+        app.transport = CommittingTransport(app.conf.broker_consumer, app, handled)
+    source = app.topic(topic, key_serializer="raw", value_serializer="raw")
+    events: list[EventT[bytes]] = []
+    all_in = asyncio.Event()
+
+    @app.agent(source)
+    async def agent(stream: StreamT[bytes]) -> None:
+        async for event in cast(Stream[bytes], stream).noack().events():
+            events.append(event)
+            if len(events) == RECORDS:
+                all_in.set()
+
+    await app.start()
+    try:
+        await asyncio.wait_for(all_in.wait(), 60)
+        yield app, events
+    finally:
+        for event in events:  # or Faust waits for them before it stops
+            event.ack()
+        await app.stop()
+
+
+def new_topic(bootstrap: str) -> str:
+    topic = unique_name("commits")
+    create_topic(bootstrap, topic)
+    produce(bootstrap, topic, [(b"k", str(i).encode(), []) for i in range(RECORDS)])
+    return topic
+
+
+async def test_faust_alone_commits_past_a_record_in_flight(
+    kafka_bootstrap: KafkaBroker, tmp_path: Path
+) -> None:
+    bootstrap = kafka_bootstrap.bootstrap_servers
+    topic = new_topic(bootstrap)
+    async with worker(bootstrap, topic, tmp_path, None) as (app, events):
+        for event in events[1:]:  # record 0 is still being handled
+            event.ack()
+        assert await app.consumer.commit()
+        assert committed_offsets(bootstrap, app.conf.id, topic) == {0: RECORDS}  # 0 is lost
+
+
+async def test_our_consumer_commits_what_the_agent_handled(
+    kafka_bootstrap: KafkaBroker, tmp_path: Path
+) -> None:
+    bootstrap = kafka_bootstrap.bootstrap_servers
+    topic = new_topic(bootstrap)
+    handled = HandledOffsets()
+    async with worker(bootstrap, topic, tmp_path, handled) as (app, events):
+        for event in events[1:]:
+            event.ack()
+        assert not await app.consumer.commit()
+        assert committed_offsets(bootstrap, app.conf.id, topic) == {}
+        events[0].ack()
+        for event in events:  # the agent finishes them, in order
+            handled.finished(event.message.tp, event.message.offset)
+        assert await app.consumer.commit()
+        assert committed_offsets(bootstrap, app.conf.id, topic) == {0: RECORDS}
