@@ -1,10 +1,13 @@
-"""What reaches the broker's committed offsets, with a Faust worker in this process.
+"""What reaches the broker's committed offsets, and reading a partition again, with a Faust
+worker in this process.
 
 The agent reads without auto-ack, as ours does, and the test acks from outside it, as the
 lanes do; each commit is Faust's own (``Consumer.commit``). The group is new, so Faust has no
 committed offset to guard with: once records after one still in flight are acked, Faust's
 consumer commits past it. Ours commits what the agent handled (tests/unit/test_consumer.py
-has the other cases, without a broker).
+has the other cases, without a broker). Reading again is our consumer's ``reread``: Faust's
+``seek_wait`` in the consumer's thread, then forgetting the offset Faust's fetch loop last
+delivered.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import pytest
 from faust import Stream
 from faust.types import EventT, StreamT
 
-from streams.seam.commits import CommittingTransport, HandledOffsets
+from streams.seam.commits import CommittingConsumer, CommittingTransport, HandledOffsets
 from tests.fixtures.kafka import (
     KafkaBroker,
     committed_offsets,
@@ -107,3 +110,24 @@ async def test_our_consumer_commits_what_the_agent_handled(
             handled.finished(event.message.tp, event.message.offset)
         assert await app.consumer.commit()
         assert committed_offsets(bootstrap, app.conf.id, topic) == {0: RECORDS}
+
+
+async def handed(events: list[EventT[bytes]], count: int, within: float) -> list[int]:
+    """The offsets of the records handed to the agent, once there are ``count``."""
+    async with asyncio.timeout(within):
+        while len(events) < count:
+            await asyncio.sleep(0.01)
+    return [event.message.offset for event in events]
+
+
+async def test_reading_again_hands_the_records_over_again(
+    kafka_bootstrap: KafkaBroker, tmp_path: Path
+) -> None:
+    bootstrap = kafka_bootstrap.bootstrap_servers
+    topic = new_topic(bootstrap)
+    async with worker(bootstrap, topic, tmp_path, HandledOffsets()) as (app, events):
+        consumer = app.consumer
+        assert isinstance(consumer, CommittingConsumer)
+        tp = events[0].message.tp
+        await consumer.reread(tp, 2)  # through the consumer's thread, as Faust seeks
+        assert await handed(events, RECORDS + 3, within=30.0) == [0, 1, 2, 3, 4, 2, 3, 4]

@@ -173,9 +173,10 @@ async def test_nothing_is_committed_below_what_the_group_already_committed(
     assert await ours.commit() is None
 
 
-async def test_reading_again_seeks_in_the_consumer_thread_and_forgets_the_read_offset(
+async def test_reading_again_seeks_and_forgets_the_read_offset(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The seek itself, on the broker: tests/e2e/test_committed_offsets.py."""
     ours = await worker(monkeypatch, HandledOffsets())
     consumer = ours.consumer
     assert isinstance(consumer, CommittingConsumer)
