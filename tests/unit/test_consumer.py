@@ -176,7 +176,7 @@ async def test_nothing_is_committed_below_what_the_group_already_committed(
 async def test_reading_again_seeks_and_forgets_the_read_offset(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The seek itself, on the broker: tests/e2e/test_committed_offsets.py."""
+    """The seek itself, on the broker: tests/e2e/test_seam_on_broker.py."""
     ours = await worker(monkeypatch, HandledOffsets())
     consumer = ours.consumer
     assert isinstance(consumer, CommittingConsumer)
