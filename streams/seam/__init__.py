@@ -14,7 +14,8 @@ Faust or aiokafka release that renames one fails the worker at start, loudly, in
 silently changing what is committed. The versions they were verified with are pinned in
 pyproject.toml. Tests drive every overridden method through real Faust objects, with only the
 Kafka client under them stood in for (tests/unit/test_changelog_table.py, test_consumer.py,
-test_flow.py, test_sync_agent.py); tests/unit/test_seam_guard.py checks this list.
+test_flow.py, test_sync_agent.py) or a real broker (tests/e2e/test_seam_on_broker.py);
+tests/unit/test_seam_guard.py checks this list.
 """
 
 from __future__ import annotations
