@@ -109,7 +109,8 @@ async def test_subject_fallback_when_neither_gives_text(
     friendly_id: int | None, subject: str
 ) -> None:
     w = World()
-    result = await w.run(created(title=None, text="***", friendlyId=friendly_id))
+    # An empty code block: a body, but no words for a subject ("***" is text, not markup).
+    result = await w.run(created(title=None, text="```\n```", friendlyId=friendly_id))
     assert result.outcome == "synced"
     assert w.vitally.conversations(TENANT)[0].body.subject == subject
 

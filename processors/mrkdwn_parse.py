@@ -1,0 +1,230 @@
+"""Slack mrkdwn as a small tree: blocks of lines of inline nodes.
+
+Parsing comes before any output, so markup never lands on text that is already markup. The
+atoms (code spans, ``<...>`` sequences, bare web addresses) are cut out first and are opaque:
+``*``, ``_`` and ``~`` only ever pair up in the text between them, so a URL or code keeps its
+characters whatever they are.
+
+Blocks, in order: a ```` ``` ```` fence is a code block wherever it starts; the rest splits into
+paragraphs on blank lines, and a paragraph's runs of quote (``> ``), bullet (``•``, ``-``,
+``*``) and numbered (``1.``, ``1)``) lines become quotes and lists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    url: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """``<@U1>`` (user), ``<#C1|name>`` (channel) or ``<!here>`` (special); id without sigil."""
+
+    kind: Literal["user", "channel", "special"]
+    id: str
+    label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Styled:
+    tag: Literal["strong", "em", "del"]
+    children: tuple[Inline, ...]
+
+
+Inline: TypeAlias = Text | Code | Link | Mention | Styled
+Line: TypeAlias = tuple[Inline, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemList:
+    ordered: bool
+    items: tuple[Line, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeBlock:
+    text: str
+
+
+Block: TypeAlias = Paragraph | Quote | ItemList | CodeBlock
+LineKind: TypeAlias = Literal["text", "quote", "bullet", "number"]
+
+_FENCE = re.compile(r"```(.+?)```", re.S)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_LINE_KINDS: tuple[tuple[LineKind, re.Pattern[str]], ...] = (
+    ("quote", re.compile(r">(?: |$)")),
+    ("bullet", re.compile(r"[ \t]*[•*-][ \t]+(?=\S)")),
+    ("number", re.compile(r"[ \t]*\d{1,9}[.)][ \t]+(?=\S)")),
+)
+# Leftmost wins, so whichever atom starts first hides what looks like another inside it.
+# A bare address ends before trailing punctuation or emphasis marks ("see https://x.io.").
+_ATOM = re.compile(
+    r"`(?P<code>[^`\n]+)`"
+    r"|<(?P<target>[^<>|\s]+)(?:\|(?P<label>[^<>\n]*))?>"
+    r"|(?P<bare>\bhttps?://[^\s<>`]*[^\s<>`.,;:!?)\]'\"*_~])",
+    re.IGNORECASE,
+)
+_MARKS: dict[str, Literal["strong", "em", "del"]] = {"*": "strong", "_": "em", "~": "del"}
+_SIGILS: dict[str, Literal["user", "channel", "special"]] = {
+    "@": "user",
+    "#": "channel",
+    "!": "special",
+}
+
+
+def parse(text: str) -> list[Block]:
+    blocks: list[Block] = []
+    start = 0
+    for fence in _FENCE.finditer(text):
+        blocks.extend(_prose(text[start : fence.start()]))
+        blocks.append(CodeBlock(fence.group(1).strip("\n")))
+        start = fence.end()
+    blocks.extend(_prose(text[start:]))
+    return blocks
+
+
+def link_scheme_allowed(url: str) -> bool:
+    scheme, colon, _ = url.partition(":")
+    return bool(colon) and scheme.lower() in LINK_SCHEMES
+
+
+def _prose(text: str) -> Iterator[Block]:
+    for paragraph in _BLANK_LINE.split(text):
+        lines = [line for line in paragraph.split("\n") if line.strip()]
+        run: list[Line] = []
+        run_kind: LineKind = "text"
+        for kind, line in map(_classify, lines):
+            if run and kind != run_kind:
+                yield _block(run_kind, run)
+                run = []
+            run_kind = kind
+            run.append(parse_inline(line.strip()))
+        if run:
+            yield _block(run_kind, run)
+
+
+def _classify(line: str) -> tuple[LineKind, str]:
+    for kind, marker in _LINE_KINDS:
+        if found := marker.match(line):
+            return kind, line[found.end() :]
+    return "text", line
+
+
+def _block(kind: LineKind, lines: list[Line]) -> Block:
+    if kind == "quote":
+        return Quote(tuple(lines))
+    if kind == "text":
+        return Paragraph(tuple(lines))
+    return ItemList(kind == "number", tuple(lines))
+
+
+def parse_inline(line: str) -> Line:
+    return tuple(_emphasis(list(_atoms(line))))
+
+
+# One element per character of plain text, or a whole atom: the stream emphasis pairs over.
+_Element: TypeAlias = str | Inline
+
+
+def _atoms(line: str) -> Iterator[_Element]:
+    start = 0
+    for match in _ATOM.finditer(line):
+        yield from line[start : match.start()]
+        yield _atom(match)
+        start = match.end()
+    yield from line[start:]
+
+
+def _atom(match: re.Match[str]) -> Inline:
+    if (code := match.group("code")) is not None:
+        return Code(code)
+    if (bare := match.group("bare")) is not None:
+        return Link(bare, bare)
+    target, label = match.group("target"), match.group("label") or None
+    if kind := _SIGILS.get(target[0]):
+        return Mention(kind, target[1:], label)
+    if link_scheme_allowed(target):
+        return Link(target, label or target)
+    if ":" in target:
+        # Another scheme (javascript:, data:, ...): never a link, but what it said stays.
+        return Text(label or target)
+    return Text(match.group(0))  # not a Slack sequence: the sender typed "<...>"
+
+
+def _emphasis(stream: Sequence[_Element]) -> Iterator[Inline]:
+    text: list[str] = []
+    i = 0
+    while i < len(stream):
+        element = stream[i]
+        if isinstance(element, str) and (close := _closing(stream, i)) is not None:
+            if text:
+                yield Text("".join(text))
+                text = []
+            yield Styled(_MARKS[element], tuple(_emphasis(stream[i + 1 : close])))
+            i = close + 1
+            continue
+        if isinstance(element, str):
+            text.append(element)
+        else:
+            if text:
+                yield Text("".join(text))
+                text = []
+            yield element
+        i += 1
+    if text:
+        yield Text("".join(text))
+
+
+def _closing(stream: Sequence[_Element], i: int) -> int | None:
+    """Where the mark at ``i`` closes: the next same mark, if both sit at word boundaries."""
+    mark = stream[i]
+    if mark not in _MARKS or i + 1 >= len(stream):
+        return None
+    if _wordlike(stream, i - 1, mark) or _space(stream[i + 1]) or stream[i + 1] == mark:
+        return None
+    close = next((k for k in range(i + 2, len(stream)) if stream[k] == mark), None)
+    if close is None or _space(stream[close - 1]) or _wordlike(stream, close + 1, mark):
+        return None
+    return close
+
+
+def _wordlike(stream: Sequence[_Element], k: int, mark: str) -> bool:
+    # A mark touching a word ("snake_case", "2*3") or its own twin ("**") is not emphasis.
+    if not 0 <= k < len(stream):
+        return False
+    element = stream[k]
+    return isinstance(element, str) and (element.isalnum() or element in ("_", mark))
+
+
+def _space(element: _Element) -> bool:
+    return isinstance(element, str) and element.isspace()
