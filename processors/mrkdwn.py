@@ -7,7 +7,7 @@ user by the name the event gives for that id (``names``), else the mention's own
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from html import escape
 
 from processors.html_policy import sanitize
@@ -32,12 +32,12 @@ _NO_NAMES: Mapping[str, str] = {}
 
 def to_html(text: str, names: Mapping[str, str] = _NO_NAMES) -> str:
     """Render mrkdwn as sanitized HTML blocks; ``names`` maps user ids to display names."""
-    return sanitize(render_blocks(parse(text), names))
+    return sanitize(render(text, names))
 
 
-def render_blocks(blocks: Iterable[Block], names: Mapping[str, str]) -> str:
-    """HTML for parsed blocks, before sanitizing (for bodies with more than the text)."""
-    return "".join(_block_html(block, names) for block in blocks)
+def render(text: str, names: Mapping[str, str] = _NO_NAMES) -> str:
+    """The HTML before sanitizing, for a body that adds more blocks and sanitizes the whole."""
+    return "".join(_block_html(block, names) for block in parse(text))
 
 
 def to_plain(text: str, names: Mapping[str, str] = _NO_NAMES) -> str:
