@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from processors.mrkdwn_parse import link_scheme_allowed
+from processors.html_policy import linkable
 from schemas.events import FileRef
 
 _UNITS = ("KB", "MB", "GB", "TB")
@@ -38,7 +38,7 @@ def human_size(size: int) -> str:
 def _file_html(file: FileRef) -> str:
     name = escape(file.name or file.title or file.id or "file")
     link = file.permalink_public
-    if link and link_scheme_allowed(link) and file.public_url_shared is not False:
+    if link and linkable(link) and file.public_url_shared is not False:
         name = f'<a href="{escape(link)}">{name}</a>'
     details = [d for d in (file.mimetype or file.filetype, _size(file.size)) if d]
     return f"{name} ({escape(', '.join(details))})" if details else name

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
-LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+from processors.html_policy import html_text, linkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +103,7 @@ _SIGILS: dict[str, Literal["user", "channel", "special"]] = {
 
 
 def parse(text: str) -> list[Block]:
+    text = html_text(text)
     blocks: list[Block] = []
     start = 0
     for fence in _FENCE.finditer(text):
@@ -111,11 +112,6 @@ def parse(text: str) -> list[Block]:
         start = fence.end()
     blocks.extend(_prose(text[start:]))
     return blocks
-
-
-def link_scheme_allowed(url: str) -> bool:
-    scheme, colon, _ = url.partition(":")
-    return bool(colon) and scheme.lower() in LINK_SCHEMES
 
 
 def _prose(text: str) -> Iterator[Block]:
@@ -169,11 +165,11 @@ def _atom(match: re.Match[str]) -> Inline:
     if (code := match.group("code")) is not None:
         return Code(code)
     if (bare := match.group("bare")) is not None:
-        return Link(bare, bare)
+        return Link(bare, bare) if linkable(bare) else Text(bare)
     target, label = match.group("target"), match.group("label") or None
     if kind := _SIGILS.get(target[0]):
         return Mention(kind, target[1:], label)
-    if link_scheme_allowed(target):
+    if linkable(target):
         return Link(target, label or target)
     if ":" in target:
         # Another scheme (javascript:, data:, ...): never a link, but what it said stays.

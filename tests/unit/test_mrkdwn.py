@@ -213,6 +213,11 @@ def test_other_schemes_in_any_case_are_not_links(text: str) -> None:
     assert "<a" not in to_html(text)
 
 
+@pytest.mark.parametrize("url", ["http://300.0/", "https://", "https://a\x1b.io"])
+def test_an_address_no_parser_accepts_stays_text(url: str) -> None:
+    assert to_html(f"<{url}|go>") == "<p>go</p>"
+
+
 # ----- blocks -----
 
 
