@@ -28,7 +28,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def linkable(url: str) -> bool:
     """Whether the sanitizer keeps ``url`` as an href: one of our schemes, and a URL it can
-    parse (``http://.x/`` is not), so a renderer never leaves an ``<a>`` without a target."""
+    parse (``http://300.0/`` is not), so a renderer never leaves an ``<a>`` with no target."""
     scheme, colon, _ = url.partition(":")
     if not colon or scheme.lower() not in LINK_SCHEMES:
         return False

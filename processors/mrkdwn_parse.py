@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Literal, TypeAlias
 
 from processors.html_policy import html_text, linkable
@@ -45,9 +46,12 @@ class Mention:
     label: str | None
 
 
+Tag: TypeAlias = Literal["strong", "em", "del"]
+
+
 @dataclass(frozen=True, slots=True)
 class Styled:
-    tag: Literal["strong", "em", "del"]
+    tag: Tag
     children: tuple[Inline, ...]
 
 
@@ -94,7 +98,7 @@ _ATOM = re.compile(
     r"|(?P<bare>\bhttps?://[^\s<>`]*[^\s<>`.,;:!?)\]'\"*_~])",
     re.IGNORECASE,
 )
-_MARKS: dict[str, Literal["strong", "em", "del"]] = {"*": "strong", "_": "em", "~": "del"}
+_MARKS: dict[str, Tag] = {"*": "strong", "_": "em", "~": "del"}
 _SIGILS: dict[str, Literal["user", "channel", "special"]] = {
     "@": "user",
     "#": "channel",
@@ -124,7 +128,7 @@ def _prose(text: str) -> Iterator[Block]:
                 yield _block(run_kind, run)
                 run = []
             run_kind = kind
-            run.append(parse_inline(line.strip()))
+            run.append(_inline(line.strip()))
         if run:
             yield _block(run_kind, run)
 
@@ -144,8 +148,8 @@ def _block(kind: LineKind, lines: list[Line]) -> Block:
     return ItemList(kind == "number", tuple(lines))
 
 
-def parse_inline(line: str) -> Line:
-    return tuple(_emphasis(list(_atoms(line))))
+def _inline(line: str) -> Line:
+    return _emphasis(list(_atoms(line)))
 
 
 # One element per character of plain text, or a whole atom: the stream emphasis pairs over.
@@ -177,41 +181,43 @@ def _atom(match: re.Match[str]) -> Inline:
     return Text(match.group(0))  # not a Slack sequence: the sender typed "<...>"
 
 
-def _emphasis(stream: Sequence[_Element]) -> Iterator[Inline]:
-    text: list[str] = []
+def _emphasis(stream: Sequence[_Element]) -> Line:
+    out: list[_Element] = []
     i = 0
     while i < len(stream):
-        element = stream[i]
-        if isinstance(element, str) and (close := _closing(stream, i)) is not None:
-            if text:
-                yield Text("".join(text))
-                text = []
-            yield Styled(_MARKS[element], tuple(_emphasis(stream[i + 1 : close])))
+        if span := _span(stream, i):
+            tag, close = span
+            out.append(Styled(tag, _emphasis(stream[i + 1 : close])))
             i = close + 1
-            continue
-        if isinstance(element, str):
-            text.append(element)
         else:
-            if text:
-                yield Text("".join(text))
-                text = []
-            yield element
-        i += 1
-    if text:
-        yield Text("".join(text))
+            out.append(stream[i])
+            i += 1
+    return _joined(out)
 
 
-def _closing(stream: Sequence[_Element], i: int) -> int | None:
-    """Where the mark at ``i`` closes: the next same mark, if both sit at word boundaries."""
+def _joined(elements: Sequence[_Element]) -> Line:
+    """The stream as nodes: each run of characters as one Text."""
+    nodes: list[Inline] = []
+    for is_char, run in groupby(elements, key=lambda element: isinstance(element, str)):
+        if is_char:
+            nodes.append(Text("".join(char for char in run if isinstance(char, str))))
+        else:
+            nodes.extend(node for node in run if not isinstance(node, str))
+    return tuple(nodes)
+
+
+def _span(stream: Sequence[_Element], i: int) -> tuple[Tag, int] | None:
+    """The emphasis a mark at ``i`` opens and where it closes: at the next same mark, if both
+    sit at word boundaries."""
     mark = stream[i]
-    if mark not in _MARKS or i + 1 >= len(stream):
+    if not isinstance(mark, str) or mark not in _MARKS or i + 1 >= len(stream):
         return None
     if _wordlike(stream, i - 1, mark) or _space(stream[i + 1]) or stream[i + 1] == mark:
         return None
     close = next((k for k in range(i + 2, len(stream)) if stream[k] == mark), None)
     if close is None or _space(stream[close - 1]) or _wordlike(stream, close + 1, mark):
         return None
-    return close
+    return _MARKS[mark], close
 
 
 def _wordlike(stream: Sequence[_Element], k: int, mark: str) -> bool:

@@ -251,6 +251,11 @@ def test_unclosed_fence_and_backtick_stay_text() -> None:
     assert to_html("``` not code\n`nor this") == "<p>``` not code<br>`nor this</p>"
 
 
+def test_characters_html_cannot_carry() -> None:
+    # A lone surrogate can arrive through JSON; nh3 (UTF-8) could not encode it.
+    assert to_html("a\ud800b\x00c\r\nd\re") == "<p>a\ufffdbc<br>d<br>e</p>"
+
+
 # ----- plain text -----
 
 
