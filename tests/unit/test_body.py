@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from processors.body import mention_names, message_body
-from schemas.events import Message
+from schemas.events import FileRef, Message
+from tests.unit.html_checks import assert_safe_and_valid
 
 
 def message(**fields: Any) -> Message:
@@ -44,3 +47,24 @@ def test_content_is_the_text() -> None:
 )
 def test_mention_names(user: dict[str, Any] | None, names: dict[str, str]) -> None:
     assert mention_names(message(user=user)) == names
+
+
+_FILES = st.lists(
+    st.builds(
+        FileRef,
+        name=st.none() | st.text(max_size=20),
+        mimetype=st.none() | st.text(max_size=10),
+        size=st.none() | st.integers(min_value=-1, max_value=1 << 50),
+        permalink_public=st.none() | st.text(max_size=20) | st.just("javascript:alert(1)"),
+    ),
+    max_size=3,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.none() | st.text(max_size=100), _FILES)
+def test_any_body_is_safe_valid_html(text: str | None, files: list[FileRef]) -> None:
+    body = message_body(Message(id="m", text=text, files=files))
+    assert body is not None or (not files and not (text or "").strip())
+    if body is not None:
+        assert_safe_and_valid(body)

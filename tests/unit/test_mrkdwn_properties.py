@@ -6,16 +6,12 @@ mailto, blocks never inside a paragraph; and a link the sender wrote keeps its U
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processors.html_policy import ALLOWED_TAGS
 from processors.mrkdwn import render, to_html
+from tests.unit.html_checks import HtmlEvents, assert_safe_and_valid
 
-_BLOCKS = {"p", "pre", "blockquote", "ul", "ol"}
-_VOID = {"br"}
 # RFC 3986's unreserved and reserved characters, and "%": what a URL can hold unescaped.
 _URL_SAFE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/?#[]@!$&'()*+,;=%"
 _HOST_LABEL = r"[a-z]([a-z0-9-]{0,6}[a-z0-9])?"
@@ -62,53 +58,6 @@ MRKDWN = st.lists(
 ).map("".join)
 
 
-class _Tree(HTMLParser):
-    """Start and end tags with their attributes, and text, as the parser reads them."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.events: list[tuple[str, str, tuple[tuple[str, str | None], ...]]] = []
-        self.feed(html)
-        self.close()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.events.append(("start", tag, tuple(attrs)))
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.events.append(("start", tag, tuple(attrs)))
-
-    def handle_endtag(self, tag: str) -> None:
-        self.events.append(("end", tag, ()))
-
-    def handle_data(self, data: str) -> None:
-        if self.events and self.events[-1][0] == "text":
-            data = self.events.pop()[1] + data
-        self.events.append(("text", data, ()))
-
-    def hrefs(self) -> list[str]:
-        return [value or "" for kind, _, attrs in self.events for name, value in attrs]
-
-
-def assert_safe_and_valid(html: str) -> None:
-    assert "<script" not in html.lower()
-    open_tags: list[str] = []
-    for kind, tag, attrs in _Tree(html).events:
-        if kind == "end":
-            assert open_tags and open_tags.pop() == tag, f"</{tag}> closes nothing in {html!r}"
-        if kind != "start":
-            continue
-        assert tag in ALLOWED_TAGS
-        assert tag not in _BLOCKS or "p" not in open_tags, f"<{tag}> inside <p> in {html!r}"
-        for name, value in attrs:
-            assert not name.startswith("on")
-            assert (tag, name) == ("a", "href")
-            scheme = (value or "").partition(":")[0].lower()
-            assert scheme in {"http", "https", "mailto"}, value
-        if tag not in _VOID:
-            open_tags.append(tag)
-    assert open_tags == []
-
-
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=300))
 def test_any_text_renders_safe_valid_html(text: str) -> None:
@@ -125,7 +74,7 @@ def test_mrkdwn_pieces_render_safe_valid_html(text: str) -> None:
 @given(MRKDWN)
 def test_the_sanitizer_finds_nothing_to_remove(text: str) -> None:
     # The renderer is safe on its own; nh3 is the backstop, not what makes it so.
-    assert _Tree(to_html(text)).events == _Tree(render(text)).events
+    assert HtmlEvents(to_html(text)).events == HtmlEvents(render(text)).events
 
 
 # Code spans and fences legitimately hide a link; every other piece may surround one.
@@ -144,6 +93,6 @@ def test_every_link_keeps_its_url_byte_for_byte(
     parts: list[tuple[str, tuple[str, str]]], tail: str
 ) -> None:
     text = "".join(before + link for before, (link, _) in parts) + tail
-    hrefs = _Tree(to_html(text)).hrefs()
+    hrefs = HtmlEvents(to_html(text)).hrefs()
     for _, (_, url) in parts:
         assert url in hrefs, f"{url!r} lost from {text!r}: {hrefs}"
