@@ -83,7 +83,9 @@ class CodeBlock:
 Block: TypeAlias = Paragraph | Quote | ItemList | CodeBlock
 LineKind: TypeAlias = Literal["text", "quote", "bullet", "number"]
 
-_FENCE = re.compile(r"```(.+?)```", re.S)
+_ANGLE = r"<(?P<target>[^<>|\s]+)(?:\|(?P<label>[^<>\n]*))?>"
+# A <...> sequence is matched (and passed over) so that a fence cannot start inside its label.
+_FENCE_OR_ANGLE = re.compile(rf"```(?P<fence>.+?)```|{_ANGLE}", re.S)
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _LINE_KINDS: tuple[tuple[LineKind, re.Pattern[str]], ...] = (
     ("quote", re.compile(r">(?: |$)")),
@@ -94,7 +96,7 @@ _LINE_KINDS: tuple[tuple[LineKind, re.Pattern[str]], ...] = (
 # A bare address ends before trailing punctuation or emphasis marks ("see https://x.io.").
 _ATOM = re.compile(
     r"`(?P<code>[^`\n]+)`"
-    r"|<(?P<target>[^<>|\s]+)(?:\|(?P<label>[^<>\n]*))?>"
+    rf"|{_ANGLE}"
     r"|(?P<bare>\bhttps?://[^\s<>`]*[^\s<>`.,;:!?)\]'\"*_~])",
     re.IGNORECASE,
 )
@@ -110,10 +112,11 @@ def parse(text: str) -> list[Block]:
     text = html_text(text)
     blocks: list[Block] = []
     start = 0
-    for fence in _FENCE.finditer(text):
-        blocks.extend(_prose(text[start : fence.start()]))
-        blocks.append(CodeBlock(fence.group(1).strip("\n")))
-        start = fence.end()
+    for match in _FENCE_OR_ANGLE.finditer(text):
+        if (code := match.group("fence")) is not None:
+            blocks.extend(_prose(text[start : match.start()]))
+            blocks.append(CodeBlock(code.strip("\n")))
+            start = match.end()
     blocks.extend(_prose(text[start:]))
     return blocks
 

@@ -247,6 +247,12 @@ def test_no_block_element_inside_a_paragraph() -> None:
     )
 
 
+def test_a_fence_in_a_link_label_is_the_label() -> None:
+    assert to_html("<https://a.io|```a```> and <https://b.io|```>") == (
+        '<p><a href="https://a.io">```a```</a> and <a href="https://b.io">```</a></p>'
+    )
+
+
 def test_unclosed_fence_and_backtick_stay_text() -> None:
     assert to_html("``` not code\n`nor this") == "<p>``` not code<br>`nor this</p>"
 
