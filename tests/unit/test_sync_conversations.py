@@ -27,7 +27,6 @@ from tests.unit.sync_world import (
     updated,
 )
 
-
 LOG_FILE = {"id": "F01", "name": "log.txt", "size": 120, "mimetype": "text/plain"}
 
 
