@@ -101,19 +101,19 @@ class TenantCounts:
             self.first_processed_at = processed_at
 
     def note(self, problem: Problem) -> None:
-        """Follow parked events and keep recent failures; ``problem`` is any record with a
-        readable source."""
+        """Follow a parked event, or keep a failure (see :func:`shown`)."""
         if problem.outcome == "parked":
             if problem.source in self.parked or len(self.parked) < PARKED_TRACKED:
                 self.parked[problem.source] = problem  # a changed reason replaces the old one
             else:
                 self.parked_truncated = True
-        elif problem.reason != "already_parked":  # a redelivery while parked is no end
-            self.parked.pop(problem.source, None)
-        if problem.outcome == "failed" or (
-            problem.outcome == "skipped" and problem.reason in ACTIONABLE_SKIPS
-        ):
+        else:
+            self.resolved(problem.source)
             self._add_failure(problem)
+
+    def resolved(self, source: Source) -> None:
+        """A final record: the event of ``source`` (if parked) waits no longer."""
+        self.parked.pop(source, None)
 
     def _add_failure(self, problem: Problem) -> None:
         recent, at = self.recent_failures, problem.processed_at or 0
@@ -166,21 +166,28 @@ class AuditCounts:
         reason, at = _str(record.get("reason")), record.get("processedAt")
         processed_at = at if isinstance(at, int) and not isinstance(at, bool) else None
         counts.add(outcome, reason, processed_at)
+        kept = shown(outcome, reason)
+        if not kept and (not counts.parked or reason == "already_parked"):
+            return  # most records: nothing to keep, no parked event they could end
         source = _source(record.get("source"))
-        if source is not None:
-            detail = _str(record.get("detail"))
-            counts.note(
-                Problem(
-                    outcome=outcome,
-                    reason=reason,
-                    detail=detail[:DETAIL_CHARS] if detail else detail,
-                    conversation_id=_str(record.get("conversationId")),
-                    message_id=_str(record.get("messageId")),
-                    event=_str(record.get("event")),
-                    source=source,
-                    processed_at=processed_at,
-                )
+        if source is None:
+            return
+        if not kept:
+            counts.resolved(source)
+            return
+        detail = _str(record.get("detail"))
+        counts.note(
+            Problem(
+                outcome=outcome,
+                reason=reason,
+                detail=detail[:DETAIL_CHARS] if detail else detail,
+                conversation_id=_str(record.get("conversationId")),
+                message_id=_str(record.get("messageId")),
+                event=_str(record.get("event")),
+                source=source,
+                processed_at=processed_at,
             )
+        )
 
     def for_tenant(self, tenant_id: str) -> dict[str, Any]:
         counts = self._tenants.get(tenant_id) or TenantCounts()
@@ -222,6 +229,13 @@ class AuditCounts:
                 return None
             counts = self._tenants[tenant] = TenantCounts()
         return counts
+
+
+def shown(outcome: str, reason: str | None) -> bool:
+    """Whether a record is kept for an answer: it parks its event or is a recent failure.
+    ``duplicate/already_parked`` is neither, nor the end of a parked event: it is a redelivery
+    while the event waits."""
+    return outcome in ("parked", "failed") or (outcome == "skipped" and reason in ACTIONABLE_SKIPS)
 
 
 def _iso(ms: int | None) -> str | None:
