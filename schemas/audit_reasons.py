@@ -213,7 +213,7 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
         "internal_error": ReasonGuide(
             ("failed",),
             "A bug (detail: the exception class), logged; the record is in the DLQ.",
-            f"Report it with the record's `source`; once fixed, {_FROM_DLQ}.",
+            f"Report it with the record's `source` and wait for the fix, {_FROM_DLQ}.",
         ),
     }
 )
