@@ -19,8 +19,10 @@ from schemas.audit import AuditRecord
 from schemas.state import ConversationState
 from schemas.vitally import (
     ConversationCreate,
+    ConversationUpdate,
     MessageCreate,
     Page,
+    TraitValue,
     VitallyAdmin,
     VitallyConversation,
     VitallyConversationSummary,
@@ -29,7 +31,7 @@ from schemas.vitally import (
 )
 from streams.handler import SourceRecord
 from vitally.calls import record_call
-from vitally.errors import VitallyError
+from vitally.errors import VitallyError, VitallyNotFound
 from vitally.target import VitallyTarget
 
 CONNECTED_AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -62,12 +64,19 @@ class StoredConversation:
     id: str
     body: ConversationCreate
     messages: list[StoredMessage] = field(default_factory=list)
+    # What updates made of it, as Vitally would: the subject replaced, the traits merged.
+    subject: str = ""
+    traits: dict[str, TraitValue] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.subject = self.subject or self.body.subject
+        self.traits = self.traits or dict(self.body.traits)
 
     def view(self) -> VitallyConversation:
         return VitallyConversation(
             id=self.id,
             external_id=self.body.external_id,
-            subject=self.body.subject,
+            subject=self.subject,
             messages=[m.message for m in self.messages],
         )
 
@@ -183,6 +192,32 @@ class InMemoryVitally:
         if failure is not None:
             raise failure
         return message.message
+
+    async def update_conversation(
+        self, target: VitallyTarget, conversation_id: str, body: ConversationUpdate
+    ) -> None:
+        failure = await self._enter("update_conversation", target, conversation_id, body)
+        stored = self._account(target.tenant_id).conversations.get(conversation_id)
+        if stored is None:
+            raise VitallyNotFound(
+                404, method="PUT", path="/resources/conversations/{id}", body_excerpt=""
+            )
+        if body.subject is not None:
+            stored.subject = body.subject
+        for name, value in (body.traits or {}).items():
+            if value is None:
+                stored.traits.pop(name, None)
+            else:
+                stored.traits[name] = value
+        if failure is not None:
+            raise failure
+
+    async def delete_conversation(self, target: VitallyTarget, conversation_id: str) -> bool:
+        failure = await self._enter("delete_conversation", target, conversation_id)
+        gone = self._account(target.tenant_id).conversations.pop(conversation_id, None)
+        if failure is not None:
+            raise failure
+        return gone is not None
 
     # -- ConnectionProbe ----------------------------------------------------------------------
 
