@@ -21,7 +21,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from schemas.timestamps import Timestamp
+from schemas.timestamps import LenientTimestamp, Timestamp
 
 SUPPORTED_EVENTS = frozenset(
     {"conversation_created", "conversation_updated", "conversation_deleted", "message_created"}
@@ -96,6 +96,9 @@ class Conversation(_Upstream):
     channel_id: str | None = None
     created_at: Timestamp | None = None
     updated_at: Timestamp | None = None
+    # Informative only (shown as traits): unreadable is unknown, never a reason to refuse.
+    status_updated_at: LenientTimestamp = None
+    closed_at: LenientTimestamp = None
     assigned_to_user_id: str | None = None
     assigned_to_user: Person | None = None
     submitter_user: Person | None = None

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from processors.tenant import TenantContext
 from schemas.audit import AuditRecord
+from schemas.integration import OnConversationDeleted
 from schemas.state import ConversationState
 from schemas.vitally import (
     ConversationCreate,
@@ -45,12 +46,17 @@ def tenant_context(
     *,
     default_admin_email: str = "ops@vendor.example",
     connected_at: datetime = CONNECTED_AT,
+    backfill_since: datetime | None = None,
+    on_conversation_deleted: OnConversationDeleted = "keep",
 ) -> TenantContext:
     """A connected tenant whose calls go to a test host with its own key."""
     target = VitallyTarget.for_tenant(
         tenant_id, tenant_id.lower(), "us", f"{tenant_id}-secret", "https://vitally.test"
     )
-    return TenantContext(tenant_id, target, default_admin_email, connected_at)
+    return TenantContext(
+        tenant_id, target, default_admin_email, connected_at, backfill_since,
+        on_conversation_deleted,
+    )  # fmt: skip
 
 
 @dataclass
