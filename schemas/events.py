@@ -21,7 +21,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from schemas.timestamps import LenientTimestamp, Timestamp
+from schemas.timestamps import LenientTimestamp, Timestamp, readable_or_none
 
 SUPPORTED_EVENTS = frozenset(
     {"conversation_created", "conversation_updated", "conversation_deleted", "message_created"}
@@ -104,6 +104,18 @@ class Conversation(_Upstream):
     submitter_user: Person | None = None
     tags: list[Tag] | None = None
     initial_message: Message | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unreadable_times_are_unknown(cls, data: Any) -> Any:
+        # Left out, not null: null says there is no such time (an update then clears it).
+        if not isinstance(data, dict):
+            return data
+        unreadable = {
+            name for name in ("closedAt", "statusUpdatedAt", "closed_at", "status_updated_at")
+            if data.get(name) is not None and readable_or_none(data[name]) is None
+        }  # fmt: skip
+        return {k: v for k, v in data.items() if k not in unreadable} if unreadable else data
 
 
 class _Envelope(_Upstream):

@@ -173,6 +173,17 @@ async def test_an_unreadable_closed_time_is_unknown_not_a_broken_event() -> None
     assert "unthreadClosedAt" not in traits and "unthreadStatusUpdatedAt" not in traits
 
 
+async def test_an_unreadable_time_on_an_update_leaves_the_trait_alone() -> None:
+    w = World()
+    closed = "2026-11-25T10:01:00.000Z"
+    state = await w.synced_conversation(status="closed", closedAt=closed)
+    result = await w.run(
+        updated(assignee=SAM, status="closed", closedAt="soon"), state=state, offset=2
+    )
+    assert result.reason == "no_change"
+    assert w.vitally.conversations(TENANT)[0].traits["unthreadClosedAt"] == closed
+
+
 @pytest.mark.parametrize(
     "arrange",
     [
