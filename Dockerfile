@@ -8,8 +8,11 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY schemas schemas
 COPY processors processors
+COPY integrations integrations
 COPY streams streams
 COPY vitally vitally
+COPY ops ops
+COPY unthread unthread
 
 FROM base AS devkit
 COPY devkit devkit

@@ -1,4 +1,6 @@
-"""What ``PUT``/``GET``/``DELETE /tenants/{tenantId}/integrations/vitally`` do (contract section 3).
+"""What ``PUT``/``GET``/``DELETE /tenants/{tenantId}/integrations/vitally`` do.
+
+The endpoints, bodies and every error code are described in docs/interfaces.md (HTTP API).
 
 Framework-free, so it is tested without a web server: each method takes the tenant id from the
 path (and the body's bytes) and returns an :class:`ApiResponse` or raises :class:`ApiError`.
@@ -30,7 +32,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from integrations.connect import Publish, connect_tenant, disconnect_tenant
+from integrations.connect import Publish, connect_tenant, disconnect_tenant, request_recheck
 from integrations.secrets import SecretBox
 from integrations.validation import ConnectError, ConnectErrorCode, ConnectionProbe
 from schemas.integration import ConnectRequest, IntegrationRecord
@@ -75,6 +77,8 @@ class SaveFailed(Exception):
 
 @dataclass(frozen=True)
 class ApiResponse:
+    """A status and a JSON body, for the web layer to send."""
+
     status: int
     body: dict[str, Any]
 
@@ -159,6 +163,15 @@ class TenantApi:
             if record.status != "disconnected":
                 record = await disconnect_tenant(record, publish=self._save)
                 log.info("tenant disconnected", extra={"tenant": tenant_id})
+        return ApiResponse(200, self._view(record))
+
+    async def recheck(self, tenant_id: str) -> ApiResponse:
+        """``POST .../recheck``: people were added to Vitally; try what waits for them now."""
+        _check_tenant_id(tenant_id)
+        self._require_ready()
+        async with self._locks[tenant_id]:
+            record = await request_recheck(self._existing(tenant_id), publish=self._save)
+        log.info("re-check of missing people requested", extra={"tenant": tenant_id})
         return ApiResponse(200, self._view(record))
 
     async def _save(self, record: IntegrationRecord) -> None:

@@ -64,6 +64,17 @@ async def connect_tenant(
     return record
 
 
+async def request_recheck(
+    previous: IntegrationRecord, *, publish: Publish, now: datetime | None = None
+) -> IntegrationRecord:
+    """Ask every worker to try the tenant's events that wait for missing people at once, and
+    to forget who it found missing (people were added to Vitally)."""
+    at = now or datetime.now(UTC)
+    record = previous.model_copy(update={"recheck_requested_at": at, "updated_at": at})
+    await publish(record)
+    return record
+
+
 async def disconnect_tenant(
     previous: IntegrationRecord, *, publish: Publish, now: datetime | None = None
 ) -> IntegrationRecord:

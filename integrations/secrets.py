@@ -23,6 +23,8 @@ class UndecryptableSecret(Exception):
 
 
 class SecretBox:
+    """Encrypts and decrypts stored API keys with the Fernet keys in SECRETS_KEY."""
+
     def __init__(self, secrets_key: str) -> None:
         keys = [k.strip() for k in secrets_key.split(",") if k.strip()]
         if not keys:

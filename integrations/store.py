@@ -3,7 +3,7 @@
 Each worker reads the whole topic (no consumer group: every worker needs every tenant) from
 the beginning, then keeps tailing it, so a connect, reconnect or disconnect made through any
 worker or the CLI reaches all workers within moments. A Faust GlobalTable would do the same
-but is known to loop in recovery with several workers (faust-notes.md section 5).
+but is known to loop in recovery with several workers (docs/faust-pitfalls.md, 8).
 
 API keys stay encrypted in the records; they are decrypted only to build the in-memory
 :class:`~vitally.target.VitallyTarget` a processor needs.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 
 class IntegrationStore:
+    """Every tenant's integration, as this worker knows it from the integrations topic."""
+
     def __init__(
         self,
         *,
@@ -35,9 +38,11 @@ class IntegrationStore:
         base_url_override: str | None,
         publish: Callable[[IntegrationRecord], Awaitable[None]] | None = None,
         on_reconnect: Callable[[str], None] | None = None,
+        on_recheck: Callable[[str], None] | None = None,
     ) -> None:
         self._publish = publish
         self._on_reconnect = on_reconnect
+        self._on_recheck = on_recheck
         self._bootstrap = bootstrap_servers
         self._topic = topic
         self._box = box
@@ -63,6 +68,11 @@ class IntegrationStore:
                 return None
             self._contexts[tenant_id] = context
         return context
+
+    def recheck_requested_at(self, tenant_id: str) -> int | None:
+        record = self._records.get(tenant_id)
+        at = record.recheck_requested_at if record is not None else None
+        return int(at.timestamp() * 1000) if at is not None else None
 
     def needs_attention(self, tenant_id: str) -> bool:
         record = self._records.get(tenant_id)
@@ -129,9 +139,16 @@ class IntegrationStore:
         woke = previous is not None and previous.status == "needs_attention"
         if record.status == "connected" and woke and self._on_reconnect is not None:
             self._on_reconnect(tenant_id)
+        asked = record.recheck_requested_at
+        before = previous.recheck_requested_at if previous is not None else None
+        if asked is not None and (before is None or asked > before) and self._on_recheck:
+            self._on_recheck(tenant_id)
 
     def tenants(self) -> list[IntegrationRecord]:
         return list(self._records.values())
+
+    def by_status(self) -> dict[str, int]:
+        return dict(Counter(record.status for record in self._records.values()))
 
     async def run(self) -> None:
         """Read the topic from the start, mark ready once caught up, then keep tailing."""

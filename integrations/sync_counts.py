@@ -28,6 +28,8 @@ MAX_TENANTS = 100_000
 
 @dataclass
 class TenantCounts:
+    """One tenant's audit records counted by outcome and by reason."""
+
     by_outcome: Counter[str] = field(default_factory=Counter)
     by_reason: Counter[str] = field(default_factory=Counter)
     first_processed_at: int | None = None

@@ -1,4 +1,4 @@
-"""Connecting a tenant: the seed's settings page (subdomain, API key, Default Admin Email).
+"""Connecting a tenant: Unthread's settings page (subdomain, API key, Default Admin Email).
 
 Input is normalised the way users paste it (``acme.rest.vitally.io`` -> ``acme``, a key with
 or without ``Basic ``, or the raw secret token), then checked against Vitally before anything
@@ -56,6 +56,8 @@ T = TypeVar("T")
 
 
 class ConnectError(Exception):
+    """A connect refused: a stable code and what to fix."""
+
     def __init__(self, code: ConnectErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
@@ -82,6 +84,8 @@ class ConnectionProbe(Protocol):
 
 @dataclass(frozen=True)
 class ValidatedIntegration:
+    """A connect's settings, normalised and checked against Vitally."""
+
     subdomain: str
     region: Region
     authorization: str  # the normalised "Basic ..." value: what we store, encrypted

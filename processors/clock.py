@@ -13,6 +13,8 @@ from typing import Protocol
 
 
 class Clock(Protocol):
+    """Where processors and the stream layer read the time."""
+
     def now(self) -> datetime:
         """Wall-clock time, timezone-aware (UTC)."""
         ...

@@ -69,6 +69,9 @@ class _Snapshot:
 
 
 class ConversationIndex:
+    """Looks conversations and messages up in Vitally by externalId, sharing reads between
+    look-ups."""
+
     def __init__(
         self,
         vitally: VitallyApi,

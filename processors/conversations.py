@@ -87,17 +87,17 @@ async def conversation_created(
 
     user = await directory.user(tenant.target, customer_email)
     if user is None:
-        return _skip("customer_not_in_vitally", base)
+        return _skip("customer_not_in_vitally", base, detail=customer_email)
     admin = await conversation_admin(directory, tenant, base.assignee_email)
     if admin is None:
-        return _skip("teammate_not_in_vitally", base)
+        return _skip("teammate_not_in_vitally", base, detail=tenant.default_admin_email)
     customer = Participant(type="user", id=user.id)
     if sender.side == "customer":
         author, recipient = customer, Participant(type="admin", id=admin.id)
     else:
         teammate = await directory.admin(tenant.target, sender.email)
         if teammate is None:
-            return _skip("teammate_not_in_vitally", base)
+            return _skip("teammate_not_in_vitally", base, detail=sender.email)
         author, recipient = Participant(type="admin", id=teammate.id), customer
     subject = _subject(conv)
     traits = {name: value for name, value in _traits(conv).items() if value is not None}
@@ -245,21 +245,12 @@ def version_of(event: ConversationEvent) -> int | None:
     return event.event_timestamp
 
 
-def backfilled(event: ConversationEvent, tenant: TenantContext) -> bool:
-    """Whether the tenant's backfill covers this conversation, which predates the connection
-    (so an earlier read of it was skipped as ``created_before_connect``)."""
-    created_at = _created_at(event.data, event.event_timestamp)
-    return (
-        created_at is not None and created_at < tenant.connected_at and tenant.backfills(created_at)
-    )
-
-
 def message_body_from_title(conv: Conversation) -> str | None:
     return to_html(conv.title) if conv.title and conv.title.strip() else None
 
 
-def _skip(reason: Reason, state: ConversationState) -> SyncResult:
-    return skipped(reason, state.model_copy(update={"skip_reason": reason}))
+def _skip(reason: Reason, state: ConversationState, detail: str | None = None) -> SyncResult:
+    return skipped(reason, state.model_copy(update={"skip_reason": reason}), detail=detail)
 
 
 def _assignee_email(conv: Conversation) -> str | None:

@@ -1,4 +1,4 @@
-"""Which side sent a message: the customer, support, or nobody we sync (contract section 1).
+"""Which side sent a message: the customer, support, or nobody we sync (docs/interfaces.md).
 
 The rules are applied in order and the first that matches wins:
 
@@ -22,6 +22,8 @@ NotSynced = Literal["private_note", "automated_message"]
 
 @dataclass(frozen=True)
 class Sender:
+    """Which side sent a message, and the email to look them up by."""
+
     side: Side
     email: str | None
 

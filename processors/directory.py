@@ -3,16 +3,16 @@
 Most events of a busy conversation name the same two people, so lookups are the bulk of our
 Vitally calls unless cached. Hits live for ``ttl`` seconds; misses for a shorter
 ``miss_ttl``, because a missing person is usually added to Vitally soon after we notice.
-Concurrent misses for the same key share one request (single flight), so a burst of events
-for a new conversation costs one lookup, not one per event.
+Concurrent misses for the same key share one request (single flight,
+:class:`processors.lookup_cache.SingleFlightCache`), so a burst of events for a new
+conversation costs one lookup, not one per event.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from aiocache import BaseCache
 from pydantic import BaseModel
@@ -20,13 +20,12 @@ from pydantic import BaseModel
 from processors.clock import SystemClock
 from processors.conversation_index import ConversationIndex
 from processors.direction import normalise_email
-from processors.lookup_cache import BoundedMemoryCache
+from processors.lookup_cache import BoundedMemoryCache, SingleFlightCache
 from processors.protocols import VitallyApi
 from schemas.vitally import VitallyAdmin, VitallyUser
 from vitally.target import VitallyTarget
 
 T = TypeVar("T", bound=BaseModel)
-_MISS = "__miss__"
 
 
 class CachedDirectory:
@@ -43,10 +42,9 @@ class CachedDirectory:
         conversations: ConversationIndex | None = None,
     ) -> None:
         self._vitally = vitally
-        self._ttl = ttl
-        self._miss_ttl = miss_ttl
-        self._cache: BaseCache = cache if cache is not None else BoundedMemoryCache(max_entries)
-        self._inflight: dict[str, asyncio.Future[Any]] = {}
+        store: BaseCache = cache if cache is not None else BoundedMemoryCache(max_entries)
+        self._lookups = SingleFlightCache(store, ttl=ttl, miss_ttl=miss_ttl)
+        self._misses_forgotten: dict[str, int] = {}
         self._conversations = conversations or ConversationIndex(vitally, clock=SystemClock())
 
     async def user(self, target: VitallyTarget, email: str) -> VitallyUser | None:
@@ -83,11 +81,19 @@ class CachedDirectory:
         """A new assignment of partitions (see :mod:`processors.conversation_index`)."""
         self._conversations.taken_over()
 
+    async def forget_misses(self, target: VitallyTarget, asked_at: int) -> None:
+        """People were added to the tenant's Vitally (an operator asked for a re-check at
+        ``asked_at``): who was found missing is asked again. Once per request."""
+        if self._misses_forgotten.get(target.account_key, -1) >= asked_at:
+            return
+        self._misses_forgotten[target.account_key] = asked_at
+        await self._lookups.forget_misses(f"{target.account_key}:")
+
     async def forget(
         self, target: VitallyTarget, kind: Literal["user", "admin"], email: str
     ) -> None:
         """Drop one entry, e.g. when a re-check of a missing person is due."""
-        await self._cache.delete(self._key(target, kind, email))
+        await self._lookups.forget(self._key(target, kind, email))
 
     async def _lookup(
         self,
@@ -101,30 +107,7 @@ class CachedDirectory:
         if address is None:
             return None
         key = self._key(target, kind, address)
-        cached = await self._cache.get(key)
-        if cached is not None:
-            return None if cached == _MISS else model.model_validate(cached)
-        if key in self._inflight:
-            return await asyncio.shield(self._inflight[key])
-        future: asyncio.Future[T | None] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            found = await fetch(target, address)
-            await self._store(key, found)
-            future.set_result(found)
-            return found
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved here so a lookup nobody shared never warns
-            raise
-        finally:
-            del self._inflight[key]
-
-    async def _store(self, key: str, found: BaseModel | None) -> None:
-        if found is None:
-            await self._cache.set(key, _MISS, ttl=self._miss_ttl)
-        else:
-            await self._cache.set(key, found.model_dump(mode="json"), ttl=self._ttl)
+        return await self._lookups.get(key, model, lambda: fetch(target, address))
 
     @staticmethod
     def _key(target: VitallyTarget, kind: str, email: str) -> str:

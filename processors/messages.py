@@ -15,6 +15,7 @@ from processors.mrkdwn import to_html
 from processors.protocols import Clock, Directory, VitallyApi
 from processors.results import SyncResult, duplicate, skipped
 from processors.tenant import TenantContext
+from schemas.audit import Reason
 from schemas.events import Message, MessageEvent
 from schemas.state import ConversationState
 from schemas.vitally import MessageCreate, Participant
@@ -53,10 +54,10 @@ async def message_created(
     if sender.side == "customer":
         user = await directory.user(tenant.target, sender.email)
         if user is None:
-            return skipped("customer_not_in_vitally", state.at_offset(offset))
+            return _missing("customer_not_in_vitally", sender.email, state, offset)
         admin_id = state.admin_id or await _default_admin_id(directory, tenant)
         if admin_id is None:
-            return skipped("teammate_not_in_vitally", state.at_offset(offset))
+            return _missing("teammate_not_in_vitally", tenant.default_admin_email, state, offset)
         author, recipient = (
             Participant(type="user", id=user.id),
             Participant(type="admin", id=admin_id),
@@ -64,7 +65,7 @@ async def message_created(
     else:
         admin = await directory.admin(tenant.target, sender.email)
         if admin is None or state.customer_user_id is None:
-            return skipped("teammate_not_in_vitally", state.at_offset(offset))
+            return _missing("teammate_not_in_vitally", sender.email, state, offset)
         author = Participant(type="admin", id=admin.id)
         recipient = Participant(type="user", id=state.customer_user_id)
 
@@ -110,6 +111,12 @@ def message_time(message: Message, event_timestamp: int | None, clock: Clock) ->
     if event_timestamp is not None:
         return datetime.fromtimestamp(event_timestamp / 1000, UTC)
     return clock.now()
+
+
+def _missing(reason: Reason, email: str, state: ConversationState, offset: int) -> SyncResult:
+    """A person the message needs is not in Vitally. The stream layer parks the message alone
+    (``detail`` names who is missing); given up on, a replay still handles it again."""
+    return skipped(reason, state.passed_over(offset), detail=email)
 
 
 async def _default_admin_id(directory: Directory, tenant: TenantContext) -> str | None:

@@ -1,4 +1,4 @@
-"""Who a Vitally conversation or message is from and to, by email, per the seed's rules.
+"""Who a Vitally conversation or message is from and to, matched by email.
 
 Customers are Vitally users, support teammates are Vitally admins; nobody is created. The
 conversation's admin is the assigned teammate when Vitally knows them as an active admin,

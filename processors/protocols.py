@@ -27,6 +27,8 @@ __all__ = ["Clock", "Directory", "VitallyApi"]
 
 
 class VitallyApi(Protocol):
+    """The Vitally calls a processor makes (vitally.client.VitallyClient in production)."""
+
     async def find_user_by_email(self, target: VitallyTarget, email: str) -> VitallyUser | None: ...
 
     async def find_admin_by_email(
@@ -71,6 +73,8 @@ class Directory(Protocol):
         created_after: datetime | None,
         written_at: float | None = None,
     ) -> str | None: ...
+
+    async def forget_misses(self, target: VitallyTarget, asked_at: int) -> None: ...
 
     async def message(
         self,

@@ -10,6 +10,8 @@ from schemas.state import ConversationState
 
 @dataclass(frozen=True)
 class SyncResult:
+    """What a processor decided for one event, and the conversation's state after it."""
+
     outcome: Outcome
     reason: Reason | None = None
     # The conversation's state after this event; None leaves the table as it is.

@@ -9,7 +9,6 @@ between retry, park and fail is the stream layer's job.
 from __future__ import annotations
 
 from processors.conversations import (
-    backfilled,
     conversation_created,
     conversation_deleted,
     conversation_updated,
@@ -43,7 +42,7 @@ async def process_event(
     if state is not None and state.tenant_id != tenant.tenant_id:
         # Conversation ids are only unique within a workspace: never mix two tenants' state.
         state = None
-    if state is not None and offset <= state.last_offset and not _backfill(event, state, tenant):
+    if state is not None and state.applied(offset):
         return duplicate("already_synced", state)
     if isinstance(event, MessageEvent):
         return await message_created(
@@ -74,17 +73,3 @@ async def process_event(
             event, offset, state=state, tenant=tenant, vitally=vitally, directory=directory
         )
     return await conversation_deleted(offset, state=state, tenant=tenant, vitally=vitally)
-
-
-def _backfill(
-    event: ConversationEvent | MessageEvent, state: ConversationState, tenant: TenantContext
-) -> bool:
-    """A conversation skipped as created before the connection, read again (an offset reset)
-    now that the tenant's backfill covers it: not a replay of something applied."""
-    return (
-        isinstance(event, ConversationEvent)
-        and event.event == "conversation_created"
-        and state.status == "skipped"
-        and state.skip_reason == "created_before_connect"
-        and backfilled(event, tenant)
-    )

@@ -1,15 +1,20 @@
-"""The audit record: one per input record the service finished with (contract section 2).
+"""The audit record: one per input record the service finished with (docs/interfaces.md, Audit).
 
 Audit records are read by analytics consumers, so the vocabulary is closed: a typo in an
 outcome or reason fails the type check instead of silently creating a new category. They
 never carry message text, API keys or other secrets.
+
+The record is a published interface: ``docs/audit-record.schema.json`` is generated from
+:class:`AuditRecord` (``python -m schemas.audit_schema``), and ``schemaVersion`` goes up when a
+change could break a consumer (a field removed, renamed or retyped); added fields and reasons
+keep the version.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 Outcome = Literal["synced", "skipped", "parked", "failed", "duplicate"]
@@ -58,6 +63,8 @@ Reason = Literal[
 
 REASONS: tuple[str, ...] = Reason.__args__  # type: ignore[attr-defined]  # Literal exposes them
 
+SCHEMA_VERSION: Final = 1
+
 
 class _Camel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
@@ -72,21 +79,41 @@ class SourceRef(_Camel):
 
 
 class AuditRecord(_Camel):
-    tenant_id: str | None
-    conversation_id: str | None
-    message_id: str | None
-    event: str | None
-    event_id: str | None
+    """What happened to one input record: one per record finished, one more per parked event
+    resolved."""
+
+    # Serialised, every field is always there (none is left out for being the default), so
+    # the published schema lists them all as required.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    schema_version: Literal[1] = Field(
+        default=SCHEMA_VERSION, description="Version of this record's shape."
+    )
+    tenant_id: str | None = Field(
+        description="The Unthread workspace; null for an unreadable record."
+    )
+    conversation_id: str | None = Field(
+        description="The Unthread conversation id (the record key)."
+    )
+    message_id: str | None = Field(description="The Unthread message id, for message events.")
+    event: str | None = Field(description="The input event type, as received.")
+    event_id: str | None = Field(description="The upstream event id (not unique across retries).")
     source: SourceRef
     outcome: Outcome
-    reason: Reason | None
-    detail: str | None = None
+    reason: Reason | None = Field(
+        description="Why the outcome is not synced (docs/audit-reasons.md); null when synced."
+    )
+    detail: str | None = Field(
+        default=None, description="A short machine-readable refinement of the reason."
+    )
     vitally_conversation_id: str | None = None
     vitally_message_id: str | None = None
-    api_calls: int = 0
-    attempts: int = 1
-    event_timestamp: int | None = None
-    processed_at: int
+    api_calls: int = Field(default=0, description="Vitally requests this record cost.")
+    attempts: int = Field(default=1, description="Tries, in line and after parking.")
+    event_timestamp: int | None = Field(
+        default=None, description="When the change happened upstream, ms since the epoch."
+    )
+    processed_at: int = Field(description="When the service wrote this record, ms since the epoch.")
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()

@@ -1,19 +1,34 @@
 """Unthread conversation events as they arrive on ``unthread.conversation-events``.
 
-The envelope is Unthread's webhook envelope plus ``tenantId`` (contract section 1). Upstream
-payloads are loosely specified, so every model here is tolerant: unknown fields are ignored,
-almost every field may be missing or null, and a message body may come as ``text`` or
+The envelope is Unthread's webhook envelope plus ``tenantId`` (docs/interfaces.md, Input).
+Upstream payloads are loosely specified, so every model here is tolerant: unknown fields are
+ignored, almost every field may be missing or null, and a message body may come as ``text`` or
 ``content``. What we cannot do without (a tenant, a conversation id, a message id) is required,
 and anything that fails is reported as :class:`InvalidEvent` for the DLQ.
+
+Shapes seen from Unthread and the public clients that read its webhooks, all accepted:
+
+* times as ISO-8601 (with or without zone) or epoch ms, as a number or a numeric string; an
+  empty string is no time, and any other unreadable time is rejected (``createdAt`` decides
+  whether a conversation predates the connection; a guessed one could sync or skip wrongly).
+  Envelope times (``eventTimestamp``, ``webhookTimestamp``) only inform: unreadable is unknown.
+* ``ts`` as a string or a number;
+* a conversation as ``data`` itself or nested as ``data.conversation``; a message's
+  conversation as ``conversationId`` or ``conversation.id``;
+* expansions (``user``, ``sentByUser``, ``submitterUser``, ``assignedToUser``) as an object,
+  null, missing, or a bare id; tags as objects or bare names;
+* ids only: a message of ``id``, ``conversationId`` and ``userId`` / ``sentByUserId``, a
+  conversation of ``id`` (``processors.enrichment`` looks up the rest).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -21,7 +36,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from schemas.timestamps import LenientTimestamp, Timestamp, readable_or_none
+from schemas.timestamps import EpochMillis, LenientTimestamp, Timestamp, readable_or_none
 
 SUPPORTED_EVENTS = frozenset(
     {"conversation_created", "conversation_updated", "conversation_deleted", "message_created"}
@@ -32,6 +47,22 @@ ConversationEventType = Literal[
 InvalidEventKind = Literal[
     "invalid_json", "invalid_schema", "missing_key", "key_mismatch", "oversized"
 ]
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _number_as_text(value: Any) -> Any:
+    # A Slack ts sent as a JSON number; repr keeps its six decimals ("1748707942.332879").
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value)
+    return value
+
+
+# A time that decides something: blank is missing, anything else must be readable.
+_Time = Annotated[Timestamp | None, BeforeValidator(_blank_is_none)]
+_SlackTs = Annotated[str | None, BeforeValidator(_number_as_text)]
 
 
 class _Upstream(BaseModel):
@@ -45,10 +76,21 @@ class Person(_Upstream):
     name: str | None = None
     email: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_id(cls, data: Any) -> Any:
+        # Some payloads name a person by id where others expand them.
+        return {"id": data} if isinstance(data, str) else data
+
 
 class Tag(_Upstream):
     id: str | None = None
     name: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_name(cls, data: Any) -> Any:
+        return {"name": data} if isinstance(data, str) else data
 
 
 class FileRef(_Upstream):
@@ -63,9 +105,9 @@ class Message(_Upstream):
 
     id: str = Field(min_length=1)
     conversation_id: str | None = None
-    ts: str | None = None
+    ts: _SlackTs = None
     text: str | None = None
-    timestamp: Timestamp | None = None
+    timestamp: _Time = None
     user_id: str | None = None
     user: Person | None = None
     sent_by_user_id: str | None = None
@@ -80,9 +122,14 @@ class Message(_Upstream):
     @model_validator(mode="before")
     @classmethod
     def _content_is_text(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
         # Unthread webhooks carry the body as `text` or as `content`; both mean the same.
-        if isinstance(data, dict) and data.get("text") is None and "content" in data:
-            return {**data, "text": data["content"]}
+        if data.get("text") is None and "content" in data:
+            data = {**data, "text": data["content"]}
+        nested = data.get("conversation")
+        if data.get("conversationId") is None and isinstance(nested, dict) and "id" in nested:
+            data = {**data, "conversationId": nested["id"]}
         return data
 
 
@@ -94,8 +141,8 @@ class Conversation(_Upstream):
     priority: int | None = None
     customer_id: str | None = None
     channel_id: str | None = None
-    created_at: Timestamp | None = None
-    updated_at: Timestamp | None = None
+    created_at: _Time = None
+    updated_at: _Time = None
     # Informative only (shown as traits): unreadable is unknown, never a reason to refuse.
     status_updated_at: LenientTimestamp = None
     closed_at: LenientTimestamp = None
@@ -107,13 +154,20 @@ class Conversation(_Upstream):
 
     @model_validator(mode="before")
     @classmethod
-    def _unreadable_times_are_unknown(cls, data: Any) -> Any:
-        # Left out, not null: null says there is no such time (an update then clears it).
+    def _nested(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
+        # Some senders wrap the conversation: `data: {"conversation": {...}, ...}`.
+        if "id" not in data:
+            nested = data.get("conversation")
+            if isinstance(nested, dict):
+                rest = {k: v for k, v in data.items() if k != "conversation"}
+                data = {**nested, **rest}
+        # An unreadable closed or status time is unknown: left out, not null (null says there
+        # is no such time, and an update then clears it).
         unreadable = {
             name for name in ("closedAt", "statusUpdatedAt", "closed_at", "status_updated_at")
-            if data.get(name) is not None and readable_or_none(data[name]) is None
+            if _blank_is_none(data.get(name)) is not None and readable_or_none(data[name]) is None
         }  # fmt: skip
         return {k: v for k, v in data.items() if k not in unreadable} if unreadable else data
 
@@ -122,8 +176,8 @@ class _Envelope(_Upstream):
     tenant_id: str = Field(min_length=1)
     event: str
     event_id: str | None = None
-    event_timestamp: int | None = None
-    webhook_timestamp: int | None = None
+    event_timestamp: EpochMillis = None
+    webhook_timestamp: EpochMillis = None
 
 
 class ConversationEvent(_Envelope):
@@ -194,7 +248,8 @@ def parse_event(key: bytes | None, value: bytes | None, *, max_bytes: int) -> In
     if value is not None and len(value) > max_bytes:
         raise InvalidEvent("oversized", f"{len(value)} bytes > {max_bytes}", envelope=None)
     try:
-        raw = json.loads(value or b"")
+        # UTF-8 only (json.loads would also take UTF-16/32): a parked record is stored as text.
+        raw = json.loads((value or b"").decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         # RecursionError: nesting deeper than the decoder allows; a poison pill otherwise.
         raise InvalidEvent("invalid_json", str(exc)[:200], envelope=None) from exc
@@ -205,7 +260,7 @@ def parse_event(key: bytes | None, value: bytes | None, *, max_bytes: int) -> In
         raise InvalidEvent("missing_key", "record has no key", envelope=envelope)
     conversation_key = key.decode("utf-8", errors="replace")
     event = _validate(raw, conversation_key, envelope)
-    if event.conversation_id != conversation_key:
+    if event.conversation_id.encode() != key:
         raise InvalidEvent(
             "key_mismatch", "record key is not the event's conversation id", envelope=envelope
         )
@@ -213,10 +268,12 @@ def parse_event(key: bytes | None, value: bytes | None, *, max_bytes: int) -> In
 
 
 def _validate(raw: dict[str, Any], conversation_key: str, envelope: dict[str, Any]) -> InboundEvent:
+    kind = raw.get("event")
     try:
-        if raw.get("event") == "message_created":
+        if kind == "message_created":
             return MessageEvent.model_validate(raw)
-        if raw.get("event") in SUPPORTED_EVENTS:
+        # An `event` that is a list or object would not even hash; it is just not supported.
+        if isinstance(kind, str) and kind in SUPPORTED_EVENTS:
             return ConversationEvent.model_validate(raw)
         return UnsupportedEvent.model_validate({**raw, "conversationKey": conversation_key})
     except ValidationError as exc:

@@ -19,6 +19,8 @@ OnConversationDeleted = Literal["keep", "delete"]
 
 
 class IntegrationRecord(BaseModel):
+    """A tenant's Vitally integration, one record per tenant on the compacted integrations topic."""
+
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
 
     tenant_id: str = Field(min_length=1)
@@ -31,6 +33,9 @@ class IntegrationRecord(BaseModel):
     connected_at: datetime
     updated_at: datetime
     status_reason: str | None = None
+    # The last time an operator asked for a re-check of the tenant's missing people: every
+    # worker then tries the events parked for them at once instead of after their backoff.
+    recheck_requested_at: datetime | None = None
     # Optional settings (absent from records written before they existed: the defaults).
     # Conversations created on or after it are synced even though they predate connectedAt.
     backfill_since: datetime | None = None
@@ -49,7 +54,7 @@ class IntegrationRecord(BaseModel):
 
 
 class ConnectRequest(BaseModel):
-    """The body of ``PUT /tenants/{tenantId}/integrations/vitally``: the seed's settings page.
+    """The body of ``PUT /tenants/{tenantId}/integrations/vitally``: Unthread's settings page.
 
     Strings only (no coercion: ``{"apiKey": 123}`` is a mistake to report, not to guess at).
     The values are normalised and checked against Vitally by ``integrations.validation``; the

@@ -17,6 +17,9 @@ from schemas.vitally import TraitValue
 
 # Enough to recognise upstream re-sends of recent messages; older ones fall back to offsets.
 RECENT_MESSAGE_IDS = 200
+# Offsets below the applied one that were not applied; past this many the oldest are
+# forgotten, and a replay of them is then answered as a duplicate.
+UNAPPLIED_OFFSETS = 200
 
 SyncStatus = Literal["pending", "synced", "skipped", "deleted"]
 
@@ -44,9 +47,14 @@ class ParkedEvent(BaseModel):
     # When a write of ours got no clear answer (ms): no look-up begins before Vitally may be
     # done with it, on whichever worker resumes the event.
     unsure_at: int | None = None
+    # When it was last tried (ms): an operator's re-check after that makes it due at once.
+    attempted_at: int | None = None
 
 
 class ConversationState(BaseModel):
+    """One conversation's entry in the conversations table: its Vitally ids, what was applied,
+    what waits."""
+
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
 
     tenant_id: str
@@ -60,7 +68,14 @@ class ConversationState(BaseModel):
     admin_id: str | None = None
     last_offset: int = -1
     message_ids: tuple[str, ...] = Field(default_factory=tuple)
+    # Events waiting in order: everything later of the conversation queues behind the first.
     parked: tuple[ParkedEvent, ...] = Field(default_factory=tuple)
+    # Messages of a synced conversation waiting for their sender to appear in Vitally: each
+    # waits alone, the rest of the thread flows past it.
+    aside: tuple[ParkedEvent, ...] = Field(default_factory=tuple)
+    # Offsets at or below ``last_offset`` not applied: set aside, or skipped for a reason that
+    # can change (a person missing). A replay handles them again.
+    unapplied: tuple[int, ...] = Field(default_factory=tuple)
     # What the Vitally conversation shows, as we last wrote it, for updates to send only what
     # changed. None: written before these were kept (unknown, so the next update sends all).
     subject: str | None = None
@@ -77,17 +92,44 @@ class ConversationState(BaseModel):
 
     def with_message(self, message_id: str, offset: int) -> ConversationState:
         ids = (*self.message_ids, message_id)[-RECENT_MESSAGE_IDS:]
-        return self.model_copy(update={"message_ids": ids, "last_offset": offset})
+        unapplied = tuple(o for o in self.unapplied if o != offset)
+        return self.model_copy(
+            update={
+                "message_ids": ids,
+                "last_offset": max(self.last_offset, offset),
+                "unapplied": unapplied,
+            }
+        )
 
     def at_offset(self, offset: int) -> ConversationState:
         return self.model_copy(update={"last_offset": max(self.last_offset, offset)})
 
+    def passed_over(self, offset: int) -> ConversationState:
+        """Later records may be applied, but not this one: a replay handles it again."""
+        unapplied = (*(o for o in self.unapplied if o != offset), offset)[-UNAPPLIED_OFFSETS:]
+        return self.at_offset(offset).model_copy(update={"unapplied": unapplied})
+
+    def applied(self, offset: int) -> bool:
+        """Whether the input record at ``offset`` was applied in Vitally, or settled for good:
+        a replay or redelivery of it is a duplicate. A conversation that was skipped whole
+        (never created in Vitally) has nothing applied: its records are handled again."""
+        return (
+            self.status in ("synced", "deleted")
+            and offset <= self.last_offset
+            and offset not in self.unapplied
+        )
+
     def parks(self, source: tuple[str, int, int]) -> bool:
-        return any((p.topic, p.partition, p.offset) == source for p in self.parked)
+        return any((p.topic, p.partition, p.offset) == source for p in (*self.parked, *self.aside))
+
+    @property
+    def waiting(self) -> tuple[ParkedEvent, ...]:
+        """Every parked event, queued or aside."""
+        return (*self.parked, *self.aside)
 
     @property
     def parked_bytes(self) -> int:
-        return sum(len(p.value) for p in self.parked)
+        return sum(len(p.value) for p in self.waiting)
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()

@@ -30,3 +30,33 @@ def readable_or_none(value: object) -> datetime | None:
 # A time that only informs (the createdAt of a listed record): unreadable is unknown, so one
 # odd value from another source cannot make a whole page of a list unreadable.
 LenientTimestamp = Annotated[datetime | None, BeforeValidator(readable_or_none)]
+
+
+# 9999-12-31T23:59:59.999Z: past it, datetime cannot hold the time.
+_MAX_EPOCH_MS = 253_402_300_799_999
+
+
+def _epoch_ms_or_none(value: object) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        ms: float = value
+    elif isinstance(value, float):
+        ms = value
+    elif isinstance(value, str) and value.strip():
+        try:
+            ms = float(value)
+        except ValueError:
+            moment = readable_or_none(value)
+            return None if moment is None else round(moment.timestamp() * 1000)
+    else:
+        return None
+    if not 0 <= ms <= _MAX_EPOCH_MS:  # also false for NaN
+        return None
+    return int(ms)
+
+
+# An envelope time (eventTimestamp, webhookTimestamp): ms since epoch, documented as a number;
+# a numeric string or an ISO time is read too. Unreadable or out of range is unknown, so the
+# processors' arithmetic on it can never overflow.
+EpochMillis = Annotated[int | None, BeforeValidator(_epoch_ms_or_none)]

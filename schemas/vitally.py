@@ -1,4 +1,4 @@
-"""The Vitally REST payloads we send and read (Vitally's REST API, docs.vitally.io).
+"""The Vitally REST payloads we send and read (docs/interfaces.md, Vitally calls).
 
 Vitally speaks camelCase JSON; the models use snake_case names with camelCase aliases, and
 accept either name when built. Requests reject unknown fields (a typo should fail here, not be

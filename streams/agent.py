@@ -25,6 +25,7 @@ from processors.clock import Clock, epoch_ms
 from processors.directory import CachedDirectory
 from streams.handler import EventHandler, SourceRecord
 from streams.lanes import KeyedLanes, OffsetSequencer
+from streams.logs import bind_event
 from streams.parking import ParkedIndex
 from streams.ports import ReplayGuard, TableStates
 from streams.seam.app_state import tables_recovered
@@ -172,6 +173,20 @@ class SyncAgent:
     def close(self) -> None:
         self._probe.close()
 
+    @property
+    def in_flight(self) -> int:
+        return self._lanes.in_flight
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Per source partition, the records after the last one finished in order."""
+        consumer = self._app.consumer
+        behind = {}
+        for tp in consumer.assignment():
+            done = self._handled.next_offset(tp)
+            if tp.topic in self._sources and done is not None:
+                behind[(tp.topic, tp.partition)] = max(0, consumer.highwater(tp) - done)
+        return behind
+
     async def run(self, stream: StreamT[bytes]) -> None:
         """The agent: every record of the input and retry topics, in its conversation's lane."""
         await self._integrations.ready.wait()
@@ -195,6 +210,7 @@ class SyncAgent:
 
     async def _work(self, stream: StreamT[bytes], event: EventT[bytes], slot: Any) -> None:
         message = event.message
+        bind_event(topic=message.topic, partition=message.partition, offset=message.offset)
         record = SourceRecord(
             message.topic, message.partition, message.offset, message.key, message.value
         )

@@ -11,6 +11,7 @@ from typing import Any
 
 import faust
 from faust.types import TP, StreamT
+from prometheus_client import CollectorRegistry
 
 from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
@@ -20,6 +21,8 @@ from processors.directory import CachedDirectory
 from schemas.integration import IntegrationRecord
 from streams.agent import AgentConfig, SyncAgent
 from streams.handler import EventHandler
+from streams.logs import logging_config
+from streams.metrics import Metrics, Readings, serve_metrics
 from streams.parking import ParkedIndex, ParkingPolicy
 from streams.ports import KafkaOutputs, ReplayGuard, TableStates
 from streams.seam.app_state import on_signal
@@ -55,7 +58,9 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     )
     index = ParkedIndex()
     integrations = _integration_store(app, settings, index)
-    vitally = _vitally_client(settings, clock)
+    # One registry per app: Faust's sensors and ours, on GET /metrics.
+    metrics = Metrics(CollectorRegistry())
+    vitally = _vitally_client(settings, clock, metrics)
     states = TableStates(table)
     replay = ReplayGuard(app)
 
@@ -80,6 +85,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         outputs=KafkaOutputs(
             _raw_topic(app, settings.audit_topic, partitions=partitions),
             _raw_topic(app, settings.dlq_topic, partitions=partitions),
+            metrics,
         ),
         vitally=vitally,
         directory=directory,
@@ -123,6 +129,15 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         clock=clock,
     )
     _register_agent(app, agent, source, settings.park_scan_interval_seconds)
+    metrics.watch(
+        Readings(
+            parked_by_reason=index.by_reason,
+            in_flight=lambda: agent.in_flight,
+            lag=agent.lag,
+            integrations_by_status=integrations.by_status,
+        )
+    )
+    serve_metrics(app, metrics.registry)
 
     app.task(integrations.run)
 
@@ -159,6 +174,7 @@ def _faust_app(settings: Settings, layout: TopicLayout) -> faust.App:
         autodiscover=False,
         # Its changes can be awaited: a record is acked only once they are in the changelog.
         Table=ChangelogTable,
+        logging_config=logging_config(settings.log_format),
     )
 
 
@@ -198,10 +214,11 @@ def _integration_store(app: faust.App, settings: Settings, index: ParkedIndex) -
         base_url_override=settings.vitally_base_url,
         publish=publish,
         on_reconnect=index.wake_tenant,
+        on_recheck=index.wake_tenant,
     )
 
 
-def _vitally_client(settings: Settings, clock: Clock) -> VitallyClient:
+def _vitally_client(settings: Settings, clock: Clock, metrics: Metrics) -> VitallyClient:
     return VitallyClient(
         build_http_client(
             timeout=settings.http_timeout_seconds,
@@ -213,4 +230,6 @@ def _vitally_client(settings: Settings, clock: Clock) -> VitallyClient:
         max_concurrent=settings.http_max_connections,
         # Longer than the longest in-line wait, an event parks instead (see the handler).
         max_budget_wait=settings.retry_max_delay_seconds,
+        observer=metrics,
+        monotonic=clock.monotonic,
     )

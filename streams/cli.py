@@ -7,6 +7,8 @@
 * ``vitally-sync status --tenant T``: the integration (no key) and its sync counts.
 * ``vitally-sync disconnect --tenant T`` and ``vitally-sync tenants``.
 * ``vitally-sync rotate-secrets``: re-encrypt every stored key with the newest SECRETS_KEY.
+* ``vitally-sync audit`` and ``vitally-sync why``: read-only reports on the audit topic
+  (:mod:`ops.cli`); they need neither secrets nor the worker's settings.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from integrations.connect import connect_tenant, disconnect_tenant
+from integrations.connect import connect_tenant, disconnect_tenant, request_recheck
 from integrations.secrets import SecretBox, UndecryptableSecret
 from integrations.sync_counts import AuditCounts
 from integrations.topic import publish_record, read_records, read_topic
 from integrations.validation import ConnectError
+from ops import cli as ops_cli
 from schemas.integration import IntegrationRecord
+from streams.logs import json_output
 from streams.settings import Settings
 from streams.topics import ensure_topics
 from vitally.client import VitallyClient, build_http_client
@@ -35,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _worker(args)
     parser = _parser()
     ns = parser.parse_args(args)
+    if ops_cli.is_ops_command(ns):
+        return ops_cli.run(ns)
     settings = Settings()  # read from the environment
     ensure_topics(settings)
     code: int = ns.run(settings, ns)
@@ -50,7 +56,10 @@ def _worker(args: list[str]) -> int:
     # httpx logs every request at INFO: a line per Vitally call is noise at our rates and
     # costs the worker CPU; our own logs say what was synced.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    sys.argv = ["vitally-sync", *args]
+    # Faust prints a start-up banner and status lines that are not log records: with JSON
+    # logs every line of the output must be an object, so it keeps them to itself.
+    quiet = ["--quiet"] if json_output(settings.log_format) else []
+    sys.argv = ["vitally-sync", *quiet, *args]
     app.main()
     return 0
 
@@ -75,10 +84,17 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="one tenant's integration and sync counts")
     status.add_argument("--tenant", required=True)
     status.set_defaults(run=_status)
+    recheck = commands.add_parser(
+        "recheck",
+        help="people were added to Vitally: try the tenant's events waiting for them now",
+    )
+    recheck.add_argument("--tenant", required=True)
+    recheck.set_defaults(run=_recheck)
     commands.add_parser(
         "rotate-secrets", help="re-encrypt stored keys with the newest SECRETS_KEY"
     ).set_defaults(run=_rotate)
     commands.add_parser("worker", help="run the sync worker (Faust options follow)")
+    ops_cli.add_commands(commands)
     return parser
 
 
@@ -137,6 +153,17 @@ def _disconnect(settings: Settings, ns: argparse.Namespace) -> int:
         print(json.dumps({"error": "not_connected", "message": "no such tenant"}), file=sys.stderr)
         return 2
     record = asyncio.run(disconnect_tenant(previous, publish=_publisher(settings)))
+    print(json.dumps(record.public_view()))
+    return 0
+
+
+def _recheck(settings: Settings, ns: argparse.Namespace) -> int:
+    records = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic)
+    previous = records.get(ns.tenant)
+    if previous is None:
+        print(json.dumps({"error": "not_connected", "message": "no such tenant"}), file=sys.stderr)
+        return 2
+    record = asyncio.run(request_recheck(previous, publish=_publisher(settings)))
     print(json.dumps(record.public_view()))
     return 0
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from processors.clock import epoch_ms
@@ -30,8 +30,9 @@ from processors.results import HandOver, SyncResult, duplicate, skipped
 from processors.sync import process_event
 from processors.tenant import TenantContext
 from schemas.audit import AuditRecord, Reason, SourceRef
-from schemas.events import InboundEvent, InvalidEvent, parse_event
+from schemas.events import InboundEvent, InvalidEvent, MessageEvent, parse_event
 from schemas.state import ConversationState, ParkedEvent
+from streams.logs import bind_event
 from streams.parking import (
     BACKLOGGED,
     HANDOVER,
@@ -40,6 +41,7 @@ from streams.parking import (
     WAITING,
     ParkedIndex,
     ParkingPolicy,
+    missing_person,
 )
 from streams.tenant_gate import TenantGate
 from vitally.calls import count_calls
@@ -77,20 +79,30 @@ class SourceRecord:
 
 
 class Tenants(Protocol):
+    """Which tenants are connected, and the needs-attention and re-check flags."""
+
     def tenant(self, tenant_id: str) -> TenantContext | None: ...
 
     def needs_attention(self, tenant_id: str) -> bool: ...
 
     async def mark_needs_attention(self, tenant: TenantContext, reason: str) -> None: ...
 
+    def recheck_requested_at(self, tenant_id: str) -> int | None:
+        """When an operator last asked to re-check the tenant's missing people (ms)."""
+        ...
+
 
 class States(Protocol):
+    """The conversations table, as the handler reads and writes it."""
+
     def get(self, key: str) -> ConversationState | None: ...
 
     def put(self, key: str, state: ConversationState) -> None: ...
 
 
 class Outputs(Protocol):
+    """Where audit records and dead letters go."""
+
     async def audit(self, record: AuditRecord) -> None: ...
 
     async def dead_letter(self, source: SourceRecord, reason: str, detail: str) -> None: ...
@@ -112,6 +124,8 @@ class _Attempt:
 
 
 class EventHandler:
+    """Handles one record start to finish: parse, decide, call Vitally, remember, audit."""
+
     def __init__(
         self,
         *,
@@ -157,10 +171,14 @@ class EventHandler:
             event = self._parse(record)
         except InvalidEvent as exc:
             return [await self._reject(record, exc)]
+        bind_event(tenant=event.tenant_id, conversation=event.conversation_id)
         key = state_key(event.tenant_id, event.conversation_id)
         state = self._states.get(key)
         if state is not None and state.parks((record.topic, record.partition, record.offset)):
             return [await self._emit(record, event, duplicate("already_parked", state), 1, 0)]
+        if state is not None and state.applied(record.offset):
+            # A replay or redelivery: answered at once, never queued behind a parked event.
+            return [await self._emit(record, event, duplicate("already_synced", state), 1, 0)]
         # Asked before anything is decided: a record that is parked unattempted must keep it,
         # for it is resumed later by a retry record that is itself new.
         maybe_applied = await self._maybe_applied(record)
@@ -171,39 +189,75 @@ class EventHandler:
         return await self._settle(record, event, key, state, attempt, None)
 
     async def _resume(self, record: SourceRecord) -> list[AuditRecord]:
-        """A retry record: work through the conversation's parked events, in order."""
+        """A retry record: work through the conversation's parked events, the queue in order,
+        then each message set aside for a missing person on its own."""
         key = (record.value or b"").decode()
-        audits: list[AuditRecord] = []
-        state = self._states.get(key)
         maybe_applied = await self._maybe_applied(record)
-        while state is not None and state.parked and not self._stopping():
-            head = state.parked[0]
-            if not self._due(head, state.tenant_id):
+        audits: list[AuditRecord] = []
+        tried: set[tuple[str, int, int]] = set()  # each at most once per retry record
+        while not self._stopping():
+            state = self._states.get(key)
+            head = self._next_due(state, tried)
+            if state is None or head is None:
                 break
             source = SourceRecord.parked(head)
+            bind_event(topic=source.topic, partition=source.partition, offset=source.offset)
             try:
                 event = self._parse(source)
             except InvalidEvent as exc:
                 audits.append(await self._reject(source, exc))
-                state = self._write(key, state.model_copy(update={"parked": state.parked[1:]}))
+                self._write(key, _without(state, head))
                 continue
-            unparked = None if state.status == "pending" else state.model_copy(
-                update={"parked": ()}
-            )  # fmt: skip
+            bind_event(tenant=event.tenant_id, conversation=event.conversation_id)
+            # The queue's head runs as if nothing were parked (it is the conversation's next
+            # event); a placeholder has no conversation yet, it stays one.
+            await self._forget_misses_on_recheck(head, state.tenant_id)
+            current = state
+            if head in state.parked and state.status != "pending":
+                current = state.model_copy(update={"parked": ()})
             attempt = await self._attempt(
-                source, event, unparked, head.verify or maybe_applied, head.unsure_at
+                source, event, current, head.verify or maybe_applied, head.unsure_at
             )
             audits += await self._settle(source, event, key, state, attempt, head)
-            state = self._states.get(key)
-            if state is not None and state.parked and state.parked[0].offset == head.offset:
-                break  # still blocked: the rest keeps waiting behind it
+            tried.add(_source_of(head))
         return audits
+
+    def _next_due(
+        self, state: ConversationState | None, tried: set[tuple[str, int, int]]
+    ) -> ParkedEvent | None:
+        """The queue's head when it is due, else the first due message set aside."""
+        if state is None:
+            return None
+        candidates = (*state.parked[:1], *state.aside)
+        return next(
+            (
+                event
+                for event in candidates
+                if _source_of(event) not in tried and self._due(event, state.tenant_id)
+            ),
+            None,
+        )
+
+    def _rechecked(self, head: ParkedEvent, tenant_id: str) -> int | None:
+        """When an operator asked to re-check missing people, if after ``head`` was tried."""
+        if head.reason not in PEOPLE:
+            return None
+        asked = self._tenants.recheck_requested_at(tenant_id)
+        return asked if asked is not None and asked > (head.attempted_at or 0) else None
+
+    async def _forget_misses_on_recheck(self, head: ParkedEvent, tenant_id: str) -> None:
+        asked = self._rechecked(head, tenant_id)
+        tenant = self._tenants.tenant(tenant_id)
+        if asked is not None and tenant is not None:
+            await self._directory.forget_misses(tenant.target, asked)
 
     def _due(self, head: ParkedEvent, tenant_id: str) -> bool:
         if head.reason == WAITING:
             return True  # it only waited for the event before it, which is now resolved
         if head.reason == NEEDS_ATTENTION:
             return not self._tenants.needs_attention(tenant_id)
+        if self._rechecked(head, tenant_id) is not None:
+            return True  # people were added to Vitally: try now, not after the backoff
         return head.next_attempt_at <= epoch_ms(self._clock)
 
     async def _attempt(
@@ -298,9 +352,8 @@ class EventHandler:
     ) -> list[AuditRecord]:
         """Write the outcome: park (again) or resolve, and audit every transition."""
         now = epoch_ms(self._clock)
-        queued = state.parked[1:] if head is not None and state is not None else (
-            state.parked if state is not None else ()
-        )  # fmt: skip
+        queued = tuple(p for p in state.parked if p != head) if state else ()
+        aside = tuple(p for p in state.aside if p != head) if state else ()
         attempts = (head.attempts if head else 0) + attempt.attempts
         first = head.first_parked_at if head else now
         if attempt.park and not self._parking.gives_up(attempt.park, first, now):
@@ -309,28 +362,44 @@ class EventHandler:
                 key=(record.key or b"").decode(), value=(record.value or b"").decode(),
                 reason=attempt.park, attempts=attempts, first_parked_at=first,
                 next_attempt_at=self._parking.next_attempt(now, attempt.park, attempts),
-                verify=attempt.verify, unsure_at=attempt.unsure_at,
+                verify=attempt.verify, unsure_at=attempt.unsure_at, attempted_at=now,
             )  # fmt: skip
             holder = state or ConversationState.placeholder(event.tenant_id, event.conversation_id)
-            queue = (*queued, parked) if head is None and queued else (parked, *queued)
-            parked_state = holder.model_copy(update={"parked": queue})
-            if parked_state.parked_bytes > self._parking.max_parked_bytes:
+            if _waits_alone(event, state, head, attempt.park):
+                # Only this message needs the missing person: the thread flows past it.
+                waiting = holder.passed_over(record.offset).model_copy(
+                    update={"parked": queued, "aside": (*aside, parked)}
+                )
+            else:
+                queue = (*queued, parked) if head is None and queued else (parked, *queued)
+                waiting = holder.model_copy(update={"parked": queue, "aside": aside})
+            if waiting.parked_bytes > self._parking.max_parked_bytes:
                 overflow = SyncResult("failed", "parked_overflow", detail="too much parked")
                 await self._outputs.dead_letter(record, "parked_overflow", "too much parked")
                 return [await self._emit(record, event, overflow, attempts, attempt.calls)]
-            self._write(key, parked_state)
+            self._write(key, waiting)
             if head is not None and head.reason == attempt.park:
                 return []  # still blocked for the same reason: nothing new to report
-            result = SyncResult("parked", attempt.park, detail=attempt.result.detail)
+            detail = attempt.result.detail
+            if attempt.park in PEOPLE and detail is not None:
+                log.info(
+                    "waiting for a person to be added to Vitally",
+                    extra={"tenant": event.tenant_id, "conversation": event.conversation_id,
+                           "reason": attempt.park, "email": detail},
+                )  # fmt: skip
+                detail = missing_person(attempt.park, detail, parked.next_attempt_at - now)
+            result = SyncResult("parked", attempt.park, detail=detail)
             return [await self._emit(record, event, result, attempts, attempt.calls)]
         result = attempt.result
+        if result.reason in PEOPLE and result.detail is not None:
+            result = replace(result, detail=missing_person(result.reason, result.detail, None))
         base = result.state or (state.model_copy(update={"parked": ()}) if state else None)
-        if base is not None and base.status == "pending" and not queued:
+        if base is not None and base.status == "pending" and not queued and not aside:
             # A placeholder has no use once nothing waits in it; but a stored one that still
             # lists this event must be overwritten, or the event would be resumed forever.
-            base = base if state is not None and state.parked else None
+            base = base if state is not None and state.waiting else None
         if base is not None:
-            self._write(key, base.model_copy(update={"parked": queued}))
+            self._write(key, base.model_copy(update={"parked": queued, "aside": aside}))
         elif queued:
             holder = ConversationState.placeholder(event.tenant_id, event.conversation_id)
             self._write(key, holder.model_copy(update={"parked": queued}))
@@ -391,6 +460,35 @@ class EventHandler:
         await self._outputs.dead_letter(record, exc.kind, exc.detail)
         await self._outputs.audit(audit)
         return audit
+
+
+def _waits_alone(
+    event: InboundEvent,
+    state: ConversationState | None,
+    head: ParkedEvent | None,
+    reason: Reason,
+) -> bool:
+    """Whether a parked event waits aside rather than in the conversation's queue: a message
+    of a conversation already in Vitally, held up only by its own sender or recipient. A
+    conversation's creation, and anything after a transient failure, keep strict order."""
+    if state is not None and head is not None and head in state.aside:
+        return True
+    return (
+        reason in PEOPLE and isinstance(event, MessageEvent) and state is not None and state.synced
+    )
+
+
+def _source_of(event: ParkedEvent) -> tuple[str, int, int]:
+    return (event.topic, event.partition, event.offset)
+
+
+def _without(state: ConversationState, event: ParkedEvent) -> ConversationState:
+    return state.model_copy(
+        update={
+            "parked": tuple(p for p in state.parked if p != event),
+            "aside": tuple(p for p in state.aside if p != event),
+        }
+    )
 
 
 def _failure(exc: VitallyError) -> SyncResult:

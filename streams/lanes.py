@@ -8,9 +8,10 @@ becomes backpressure into Faust's buffer rather than memory.
 
 Finishing out of order is fine for Vitally but not for Kafka offsets: Faust can commit past
 an unfinished event when acks arrive out of order (faust-streaming#606 and friends, see
-faust-notes.md). :class:`OffsetSequencer` therefore releases acks per partition strictly in
-offset order: an event is acked only once it and every earlier event of its partition are
-done, so Faust only ever sees the in-order acks its commit logic handles correctly.
+docs/faust-pitfalls.md, 2). :class:`OffsetSequencer` therefore releases acks per partition
+strictly in offset order: an event is acked only once it and every earlier event of its
+partition are done, so Faust only ever sees the in-order acks its commit logic handles
+correctly.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class KeyedLanes:
         """Admit ``work`` behind earlier work of ``key``; waits while the worker is full.
 
         The task is created here, in the caller's context: Faust's ``current_event`` travels
-        with it, which is what lets the work write tables (faust-notes.md section 5).
+        with it, which is what lets the work write tables (docs/faust-pitfalls.md, 5).
         """
         await self._admission.acquire()
         previous = self._tails.get(key)

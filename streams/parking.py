@@ -14,7 +14,9 @@ lane like any other event.
 
 from __future__ import annotations
 
+import math
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 
 from schemas.audit import Reason
@@ -60,6 +62,22 @@ class ParkingPolicy:
         return reason in PEOPLE and now_ms - first_parked_at >= self.people_window_s * 1000
 
 
+def missing_person(reason: str, email: str, due_in_ms: int | None) -> str:
+    """An audit record's detail for a person missing from Vitally: who, and what to do.
+    ``due_in_ms``: when the event is checked again; None when it is no longer waited for."""
+    if reason == "customer_not_in_vitally":
+        who, fix = "customer", f"add {email} to Vitally as a user"
+    else:
+        who, fix = "teammate", f"add {email} to Vitally as an active admin"
+    if due_in_ms is None:
+        return f"{who} {email} not found in Vitally; no longer waited for: {fix}, then replay"
+    minutes = max(1, math.ceil(due_in_ms / 60_000))
+    return (
+        f"{who} {email} not found in Vitally: {fix}; it is picked up within {minutes} min, "
+        "or at once after a re-check (vitally-sync recheck --tenant ...)"
+    )
+
+
 @dataclass
 class _Entry:
     partition: int
@@ -80,12 +98,14 @@ class ParkedIndex:
     _entries: dict[str, _Entry] = field(default_factory=dict)
 
     def update(self, key: str, state: ConversationState | None) -> None:
-        if state is None or not state.parked:
+        # What can run next: the queue's head, and every message set aside.
+        candidates = (*state.parked[:1], *state.aside) if state is not None else ()
+        if state is None or not candidates:
             self._entries.pop(key, None)
             return
-        head = state.parked[0]
+        first = min(candidates, key=lambda p: p.next_attempt_at)
         self._entries[key] = _Entry(
-            head.partition, state.tenant_id, head.next_attempt_at, head.reason
+            first.partition, state.tenant_id, first.next_attempt_at, first.reason
         )
 
     def rebuild(self, states: list[tuple[str, ConversationState]]) -> None:
@@ -94,7 +114,8 @@ class ParkedIndex:
             self.update(key, state)
 
     def wake_tenant(self, tenant_id: str) -> None:
-        """The tenant was reconnected: everything of it that waits for attention is due now."""
+        """The tenant was reconnected, or an operator asked for a re-check of its missing
+        people: everything of it that waits for that is due now."""
         for entry in self._entries.values():
             if entry.tenant_id == tenant_id:
                 entry.due_ms = 0
@@ -111,6 +132,10 @@ class ParkedIndex:
             entry.sent_at_ms = now_ms
             ready.append((key, entry.partition))
         return ready
+
+    def by_reason(self) -> dict[str, int]:
+        """Conversations with parked events, by the reason of the one due next."""
+        return dict(Counter(entry.reason for entry in self._entries.values()))
 
     def __len__(self) -> int:
         return len(self._entries)

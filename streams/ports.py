@@ -10,6 +10,7 @@ from faust.types import TP, FutureMessage
 from schemas.audit import AuditRecord
 from schemas.state import ConversationState
 from streams.handler import SourceRecord
+from streams.metrics import Metrics
 from streams.seam.changelog import ChangelogTable
 
 
@@ -37,9 +38,9 @@ class TableStates:
         """Conversations with parked events in ``partitions``; a full scan, so rebalances only."""
         found = []
         for raw_key, raw in self._table.items():
-            if raw and b'"parked":[]' not in raw:
+            if raw and (b'"parked":[]' not in raw or b'"aside":[]' not in raw):
                 state = ConversationState.from_json(raw)
-                if state.parked and state.parked[0].partition in partitions:
+                if state.waiting and state.waiting[0].partition in partitions:
                     found.append((raw_key.decode(), state))
         return found
 
@@ -47,13 +48,17 @@ class TableStates:
 class KafkaOutputs:
     """Audit records and dead letters, sent through Faust's producer."""
 
-    def __init__(self, audit_topic: faust.TopicT, dlq_topic: faust.TopicT) -> None:
+    def __init__(
+        self, audit_topic: faust.TopicT, dlq_topic: faust.TopicT, metrics: Metrics
+    ) -> None:
         self._audit = audit_topic
         self._dlq = dlq_topic
+        self._metrics = metrics
 
     async def audit(self, record: AuditRecord) -> None:
         key = record.conversation_id.encode() if record.conversation_id else None
         await self._audit.send(key=key, value=record.to_json())
+        self._metrics.audited(record)
 
     async def dead_letter(self, source: SourceRecord, reason: str, detail: str) -> None:
         headers = {

@@ -1,7 +1,8 @@
 """The worker's configuration: one frozen, typed object read from the environment once.
 
-Names in contract section 4 (KAFKA_BOOTSTRAP_SERVERS, VITALLY_BASE_URL, ADMIN_API_TOKEN,
-SECRETS_KEY) are fixed; the rest are ours, with defaults that suit one worker on a laptop.
+Every variable, its default and bounds are listed in docs/interfaces.md (Environment). The
+names others set (KAFKA_BOOTSTRAP_SERVERS, VITALLY_BASE_URL, ADMIN_API_TOKEN, SECRETS_KEY) are
+fixed; the rest are ours, with defaults that suit one worker on a laptop.
 """
 
 from __future__ import annotations
@@ -9,8 +10,12 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.logs import LogFormat
+
 
 class Settings(BaseSettings):
+    """The worker's configuration, read once from the environment (docs/interfaces.md)."""
+
     # hide_input_in_errors: a too-short ADMIN_API_TOKEN must not be echoed into the start-up log.
     model_config = SettingsConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 
@@ -37,6 +42,8 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
     store: str = "memory://"
     data_dir: str = ".local/worker-data"
+    # JSON lines when stdout is not a terminal (deploys), text on a terminal (streams/logs.py).
+    log_format: LogFormat = "auto"
 
     max_in_flight: int = Field(default=256, ge=1)
     max_in_flight_per_partition: int = Field(default=64, ge=2)

@@ -12,6 +12,8 @@ from collections import Counter
 
 
 class TenantGate:
+    """Caps one tenant's events in flight, so a slow tenant cannot fill the worker."""
+
     def __init__(self, cap: int) -> None:
         self._cap = cap
         self._busy: Counter[str] = Counter()

@@ -25,6 +25,8 @@ _TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class TopicLayout:
+    """What the worker found or made of its topics."""
+
     input_partitions: int
 
 

@@ -330,6 +330,7 @@ class StaticTenants:
     def __init__(self, *contexts: TenantContext) -> None:
         self.contexts = {c.tenant_id: c for c in contexts}
         self.flagged: dict[str, str] = {}
+        self.rechecks: dict[str, int] = {}
 
     def tenant(self, tenant_id: str) -> TenantContext | None:
         return self.contexts.get(tenant_id)
@@ -342,6 +343,9 @@ class StaticTenants:
 
     def reconnect(self, tenant_id: str) -> None:
         self.flagged.pop(tenant_id, None)
+
+    def recheck_requested_at(self, tenant_id: str) -> int | None:
+        return self.rechecks.get(tenant_id)
 
 
 class RecordedSleep:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from http.cookiejar import CookieJar
@@ -31,7 +32,7 @@ from schemas.vitally import (
     VitallyUser,
 )
 from vitally._call import Call, request_error, retry_after
-from vitally.calls import record_call
+from vitally.calls import CallObserver, record_call
 from vitally.errors import (
     VitallyError,
     VitallyNotFound,
@@ -97,8 +98,12 @@ class VitallyClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_concurrent: int | None = None,
         max_budget_wait: float | None = None,
+        observer: CallObserver | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
         self._http = http
+        self._observer = observer
+        self._monotonic = monotonic
         self._limiter = limiter
         # A request the tenant's budget would hold longer is not sent (VitallyThrottled), so
         # its caller can park it instead of holding a partition, or a rebalance, that long.
@@ -241,13 +246,20 @@ class VitallyClient:
     ) -> httpx.Response:
         tenant = call.target.tenant_id
         if self._limiter is not None:
+            queued = self._monotonic()
             try:
                 await self._limiter.acquire(tenant, self._max_budget_wait)
             except BudgetSpent as spent:
+                if self._observer is not None:
+                    self._observer.throttled()
                 raise VitallyThrottled(
                     method=call.method, path=call.template, retry_after=spent.retry_after
                 ) from None
+            if self._observer is not None:
+                self._observer.budget_waited(self._monotonic() - queued)
         record_call()
+        endpoint = f"{call.method} {call.template}"
+        started = self._monotonic()
         headers = {"Authorization": call.target.authorization, "Accept": "application/json"}
         try:
             async with self._slots:
@@ -266,6 +278,8 @@ class VitallyClient:
             # A misconfigured base URL is not Vitally's answer and will not heal by retrying.
             raise ValueError(f"invalid Vitally base URL for tenant {tenant}") from exc
         except httpx.RequestError as exc:
+            if self._observer is not None:
+                self._observer.called(endpoint, None, self._monotonic() - started)
             error = request_error(exc, call)
             logger.warning(
                 "vitally %s %s failed: %s",
@@ -276,6 +290,8 @@ class VitallyClient:
             )
             raise error from exc
         status = response.status_code
+        if self._observer is not None:
+            self._observer.called(endpoint, status, self._monotonic() - started)
         level = logging.DEBUG if response.is_success or status == 404 else logging.WARNING
         logger.log(
             level,
@@ -303,8 +319,13 @@ def _dump(body: BaseModel) -> dict[str, Any]:
 
 
 def _pick_by_email(candidates: Sequence[Person], email: str) -> Person | None:
+    """The search result with exactly that email. A search may match loosely: a result with
+    another email is someone else, and a message must never go to them. Only a lone result
+    that shows no email at all is taken as the match."""
     wanted = email.strip().casefold()
     for candidate in candidates:
         if candidate.email is not None and candidate.email.strip().casefold() == wanted:
             return candidate
-    return candidates[0] if candidates else None
+    if len(candidates) == 1 and candidates[0].email is None:
+        return candidates[0]
+    return None

@@ -4,6 +4,8 @@ One decision for both callers: the client's own retries (which cannot look a wri
 never repeat one that may have landed) and the handler's in-line retries of a whole event
 (which look it up by its externalId first). What is not retried either fails or, when it may
 clear by itself, is parked by the handler with the decision's reason.
+The policy reads only what every client's errors say (`Retryable`), so the Unthread client
+decides with it too (it acts on RetryIn/GiveUp; the park reasons are the Vitally handler's).
 """
 
 from __future__ import annotations
@@ -11,11 +13,25 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
-
-from vitally.errors import VitallyError
+from typing import Literal, Protocol
 
 ParkReason = Literal["vitally_unavailable", "vitally_rate_limited"]
+
+
+class Retryable(Protocol):
+    """What the policy reads of a failure: VitallyError and UnthreadError both say it."""
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def transient(self) -> bool: ...
+
+    @property
+    def maybe_applied(self) -> bool: ...
+
+    @property
+    def retry_after(self) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -53,7 +69,7 @@ class RetryPolicy:
 
     def decide(
         self,
-        error: VitallyError,
+        error: Retryable,
         attempt: int,
         *,
         can_look_up: bool = True,
@@ -79,7 +95,7 @@ class RetryPolicy:
             return GiveUp(park=park)
         return RetryIn(self.jittered(delay))
 
-    def delay(self, attempt: int, error: VitallyError | None = None) -> float:
+    def delay(self, attempt: int, error: Retryable | None = None) -> float:
         """Seconds to wait before attempt `attempt + 1`, before jitter.
 
         The server knows when its window has room, so its advice beats our backoff.

@@ -33,6 +33,8 @@ KEEPALIVE_EXPIRY_SECONDS = 30.0
 
 
 class VitallyTransport(AiohttpTransport):
+    """httpx's transport over aiohttp's connection pool, with a deadline on the whole call."""
+
     def __init__(self, max_connections: int, deadline_seconds: float) -> None:
         super().__init__(client=lambda: _session(max_connections))
         self._deadline = deadline_seconds

@@ -65,7 +65,7 @@ def audit_record(topic: str, partition: int, offset: int, value: bytes | None) -
             "event": event.get("event"),
             "eventId": event.get("eventId"),
             "source": {"topic": topic, "partition": partition, "offset": offset},
-            # Not a contract outcome: this topic is the benchmark's own, and says what happened.
+            # Not an audit outcome: this topic is the benchmark's own, and says what happened.
             "outcome": "passthrough",
             "reason": None,
             "apiCalls": 0,

@@ -1,7 +1,7 @@
 """The benchmark's workload: tenants, their people, and conversations with several messages.
 
 :func:`generate` is deterministic for a seed: it returns a *plan* (who says what, in which
-order) without timestamps. :func:`render` turns one planned event into a contract-shaped
+order) without timestamps. :func:`render` turns one planned event into an input-topic
 Kafka record at produce time, so each event's ``eventTimestamp`` is when it was produced and
 the latency from event to Vitally write can be measured against it.
 

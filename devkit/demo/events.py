@@ -1,4 +1,4 @@
-"""Builders of contract-shaped Unthread events (contract section 1).
+"""Builders of Unthread events in the input topic's format (docs/interfaces.md, Input).
 
 Used by the demo, the tests and the benchmark, so all of them speak exactly the format the
 upstream bus produces: JSON values keyed by the conversation id.

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import socket
 import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -66,3 +72,58 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 30.0) -> int
             process.kill()
             process.wait()
     return process.returncode
+
+
+@dataclass(frozen=True)
+class ServedModule:
+    """A `python -m <module>` server running on a loopback port, and where its output goes."""
+
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def output(self, chars: int = 2000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+
+@contextmanager
+def serve_module(
+    module: str,
+    seed: dict[str, Any],
+    *,
+    random_seed: int = 0,
+    health_path: str = "/_sandbox/health",
+    startup_timeout: float = 15.0,
+) -> Iterator[ServedModule]:
+    """Run a sandbox module (`--host --port --seed --random-seed`) until the block ends.
+
+    The seed is written to a temporary JSON file; the server's output goes to a log next to
+    it, quoted in the error when the server does not become healthy.
+    """
+    with tempfile.TemporaryDirectory(prefix=f"{module.replace('_', '-')}-") as tmp:
+        seed_path = Path(tmp, "seed.json")
+        seed_path.write_text(json.dumps(seed))
+        log_path = Path(tmp, "server.log")
+        port = free_port()
+        command = [
+            sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port),
+            "--seed", str(seed_path), "--random-seed", str(random_seed),
+        ]  # fmt: skip
+        with log_path.open("wb") as log:
+            # A fixed argv of our own interpreter and module, no shell.
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        served = ServedModule(f"http://127.0.0.1:{port}", process, log_path)
+        try:
+            _wait_healthy(served, module, health_path, startup_timeout)
+            yield served
+        finally:
+            stop_process(process, 10)
+
+
+def _wait_healthy(served: ServedModule, module: str, health_path: str, timeout: float) -> None:
+    def check_alive() -> None:
+        if served.process.poll() is not None:
+            raise RuntimeError(f"{module} exited at start-up; its output:\n{served.output()}")
+
+    if not wait_for_http(served.base_url + health_path, timeout, check=check_alive, interval=0.05):
+        raise RuntimeError(f"{module} did not become healthy; its output:\n{served.output()}")

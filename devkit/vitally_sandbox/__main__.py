@@ -4,36 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
-import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import uvicorn
+from devtools.asgi_server import build_server, serve
 
 from vitally_sandbox.app import create_app
 
 log = logging.getLogger("vitally_sandbox")
-
-
-class _Server(uvicorn.Server):
-    """uvicorn re-raises a caught SIGTERM/SIGINT after its graceful shutdown, which turns a
-    normal stop into exit status -15 or a KeyboardInterrupt traceback; this one just stops."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        stops = (signal.SIGINT, signal.SIGTERM)
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in stops}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -68,16 +51,6 @@ def read_seed(args: argparse.Namespace) -> str:
     return Path(args.seed).read_text()
 
 
-async def serve(server: uvicorn.Server) -> None:
-    task = asyncio.create_task(server.serve())
-    while not server.started and not task.done():
-        await asyncio.sleep(0.01)
-    if server.started:
-        host, port = server.servers[0].sockets[0].getsockname()[:2]
-        log.info("vitally sandbox listening on http://%s:%s", host, port)
-    await task
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args = parse_args(argv)
@@ -87,17 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:  # ValidationError and JSONDecodeError are ValueErrors
         log.error("cannot start the sandbox: %s", exc)
         return 2
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        access_log=False,
-        # Requests stalled by a slow fault must not hold up a stop for their full delay.
-        timeout_graceful_shutdown=1,
-    )
-    server = _Server(config)
-    asyncio.run(serve(server))
+    server = build_server(app, args.host, args.port)
+    asyncio.run(serve(server, log, "vitally sandbox"))
     return 0 if server.started else 1
 
 

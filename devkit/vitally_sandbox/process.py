@@ -7,21 +7,16 @@ its helpers drive the control API. The tests' fixtures and the benchmark both bu
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import httpx
-from devtools.processes import free_port, stop_process, wait_for_http
+from devtools.processes import serve_module
 
 from vitally_sandbox.auth import basic_header
-
-STARTUP_TIMEOUT_S = 15.0
 
 
 class SandboxHandle:
@@ -116,40 +111,11 @@ def run_sandbox(
     seed: dict[str, Any] | None = None, *, random_seed: int = 0, **faults: Any
 ) -> Iterator[SandboxHandle]:
     """Serve a sandbox holding `seed`'s orgs, with `faults` on top of the seed's own faults."""
-    with tempfile.TemporaryDirectory(prefix="vitally-sandbox-") as tmp:
-        seed_path = Path(tmp, "seed.json")
-        startup = dict(seed or {})
-        startup["faults"] = {**startup.get("faults", {}), **faults}
-        seed_path.write_text(json.dumps(startup))
-        log_path = Path(tmp, "sandbox.log")
-        port = free_port()
-        command = [
-            sys.executable, "-m", "vitally_sandbox", "--host", "127.0.0.1", "--port", str(port),
-            "--seed", str(seed_path), "--random-seed", str(random_seed),
-        ]  # fmt: skip
-        with log_path.open("wb") as log:
-            # A fixed argv of our own interpreter and module, no shell.
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-        handle = SandboxHandle(f"http://127.0.0.1:{port}", process, log_path)
+    startup = dict(seed or {})
+    startup["faults"] = {**startup.get("faults", {}), **faults}
+    with serve_module("vitally_sandbox", startup, random_seed=random_seed) as served:
+        handle = SandboxHandle(served.base_url, served.process, served.log_path)
         try:
-            _wait_healthy(handle)
             yield handle
         finally:
             handle.close()
-            stop_process(process, 10)
-
-
-def _wait_healthy(handle: SandboxHandle) -> None:
-    def check_alive() -> None:
-        if handle.process.poll() is not None:
-            _unhealthy(handle)
-
-    if not wait_for_http(
-        f"{handle.base_url}/_sandbox/health", STARTUP_TIMEOUT_S, check=check_alive, interval=0.05
-    ):
-        _unhealthy(handle)
-
-
-def _unhealthy(handle: SandboxHandle) -> NoReturn:
-    output = handle.log_path.read_text(errors="replace")[-2000:]
-    raise RuntimeError(f"vitally sandbox did not become healthy; its output:\n{output}")

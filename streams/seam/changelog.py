@@ -27,6 +27,8 @@ _writes: ContextVar[list[FutureMessage] | None] = ContextVar("changelog_writes",
 
 
 class ChangelogTable(faust.Table[bytes, bytes]):
+    """A Faust table whose changelog writes a record can await before it is acked."""
+
     def send_changelog(self, *args: Any, **kwargs: Any) -> FutureMessage:
         sent: FutureMessage = super().send_changelog(*args, **kwargs)
         writes = _writes.get()

@@ -6,8 +6,8 @@ are skipped *and acked* (``Stream.__aiter__``), on the understanding that the se
 committed offset after the rebalance fetches them again. But those acks count towards its
 next commit, which can then pass the skipped records; the seek lands after them and a
 restarted worker never sees them (a SIGKILLed worker's replacement started ~250 records past
-what was handled). Its commit also passes in-flight records in other ways (faust-notes.md
-section 3).
+what was handled). Its commit also passes in-flight records in other ways
+(docs/faust-pitfalls.md, 2).
 
 So for the agent's source partitions the offset Faust commits is ours: the offset after the
 last record the agent finished, counted in offset order (:class:`streams.lanes.
@@ -45,6 +45,8 @@ class HandledOffsets:
 
 
 class CommittingConsumer(faust_aiokafka.Consumer):
+    """Faust's consumer, committing the offsets the agent handled in order."""
+
     def _new_offset(self, tp: TP) -> int | None:
         transport = self.transport
         assert isinstance(transport, CommittingTransport)  # noqa: S101 - it made us
@@ -77,6 +79,8 @@ class CommittingConsumer(faust_aiokafka.Consumer):
 
 
 class CommittingTransport(faust_aiokafka.Transport):
+    """Faust's aiokafka transport, making a CommittingConsumer."""
+
     Consumer = CommittingConsumer
 
     def __init__(self, url: Any, app: Any, handled: HandledOffsets) -> None:

@@ -40,6 +40,8 @@ class _Track:
 
 @dataclass
 class OffsetContinuity:
+    """Checks that every source partition continues where it should: no offset passed over."""
+
     # How long records fetched before our seek may still arrive; after that a record past
     # the hole means the seek was undone (a rebalance, Faust's own seek) and we ask again.
     reseek_s: float = 1.0

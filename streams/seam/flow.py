@@ -15,6 +15,8 @@ from faust.types import TP, ConsumerT
 
 
 class PartitionWindow:
+    """Caps one partition's events in flight by pausing its fetching."""
+
     def __init__(
         self,
         limit: int,

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 
 class OffsetProbe:
+    """Asks the broker where the next record of a partition is."""
+
     def __init__(self, bootstrap_servers: str, *, timeout_s: float = 5.0) -> None:
         self._config = {
             "bootstrap.servers": bootstrap_servers,

@@ -26,7 +26,7 @@ from integrations.api import ApiError
 
 log = logging.getLogger(__name__)
 
-OPEN_PATHS = frozenset({"/ready", "/"})
+OPEN_PATHS = frozenset({"/ready", "/", "/metrics"})
 _HTTP_CODES = {
     400: "bad_request",
     404: "not_found",

@@ -29,6 +29,7 @@ from vitally.client import VitallyClient, build_http_client
 from vitally.retry import RetryPolicy
 
 PATH = "/tenants/{tenant_id}/integrations/vitally"
+RECHECK_PATH = PATH + "/recheck"
 # A person is waiting on the answer: retry a flaky Vitally once, briefly, then say so.
 PROBE_RETRY = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=2.0)
 PROBE_TIMEOUT_SECONDS = 8.0
@@ -111,4 +112,12 @@ def _register_view(app: faust.App, api: TenantApi, max_body: int) -> None:
             return self._answer(await api.delete(tenant_id))
 
         def _answer(self, response: ApiResponse) -> Response:
+            return self.json(response.body, status=response.status)
+
+    @app.page(RECHECK_PATH)
+    class Recheck(View):
+        """POST: people were added to Vitally; events waiting for them are tried at once."""
+
+        async def post(self, request: Request, tenant_id: str) -> Response:
+            response = await api.recheck(tenant_id)
             return self.json(response.body, status=response.status)

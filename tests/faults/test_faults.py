@@ -1,4 +1,4 @@
-"""The fault suite (issue 5 section 6): a real broker, the sandbox, the worker in subprocesses.
+"""The fault suite (README, "Fault suite"): a real broker, the sandbox, the worker in subprocesses.
 
 Each scenario produces a deterministic workload (tests/faults/workload.py) while a fault
 hits, then measures the sandbox against what was produced: lost = duplicates = order

@@ -2,7 +2,7 @@
 
 Jane (customer, jane@customer.example) submits; Sam (sam@vendor.example) is the assignee;
 ops@vendor.example is the tenant's Default Admin. Events are built with ``demo.events``, so
-they have exactly the contract's shape, and parsed the way the stream layer parses them.
+they have exactly the input topic's shape, and parsed the way the stream layer parses them.
 """
 
 from __future__ import annotations

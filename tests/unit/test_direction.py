@@ -1,4 +1,4 @@
-"""Contract section 1, "Which side sent a message": each rule, and that the first match wins."""
+"""docs/interfaces.md, "Who sent a message": each rule, and that the first match wins."""
 
 from __future__ import annotations
 

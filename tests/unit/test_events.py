@@ -321,3 +321,21 @@ def test_oversized_is_refused_before_parsing() -> None:
 
 def test_oversized_wins_even_for_garbage() -> None:
     assert invalid(CONV.encode(), b"x" * 100, max_bytes=10).kind == "oversized"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "kind"),
+    [
+        # Valid JSON to json.loads, but not UTF-8: parking keeps records as UTF-8 text.
+        (b"c1", '{"event": "x"}'.encode("utf-16"), "invalid_json"),
+        (
+            b"c1\xff",
+            b'{"tenantId": "T", "event": "conversation_deleted", "data": {"id": "c1\xef\xbf\xbd"}}',
+            "key_mismatch",
+        ),
+    ],
+)
+def test_records_that_are_not_utf8_are_invalid(key: bytes, value: bytes, kind: str) -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        parse_event(key, value, max_bytes=10_000)
+    assert caught.value.kind == kind

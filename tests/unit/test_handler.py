@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 
 import pytest
 from demo import events as ev
@@ -49,7 +50,13 @@ class Harness:
     """The handler wired to fakes; records are fed in at increasing offsets of partition 3."""
 
     def __init__(
-        self, *, max_attempts: int = 3, connected: bool = True, tenant_cap: int = 1 << 30
+        self,
+        *,
+        max_attempts: int = 3,
+        connected: bool = True,
+        tenant_cap: int = 1 << 30,
+        min_delay_s: float = 0,
+        people_window_s: float = 7 * 24 * 3600,
     ) -> None:
         self.vitally = InMemoryVitally()
         self.jane = self.vitally.add_user(TENANT, JANE)
@@ -81,8 +88,14 @@ class Harness:
             directory=self.directory,
             clock=self.clock,
             retry=RetryPolicy(max_attempts=max_attempts, base_delay=0.5, max_delay=8, jitter=0),
-            # Parked events are due at once, so a test can resume them without waiting.
-            parking=ParkingPolicy(min_delay_s=0, backlogged_delay_s=0, jitter=0),
+            # Parked events are due at once (unless asked otherwise), so a test can resume
+            # them without waiting.
+            parking=ParkingPolicy(
+                min_delay_s=min_delay_s,
+                backlogged_delay_s=0,
+                people_window_s=people_window_s,
+                jitter=0,
+            ),
             index=ParkedIndex(),
             retry_topic=RETRY,
             max_event_bytes=64 * 1024,
@@ -102,6 +115,10 @@ class Harness:
     def raw(self, key: bytes | None, value: bytes | None) -> SourceRecord:
         self.offset += 1
         return SourceRecord(INPUT, 3, self.offset, key, value)
+
+    def raw_at(self, record: ev.Record, offset: int) -> SourceRecord:
+        """``record`` again at ``offset``: a replay or a redelivery."""
+        return SourceRecord(INPUT, 3, offset, record.key, record.value)
 
     async def feed(self, record: ev.Record | SourceRecord) -> AuditRecord:
         """Handle one input record; it must produce exactly one audit record."""
@@ -145,6 +162,7 @@ async def test_synced_conversation_audit_and_state() -> None:
 
     [stored] = h.vitally.conversations(TENANT)
     assert audit.model_dump() == {
+        "schema_version": 1,
         "tenant_id": TENANT,
         "conversation_id": CONV,
         "message_id": None,
@@ -266,23 +284,105 @@ async def test_a_record_that_may_have_been_applied_is_verified_when_it_was_parke
 
 
 async def test_a_record_that_may_have_been_applied_is_verified_when_it_waited() -> None:
-    h = Harness()
-    stranger = "new@customer.example"
+    h = Harness(max_attempts=1)
     await h.feed(created())
     await _posted_by_a_previous_owner(h, "m_2")
     _taken_over(h, 2)
     # An earlier event of the conversation is parked, so the redelivered one waits behind it.
-    first = await h.feed(posted("who?", message_id="m_1b", sender=stranger))
-    assert outcome(first) == ("parked", "customer_not_in_vitally")
+    h.vitally.fail_next("add_message", VitallyServerError(503, method="POST", path=MESSAGES))
+    first = await h.feed(posted("earlier", message_id="m_1b"))
+    assert outcome(first) == ("parked", "vitally_unavailable")
     waiting = await h.feed(posted(message_id="m_2"))
     assert outcome(waiting) == ("parked", "waiting_for_earlier_event")
-    h.vitally.add_user(TENANT, stranger)
-    await h.directory.forget(h.tenant.target, "user", stranger)
 
     resolved = await h.resume()
     assert [outcome(a) for a in resolved] == [("synced", None), ("duplicate", "already_in_vitally")]
     messages = h.vitally.conversations(TENANT)[0].messages
     assert sorted(m.body.external_id for m in messages) == ["m_1b", "m_2", "m_initial"]
+
+
+# ----- a missing person holds back only what depends on them -----
+
+
+def unknown_time(record: ev.Record) -> datetime:
+    return datetime.fromisoformat(json.loads(record.value or b"")["data"]["timestamp"])
+
+
+async def test_a_message_from_an_unknown_person_waits_alone_and_keeps_its_time() -> None:
+    h = Harness()
+    stranger = "new@customer.example"
+    await h.feed(created())
+    unknown = posted("who?", message_id="m_1b", sender=stranger)
+    first = await h.feed(unknown)
+    assert outcome(first) == ("parked", "customer_not_in_vitally")
+    assert first.detail is not None and stranger in first.detail and "add" in first.detail
+    # The rest of the thread flows past it.
+    later = await h.feed(posted("later", message_id="m_2"))
+    assert outcome(later) == ("synced", None)
+    messages = h.vitally.conversations(TENANT)[0].messages
+    assert [m.body.external_id for m in messages] == ["m_initial", "m_2"]
+
+    h.vitally.add_user(TENANT, stranger)
+    await h.directory.forget(h.tenant.target, "user", stranger)
+    h.clock.seconds += 3600  # its re-check is due
+    [resolved] = await h.resume()
+    assert outcome(resolved) == ("synced", None)
+    assert resolved.source.offset == first.source.offset
+    by_id = {m.body.external_id: m.body for m in h.vitally.conversations(TENANT)[0].messages}
+    assert by_id["m_1b"].timestamp == unknown_time(unknown)
+    assert h.state is not None and not h.state.aside and not h.state.unapplied
+
+
+async def test_a_conversation_whose_creation_waits_still_holds_its_messages() -> None:
+    h = Harness()
+    stranger = "new@customer.example"
+    first = await h.feed(created(submitter=stranger))
+    assert outcome(first) == ("parked", "customer_not_in_vitally")
+    waiting = await h.feed(posted(message_id="m_2"))
+    assert outcome(waiting) == ("parked", "waiting_for_earlier_event")
+    assert h.vitally.conversations(TENANT) == []
+
+
+async def test_a_replay_is_answered_at_once_even_behind_a_parked_event() -> None:
+    h = Harness(max_attempts=1)
+    await h.feed(created())
+    applied = posted("applied", message_id="m_1")
+    synced = await h.feed(applied)
+    assert outcome(synced) == ("synced", None)
+    h.vitally.fail_next("add_message", VitallyServerError(503, method="POST", path=MESSAGES))
+    assert outcome(await h.feed(posted("blocked", message_id="m_2"))) == (
+        "parked",
+        "vitally_unavailable",
+    )
+    replayed = await h.handler.handle(h.raw_at(applied, synced.source.offset))
+    assert [outcome(a) for a in replayed] == [("duplicate", "already_synced")]
+
+
+async def test_a_recheck_makes_a_missing_person_due_at_once() -> None:
+    h = Harness(min_delay_s=60)
+    stranger = "new@customer.example"
+    await h.feed(created())
+    await h.feed(posted("who?", message_id="m_1b", sender=stranger))
+    h.vitally.add_user(TENANT, stranger)  # the cached miss is forgotten by the re-check
+    assert await h.resume() == []  # its backoff has not passed
+    h.clock.seconds += 1
+    h.tenants.rechecks[TENANT] = int(h.clock.seconds * 1000)
+    [resolved] = await h.resume()
+    assert outcome(resolved) == ("synced", None)
+
+
+async def test_a_replay_after_adding_a_missing_person_syncs_what_was_given_up() -> None:
+    h = Harness(people_window_s=0)
+    stranger = "new@customer.example"
+    await h.feed(created())
+    unknown = posted("who?", message_id="m_1b", sender=stranger)
+    gave_up = await h.feed(unknown)
+    assert outcome(gave_up) == ("skipped", "customer_not_in_vitally")
+    assert gave_up.detail is not None and "replay" in gave_up.detail
+    h.vitally.add_user(TENANT, stranger)
+    await h.directory.forget(h.tenant.target, "user", stranger)
+    [replayed] = await h.handler.handle(h.raw_at(unknown, gave_up.source.offset))
+    assert outcome(replayed) == ("synced", None)
 
 
 async def test_not_connected_and_unsupported_are_skipped() -> None:

@@ -51,6 +51,7 @@ def test_contract_reasons_are_in_the_vocabulary() -> None:
 def test_audit_json_has_the_contract_shape() -> None:
     wire = json.loads(audit(vitally_conversation_id="7a1b", api_calls=1).to_json())
     assert wire == {
+        "schemaVersion": 1,
         "tenantId": "T01ACME",
         "conversationId": "c_1",
         "messageId": "m_1",

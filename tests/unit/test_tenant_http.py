@@ -412,3 +412,22 @@ async def test_an_unexpected_error_is_a_logged_json_500_without_the_key(
     assert "HTTP request failed" in caplog.text
     assert SECRET not in caplog.text and BASIC not in caplog.text
     assert (await harness.call("GET", "/nowhere"))[0] == 404  # still serving
+
+
+# --- re-check of missing people ------------------------------------------------------------
+
+
+async def test_recheck_publishes_the_request_for_every_worker(harness: Harness) -> None:
+    assert (await harness.put(GOOD))[0] == 200
+    status, body = await harness.call("POST", PATH + "/recheck", token=None)
+    assert status == 401 and body["error"] == "unauthorized"
+    status, body = await harness.call("POST", PATH + "/recheck")
+    assert status == 200 and body["recheckRequestedAt"] is not None
+    assert harness.published[-1].recheck_requested_at is not None
+    assert harness.store.recheck_requested_at("T01ACME") is not None
+    assert "apiKey" not in body and "apiKeyEncrypted" not in body
+
+
+async def test_recheck_of_an_unknown_tenant_is_not_found(harness: Harness) -> None:
+    status, body = await harness.call("POST", "/tenants/T404/integrations/vitally/recheck")
+    assert (status, body["error"]) == (404, "not_connected")

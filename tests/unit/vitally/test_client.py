@@ -119,15 +119,19 @@ async def test_find_user_url_encodes_plus_and_prefers_the_exact_email() -> None:
     assert seen[0].url.query == b"email=jane%2Btest%40example.com"
 
 
-async def test_find_user_falls_back_to_the_first_result_and_none_when_empty() -> None:
+async def test_find_user_never_takes_someone_else_and_none_when_empty() -> None:
     _, handler = scripted(
+        # A loose match is someone else: never the sender.
         ok({"results": [{"id": "usr_a", "email": "other@x.io"}, {"id": "usr_b"}]}),
+        # A lone result that shows no email is the search's answer.
+        ok({"results": [{"id": "usr_c"}]}),
         ok({"results": []}),
         httpx.Response(404),
     )
     client = make_client(handler)
-    first = await client.find_user_by_email(ACME, "jane@x.io")
-    assert first is not None and first.id == "usr_a"
+    assert await client.find_user_by_email(ACME, "jane@x.io") is None
+    lone = await client.find_user_by_email(ACME, "jane@x.io")
+    assert lone is not None and lone.id == "usr_c"
     assert await client.find_user_by_email(ACME, "jane@x.io") is None
     assert await client.find_user_by_email(ACME, "jane@x.io") is None
 

@@ -1,0 +1,117 @@
+"""How ``audit`` and ``why`` print: an aligned table for people, CSV and JSON for tools."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from ops.counts import AuditCounts, CountRow
+from ops.timerange import iso
+from ops.trail import TrailStep
+
+Format = Literal["table", "csv", "json"]
+FORMATS: tuple[Format, ...] = ("table", "csv", "json")
+
+_COUNT_COLUMNS = ("tenant", "outcome", "reason", "count")
+_TRAIL_COLUMNS = ("time", "event", "message", "outcome", "reason", "detail")
+
+
+def render_counts(counts: AuditCounts, fmt: Format) -> str:
+    rows = [(r.tenant, r.outcome, r.reason, r.count) for r in counts.rows()]
+    if fmt == "csv":
+        return _csv(_COUNT_COLUMNS, rows)
+    window = {"since": _maybe_iso(counts.window.since), "until": _maybe_iso(counts.window.until)}
+    if fmt == "json":
+        tenants = [_tenant_json(t, tenant_rows) for t, tenant_rows in counts.by_tenant().items()]
+        return _json({**window, "recordsRead": counts.read, "tenants": tenants})
+    counted = sum(r.count for r in counts.rows())
+    since, until = window["since"] or "the start of the topic", window["until"] or "its end"
+    footer = f"{counted} audit records from {since} to {until} ({counts.read} read)"
+    return _table(_COUNT_COLUMNS, rows) + footer + "\n"
+
+
+def render_trail(steps: Sequence[TrailStep], fmt: Format) -> str:
+    if fmt == "json":
+        return _json([_step_json(s) for s in steps])
+    rows = [
+        (_maybe_iso(s.time) or "", s.event, s.message_id, s.outcome, s.reason, s.detail)
+        for s in steps
+    ]
+    if fmt == "csv":
+        return _csv(
+            (*_TRAIL_COLUMNS, "fix"), [(*r, s.fix) for r, s in zip(rows, steps, strict=True)]
+        )
+    lines = _table(_TRAIL_COLUMNS, rows).splitlines()
+    out = lines[:1]
+    for line, step in zip(lines[1:], steps, strict=True):
+        out.append(line)
+        if step.fix:
+            out.append(f"    fix: {step.fix}")
+    return "\n".join(out) + "\n"
+
+
+def _tenant_json(tenant: str, rows: list[CountRow]) -> dict[str, Any]:
+    by_outcome: dict[str, int] = {}
+    by_reason: dict[str, int] = {}
+    for row in rows:
+        by_outcome[row.outcome] = by_outcome.get(row.outcome, 0) + row.count
+        if row.reason:
+            by_reason[row.reason] = by_reason.get(row.reason, 0) + row.count
+    return {
+        "tenantId": tenant or None,
+        "total": sum(by_outcome.values()),
+        "byOutcome": by_outcome,
+        "byReason": by_reason,
+        # byReason alone loses which outcome a reason came with (parked, then skipped).
+        "counts": [
+            {"outcome": r.outcome, "reason": r.reason or None, "count": r.count} for r in rows
+        ],
+    }
+
+
+def _step_json(step: TrailStep) -> dict[str, Any]:
+    return {
+        "time": _maybe_iso(step.time),
+        "event": step.event,
+        "messageId": step.message_id,
+        "outcome": step.outcome,
+        "reason": step.reason,
+        "detail": step.detail,
+        "fix": step.fix,
+        "partition": step.partition,
+        "offset": step.offset,
+    }
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [list(headers), *[[_printable(v) for v in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return "".join(
+        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() + "\n"
+        for row in cells
+    )
+
+
+def _printable(value: object) -> str:
+    # Event types and ids come from upstream: no escape sequence of theirs reaches a terminal.
+    text = "" if value is None else str(value)
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+def _csv(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return buffer.getvalue()
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, indent=2) + "\n"
+
+
+def _maybe_iso(ms: int | None) -> str | None:
+    return iso(ms) if ms is not None else None

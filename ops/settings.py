@@ -1,0 +1,22 @@
+"""What the read-only tools take from the environment: where the audit topic is, nothing secret.
+
+The worker's :class:`streams.settings.Settings` requires ADMIN_API_TOKEN and SECRETS_KEY; an
+analyst reading the audit topic must not need either, so the tools read only these names
+(the same variables, with the same defaults).
+"""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ReaderSettings(BaseSettings):
+    """KAFKA_BOOTSTRAP_SERVERS, AUDIT_TOPIC and INPUT_TOPIC; command-line flags override them."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    audit_topic: str = "vitally-sync.audit"
+    # The audit topic is created with the input's partition count (streams/topics.py): when
+    # the two differ, partitions were added and keys may have moved.
+    input_topic: str = "unthread.conversation-events"

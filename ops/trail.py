@@ -1,0 +1,102 @@
+"""``vitally-sync why``: one conversation's audit records, in order, each with its fix.
+
+The audit topic is keyed by conversation id, so a conversation's records share a partition
+and are in offset order there. Which partition is what the worker's producer chose: Faust
+sends through aiokafka, whose default partitioner is the Java client's: murmur2 of the key
+bytes, made positive, modulo the topic's partition count (:func:`key_partition`; tests check
+it against aiokafka's producer and the worker's own records). That holds while the count has
+not changed since the records were written; the worker creates the audit topic with the
+input topic's count, so a difference between the two means partitions were added, and every
+partition is read instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ops.entries import ReadEntry
+from ops.timerange import TimeRange
+from schemas.audit_reasons import fix_for
+
+_M = 0x5BD1E995
+_MASK = 0xFFFFFFFF
+
+
+def key_partition(key: bytes, partitions: int) -> int:
+    """The partition Faust's producer (aiokafka's default partitioner) sends `key` to."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 (the Java client's ``Utils.murmur2``), as an unsigned 32-bit value."""
+    h = (0x9747B28C ^ len(data)) & _MASK
+    whole = len(data) - len(data) % 4
+    for i in range(0, whole, 4):
+        k = (int.from_bytes(data[i : i + 4], "little") * _M) & _MASK
+        k = ((k ^ (k >> 24)) * _M) & _MASK
+        h = ((h * _M) & _MASK) ^ k
+    if whole < len(data):
+        # The Java switch's fall-through XORs the 1-3 trailing bytes in, little-endian.
+        h = ((h ^ int.from_bytes(data[whole:], "little")) * _M) & _MASK
+    h = ((h ^ (h >> 13)) * _M) & _MASK
+    return h ^ (h >> 15)
+
+
+def partitions_to_read(
+    conversation_id: str, audit_partitions: int, input_partitions: int | None
+) -> list[int] | None:
+    """The one partition holding the conversation's records; None (all) if keys may have moved."""
+    if input_partitions != audit_partitions:
+        return None
+    return [key_partition(conversation_id.encode(), audit_partitions)]
+
+
+@dataclass(frozen=True)
+class TrailStep:
+    """One audit record of the trail, as ``why`` shows it (never message text)."""
+
+    time: int | None
+    event: str | None
+    message_id: str | None
+    outcome: str
+    reason: str | None
+    detail: str | None
+    fix: str | None
+    partition: int
+    offset: int
+
+
+def conversation_trail(
+    entries: Iterable[ReadEntry],
+    *,
+    tenant: str,
+    conversation: str,
+    window: TimeRange = TimeRange(),  # noqa: B008 - frozen, so one shared default is safe
+) -> list[TrailStep]:
+    found = [
+        e
+        for e in entries
+        if e.entry.tenant_id == tenant
+        and e.entry.conversation_id == conversation
+        and (e.time is None or e.time in window)
+    ]
+    if len({e.partition for e in found}) > 1:
+        # Read from several partitions: only the records' own times order them.
+        found.sort(key=lambda e: (e.time or 0, e.partition, e.offset))
+    return [_step(e) for e in found]
+
+
+def _step(read: ReadEntry) -> TrailStep:
+    entry = read.entry
+    return TrailStep(
+        time=read.time,
+        event=entry.event,
+        message_id=entry.message_id,
+        outcome=entry.outcome,
+        reason=entry.reason,
+        detail=entry.detail,
+        fix=fix_for(entry.reason),
+        partition=read.partition,
+        offset=read.offset,
+    )

@@ -1,0 +1,230 @@
+"""Every audit reason: the outcomes it comes with, what happened, and the step that fixes it.
+
+The one table behind ``docs/audit-reasons.md`` (``python -m schemas.audit_reasons >
+docs/audit-reasons.md``) and the fixes that ``vitally-sync why`` prints next to each record, so
+that what support reads in the terminal and in the docs cannot disagree. Tests fail when a
+:data:`schemas.audit.Reason` has no entry or the committed doc is stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from schemas.audit import REASONS, Outcome, Reason
+
+REGENERATE = "python -m schemas.audit_reasons > docs/audit-reasons.md"
+# Reasons that need nobody: the record is right as it is.
+NOTHING = "Nothing: working as intended."
+
+
+@dataclass(frozen=True)
+class ReasonGuide:
+    """One reason's row: empty ``outcomes`` means this version writes the code only as detail."""
+
+    outcomes: tuple[Outcome, ...]
+    happened: str
+    fix: str
+
+
+_PEOPLE_WAIT = (
+    "The detail names who. Parked (a message of a synced conversation waits aside while the "
+    "thread flows on) and re-checked with backoff for `PARK_PEOPLE_WINDOW_SECONDS` (7 days), "
+    "then skipped."
+)
+_PEOPLE_FIX = (
+    "then `vitally-sync recheck --tenant T` to try the tenant's waiting events at once (else the "
+    "next re-check picks them up). Once skipped, replay the input record."
+)
+_FROM_DLQ = "then produce the record from `vitally-sync.dlq` to the input topic again"
+
+GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
+    {
+        "integration_not_connected": ReasonGuide(
+            ("skipped",),
+            "The tenant has no connected Vitally integration (never connected, or disconnected).",
+            "Connect the tenant (`vitally-sync connect` or `PUT /tenants/{tenantId}/integrations"
+            "/vitally`). Skipped events are not retried.",
+        ),
+        "integration_needs_attention": ReasonGuide(
+            ("parked",),
+            "Vitally answered 401/403 (detail `vitally_auth_failed`): the integration is marked "
+            "`needs_attention` and none of the tenant's events are sent until it is reconnected.",
+            "Reconnect the tenant with a valid API key that can read users, admins and "
+            "conversations; the parked events then resume by themselves.",
+        ),
+        "created_before_connect": ReasonGuide(
+            ("skipped",),
+            "The conversation was created before the integration's `connectedAt`: not backfilled.",
+            NOTHING,
+        ),
+        "customer_not_in_vitally": ReasonGuide(
+            ("parked", "skipped"),
+            f"No Vitally user has the customer's email. {_PEOPLE_WAIT}",
+            f"Add the customer to Vitally as a user with that email, {_PEOPLE_FIX}",
+        ),
+        "teammate_not_in_vitally": ReasonGuide(
+            ("parked", "skipped"),
+            "The support sender (or, with no assignee, the Default Admin) is not an active "
+            f"Vitally admin. {_PEOPLE_WAIT}",
+            "Give the teammate an active Vitally admin seat with that email (or fix the "
+            f"tenant's Default Admin email), {_PEOPLE_FIX}",
+        ),
+        "no_sender_email": ReasonGuide(
+            ("skipped",),
+            "The message (or the initial message) names no sender email, so nobody to match.",
+            "Make sure the sender's Unthread user has an email; this event is not retried.",
+        ),
+        "no_initial_message": ReasonGuide(
+            ("skipped",),
+            "A `conversation_created` event without an initial message.",
+            "Nothing on our side: upstream sent the conversation without its first message.",
+        ),
+        "conversation_not_synced": ReasonGuide(
+            ("skipped",),
+            "A message, update or deletion for a conversation that is not in Vitally.",
+            "Run `vitally-sync why` for the conversation and fix the reason its "
+            "`conversation_created` record gives.",
+        ),
+        "conversation_deleted": ReasonGuide(
+            ("skipped",),
+            "A message for a conversation that was deleted in Unthread.",
+            NOTHING,
+        ),
+        "waiting_for_earlier_event": ReasonGuide(
+            ("parked",),
+            "An earlier event of the same conversation is parked; this one queues behind it, "
+            "in order.",
+            "Fix the reason of the conversation's earliest parked event (`vitally-sync why`).",
+        ),
+        "private_note": ReasonGuide(("skipped",), "An internal note: never synced.", NOTHING),
+        "automated_message": ReasonGuide(
+            ("skipped",), "An autoresponse or bot message: never synced.", NOTHING
+        ),
+        "empty_message": ReasonGuide(
+            ("skipped",), "A message without text (files alone are not synced).", NOTHING
+        ),
+        "unsupported_event": ReasonGuide(
+            ("skipped",),
+            "An event type this service does not sync.",
+            "Nothing, unless upstream sent an event type by mistake.",
+        ),
+        "invalid_event": ReasonGuide(
+            ("failed",),
+            "The record could not be read; it is in the DLQ. Detail: `invalid_json`, "
+            "`invalid_schema`, `missing_key`, `key_mismatch` or `oversized`.",
+            f"Fix the producer upstream, {_FROM_DLQ} (corrected).",
+        ),
+        "already_synced": ReasonGuide(
+            ("duplicate",),
+            "A replay or redelivery of something already applied: no Vitally call.",
+            NOTHING,
+        ),
+        "already_parked": ReasonGuide(
+            ("duplicate",), "A redelivery of a record that is parked already.", NOTHING
+        ),
+        "parked_overflow": ReasonGuide(
+            ("failed",),
+            "The conversation already holds too much parked data; the record is in the DLQ.",
+            f"Fix the reason the conversation's events are parked (`vitally-sync why`), "
+            f"{_FROM_DLQ}.",
+        ),
+        "already_in_vitally": ReasonGuide(
+            ("duplicate",),
+            "After a crash or an unanswered write, Vitally already had the record: adopted.",
+            NOTHING,
+        ),
+        "update_not_synced": ReasonGuide(
+            ("skipped",),
+            "`conversation_updated`: Vitally's status is read-only; a new assignee re-routes "
+            "later customer replies.",
+            NOTHING,
+        ),
+        "deletion_not_synced": ReasonGuide(
+            ("skipped",),
+            "`conversation_deleted`: the Vitally conversation stays; later messages are not "
+            "synced.",
+            NOTHING,
+        ),
+        "vitally_auth_failed": ReasonGuide(
+            (),
+            "Vitally answered 401/403. This version writes it as the detail of "
+            "`parked/integration_needs_attention`, not as a reason.",
+            "Reconnect the tenant with a valid API key.",
+        ),
+        "vitally_rejected": ReasonGuide(
+            ("failed",),
+            "Vitally answered a 4xx other than 401, 403 and 429 (400, 404, 409, 422, ...); the "
+            "record is in the DLQ. Detail: the client's error code, method and path.",
+            f"Read the detail; fix the data in Vitally (or report a bug), {_FROM_DLQ}.",
+        ),
+        "vitally_unavailable": ReasonGuide(
+            ("parked", "failed"),
+            "Vitally did not answer (timeout, connection, 5xx) after the in-line retries: "
+            "parked and retried with capped backoff. Failed (in the DLQ) when its answer could "
+            "not be used: a redirect, or an unreadable answer to a read (the detail says which).",
+            "Parked: nothing, it resumes when Vitally answers. Failed: a redirect means a wrong "
+            f"`VITALLY_BASE_URL` or subdomain; fix it, {_FROM_DLQ}.",
+        ),
+        "vitally_rate_limited": ReasonGuide(
+            ("parked",),
+            "The tenant's Vitally request budget (1000 a minute) is spent.",
+            "Nothing, it resumes; if it persists, lower `VITALLY_RATE_LIMIT_SHARE` for other "
+            "clients of the key or ask Vitally for a higher limit.",
+        ),
+        "tenant_backlogged": ReasonGuide(
+            ("parked",),
+            "All of the tenant's slots (`MAX_IN_FLIGHT_PER_TENANT`) were busy; retried a "
+            "second later.",
+            "Nothing; if it persists, the tenant's Vitally is slow or rate-limited.",
+        ),
+        "worker_handover": ReasonGuide(
+            ("parked",),
+            "The worker was stopping or its partitions were moving: no Vitally call was started.",
+            "Nothing, the partition's next owner resumes it at once; many of these mean "
+            "frequent rebalances (check worker restarts).",
+        ),
+        "internal_error": ReasonGuide(
+            ("failed",),
+            "A bug (detail: the exception class), logged; the record is in the DLQ.",
+            f"Report it with the record's `source`; once fixed, {_FROM_DLQ}.",
+        ),
+    }
+)
+
+
+# Looked up by codes read off the topic, which may come from a newer version.
+_BY_CODE: Mapping[str, ReasonGuide] = MappingProxyType({k: v for k, v in GUIDE.items()})
+
+
+def fix_for(reason: str | None) -> str | None:
+    """The step that fixes `reason`; None for no reason or one this version does not know."""
+    guide = _BY_CODE.get(reason) if reason else None
+    return guide.fix if guide else None
+
+
+def render() -> str:
+    """``docs/audit-reasons.md``."""
+    lines = [
+        "# Audit reasons",
+        "",
+        f"<!-- Generated from schemas/audit_reasons.py: {REGENERATE} -->",
+        "",
+        "Every audit record whose `outcome` is not `synced` carries a `reason`: a stable",
+        "snake_case code. `vitally-sync why --tenant T --conversation C` prints a conversation's",
+        "records with the fix from this table. The record's shape: "
+        "[audit-record.schema.json](audit-record.schema.json).",
+        "",
+        "| reason | outcome | what happened | what fixes it |",
+        "|---|---|---|---|",
+    ]
+    for reason in REASONS:
+        guide = _BY_CODE[reason]
+        outcomes = " or ".join(guide.outcomes) or "(detail only)"
+        lines.append(f"| `{reason}` | {outcomes} | {guide.happened} | {guide.fix} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")
