@@ -325,9 +325,11 @@ def _traits(conv: Conversation) -> dict[str, TraitValue]:
 
 def _assignee(conv: Conversation) -> tuple[str | None, str | None] | None:
     """The assignee's (name, email); (None, None) when unassigned; None when the event does
-    not say (no assignee fields, or an assignee id without the user it names)."""
+    not say (no assignee fields, or an assignee named by id alone)."""
     user = conv.assigned_to_user
     if user is not None:
+        if user.name is None and user.email is None:
+            return None
         return user.name, normalise_email(user.email)
     if conv.assigned_to_user_id is None and conv.model_fields_set & {
         "assigned_to_user", "assigned_to_user_id"

@@ -224,7 +224,7 @@ def test_a_backfill_brings_older_conversations_in_live_and_on_a_replay(
     assert sorted(replayed) == sorted([
         ("c-old", "conversation_created", "synced", None),
         ("c-old", "message_created", "synced", None),
-        ("c-ancient", "conversation_created", "duplicate", "already_synced"),
+        ("c-ancient", "conversation_created", "skipped", "created_before_connect"),
         ("c-recent", "conversation_created", "synced", None),
     ])  # fmt: skip
     stored = _stored(sandbox, "acme")

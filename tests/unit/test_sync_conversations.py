@@ -570,6 +570,28 @@ async def test_fields_an_update_leaves_out_are_left_alone() -> None:
     assert shown(w)["unthreadAssigneeEmail"] == SAM and shown(w)["unthreadPriority"] == 5
 
 
+@pytest.mark.parametrize(
+    "assignee",
+    [
+        pytest.param({"assignedToUser": "u_kim", "assignedToUserId": "u_kim"}, id="bare-id"),
+        pytest.param({"assignedToUser": {"id": "u_kim"}}, id="id-only-object"),
+    ],
+)
+async def test_an_assignee_named_by_id_alone_is_unknown_not_unassigned(
+    assignee: dict[str, Any],
+) -> None:
+    w = World()
+    state = await w.synced_conversation()
+    data = {"conversation": {"id": CONV, "status": "closed", **assignee}}  # nested, too
+    record = ev.Record.of(
+        CONV, ev.envelope(TENANT, "conversation_updated", data, at=ev.later(ev.EPOCH, 60))
+    )
+    result = await w.run(record, state=state, offset=2)
+    assert (result.outcome, result.detail) == ("synced", "status")
+    assert result.state is not None and result.state.admin_id == w.sam.id
+    assert shown(w)["unthreadAssigneeEmail"] == SAM
+
+
 async def test_a_conversation_stored_before_traits_were_kept_is_sent_whole_once() -> None:
     w = World()
     state = await w.synced_conversation()
@@ -709,9 +731,10 @@ async def test_a_conversation_skipped_before_a_backfill_is_synced_when_read_agai
     reply = await w.run(posted(), state=skipped.state, offset=11)
     assert reply.reason == "conversation_not_synced" and reply.state is not None
 
-    # Without a backfill, reading the topic again is a replay.
+    # Without a backfill, reading the topic again skips it again, calling nobody.
     again = await w.run(before, state=reply.state, offset=10)
-    assert (again.outcome, again.reason) == ("duplicate", "already_synced")
+    assert (again.outcome, again.reason) == ("skipped", "created_before_connect")
+    assert w.vitally.calls == []
 
     w.tenant = tenant_context(
         TENANT, default_admin_email=OPS, backfill_since=CONNECTED_AT - timedelta(days=7)
