@@ -23,8 +23,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
+from processors.body import mention_names, message_body
 from processors.direction import classify, normalise_email
-from processors.messages import message_body, message_time
+from processors.messages import message_time
 from processors.mrkdwn import subject_from, to_html
 from processors.people import conversation_admin
 from processors.protocols import Clock, Directory, VitallyApi
@@ -271,7 +272,7 @@ def _subject(conv: Conversation) -> str:
     if conv.title and conv.title.strip():
         return subject_from(conv.title)
     if conv.initial_message is not None and conv.initial_message.text:
-        subject = subject_from(conv.initial_message.text)
+        subject = subject_from(conv.initial_message.text, names=mention_names(conv.initial_message))
         if subject:
             return subject
     return (

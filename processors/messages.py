@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from processors.body import message_body
 from processors.direction import classify
-from processors.mrkdwn import to_html
 from processors.protocols import Clock, Directory, VitallyApi
 from processors.results import SyncResult, duplicate, skipped
 from processors.tenant import TenantContext
@@ -91,13 +91,6 @@ async def message_created(
         vitally_conversation_id=conversation_id,
         vitally_message_id=posted.id,
     )
-
-
-def message_body(message: Message) -> str | None:
-    """The message as HTML; None when it has no text (files alone are not synced)."""
-    if message.text is None or not message.text.strip():
-        return None
-    return to_html(message.text)
 
 
 def message_time(message: Message, event_timestamp: int | None, clock: Clock) -> datetime:

@@ -1,56 +1,54 @@
-"""Slack mrkdwn (Unthread's message text) to the HTML Vitally stores, and to a plain subject.
+"""Slack mrkdwn (Unthread's message text) as the HTML Vitally stores, and as a plain subject.
 
-Everything the sender typed is HTML-escaped first; only the markup we generate is trusted, so
-a message can never inject tags into Vitally. Links keep only http(s) and mailto targets.
+:mod:`processors.mrkdwn_parse` reads the text into a tree; here each node is written out once,
+its text escaped, so what the sender typed never becomes markup. Mentions read as names: a
+user by the name the event gives for that id (``names``), else the mention's own label.
 """
 
 from __future__ import annotations
 
-import html
-import re
+from collections.abc import Mapping
+from html import escape
+
+from processors.html_policy import sanitize
+from processors.mrkdwn_parse import (
+    Block,
+    Code,
+    CodeBlock,
+    Inline,
+    ItemList,
+    Line,
+    Link,
+    Mention,
+    Quote,
+    Styled,
+    Text,
+    parse,
+)
 
 _SUBJECT_MAX = 80
-# Slack's angle-bracket forms: <https://x|label>, <https://x>, <@U123>, <#C1|name>, <!here>.
-# It runs on escaped text: a target or label may hold "&amp;" but not another "&lt;"/"&gt;".
-_ANGLE = re.compile(r"&lt;((?:(?!&[lg]t;)[^|\s])+?)(?:\|((?:(?!&[lg]t;).)*?))?&gt;")
-_CODE_BLOCK = re.compile(r"```(.+?)```", re.S)
-_INLINE_CODE = re.compile(r"`([^`\n]+)`")
-_BOLD = re.compile(r"(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])")
-_ITALIC = re.compile(r"(?<![\w_])_(?!\s)([^_\n]+?)(?<!\s)_(?![\w_])")
-_STRIKE = re.compile(r"(?<![\w~])~(?!\s)([^~\n]+?)(?<!\s)~(?![\w~])")
-_SAFE_SCHEMES = ("http://", "https://", "mailto:")
+_NO_NAMES: Mapping[str, str] = {}
 
 
-def to_html(text: str) -> str:
-    """Render mrkdwn as HTML paragraphs; code is kept verbatim, links are made safe."""
-    escaped = html.escape(text.strip(), quote=True)
-    blocks: list[str] = []
-
-    def stash(match: re.Match[str]) -> str:
-        blocks.append(f"<pre><code>{match.group(1).strip(chr(10))}</code></pre>")
-        return f"\x00{len(blocks) - 1}\x00"
-
-    body = _CODE_BLOCK.sub(stash, escaped)
-    body = _INLINE_CODE.sub(r"<code>\1</code>", body)
-    body = _ANGLE.sub(_link, body)
-    body = _BOLD.sub(r"<strong>\1</strong>", body)
-    body = _ITALIC.sub(r"<em>\1</em>", body)
-    body = _STRIKE.sub(r"<s>\1</s>", body)
-    paragraphs = [p for p in re.split(r"\n{2,}", body) if p.strip()]
-    rendered = "".join(f"<p>{_quote(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
-    return re.sub("\x00(\\d+)\x00", lambda m: blocks[int(m.group(1))], rendered)
+def to_html(text: str, names: Mapping[str, str] = _NO_NAMES) -> str:
+    """Render mrkdwn as sanitized HTML blocks; ``names`` maps user ids to display names."""
+    return sanitize(render(text, names))
 
 
-def to_plain(text: str) -> str:
+def render(text: str, names: Mapping[str, str] = _NO_NAMES) -> str:
+    """The HTML before sanitizing, for a body that adds more blocks and sanitizes the whole."""
+    return "".join(_block_html(block, names) for block in parse(text))
+
+
+def to_plain(text: str, names: Mapping[str, str] = _NO_NAMES) -> str:
     """Text without markup or links' targets, whitespace collapsed (for subjects)."""
-    plain = re.sub(r"<([^<>|]+?)(?:\|([^<>]*?))?>", lambda m: m.group(2) or m.group(1), text)
-    plain = re.sub(r"[*_~`]", "", plain)
-    return " ".join(plain.split())
+    words = " ".join(_line_plain(line, names) for block in parse(text) for line in _lines(block))
+    return " ".join(words.split())
 
 
-def subject_from(text: str, limit: int = _SUBJECT_MAX) -> str:
+def subject_from(text: str, limit: int = _SUBJECT_MAX, names: Mapping[str, str] = _NO_NAMES) -> str:
     """Shorten to at most ``limit`` characters, at a word boundary, with an ellipsis."""
-    plain = to_plain(text)
+    plain = to_plain(text, names)
     if len(plain) <= limit:
         return plain
     cut = plain[: limit - 1]
@@ -59,22 +57,56 @@ def subject_from(text: str, limit: int = _SUBJECT_MAX) -> str:
     return cut.rstrip(" ,.;:-") + "…"
 
 
-def _link(match: re.Match[str]) -> str:
-    # Both parts come from already-escaped text, so they are safe to emit as they are.
-    target, label = match.group(1), match.group(2)
-    if target.startswith(("@", "#", "!")):
-        # Mentions and channel references have no meaning in Vitally; keep the readable part.
-        return label or target
-    if ":" not in target:
-        return match.group(0)  # not a Slack control sequence: the sender typed "<...>"
-    if not target.startswith(_SAFE_SCHEMES):
-        return label or target
-    return f'<a href="{target}">{label or target}</a>'
+def _block_html(block: Block, names: Mapping[str, str]) -> str:
+    if isinstance(block, CodeBlock):
+        return f"<pre><code>{escape(block.text)}</code></pre>"
+    if isinstance(block, ItemList):
+        tag = "ol" if block.ordered else "ul"
+        items = "".join(f"<li>{_line_html(item, names)}</li>" for item in block.items)
+        return f"<{tag}>{items}</{tag}>"
+    tag = "blockquote" if isinstance(block, Quote) else "p"
+    return f"<{tag}>{'<br>'.join(_line_html(line, names) for line in block.lines)}</{tag}>"
 
 
-def _quote(paragraph: str) -> str:
-    lines = paragraph.split("\n")
-    if all(line.startswith("&gt; ") or line == "&gt;" for line in lines):
-        inner = "\n".join(line[5:] for line in lines)
-        return f"<blockquote>{inner}</blockquote>"
-    return paragraph
+def _line_html(line: Line, names: Mapping[str, str]) -> str:
+    return "".join(_inline_html(node, names) for node in line)
+
+
+def _inline_html(node: Inline, names: Mapping[str, str]) -> str:
+    if isinstance(node, Styled):
+        return f"<{node.tag}>{_line_html(node.children, names)}</{node.tag}>"
+    if isinstance(node, Code):
+        return f"<code>{escape(node.text)}</code>"
+    if isinstance(node, Link):
+        return f'<a href="{escape(node.url)}">{escape(node.label)}</a>'
+    return escape(_inline_plain(node, names))
+
+
+def _lines(block: Block) -> tuple[Line, ...]:
+    if isinstance(block, CodeBlock):
+        return ((Text(block.text),),)
+    return block.items if isinstance(block, ItemList) else block.lines
+
+
+def _line_plain(line: Line, names: Mapping[str, str]) -> str:
+    return "".join(_inline_plain(node, names) for node in line)
+
+
+def _inline_plain(node: Inline, names: Mapping[str, str]) -> str:
+    if isinstance(node, Styled):
+        return _line_plain(node.children, names)
+    if isinstance(node, Link):
+        return node.label
+    if isinstance(node, Mention):
+        return _mention(node, names)
+    return node.text
+
+
+def _mention(mention: Mention, names: Mapping[str, str]) -> str:
+    if mention.kind == "channel":
+        return f"#{(mention.label or 'channel').lstrip('#')}"
+    if mention.kind == "special":
+        # <!here>, <!channel>; <!subteam^S1|@team> and <!date^...|fallback> carry a label.
+        return mention.label or f"@{mention.id.split('^')[0]}"
+    name = names.get(mention.id) or mention.label or "user"
+    return f"@{name.lstrip('@')}"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.integration import OnConversationDeleted
+from unthread.target import UnthreadTarget
 from vitally.target import VitallyTarget
 
 
@@ -18,6 +19,8 @@ class TenantContext:
     target: VitallyTarget
     default_admin_email: str
     connected_at: datetime
+    # Where what sparse events leave out is looked up; None without an Unthread key.
+    unthread: UnthreadTarget | None = None
     # Conversations created on or after it (and before connected_at) are synced too.
     backfill_since: datetime | None = None
     on_conversation_deleted: OnConversationDeleted = "keep"

@@ -28,6 +28,7 @@ Reason = Literal[
     "customer_not_in_vitally",
     "teammate_not_in_vitally",
     "no_sender_email",
+    "unthread_key_missing",
     # the conversation
     "no_initial_message",
     "conversation_not_synced",
@@ -56,6 +57,10 @@ Reason = Literal[
     "vitally_unavailable",
     "vitally_rate_limited",
     "tenant_backlogged",
+    # Unthread (looking up what sparse events leave out)
+    "unthread_unavailable",
+    "unthread_rate_limited",
+    "unthread_rejected",
     # us
     "worker_handover",
     "internal_error",

@@ -49,7 +49,8 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
         ),
         "integration_needs_attention": ReasonGuide(
             ("parked",),
-            "Vitally answered 401/403 (detail `vitally_auth_failed`): the integration is marked "
+            "Vitally answered 401/403 (detail `vitally_auth_failed`), or Unthread rejected the "
+            "tenant's Unthread key (detail `unthread_auth_failed`): the integration is marked "
             "`needs_attention` and none of the tenant's events are sent until it is reconnected.",
             "Reconnect the tenant with a valid API key that can read users, admins and "
             "conversations; the parked events then resume by themselves.",
@@ -194,6 +195,30 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
             "The tenant's Vitally request budget (1000 a minute) is spent.",
             "Nothing, it resumes; if it persists, lower `VITALLY_RATE_LIMIT_SHARE` for other "
             "clients of the key or ask Vitally for a higher limit.",
+        ),
+        "unthread_key_missing": ReasonGuide(
+            ("skipped",),
+            "The event left out what the sync needs (a sender's email, a conversation's "
+            "initial message) and the tenant has no Unthread API key to look it up; the "
+            "detail names the ids that could not be resolved.",
+            "Connect the tenant again with `unthreadApiKey` (an Unthread service-account key), "
+            "then replay the input record.",
+        ),
+        "unthread_unavailable": ReasonGuide(
+            ("parked", "failed"),
+            "Looking up what the event left out in Unthread's API failed (timeouts, 5xx).",
+            "Nothing, it resumes when Unthread answers again.",
+        ),
+        "unthread_rate_limited": ReasonGuide(
+            ("parked",),
+            "Unthread's API asked us to slow down while looking up what the event left out.",
+            "Nothing, it resumes.",
+        ),
+        "unthread_rejected": ReasonGuide(
+            ("failed",),
+            "Unthread's API refused a look-up (a 4xx other than 401/403/404/429): the record "
+            "is in the DLQ.",
+            f"Read the detail; report a bug if the ids look right, {_FROM_DLQ}.",
         ),
         "tenant_backlogged": ReasonGuide(
             ("parked",),

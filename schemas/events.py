@@ -75,6 +75,7 @@ class Person(_Upstream):
     id: str | None = None
     name: str | None = None
     email: str | None = None
+    slack_id: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -94,10 +95,20 @@ class Tag(_Upstream):
 
 
 class FileRef(_Upstream):
+    """A Slack file of a message.
+
+    Its ``urlPrivate``/``urlPrivateDownload`` need a Slack login, so they are not read: only
+    ``permalinkPublic`` opens for a Vitally reader, once the file's public link is shared.
+    """
+
     id: str | None = None
     name: str | None = None
+    title: str | None = None
     size: int | None = None
     mimetype: str | None = None
+    filetype: str | None = None
+    permalink_public: str | None = None
+    public_url_shared: bool | None = None
 
 
 class Message(_Upstream):

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import faust
 from faust import Stream
@@ -23,7 +23,7 @@ from faust.types import TP, EventT, StreamT
 from integrations.store import IntegrationStore
 from processors.clock import Clock, epoch_ms
 from processors.directory import CachedDirectory
-from streams.handler import EventHandler, SourceRecord
+from streams.handler import SourceRecord
 from streams.lanes import KeyedLanes, OffsetSequencer
 from streams.logs import bind_event
 from streams.parking import ParkedIndex
@@ -36,6 +36,12 @@ from streams.seam.probe import OffsetProbe
 from streams.seam.start_offsets import start_offsets
 
 log = logging.getLogger(__name__)
+
+
+class RecordHandler(Protocol):
+    """What the agent needs of :class:`streams.handler.EventHandler`: one record, handled."""
+
+    async def handle(self, record: SourceRecord) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ class SyncAgent:
         app: faust.App,
         config: AgentConfig,
         *,
-        handler: EventHandler,
+        handler: RecordHandler,
         states: TableStates,
         index: ParkedIndex,
         integrations: IntegrationStore,

@@ -18,6 +18,7 @@ from integrations.store import IntegrationStore
 from processors.clock import Clock, SystemClock
 from processors.conversation_index import ConversationIndex
 from processors.directory import CachedDirectory
+from processors.unthread_lookup import CachedUnthreadLookup
 from schemas.integration import IntegrationRecord
 from streams.agent import AgentConfig, SyncAgent
 from streams.handler import EventHandler
@@ -33,6 +34,9 @@ from streams.tenant_gate import TenantGate
 from streams.topics import TopicLayout
 from streams.web.probes import register_views
 from streams.web.tenants import register_tenant_api
+from unthread.client import UnthreadClient
+from unthread.client import build_http_client as build_unthread_http_client
+from unthread.client import default_limiter as default_unthread_limiter
 from vitally.client import VitallyClient, build_http_client
 from vitally.ratelimit import TenantRateLimiter
 from vitally.retry import NO_RETRY, RetryPolicy
@@ -61,6 +65,13 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     # One registry per app: Faust's sensors and ours, on GET /metrics.
     metrics = Metrics(CollectorRegistry())
     vitally = _vitally_client(settings, clock, metrics)
+    unthread = UnthreadClient(
+        build_unthread_http_client(timeout=settings.http_timeout_seconds),
+        limiter=default_unthread_limiter(),
+        # The handler retries whole events; a lookup the budget would hold long parks one.
+        retry=NO_RETRY,
+        max_budget_wait=settings.retry_max_delay_seconds,
+    )
     states = TableStates(table)
     replay = ReplayGuard(app)
 
@@ -89,6 +100,12 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         ),
         vitally=vitally,
         directory=directory,
+        unthread=CachedUnthreadLookup(
+            unthread,
+            ttl=settings.lookup_cache_ttl_seconds,
+            miss_ttl=settings.lookup_miss_ttl_seconds,
+            max_entries=settings.lookup_cache_max_entries,
+        ),
         clock=clock,
         retry=RetryPolicy(
             max_attempts=settings.retry_attempts,
@@ -144,6 +161,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     async def close_clients(app: faust.App, **kwargs: Any) -> None:
         agent.close()
         await vitally.aclose()
+        await unthread.aclose()
 
     on_signal(app.on_before_shutdown, close_clients)
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from processors.clock import epoch_ms
+from processors.enrichment import Enrichment, UnthreadLookup, enrich
 from processors.protocols import Clock, Directory, VitallyApi
 from processors.results import HandOver, SyncResult, duplicate, skipped
 from processors.sync import process_event
@@ -44,6 +45,7 @@ from streams.parking import (
     missing_person,
 )
 from streams.tenant_gate import TenantGate
+from unthread.errors import UnthreadAuthError, UnthreadError
 from vitally.calls import count_calls
 from vitally.errors import (
     VitallyAuthError,
@@ -134,6 +136,7 @@ class EventHandler:
         outputs: Outputs,
         vitally: VitallyApi,
         directory: Directory,
+        unthread: UnthreadLookup,
         clock: Clock,
         retry: RetryPolicy,
         parking: ParkingPolicy,
@@ -155,6 +158,7 @@ class EventHandler:
         self._outputs = outputs
         self._vitally = vitally
         self._directory = directory
+        self._unthread = unthread
         self._clock = clock
         self._retry = retry
         self._parking = parking
@@ -299,11 +303,13 @@ class EventHandler:
             while True:
                 attempt += 1
                 try:
+                    enriched = await self._enrich(event, tenant)
                     result = await process_event(
-                        event, record.offset, state=state, tenant=tenant,
+                        enriched.event, record.offset, state=state, tenant=tenant,
                         vitally=self._vitally, directory=self._directory, clock=self._clock,
                         verify=verify, unsure_since=unsure_at / 1000 if unsure_at else None,
                     )  # fmt: skip
+                    result = _unresolved(result, enriched, record.offset)
                 except HandOver:
                     handed = skipped(HANDOVER)
                     return _Attempt(handed, attempt, calls.value, HANDOVER, verify, unsure_at)
@@ -331,6 +337,29 @@ class EventHandler:
                         extra={"reason": exc.reason, "attempt": attempt, "delay": round(delay, 2)},
                     )
                     await self._sleep(delay)
+                    continue
+                except UnthreadAuthError as exc:
+                    assert tenant is not None  # noqa: S101 - no tenant, no Unthread call
+                    await self._tenants.mark_needs_attention(tenant, exc.reason)
+                    rejected = skipped(NEEDS_ATTENTION, detail=exc.reason)
+                    return _Attempt(
+                        rejected, attempt, calls.value, NEEDS_ATTENTION, verify, unsure_at
+                    )
+                except UnthreadError as exc:
+                    decision = self._retry.decide(exc, attempt, may_wait=not self._stopping())
+                    if isinstance(decision, GiveUp):
+                        park = _unthread_park(exc) if decision.park is not None else None
+                        failure = SyncResult(
+                            "failed",
+                            park or "unthread_rejected",
+                            detail=f"{exc.reason} {exc.method} {exc.path}",
+                        )
+                        return _Attempt(failure, attempt, calls.value, park, verify, unsure_at)
+                    log.warning(
+                        "unthread call failed, retrying",
+                        extra={"reason": exc.reason, "attempt": attempt},
+                    )
+                    await self._sleep(decision.delay)
                     continue
                 except Exception as exc:  # noqa: BLE001 - a bug must not lose the event: DLQ it
                     log.exception("processing failed", extra={"tenant": event.tenant_id})
@@ -407,6 +436,12 @@ class EventHandler:
             await self._outputs.dead_letter(record, result.reason or "failed", result.detail or "")
         return [await self._emit(record, event, result, attempts, attempt.calls)]
 
+    async def _enrich(self, event: InboundEvent, tenant: TenantContext | None) -> Enrichment:
+        """What the event leaves out, from Unthread when the tenant gave us a key."""
+        if tenant is None:
+            return Enrichment(event)
+        return await enrich(event, target=tenant.unthread, lookup=self._unthread)
+
     def _write(self, key: str, state: ConversationState) -> ConversationState:
         self._states.put(key, state)
         self._index.update(key, state)
@@ -475,6 +510,27 @@ def _waits_alone(
         return True
     return (
         reason in PEOPLE and isinstance(event, MessageEvent) and state is not None and state.synced
+    )
+
+
+def _unresolved(result: SyncResult, enriched: Enrichment, offset: int) -> SyncResult:
+    """A sync skipped for want of what the event left out says which id could not be
+    resolved, and, without an Unthread key, that one would fix it (and a replay then)."""
+    if result.outcome != "skipped" or not enriched.unresolved:
+        return result
+    if result.reason not in ("no_sender_email", "no_initial_message"):
+        return result
+    ids = ", ".join(f"{u.where} {u.what} {u.by}={u.id}" for u in enriched.unresolved)
+    if not enriched.needs_unthread_key:
+        return replace(result, detail=f"not found in Unthread: {ids}")
+    state = result.state.passed_over(offset) if result.state is not None else None
+    detail = f"{ids} not resolved: connect an Unthread API key (unthreadApiKey) to look it up"
+    return replace(result, reason="unthread_key_missing", detail=detail, state=state)
+
+
+def _unthread_park(exc: UnthreadError) -> Reason:
+    return (
+        "unthread_rate_limited" if exc.reason == "unthread_rate_limited" else "unthread_unavailable"
     )
 
 

@@ -23,7 +23,9 @@ from schemas.audit import Reason
 from schemas.state import ConversationState
 
 # Reasons that clear without an operator; everything else parked waits for one (a reconnect).
-TRANSIENT: frozenset[Reason] = frozenset({"vitally_unavailable", "vitally_rate_limited"})
+TRANSIENT: frozenset[Reason] = frozenset(
+    {"vitally_unavailable", "vitally_rate_limited", "unthread_unavailable", "unthread_rate_limited"}
+)
 PEOPLE: frozenset[Reason] = frozenset({"customer_not_in_vitally", "teammate_not_in_vitally"})
 NEEDS_ATTENTION: Reason = "integration_needs_attention"
 WAITING: Reason = "waiting_for_earlier_event"

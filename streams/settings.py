@@ -21,6 +21,8 @@ class Settings(BaseSettings):
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     vitally_base_url: str | None = None
+    # Every tenant's Unthread calls go here instead of Unthread's API (the sandbox, tests).
+    unthread_base_url: str | None = None
     # A short bearer token is guessable; an empty one would let "Bearer " through.
     admin_api_token: SecretStr = Field(min_length=16)
     secrets_key: SecretStr

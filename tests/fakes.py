@@ -31,6 +31,7 @@ from schemas.vitally import (
     VitallyUser,
 )
 from streams.handler import SourceRecord
+from unthread.target import UnthreadTarget
 from vitally.calls import record_call
 from vitally.errors import VitallyError, VitallyNotFound
 from vitally.target import VitallyTarget
@@ -46,16 +47,23 @@ def tenant_context(
     *,
     default_admin_email: str = "ops@vendor.example",
     connected_at: datetime = CONNECTED_AT,
+    unthread_key: str | None = None,
     backfill_since: datetime | None = None,
     on_conversation_deleted: OnConversationDeleted = "keep",
 ) -> TenantContext:
-    """A connected tenant whose calls go to a test host with its own key."""
+    """A connected tenant whose calls go to a test host with its own key (and to a test
+    Unthread with ``unthread_key``)."""
     target = VitallyTarget.for_tenant(
         tenant_id, tenant_id.lower(), "us", f"{tenant_id}-secret", "https://vitally.test"
     )
+    unthread = (
+        UnthreadTarget.for_tenant(tenant_id, unthread_key, "https://unthread.test/api")
+        if unthread_key
+        else None
+    )
     return TenantContext(
-        tenant_id, target, default_admin_email, connected_at, backfill_since,
-        on_conversation_deleted,
+        tenant_id, target, default_admin_email, connected_at, unthread,
+        backfill_since=backfill_since, on_conversation_deleted=on_conversation_deleted,
     )  # fmt: skip
 
 

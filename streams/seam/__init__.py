@@ -12,7 +12,10 @@ Everything here works around a Faust behaviour that would otherwise lose or dupl
 The names below are not Faust's public API. Importing this package checks each of them, so a
 Faust or aiokafka release that renames one fails the worker at start, loudly, instead of
 silently changing what is committed. The versions they were verified with are pinned in
-pyproject.toml; a test drives every overridden method through real Faust objects.
+pyproject.toml. Tests drive every overridden method through real Faust objects, with only the
+Kafka client under them stood in for (tests/unit/test_changelog_table.py, test_consumer.py,
+test_flow.py, test_sync_agent.py) or a real broker (tests/e2e/test_seam_on_broker.py);
+tests/unit/test_seam_guard.py checks this list.
 """
 
 from __future__ import annotations

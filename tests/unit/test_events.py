@@ -11,6 +11,7 @@ from demo import events as ev
 
 from schemas.events import (
     ConversationEvent,
+    FileRef,
     InvalidEvent,
     MessageEvent,
     UnsupportedEvent,
@@ -106,7 +107,11 @@ def test_contract_example_message_parses_field_by_field() -> None:
                 "size": 120,
                 "mimetype": "text/plain",
                 "urlPrivate": "https://files.example/F01",
-            }
+                "permalinkPublic": "https://slack-files.example/T01-F01-x",
+                "publicUrlShared": True,
+                "filetype": "text",
+            },
+            {"id": "F02"},
         ],
     }
     key, value = record(ev.envelope("T01ACME", "message_created", data))
@@ -114,6 +119,9 @@ def test_contract_example_message_parses_field_by_field() -> None:
     assert isinstance(event, MessageEvent)
     assert event.data.user is not None and event.data.user.email == "jane@customer.example"
     assert event.data.files is not None and event.data.files[0].name == "log.txt"
+    assert event.data.files[0].permalink_public == "https://slack-files.example/T01-F01-x"
+    assert (event.data.files[0].public_url_shared, event.data.files[0].filetype) == (True, "text")
+    assert event.data.files[1] == FileRef(id="F02")  # every other field may be missing
     assert event.data.is_private_note is False
     assert event.data.timestamp == datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 

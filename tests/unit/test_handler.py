@@ -12,6 +12,7 @@ from demo import events as ev
 from processors.clock import FrozenClock
 from processors.conversation_index import ConversationIndex
 from processors.directory import CachedDirectory
+from processors.unthread_lookup import CachedUnthreadLookup
 from schemas.audit import AuditRecord
 from schemas.state import ConversationState
 from streams.handler import EventHandler, SourceRecord, state_key
@@ -27,6 +28,7 @@ from tests.fakes import (
     tenant_context,
 )
 from tests.unit.sync_world import CONV, JANE, OPS, SAM, TENANT, created, posted
+from tests.unit.unthread.fakes import InMemoryUnthread
 from vitally.errors import (
     VitallyAuthError,
     VitallyError,
@@ -57,12 +59,14 @@ class Harness:
         tenant_cap: int = 1 << 30,
         min_delay_s: float = 0,
         people_window_s: float = 7 * 24 * 3600,
+        unthread_key: str | None = None,
     ) -> None:
         self.vitally = InMemoryVitally()
+        self.unthread = InMemoryUnthread()
         self.jane = self.vitally.add_user(TENANT, JANE)
         self.sam = self.vitally.add_admin(TENANT, SAM)
         self.vitally.add_admin(TENANT, OPS)
-        self.tenant = tenant_context(TENANT, default_admin_email=OPS)
+        self.tenant = tenant_context(TENANT, default_admin_email=OPS, unthread_key=unthread_key)
         self.tenants = StaticTenants(*([self.tenant] if connected else []))
         self.states = InMemoryStates()
         self.outputs = RecordingOutputs()
@@ -86,6 +90,7 @@ class Harness:
             outputs=self.outputs,
             vitally=self.vitally,
             directory=self.directory,
+            unthread=CachedUnthreadLookup(self.unthread),
             clock=self.clock,
             retry=RetryPolicy(max_attempts=max_attempts, base_delay=0.5, max_delay=8, jitter=0),
             # Parked events are due at once (unless asked otherwise), so a test can resume
@@ -826,3 +831,50 @@ async def test_every_record_gets_exactly_one_audit() -> None:
     ]
     assert [a.source.offset for a in audits] == list(range(101, 108))
     assert [d.reason for d in h.outputs.dead_letters] == ["vitally_rejected", "invalid_json"]
+
+
+# ----- sparse events: what they leave out is looked up in Unthread -----
+
+
+def sparse_reply(message_id: str = "m_2", **ids: str | bool) -> ev.Record:
+    """A message_created as Unthread's webhook sends it: ids only, no people, no time."""
+    data: dict[str, object] = {"id": message_id, "conversationId": CONV, "content": "Any news?"}
+    data.update(ids)
+    return ev.Record.of(CONV, ev.envelope(TENANT, "message_created", data))
+
+
+async def test_a_sparse_reply_syncs_once_its_sender_is_looked_up_in_unthread() -> None:
+    h = Harness(unthread_key="acme-unthread-key")
+    assert h.tenant.unthread is not None
+    h.unthread.add_user(h.tenant.unthread, id="u-jane", slackId="UJANE", email=JANE)
+    await h.feed(created())
+    synced = await h.feed(sparse_reply(userId="UJANE", isExternal=True))
+    assert outcome(synced) == ("synced", None)
+    assert h.unthread.calls == [("slackId", "UJANE")]
+    [message] = h.vitally.conversations(TENANT)[0].messages[1:]
+    assert message.body.from_.id == h.jane.id
+
+
+async def test_without_an_unthread_key_the_audit_says_which_id_and_that_a_key_would_help() -> None:
+    h = Harness()
+    await h.feed(created())
+    skipped_ = await h.feed(sparse_reply(userId="UJANE", isExternal=True))
+    assert outcome(skipped_) == ("skipped", "unthread_key_missing")
+    assert skipped_.detail is not None and "UJANE" in skipped_.detail
+    assert "unthreadApiKey" in skipped_.detail
+    assert h.state is not None and not h.state.applied(skipped_.source.offset)  # replayable
+
+
+async def test_unthread_down_parks_and_a_rejected_unthread_key_needs_attention() -> None:
+    h = Harness(unthread_key="acme-unthread-key", max_attempts=1)
+    await h.feed(created())
+    h.unthread.fail_next = 1
+    parked = await h.feed(sparse_reply(userId="UJANE", isExternal=True))
+    assert outcome(parked) == ("parked", "unthread_unavailable")
+
+    other = Harness(unthread_key="acme-unthread-key")
+    await other.feed(created())
+    other.unthread.reject_key = True
+    flagged = await other.feed(sparse_reply(userId="UJANE", isExternal=True))
+    assert outcome(flagged) == ("parked", "integration_needs_attention")
+    assert other.tenants.flagged == {TENANT: "unthread_auth_failed"}

@@ -28,6 +28,8 @@ from tests.unit.sync_world import (
     updated,
 )
 
+LOG_FILE = {"id": "F01", "name": "log.txt", "size": 120, "mimetype": "text/plain"}
+
 
 def initial(text: str = "Hi, *export* fails", **fields: Any) -> dict[str, Any]:
     fields.setdefault("sender", JANE)
@@ -113,9 +115,21 @@ async def test_subject_fallback_when_neither_gives_text(
     friendly_id: int | None, subject: str
 ) -> None:
     w = World()
-    result = await w.run(created(title=None, text="***", friendlyId=friendly_id))
+    files_only = initial("", external=True, files=[LOG_FILE])
+    result = await w.run(created(title=None, initial=files_only, friendlyId=friendly_id))
     assert result.outcome == "synced"
-    assert w.vitally.conversations(TENANT)[0].body.subject == subject
+    [stored] = w.vitally.conversations(TENANT)
+    assert stored.body.subject == subject
+    assert stored.body.messages[0].message == "<ul><li>log.txt (text/plain, 120 B)</li></ul>"
+
+
+async def test_subject_names_the_mentioned_author_and_has_no_markup() -> None:
+    w = World()
+    jane = {"id": "u_jane", "name": "Jane Doe", "email": JANE, "slackId": "U0JANE"}
+    text = "<@U0JANE|jd> here: *export* of <https://x.io/_a_|the report> fails"
+    await w.run(created(title=None, initial=initial(text, external=True, user=jane)))
+    [stored] = w.vitally.conversations(TENANT)
+    assert stored.body.subject == "@Jane Doe here: export of the report fails"
 
 
 async def test_long_title_is_shortened() -> None:

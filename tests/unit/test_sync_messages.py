@@ -13,7 +13,7 @@ from schemas.audit import Reason
 from schemas.events import Message
 from schemas.vitally import Participant
 from tests.fakes import tenant_context
-from tests.unit.sync_world import JOE, KIM, SAM, TENANT, World, created, posted
+from tests.unit.sync_world import JANE, JOE, KIM, SAM, TENANT, World, created, posted
 
 
 def user(id_: str) -> Participant:
@@ -184,13 +184,67 @@ async def test_support_reply_without_a_known_customer_user() -> None:
     await assert_skipped(w, result, "teammate_not_in_vitally")
 
 
+LOG_FILE = {
+    "id": "F01",
+    "name": "log.txt",
+    "size": 120,
+    "mimetype": "text/plain",
+    "urlPrivate": "https://files.slack.example/F01/log.txt",
+    "urlPrivateDownload": "https://files.slack.example/F01/download/log.txt",
+}
+
+
+@pytest.mark.parametrize("files", [None, []])
 @pytest.mark.parametrize("text", ["", "   \n\t", None])
-async def test_empty_message(text: str | None) -> None:
+async def test_empty_message(text: str | None, files: list[Any] | None) -> None:
     w = World()
     state = await w.synced_conversation()
-    files = [{"id": "F01", "name": "log.txt", "size": 120, "mimetype": "text/plain"}]
     result = await w.run(posted(text, files=files), state=state)
     await assert_skipped(w, result, "empty_message")
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t", None])
+async def test_a_message_of_files_alone_lists_them(text: str | None) -> None:
+    w = World()
+    state = await w.synced_conversation()
+    public = {
+        "id": "F02",
+        "name": "screen shot.png",
+        "size": 1_572_864,
+        "mimetype": "image/png",
+        "permalinkPublic": "https://slack-files.example/T1-F02-abc",
+    }
+    result = await w.run(posted(text, files=[LOG_FILE, public]), state=state)
+    assert result.outcome == "synced"
+    reply = w.vitally.conversations(TENANT)[0].messages[-1]
+    # The private URL needs a Slack login: named, not linked. The public permalink is linked.
+    assert reply.body.message == (
+        "<ul><li>log.txt (text/plain, 120 B)</li>"
+        '<li><a href="https://slack-files.example/T1-F02-abc">screen shot.png</a>'
+        " (image/png, 1.5 MB)</li></ul>"
+    )
+
+
+async def test_files_are_listed_under_the_text() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(posted("Here is the *log*", files=[LOG_FILE]), state=state)
+    assert result.outcome == "synced"
+    reply = w.vitally.conversations(TENANT)[0].messages[-1]
+    assert reply.body.message == (
+        "<p>Here is the <strong>log</strong></p><ul><li>log.txt (text/plain, 120 B)</li></ul>"
+    )
+
+
+async def test_a_mention_of_the_author_reads_as_their_name() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    jane = {"id": "u_jane", "name": "Jane Doe", "email": JANE, "slackId": "U0JANE"}
+    text = "<@U0JANE|jd>, <@u_jane>, <@U777|kim>, <@U888>"
+    result = await w.run(posted(text, user=jane), state=state)
+    assert result.outcome == "synced"
+    reply = w.vitally.conversations(TENANT)[0].messages[-1]
+    assert reply.body.message == "<p>@Jane Doe, @Jane Doe, @kim, @user</p>"
 
 
 # ----- never twice -----

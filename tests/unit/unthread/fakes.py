@@ -9,7 +9,7 @@ from typing import Any
 
 from schemas.events import Conversation
 from schemas.unthread import UnthreadUser
-from unthread.errors import UnthreadServerError
+from unthread.errors import UnthreadAuthError, UnthreadServerError
 from unthread.target import UnthreadTarget
 
 ACME = UnthreadTarget.for_tenant("T01ACME", "acme-unthread-key", "https://unthread.test/api")
@@ -24,6 +24,7 @@ class InMemoryUnthread:
     calls: list[tuple[str, str]] = field(default_factory=list)
     gate: asyncio.Event | None = None
     fail_next: int = 0
+    reject_key: bool = False
 
     def add_user(self, target: UnthreadTarget, **user: Any) -> UnthreadUser:
         added = UnthreadUser.model_validate(user)
@@ -56,6 +57,8 @@ class InMemoryUnthread:
         self.calls.append((kind, value))
         if self.gate is not None:
             await self.gate.wait()
+        if self.reject_key:
+            raise UnthreadAuthError(401, method="POST", path="/users/list")
         if self.fail_next:
             self.fail_next -= 1
             raise UnthreadServerError(503, method="POST", path="/users/list")

@@ -1,0 +1,25 @@
+"""A message's Vitally body: its text as HTML, then its files, sanitized as a whole."""
+
+from __future__ import annotations
+
+from processors.files import files_html
+from processors.html_policy import sanitize
+from processors.mrkdwn import render
+from schemas.events import Message
+
+
+def message_body(message: Message) -> str | None:
+    """The body, or None when the message has neither text nor files."""
+    text = message.text if message.text and message.text.strip() else None
+    if text is None and not message.files:
+        return None
+    prose = render(text, mention_names(message)) if text else ""
+    return sanitize(prose + files_html(message.files or []))
+
+
+def mention_names(message: Message) -> dict[str, str]:
+    """User ids the event can name: its author, under both its Unthread and Slack ids."""
+    user = message.user
+    if user is None or not user.name:
+        return {}
+    return {key: user.name for key in (user.id, user.slack_id) if key}
