@@ -10,7 +10,8 @@ path (and the body's bytes) and returns an :class:`ApiResponse` or raises :class
 =======  ============================  =====================================================
 status   ``error``                     when
 =======  ============================  =====================================================
-200      (none)                        the integration (never its key) and its sync counts
+200      (none)                        the integration (never its key), its sync counts, its
+                                       recent failures and its parked events
 400      ``invalid_json``              the body is not JSON
 404      ``not_connected``             GET/DELETE of a tenant that never connected
 422      ``invalid_request``           the body is not an object, or the tenant id is odd
@@ -97,6 +98,8 @@ class Counts(Protocol):
     """Sync counts per tenant (integrations.sync_counts.AuditCounts satisfies it)."""
 
     def for_tenant(self, tenant_id: str) -> dict[str, Any]: ...
+
+    def attention(self, tenant_id: str) -> dict[str, Any]: ...
 
 
 class TenantApi:
@@ -201,6 +204,7 @@ class TenantApi:
     def _view(self, record: IntegrationRecord) -> dict[str, Any]:
         body = record.public_view()
         body["syncCounts"] = self._counts.for_tenant(record.tenant_id)
+        body.update(self._counts.attention(record.tenant_id))  # recentFailures, parked
         return body
 
 

@@ -6,24 +6,75 @@ like :class:`integrations.store.IntegrationStore`) and keeps tailing, so a GET o
 counts the audit records of all of them. The counts therefore cover the audit topic's
 retention, and count audit records: after a crash an event handled again is counted again
 (the audit topic is at least once), and a parked event that later resolves counts twice.
+
+Next to the counts, each tenant keeps what an operator asks about next, from the same records
+and within the same bounds: its most recent failures (``failed``, and the skips an operator
+can act on, :data:`schemas.audit_reasons.ACTIONABLE_SKIPS`) and its events parked right now
+(an event's ``parked`` records come before its one final record, all with the same ``source``;
+``duplicate/already_parked`` is a redelivery while it waits, not its end). Only ids, codes and
+times are kept, as in the audit record itself: never message text or secrets.
+
+Memory: per tenant at most :data:`RECENT_FAILURES` failures and :data:`PARKED_TRACKED` parked
+events (a few hundred bytes each), for at most :data:`MAX_TENANTS` tenants. Parked records
+come only from connected tenants, so made-up tenant ids add at most their failures.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from integrations.tail import tail_topic
+from schemas.audit_reasons import ACTIONABLE_SKIPS, fix_for
 
 log = logging.getLogger(__name__)
 
 # Tenant ids come from the input topic; a flood of made-up ones must not grow memory forever.
 MAX_TENANTS = 100_000
+# A tenant's failures shown, newest first.
+RECENT_FAILURES = 20
+# A tenant's parked events shown (the longest waiting first), and how many are tracked: the
+# count of parked events is exact up to PARKED_TRACKED; past it, it is flagged `truncated`.
+PARKED_SHOWN = 100
+PARKED_TRACKED = 1_000
+# `detail` is short by design (the DLQ's x-error-detail is at most 500); kept shorter here.
+DETAIL_CHARS = 300
+
+Source = tuple[str, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """What an answer shows of one audit record: ids, codes, where and when; no text."""
+
+    outcome: str
+    reason: str | None
+    detail: str | None
+    conversation_id: str | None
+    message_id: str | None
+    event: str | None
+    source: Source
+    processed_at: int | None
+
+    def view(self) -> dict[str, Any]:
+        topic, partition, offset = self.source
+        return {
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "detail": self.detail,
+            "fix": fix_for(self.reason),
+            "conversationId": self.conversation_id,
+            "messageId": self.message_id,
+            "event": self.event,
+            "source": {"topic": topic, "partition": partition, "offset": offset},
+            "processedAt": _iso(self.processed_at),
+        }
 
 
 @dataclass
@@ -33,6 +84,12 @@ class TenantCounts:
     by_outcome: Counter[str] = field(default_factory=Counter)
     by_reason: Counter[str] = field(default_factory=Counter)
     first_processed_at: int | None = None
+    # Newest first, at most RECENT_FAILURES, one per source.
+    recent_failures: list[Problem] = field(default_factory=list)
+    # Each parked event's latest parked record, by source, at most PARKED_TRACKED.
+    parked: dict[Source, Problem] = field(default_factory=dict)
+    # More events were parked at once than tracked: `parked` is then a part of them.
+    parked_truncated: bool = False
 
     def add(self, outcome: str, reason: str | None, processed_at: int | None) -> None:
         self.by_outcome[outcome] += 1
@@ -42,6 +99,44 @@ class TenantCounts:
             self.first_processed_at is None or processed_at < self.first_processed_at
         ):
             self.first_processed_at = processed_at
+
+    def note(self, problem: Problem) -> None:
+        """Follow a parked event, or keep a failure (see :func:`shown`)."""
+        if problem.outcome == "parked":
+            if problem.source in self.parked or len(self.parked) < PARKED_TRACKED:
+                self.parked[problem.source] = problem  # a changed reason replaces the old one
+            else:
+                self.parked_truncated = True
+        else:
+            self.resolved(problem.source)
+            self._add_failure(problem)
+
+    def resolved(self, source: Source) -> None:
+        """A final record: the event of ``source`` (if parked) waits no longer."""
+        self.parked.pop(source, None)
+
+    def _add_failure(self, problem: Problem) -> None:
+        recent, at = self.recent_failures, problem.processed_at or 0
+        if len(recent) >= RECENT_FAILURES and at < (recent[-1].processed_at or 0):
+            return  # older than every one shown (partitions are read one after the other)
+        # A record sent again after a crash has the same source: shown once, as its latest.
+        recent[:] = [problem, *(p for p in recent if p.source != problem.source)]
+        # Stable: of records with the same time, the one read last comes first.
+        recent.sort(key=lambda p: p.processed_at or 0, reverse=True)
+        del recent[RECENT_FAILURES:]
+
+    def attention(self) -> dict[str, Any]:
+        longest_waiting = heapq.nsmallest(
+            PARKED_SHOWN, self.parked.values(), key=lambda p: p.processed_at or 0
+        )
+        return {
+            "recentFailures": [p.view() for p in self.recent_failures],
+            "parked": {
+                "count": len(self.parked),
+                "truncated": self.parked_truncated,
+                "events": [p.view() for p in longest_waiting],
+            },
+        }
 
 
 class AuditCounts:
@@ -65,27 +160,50 @@ class AuditCounts:
         tenant, outcome = record.get("tenantId"), record.get("outcome")
         if not isinstance(tenant, str) or not isinstance(outcome, str):
             return
-        reason, processed_at = record.get("reason"), record.get("processedAt")
         counts = self._counts(tenant)
-        if counts is not None:
-            counts.add(
-                outcome,
-                reason if isinstance(reason, str) else None,
-                processed_at if isinstance(processed_at, int) else None,
+        if counts is None:
+            return
+        reason, at = _str(record.get("reason")), record.get("processedAt")
+        processed_at = at if isinstance(at, int) and not isinstance(at, bool) else None
+        counts.add(outcome, reason, processed_at)
+        kept = shown(outcome, reason)
+        if not kept and (not counts.parked or reason == "already_parked"):
+            return  # most records: nothing to keep, no parked event they could end
+        source = _source(record.get("source"))
+        if source is None:
+            return
+        if not kept:
+            counts.resolved(source)
+            return
+        detail = _str(record.get("detail"))
+        counts.note(
+            Problem(
+                outcome=outcome,
+                reason=reason,
+                detail=detail[:DETAIL_CHARS] if detail else detail,
+                conversation_id=_str(record.get("conversationId")),
+                message_id=_str(record.get("messageId")),
+                event=_str(record.get("event")),
+                source=source,
+                processed_at=processed_at,
             )
+        )
 
     def for_tenant(self, tenant_id: str) -> dict[str, Any]:
         counts = self._tenants.get(tenant_id) or TenantCounts()
-        since = counts.first_processed_at
         return {
             "total": sum(counts.by_outcome.values()),
             "byOutcome": dict(counts.by_outcome),
             "byReason": dict(counts.by_reason),
             # The oldest audit record counted: older ones have left the topic's retention.
-            "since": datetime.fromtimestamp(since / 1000, UTC).isoformat() if since else None,
+            "since": _iso(counts.first_processed_at),
             # False while this worker is still reading the audit topic's history.
             "complete": self.caught_up.is_set(),
         }
+
+    def attention(self, tenant_id: str) -> dict[str, Any]:
+        """``recentFailures`` and ``parked``: the tenant's records an operator acts on."""
+        return (self._tenants.get(tenant_id) or TenantCounts()).attention()
 
     async def run(self) -> None:
         """Read the audit topic from the start, then keep tailing it."""
@@ -111,3 +229,31 @@ class AuditCounts:
                 return None
             counts = self._tenants[tenant] = TenantCounts()
         return counts
+
+
+def shown(outcome: str, reason: str | None) -> bool:
+    """Whether a record is kept for an answer: it parks its event or is a recent failure.
+    ``duplicate/already_parked`` is neither, nor the end of a parked event: it is a redelivery
+    while the event waits."""
+    return outcome in ("parked", "failed") or (outcome == "skipped" and reason in ACTIONABLE_SKIPS)
+
+
+def _iso(ms: int | None) -> str | None:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat() if ms else None
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _source(value: object) -> Source | None:
+    if not isinstance(value, dict):
+        return None
+    topic, partition, offset = value.get("topic"), value.get("partition"), value.get("offset")
+    if isinstance(topic, str) and _count(partition) and _count(offset):
+        return topic, partition, offset
+    return None
+
+
+def _count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)

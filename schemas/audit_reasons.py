@@ -241,6 +241,20 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
 )
 
 
+# Skips an operator can act on: besides every ``failed`` record, these are the tenant's
+# "recent failures" in the tenant API's answer (integrations/sync_counts.py). The other skips
+# are working as intended, follow from the integration's status (``integration_not_connected``)
+# or from another record's reason (``conversation_not_synced``), and would crowd the cause out.
+ACTIONABLE_SKIPS: frozenset[Reason] = frozenset(
+    {
+        "customer_not_in_vitally",
+        "teammate_not_in_vitally",
+        "no_sender_email",
+        "unthread_key_missing",
+    }
+)
+
+
 # Looked up by codes read off the topic, which may come from a newer version.
 _BY_CODE: Mapping[str, ReasonGuide] = MappingProxyType({k: v for k, v in GUIDE.items()})
 

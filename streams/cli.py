@@ -4,7 +4,8 @@
 * ``vitally-sync connect --tenant T --subdomain S --api-key K --default-admin-email E``
   (``--api-key -`` reads the key from stdin, keeping it out of ``ps`` and shell history;
   optional ``--backfill-since`` and ``--on-conversation-deleted``, ``none`` to clear)
-* ``vitally-sync status --tenant T``: the integration (no key) and its sync counts.
+* ``vitally-sync status --tenant T``: the integration (no key), its sync counts, its recent
+  failures and its parked events.
 * ``vitally-sync disconnect --tenant T`` and ``vitally-sync tenants``.
 * ``vitally-sync rotate-secrets``: re-encrypt every stored key with the newest SECRETS_KEY.
 * ``vitally-sync audit`` and ``vitally-sync why``: read-only reports on the audit topic
@@ -81,7 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     disconnect.add_argument("--tenant", required=True)
     disconnect.set_defaults(run=_disconnect)
     commands.add_parser("tenants", help="list tenants (without keys)").set_defaults(run=_tenants)
-    status = commands.add_parser("status", help="one tenant's integration and sync counts")
+    status = commands.add_parser(
+        "status", help="one tenant's integration, sync counts, recent failures and parked events"
+    )
     status.add_argument("--tenant", required=True)
     status.set_defaults(run=_status)
     recheck = commands.add_parser(
@@ -175,14 +178,15 @@ def _status(settings: Settings, ns: argparse.Namespace) -> int:
     if record is None:
         print(json.dumps({"error": "not_connected", "message": "no such tenant"}), file=sys.stderr)
         return 2
-    # The same counts as GET .../integrations/vitally: the audit topic, read whole.
+    # The same answer as GET .../integrations/vitally: the audit topic, read whole.
     counts = AuditCounts(
         bootstrap_servers=settings.kafka_bootstrap_servers, topic=settings.audit_topic
     )
     for _, value in read_topic(settings.kafka_bootstrap_servers, settings.audit_topic):
         counts.add(value)
     counts.caught_up.set()
-    print(json.dumps({**record.public_view(), "syncCounts": counts.for_tenant(ns.tenant)}))
+    view = {**record.public_view(), "syncCounts": counts.for_tenant(ns.tenant)}
+    print(json.dumps({**view, **counts.attention(ns.tenant)}))
     return 0
 
 

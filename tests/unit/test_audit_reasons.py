@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from schemas.audit import REASONS
-from schemas.audit_reasons import GUIDE, REGENERATE, fix_for, render
+from schemas.audit_reasons import ACTIONABLE_SKIPS, GUIDE, NOTHING, REGENERATE, fix_for, render
 
 ROOT = Path(__file__).parents[2]
 DOC = ROOT / "docs" / "audit-reasons.md"
@@ -15,6 +15,11 @@ DOC = ROOT / "docs" / "audit-reasons.md"
 def test_every_reason_has_a_row() -> None:
     assert set(GUIDE) == set(REASONS)
     assert all(guide.happened and guide.fix for guide in GUIDE.values())
+
+
+def test_actionable_skips_are_skips_with_something_to_do() -> None:
+    for reason in ACTIONABLE_SKIPS:
+        assert "skipped" in GUIDE[reason].outcomes and GUIDE[reason].fix != NOTHING, reason
 
 
 def test_every_reason_is_in_the_doc() -> None:

@@ -27,9 +27,11 @@ from integrations.api import SaveFailed, TenantApi
 from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
 from integrations.sync_counts import AuditCounts
+from schemas.audit_reasons import GUIDE
 from schemas.integration import IntegrationRecord
 from streams.web.tenants import serve_tenant_api
 from tests.fixtures.hostile import HOSTILE_SUBDOMAINS
+from tests.unit.ops_records import T0, audit_json
 from vitally import RetryPolicy, VitallyClient
 
 TOKEN = "admin-token-0123456789abcdef"
@@ -194,6 +196,7 @@ async def test_get_delete_round_trip(harness: Harness) -> None:
     for name in ("connectedAt", "keyFingerprint", "subdomain", "defaultAdminEmail"):
         assert got[name] == put[name]
     assert got["syncCounts"]["total"] == 0
+    assert got["recentFailures"] == [] and got["parked"]["count"] == 0
     status, gone = await harness.call("DELETE")
     assert (status, gone["status"]) == (200, "disconnected")
     assert (await harness.call("GET"))[1]["status"] == "disconnected"
@@ -291,6 +294,38 @@ async def test_get_shows_sync_counts_by_outcome_and_reason(harness: Harness) -> 
         "total": 3, "byOutcome": {"synced": 2, "skipped": 1},
         "byReason": {"private_note": 1}, "since": "2025-11-25T10:00:00+00:00", "complete": False,
     }  # fmt: skip
+
+
+async def test_get_shows_recent_failures_and_parked_events(harness: Harness) -> None:
+    await harness.put(GOOD)
+    for record in [
+        audit_json(outcome="parked", reason="vitally_unavailable", offset=1),
+        audit_json(conversation="c-2", outcome="parked", reason="customer_not_in_vitally",
+                   detail="jane@customer.example", event="message_created", message="m-2",
+                   offset=2, at=T0 + 1000),
+        audit_json(outcome="synced", offset=1, at=T0 + 2000),  # the first one resolved
+        audit_json(conversation="c-3", outcome="failed", reason="vitally_rejected", offset=3,
+                   detail="vitally_bad_request POST /resources/conversations", at=T0 + 3000),
+        audit_json(tenant="T02OTHER", outcome="failed", reason="internal_error", offset=4),
+    ]:  # fmt: skip
+        harness.counts.add(record)
+    status, body = await harness.call("GET")
+    assert status == 200
+    [failure] = body["recentFailures"]
+    assert failure == {
+        "outcome": "failed", "reason": "vitally_rejected",
+        "detail": "vitally_bad_request POST /resources/conversations",
+        "fix": GUIDE["vitally_rejected"].fix, "conversationId": "c-3", "messageId": None,
+        "event": "conversation_created", "source": {"topic": "in", "partition": 0, "offset": 3},
+        "processedAt": "2025-11-25T10:00:03+00:00",
+    }  # fmt: skip
+    assert body["parked"]["count"] == 1 and body["parked"]["truncated"] is False
+    [waiting] = body["parked"]["events"]
+    assert (waiting["conversationId"], waiting["messageId"], waiting["reason"]) == (
+        "c-2", "m-2", "customer_not_in_vitally",
+    )  # fmt: skip
+    assert "recheck" in waiting["fix"]
+    assert body["syncCounts"]["byOutcome"] == {"parked": 2, "synced": 1, "failed": 1}
 
 
 # --- validation errors ---------------------------------------------------------------------
