@@ -49,7 +49,10 @@ _FIELD_CODES: dict[str, ConnectErrorCode] = {
     "apiKey": "invalid_api_key",
     "defaultAdminEmail": "invalid_default_admin_email",
     "region": "invalid_region",
+    "backfillSince": "invalid_backfill_since",
+    "onConversationDeleted": "invalid_on_conversation_deleted",
 }
+_OPTIONS = {"backfill_since": "backfillSince", "on_conversation_deleted": "onConversationDeleted"}
 _BODY_HINT = (
     'Send a JSON object: {"subdomain": "acme", "apiKey": "<Basic API key value>", '
     '"defaultAdminEmail": "ops@vendor.example", "region": "us"}.'
@@ -138,6 +141,11 @@ class TenantApi:
                     box=self._box,
                     base_url_override=self._override,
                     publish=self._save,
+                    options={
+                        camel: getattr(request, name)
+                        for name, camel in _OPTIONS.items()
+                        if name in request.model_fields_set
+                    },
                 )
             except ConnectError as exc:
                 log.info("connect refused", extra={"tenant": tenant_id, "code": exc.code})

@@ -6,11 +6,11 @@ holds the API key only encrypted. Workers pick the change up from the integratio
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 from integrations.secrets import SecretBox, fingerprint
-from integrations.validation import ConnectionProbe, validate_connection
+from integrations.validation import ConnectionProbe, resolve_settings, validate_connection
 from schemas.integration import IntegrationRecord
 
 Publish = Callable[[IntegrationRecord], Awaitable[None]]
@@ -29,7 +29,11 @@ async def connect_tenant(
     base_url_override: str | None,
     publish: Publish,
     now: datetime | None = None,
+    options: Mapping[str, str | None] | None = None,
 ) -> IntegrationRecord:
+    """Validate and save a tenant's integration. ``options``: the optional settings the
+    caller sent, by their camelCase names (left out: keep the saved value; None: default)."""
+    settings = resolve_settings(options or {}, previous)
     valid = await validate_connection(
         probe,
         tenant_id=tenant_id,
@@ -53,6 +57,8 @@ async def connect_tenant(
         key_fingerprint=fingerprint(valid.authorization),
         connected_at=previous.connected_at if still_connected and previous else at,
         updated_at=at,
+        backfill_since=settings.backfill_since,
+        on_conversation_deleted=settings.on_conversation_deleted,
     )
     await publish(record)
     return record

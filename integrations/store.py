@@ -173,4 +173,6 @@ class IntegrationStore:
             ),
             default_admin_email=record.default_admin_email,
             connected_at=record.connected_at,
+            backfill_since=record.backfill_since,
+            on_conversation_deleted=record.on_conversation_deleted,
         )

@@ -13,17 +13,24 @@ is saved, with one stable error code per thing the user has to fix:
 ``default_admin_not_found``    no Vitally admin has that email
 ``default_admin_inactive``     the admin's licence is not active
 ``vitally_unreachable``        no answer from Vitally (DNS, connection, timeout, 5xx)
+``invalid_backfill_since``     not an ISO 8601 date-time
+``invalid_on_conversation_deleted``  not ``keep`` or ``delete``
 =============================  ==========================================================
+
+The optional settings (``backfillSince``, ``onConversationDeleted``) are checked before
+Vitally is asked anything; one left out keeps its saved value, null restores its default.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, TypeVar
 
 from processors.direction import normalise_email
+from schemas.integration import IntegrationRecord, OnConversationDeleted
 from schemas.vitally import Page as VitallyPage
 from schemas.vitally import VitallyAdmin, VitallyConversationSummary, VitallyUser
 from vitally.errors import VitallyAuthError, VitallyError, VitallyStatusError
@@ -38,6 +45,8 @@ ConnectErrorCode = Literal[
     "default_admin_not_found",
     "default_admin_inactive",
     "vitally_unreachable",
+    "invalid_backfill_since",
+    "invalid_on_conversation_deleted",
 ]
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
@@ -114,6 +123,55 @@ def normalise_region(raw: str | None) -> Region:
     if value not in ("us", "eu"):
         raise ConnectError("invalid_region", 'Region must be "us" or "eu".')
     return "us" if value == "us" else "eu"
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """A tenant's optional settings, as they will be saved."""
+
+    backfill_since: datetime | None = None
+    on_conversation_deleted: OnConversationDeleted = "keep"
+
+
+def resolve_settings(
+    given: Mapping[str, str | None], previous: IntegrationRecord | None
+) -> SyncSettings:
+    """The optional settings after a PUT that sent ``given`` (camelCase names; a name left
+    out keeps the saved value, None restores the default), or :class:`ConnectError`."""
+    saved = SyncSettings(
+        previous.backfill_since if previous else None,
+        previous.on_conversation_deleted if previous else "keep",
+    )
+    since = saved.backfill_since
+    if "backfillSince" in given:
+        raw = given["backfillSince"]
+        since = None if raw is None else normalise_backfill_since(raw)
+    policy = saved.on_conversation_deleted
+    if "onConversationDeleted" in given:
+        raw = given["onConversationDeleted"]
+        policy = "keep" if raw is None else normalise_on_conversation_deleted(raw)
+    return SyncSettings(since, policy)
+
+
+def normalise_backfill_since(raw: str) -> datetime:
+    """An ISO 8601 date-time (or date), UTC when it names no zone."""
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise ConnectError(
+            "invalid_backfill_since",
+            'backfillSince must be an ISO 8601 date-time, such as "2026-01-01T00:00:00Z".',
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def normalise_on_conversation_deleted(raw: str) -> OnConversationDeleted:
+    value = raw.strip().lower()
+    if value not in ("keep", "delete"):
+        raise ConnectError(
+            "invalid_on_conversation_deleted", 'onConversationDeleted must be "keep" or "delete".'
+        )
+    return "keep" if value == "keep" else "delete"
 
 
 async def validate_connection(

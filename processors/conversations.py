@@ -9,10 +9,18 @@ Vitally documents no upsert for conversations, so we never create twice: the tab
 what exists, and where a previous attempt may have reached Vitally unrecorded (``verify``:
 a crash or an ambiguous failure) we look the conversation up by ``externalId`` first
 (:mod:`processors.conversation_index`).
+
+Unthread's status, priority, tags, assignee, friendly id, channel and closed/status times
+travel as traits (Vitally's own status is read-only), the same set at creation and on every
+update. An update sends only what changed since what the table says Vitally shows, and
+nothing for an update older than the data already applied (Unthread documents no order
+between its events). A deletion keeps the Vitally conversation unless the tenant asked for
+``onConversationDeleted: "delete"``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from processors.body import mention_names, message_body
@@ -26,7 +34,13 @@ from processors.tenant import TenantContext
 from schemas.audit import Reason
 from schemas.events import Conversation, ConversationEvent
 from schemas.state import ConversationState
-from schemas.vitally import ConversationCreate, MessageCreate, Participant
+from schemas.vitally import (
+    ConversationCreate,
+    ConversationUpdate,
+    MessageCreate,
+    Participant,
+    TraitValue,
+)
 
 # How far Vitally's clock may be behind the times in Unthread's events.
 CLOCK_SKEW = timedelta(minutes=15)
@@ -56,7 +70,7 @@ async def conversation_created(
         last_offset=offset,
     )
     created_at = _created_at(conv, event.event_timestamp)
-    if created_at is not None and created_at < tenant.connected_at:
+    if created_at is not None and not _in_sync_window(created_at, tenant):
         return _skip("created_before_connect", base)
     initial = conv.initial_message
     if initial is None:
@@ -86,12 +100,17 @@ async def conversation_created(
         if teammate is None:
             return _skip("teammate_not_in_vitally", base, detail=sender.email)
         author, recipient = Participant(type="admin", id=teammate.id), customer
+    subject = _subject(conv)
+    traits = {name: value for name, value in _traits(conv).items() if value is not None}
     synced = base.model_copy(
         update={
             "status": "synced",
             "customer_user_id": user.id,
             "admin_id": admin.id,
             "message_ids": (initial.id,),
+            "subject": subject,
+            "traits": traits,
+            "version_ms": version_of(event),
         }
     )
 
@@ -110,7 +129,7 @@ async def conversation_created(
             )
     request = ConversationCreate(
         external_id=conv.id,
-        subject=_subject(conv),
+        subject=subject,
         messages=[
             MessageCreate(
                 external_id=initial.id,
@@ -120,7 +139,7 @@ async def conversation_created(
                 timestamp=message_time(initial, event.event_timestamp, clock),
             )
         ],
-        traits=_traits(conv),
+        traits=traits,
     )
     created = await vitally.create_conversation(tenant.target, request)
     first = next((m.id for m in created.messages if m.external_id == initial.id), None)
@@ -138,31 +157,93 @@ async def conversation_updated(
     *,
     state: ConversationState | None,
     tenant: TenantContext,
+    vitally: VitallyApi,
     directory: Directory,
 ) -> SyncResult:
-    """Vitally's conversation status is read-only, so an update only re-routes replies.
+    """Send what changed (traits, and the subject when the title changed) with one PUT.
 
-    A new assignee becomes the admin that later customer replies are addressed to.
+    A field the event leaves out is unknown, not cleared. A new assignee also becomes the
+    admin that later customer replies are addressed to. ``detail`` names the fields sent,
+    never their values.
     """
-    if state is None or not state.synced:
-        return skipped("conversation_not_synced", state.at_offset(offset) if state else None)
-    assignee = _assignee_email(event.data)
-    updated = state.at_offset(offset)
-    if assignee != state.assignee_email:
-        admin = await conversation_admin(directory, tenant, assignee)
-        updated = updated.model_copy(
-            update={"assignee_email": assignee, "admin_id": admin.id if admin else state.admin_id}
-        )
-    return skipped("update_not_synced", updated)
-
-
-def conversation_deleted(offset: int, *, state: ConversationState | None) -> SyncResult:
-    """The Vitally conversation stays as a record; later messages are not synced."""
     if state is None:
         return skipped("conversation_not_synced")
-    return skipped(
-        "deletion_not_synced", state.model_copy(update={"status": "deleted"}).at_offset(offset)
+    if state.status == "deleted":
+        return skipped("conversation_deleted", state.at_offset(offset))
+    if not state.synced or state.vitally_conversation_id is None:
+        return skipped("conversation_not_synced", state.at_offset(offset))
+    conv = event.data
+    version = version_of(event)
+    if version is not None and state.version_ms is not None and version < state.version_ms:
+        return skipped("stale_update", state.at_offset(offset))
+    updated = state.at_offset(offset).model_copy(
+        update={"version_ms": max(version or 0, state.version_ms or 0) or None}
     )
+    assignee = _assignee(conv)
+    if assignee is not None and assignee[1] != state.assignee_email:
+        admin = await conversation_admin(directory, tenant, assignee[1])
+        updated = updated.model_copy(
+            update={
+                "assignee_email": assignee[1],
+                "admin_id": admin.id if admin else state.admin_id,
+            }
+        )
+    traits = _changed(state.traits, _traits(conv))
+    title = subject_from(conv.title) if conv.title and conv.title.strip() else None
+    subject = title if title and title != state.subject else None
+    if not traits and subject is None:
+        return skipped("no_change", updated)
+    change = ConversationUpdate(subject=subject, traits=traits or None)
+    await vitally.update_conversation(tenant.target, state.vitally_conversation_id, change)
+    shown = {**(state.traits or {}), **traits}
+    updated = updated.model_copy(
+        update={
+            "subject": subject or state.subject,
+            "traits": {name: value for name, value in shown.items() if value is not None},
+        }
+    )
+    return SyncResult(
+        "synced",
+        state=updated,
+        vitally_conversation_id=state.vitally_conversation_id,
+        detail=_changed_fields(traits, subject is not None),
+    )
+
+
+async def conversation_deleted(
+    offset: int,
+    *,
+    state: ConversationState | None,
+    tenant: TenantContext,
+    vitally: VitallyApi,
+) -> SyncResult:
+    """Later messages are not synced. The Vitally conversation stays as a record, unless
+    the tenant's ``on_conversation_deleted`` is "delete": then it is deleted in Vitally
+    (idempotently: one Vitally no longer has is already deleted)."""
+    if state is None:
+        return skipped("conversation_not_synced")
+    gone = state.model_copy(update={"status": "deleted"}).at_offset(offset)
+    if state.vitally_deleted:
+        return duplicate("already_synced", gone)
+    vitally_id = state.vitally_conversation_id
+    if vitally_id is None or state.status not in ("synced", "deleted"):
+        return skipped("conversation_not_synced", gone)
+    if tenant.on_conversation_deleted == "keep":
+        return skipped("deletion_not_synced", gone)
+    deleted = gone.model_copy(update={"vitally_deleted": True})
+    if not await vitally.delete_conversation(tenant.target, vitally_id):
+        return duplicate("already_deleted", deleted)
+    return SyncResult("synced", state=deleted, vitally_conversation_id=vitally_id)
+
+
+def version_of(event: ConversationEvent) -> int | None:
+    """When Unthread changed the conversation data the event carries (ms since the epoch):
+    the later of ``updatedAt`` and ``statusUpdatedAt``, else the event's own time."""
+    conv = event.data
+    times = [t for t in (conv.updated_at, conv.status_updated_at) if t is not None]
+    if times:
+        return int(max(times).timestamp() * 1000)
+    return event.event_timestamp
 
 
 def message_body_from_title(conv: Conversation) -> str | None:
@@ -201,13 +282,87 @@ def _subject(conv: Conversation) -> str:
     )
 
 
-def _traits(conv: Conversation) -> dict[str, object]:
-    # Vitally's conversation status is read-only, so Unthread's fields travel as traits.
-    traits: dict[str, object] = {
-        "unthreadFriendlyId": conv.friendly_id,
-        "unthreadStatus": conv.status,
-        "unthreadPriority": conv.priority,
-        "unthreadChannelId": conv.channel_id,
-        "unthreadTags": [t.name for t in conv.tags or [] if t.name] or None,
-    }
-    return {k: v for k, v in traits.items() if v is not None}
+# Each trait, and the field name an audit record's detail uses for it.
+TRAIT_FIELDS: dict[str, str] = {
+    "unthreadFriendlyId": "friendlyId",
+    "unthreadStatus": "status",
+    "unthreadPriority": "priority",
+    "unthreadChannelId": "channelId",
+    "unthreadTags": "tags",
+    "unthreadAssigneeName": "assignee",
+    "unthreadAssigneeEmail": "assignee",
+    "unthreadClosedAt": "closedAt",
+    "unthreadStatusUpdatedAt": "statusUpdatedAt",
+}
+
+
+def _traits(conv: Conversation) -> dict[str, TraitValue]:
+    """Unthread's fields as Vitally traits (Vitally's conversation status is read-only).
+
+    Only the fields the event carries: one it leaves out is unknown and absent here; one it
+    sends empty is None (at creation not sent, on an update a null that clears the trait).
+    """
+    present = conv.model_fields_set
+    traits: dict[str, TraitValue] = {}
+    if "friendly_id" in present:
+        traits["unthreadFriendlyId"] = conv.friendly_id
+    if "status" in present:
+        traits["unthreadStatus"] = conv.status
+    if "priority" in present:
+        traits["unthreadPriority"] = conv.priority
+    if "channel_id" in present:
+        traits["unthreadChannelId"] = conv.channel_id
+    if "tags" in present:
+        traits["unthreadTags"] = [t.name for t in conv.tags or [] if t.name] or None
+    assignee = _assignee(conv)
+    if assignee is not None:
+        traits["unthreadAssigneeName"], traits["unthreadAssigneeEmail"] = assignee
+    if "closed_at" in present:
+        traits["unthreadClosedAt"] = _iso(conv.closed_at)
+    if "status_updated_at" in present:
+        traits["unthreadStatusUpdatedAt"] = _iso(conv.status_updated_at)
+    return traits
+
+
+def _assignee(conv: Conversation) -> tuple[str | None, str | None] | None:
+    """The assignee's (name, email); (None, None) when unassigned; None when the event does
+    not say (no assignee fields, or an assignee named by id alone)."""
+    user = conv.assigned_to_user
+    if user is not None:
+        if user.name is None and user.email is None:
+            return None
+        return user.name, normalise_email(user.email)
+    if conv.assigned_to_user_id is None and conv.model_fields_set & {
+        "assigned_to_user", "assigned_to_user_id"
+    }:  # fmt: skip
+        return None, None
+    return None
+
+
+def _changed(
+    shown: Mapping[str, TraitValue] | None, traits: Mapping[str, TraitValue]
+) -> dict[str, TraitValue]:
+    """The traits that differ from what Vitally shows; all known ones when that is unknown."""
+    if shown is None:
+        return dict(traits)
+    return {name: value for name, value in traits.items() if shown.get(name) != value}
+
+
+def _changed_fields(traits: Mapping[str, TraitValue], subject: bool) -> str:
+    """The names of the changed fields, in a fixed order, for the audit record's detail."""
+    names = {TRAIT_FIELDS[name] for name in traits}
+    if subject:
+        names.add("subject")
+    order = [*dict.fromkeys(TRAIT_FIELDS.values()), "subject"]
+    return ",".join(name for name in order if name in names)
+
+
+def _in_sync_window(created_at: datetime, tenant: TenantContext) -> bool:
+    return created_at >= tenant.connected_at or tenant.backfills(created_at)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    # As Vitally writes times: UTC, milliseconds, "Z".
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -12,6 +12,7 @@ from typing import Protocol
 from processors.clock import Clock
 from schemas.vitally import (
     ConversationCreate,
+    ConversationUpdate,
     MessageCreate,
     Page,
     VitallyAdmin,
@@ -49,6 +50,12 @@ class VitallyApi(Protocol):
     async def add_message(
         self, target: VitallyTarget, conversation_id: str, body: MessageCreate
     ) -> VitallyMessage: ...
+
+    async def update_conversation(
+        self, target: VitallyTarget, conversation_id: str, body: ConversationUpdate
+    ) -> None: ...
+
+    async def delete_conversation(self, target: VitallyTarget, conversation_id: str) -> bool: ...
 
 
 class Directory(Protocol):

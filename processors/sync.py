@@ -70,6 +70,6 @@ async def process_event(
         )
     if event.event == "conversation_updated":
         return await conversation_updated(
-            event, offset, state=state, tenant=tenant, directory=directory
+            event, offset, state=state, tenant=tenant, vitally=vitally, directory=directory
         )
-    return conversation_deleted(offset, state=state)
+    return await conversation_deleted(offset, state=state, tenant=tenant, vitally=vitally)

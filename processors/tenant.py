@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from schemas.integration import OnConversationDeleted
 from unthread.target import UnthreadTarget
 from vitally.target import VitallyTarget
 
 
 @dataclass(frozen=True)
 class TenantContext:
-    """A connected tenant: where its Vitally is, and the fallback admin for conversations."""
+    """A connected tenant: where its Vitally is, the fallback admin for conversations, and
+    its optional settings."""
 
     tenant_id: str
     target: VitallyTarget
@@ -19,3 +21,10 @@ class TenantContext:
     connected_at: datetime
     # Where what sparse events leave out is looked up; None without an Unthread key.
     unthread: UnthreadTarget | None = None
+    # Conversations created on or after it (and before connected_at) are synced too.
+    backfill_since: datetime | None = None
+    on_conversation_deleted: OnConversationDeleted = "keep"
+
+    def backfills(self, created_at: datetime) -> bool:
+        """Whether a conversation created then, before the connection, is synced anyway."""
+        return self.backfill_since is not None and created_at >= self.backfill_since

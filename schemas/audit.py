@@ -45,6 +45,10 @@ Reason = Literal[
     "already_parked",
     "parked_overflow",
     "already_in_vitally",
+    "already_deleted",
+    "stale_update",
+    "no_change",
+    # no longer produced (conversation_updated is synced); kept for older audit records
     "update_not_synced",
     "deletion_not_synced",
     # Vitally

@@ -57,8 +57,10 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
         ),
         "created_before_connect": ReasonGuide(
             ("skipped",),
-            "The conversation was created before the integration's `connectedAt`: not backfilled.",
-            NOTHING,
+            "The conversation was created before the integration's `connectedAt` (and before "
+            "the tenant's `backfillSince`, if it has one).",
+            "Nothing, unless you want its history: set the tenant's `backfillSince` and replay "
+            "the input topic (README, Bringing history in).",
         ),
         "customer_not_in_vitally": ReasonGuide(
             ("parked", "skipped"),
@@ -90,7 +92,7 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
         ),
         "conversation_deleted": ReasonGuide(
             ("skipped",),
-            "A message for a conversation that was deleted in Unthread.",
+            "A message or update for a conversation that was deleted in Unthread.",
             NOTHING,
         ),
         "waiting_for_earlier_event": ReasonGuide(
@@ -136,17 +138,37 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
             "After a crash or an unanswered write, Vitally already had the record: adopted.",
             NOTHING,
         ),
+        "already_deleted": ReasonGuide(
+            ("duplicate",),
+            "`conversation_deleted` for a tenant whose `onConversationDeleted` is `delete`, but "
+            "Vitally no longer had the conversation (404): it is gone, as asked.",
+            NOTHING,
+        ),
+        "stale_update": ReasonGuide(
+            ("skipped",),
+            "`conversation_updated` older (its `updatedAt`/`statusUpdatedAt`, else its event "
+            "time) than the conversation data already applied: nothing sent, the newer data "
+            "stands.",
+            NOTHING,
+        ),
+        "no_change": ReasonGuide(
+            ("skipped",),
+            "`conversation_updated` changed nothing that is synced (status, priority, tags, "
+            "assignee, friendly id, channel, closed and status times, title): nothing sent.",
+            NOTHING,
+        ),
         "update_not_synced": ReasonGuide(
             ("skipped",),
-            "`conversation_updated`: Vitally's status is read-only; a new assignee re-routes "
-            "later customer replies.",
+            "Written by versions that did not sync `conversation_updated` (no longer produced: "
+            "updates are synced).",
             NOTHING,
         ),
         "deletion_not_synced": ReasonGuide(
             ("skipped",),
-            "`conversation_deleted`: the Vitally conversation stays; later messages are not "
-            "synced.",
-            NOTHING,
+            "`conversation_deleted` for a tenant whose `onConversationDeleted` is `keep` (the "
+            "default): the Vitally conversation stays; later messages are not synced.",
+            "Nothing, unless the tenant wants deletions to reach Vitally: connect it again with "
+            '`onConversationDeleted: "delete"` (deletions audited before are not applied).',
         ),
         "vitally_auth_failed": ReasonGuide(
             (),

@@ -36,7 +36,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from schemas.timestamps import EpochMillis, Timestamp
+from schemas.timestamps import EpochMillis, LenientTimestamp, Timestamp, readable_or_none
 
 SUPPORTED_EVENTS = frozenset(
     {"conversation_created", "conversation_updated", "conversation_deleted", "message_created"}
@@ -154,6 +154,9 @@ class Conversation(_Upstream):
     channel_id: str | None = None
     created_at: _Time = None
     updated_at: _Time = None
+    # Informative only (shown as traits): unreadable is unknown, never a reason to refuse.
+    status_updated_at: LenientTimestamp = None
+    closed_at: LenientTimestamp = None
     assigned_to_user_id: str | None = None
     assigned_to_user: Person | None = None
     submitter_user: Person | None = None
@@ -163,13 +166,21 @@ class Conversation(_Upstream):
     @model_validator(mode="before")
     @classmethod
     def _nested(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
         # Some senders wrap the conversation: `data: {"conversation": {...}, ...}`.
-        if isinstance(data, dict) and "id" not in data:
+        if "id" not in data:
             nested = data.get("conversation")
             if isinstance(nested, dict):
                 rest = {k: v for k, v in data.items() if k != "conversation"}
-                return {**nested, **rest}
-        return data
+                data = {**nested, **rest}
+        # An unreadable closed or status time is unknown: left out, not null (null says there
+        # is no such time, and an update then clears it).
+        unreadable = {
+            name for name in ("closedAt", "statusUpdatedAt", "closed_at", "status_updated_at")
+            if _blank_is_none(data.get(name)) is not None and readable_or_none(data[name]) is None
+        }  # fmt: skip
+        return {k: v for k, v in data.items() if k not in unreadable} if unreadable else data
 
 
 class _Envelope(_Upstream):

@@ -14,6 +14,8 @@ from pydantic.alias_generators import to_camel
 
 Region = Literal["us", "eu"]
 IntegrationStatus = Literal["connected", "disconnected", "needs_attention"]
+# What a conversation deleted in Unthread does to its Vitally conversation.
+OnConversationDeleted = Literal["keep", "delete"]
 
 
 class IntegrationRecord(BaseModel):
@@ -34,6 +36,10 @@ class IntegrationRecord(BaseModel):
     # The last time an operator asked for a re-check of the tenant's missing people: every
     # worker then tries the events parked for them at once instead of after their backoff.
     recheck_requested_at: datetime | None = None
+    # Optional settings (absent from records written before they existed: the defaults).
+    # Conversations created on or after it are synced even though they predate connectedAt.
+    backfill_since: datetime | None = None
+    on_conversation_deleted: OnConversationDeleted = "keep"
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()
@@ -64,3 +70,7 @@ class ConnectRequest(BaseModel):
     api_key: str = Field(repr=False, max_length=1024)
     default_admin_email: str = Field(max_length=320)
     region: str | None = None
+    # Optional: left out keeps the saved value, null restores the default (no backfill,
+    # "keep"). Strings here; integrations.validation reads and checks them.
+    backfill_since: str | None = Field(default=None, max_length=64)
+    on_conversation_deleted: str | None = Field(default=None, max_length=16)

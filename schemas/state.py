@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from schemas.vitally import TraitValue
+
 # Enough to recognise upstream re-sends of recent messages; older ones fall back to offsets.
 RECENT_MESSAGE_IDS = 200
 # Offsets below the applied one that were not applied; past this many the oldest are
@@ -74,6 +76,15 @@ class ConversationState(BaseModel):
     # Offsets at or below ``last_offset`` not applied: set aside, or skipped for a reason that
     # can change (a person missing). A replay handles them again.
     unapplied: tuple[int, ...] = Field(default_factory=tuple)
+    # What the Vitally conversation shows, as we last wrote it, for updates to send only what
+    # changed. None: written before these were kept (unknown, so the next update sends all).
+    subject: str | None = None
+    traits: dict[str, TraitValue] | None = None
+    # When Unthread last changed the conversation data applied here (ms since the epoch:
+    # updatedAt/statusUpdatedAt, else the event's time): an update from before it is stale.
+    version_ms: int | None = None
+    # The Vitally conversation was deleted (the tenant's onConversationDeleted is "delete").
+    vitally_deleted: bool = False
 
     @property
     def synced(self) -> bool:

@@ -19,7 +19,8 @@ Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
 _TIMESTAMP: TypeAdapter[datetime] = TypeAdapter(Timestamp)
 
 
-def _readable_or_none(value: object) -> datetime | None:
+def readable_or_none(value: object) -> datetime | None:
+    """The time ``value`` names, or None when it names none (null or unreadable)."""
     try:
         return _TIMESTAMP.validate_python(value) if value is not None else None
     except ValidationError:
@@ -28,7 +29,7 @@ def _readable_or_none(value: object) -> datetime | None:
 
 # A time that only informs (the createdAt of a listed record): unreadable is unknown, so one
 # odd value from another source cannot make a whole page of a list unreadable.
-LenientTimestamp = Annotated[datetime | None, BeforeValidator(_readable_or_none)]
+LenientTimestamp = Annotated[datetime | None, BeforeValidator(readable_or_none)]
 
 
 # 9999-12-31T23:59:59.999Z: past it, datetime cannot hold the time.
@@ -46,7 +47,7 @@ def _epoch_ms_or_none(value: object) -> int | None:
         try:
             ms = float(value)
         except ValueError:
-            moment = _readable_or_none(value)
+            moment = readable_or_none(value)
             return None if moment is None else round(moment.timestamp() * 1000)
     else:
         return None

@@ -77,6 +77,27 @@ class ConversationCreate(_Request):
     external_url: str | None = None
 
 
+class ConversationUpdate(_Request):
+    """A change to an existing conversation (``PUT /resources/conversations/:id``).
+
+    Vitally merges `traits` into the conversation's (a null value removes that trait) and
+    replaces `subject`; fields left None are not sent. Status is read-only in Vitally, so
+    the source's status travels in `traits` here too.
+    """
+
+    subject: str | None = None
+    traits: dict[str, TraitValue] | None = None
+
+    def body(self) -> dict[str, object]:
+        """The JSON body: only the fields set, trait values of null kept (they clear)."""
+        body: dict[str, object] = {}
+        if self.subject is not None:
+            body["subject"] = self.subject
+        if self.traits:
+            body["traits"] = dict(self.traits)
+        return body
+
+
 class VitallyUser(_Response):
     """A customer-side person in Vitally."""
 

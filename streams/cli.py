@@ -2,7 +2,8 @@
 
 * ``vitally-sync worker [faust options]``: create missing topics, then run the Faust worker.
 * ``vitally-sync connect --tenant T --subdomain S --api-key K --default-admin-email E``
-  (``--api-key -`` reads the key from stdin, keeping it out of ``ps`` and shell history)
+  (``--api-key -`` reads the key from stdin, keeping it out of ``ps`` and shell history;
+  optional ``--backfill-since`` and ``--on-conversation-deleted``, ``none`` to clear)
 * ``vitally-sync status --tenant T``: the integration (no key), its sync counts, its recent
   failures and its parked events.
 * ``vitally-sync disconnect --tenant T`` and ``vitally-sync tenants``.
@@ -73,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     connect.add_argument("--api-key", required=True, help='the key, or "-" to read it from stdin')
     connect.add_argument("--default-admin-email", required=True)
     connect.add_argument("--region", default="us", choices=["us", "eu"])
+    # Optional settings: left out keeps the saved value, "none" restores the default.
+    connect.add_argument("--backfill-since", help='ISO date-time, or "none"')
+    connect.add_argument("--on-conversation-deleted", help='"keep", "delete" or "none"')
     connect.set_defaults(run=_connect)
     disconnect = commands.add_parser("disconnect", help="stop syncing a tenant")
     disconnect.add_argument("--tenant", required=True)
@@ -120,6 +124,7 @@ def _connect(settings: Settings, ns: argparse.Namespace) -> int:
                 box=SecretBox(settings.secrets_key.get_secret_value()),
                 base_url_override=settings.vitally_base_url,
                 publish=_publisher(settings),
+                options=_options(ns),
             )
 
     try:
@@ -129,6 +134,19 @@ def _connect(settings: Settings, ns: argparse.Namespace) -> int:
         return 2
     print(json.dumps(record.public_view()))
     return 0
+
+
+def _options(ns: argparse.Namespace) -> dict[str, str | None]:
+    """The optional settings given on the command line, as the PUT body would name them."""
+    given = {
+        "backfillSince": ns.backfill_since,
+        "onConversationDeleted": ns.on_conversation_deleted,
+    }
+    return {
+        name: None if value.strip().lower() == "none" else value
+        for name, value in given.items()
+        if value is not None
+    }
 
 
 def _disconnect(settings: Settings, ns: argparse.Namespace) -> int:

@@ -16,11 +16,14 @@ from datetime import UTC, datetime
 
 from processors.tenant import TenantContext
 from schemas.audit import AuditRecord
+from schemas.integration import OnConversationDeleted
 from schemas.state import ConversationState
 from schemas.vitally import (
     ConversationCreate,
+    ConversationUpdate,
     MessageCreate,
     Page,
+    TraitValue,
     VitallyAdmin,
     VitallyConversation,
     VitallyConversationSummary,
@@ -30,7 +33,7 @@ from schemas.vitally import (
 from streams.handler import SourceRecord
 from unthread.target import UnthreadTarget
 from vitally.calls import record_call
-from vitally.errors import VitallyError
+from vitally.errors import VitallyError, VitallyNotFound
 from vitally.target import VitallyTarget
 
 CONNECTED_AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -45,6 +48,8 @@ def tenant_context(
     default_admin_email: str = "ops@vendor.example",
     connected_at: datetime = CONNECTED_AT,
     unthread_key: str | None = None,
+    backfill_since: datetime | None = None,
+    on_conversation_deleted: OnConversationDeleted = "keep",
 ) -> TenantContext:
     """A connected tenant whose calls go to a test host with its own key (and to a test
     Unthread with ``unthread_key``)."""
@@ -56,7 +61,10 @@ def tenant_context(
         if unthread_key
         else None
     )
-    return TenantContext(tenant_id, target, default_admin_email, connected_at, unthread)
+    return TenantContext(
+        tenant_id, target, default_admin_email, connected_at, unthread,
+        backfill_since=backfill_since, on_conversation_deleted=on_conversation_deleted,
+    )  # fmt: skip
 
 
 @dataclass
@@ -70,12 +78,19 @@ class StoredConversation:
     id: str
     body: ConversationCreate
     messages: list[StoredMessage] = field(default_factory=list)
+    # What updates made of it, as Vitally would: the subject replaced, the traits merged.
+    subject: str = ""
+    traits: dict[str, TraitValue] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.subject = self.subject or self.body.subject
+        self.traits = self.traits or dict(self.body.traits)
 
     def view(self) -> VitallyConversation:
         return VitallyConversation(
             id=self.id,
             external_id=self.body.external_id,
-            subject=self.body.subject,
+            subject=self.subject,
             messages=[m.message for m in self.messages],
         )
 
@@ -191,6 +206,32 @@ class InMemoryVitally:
         if failure is not None:
             raise failure
         return message.message
+
+    async def update_conversation(
+        self, target: VitallyTarget, conversation_id: str, body: ConversationUpdate
+    ) -> None:
+        failure = await self._enter("update_conversation", target, conversation_id, body)
+        stored = self._account(target.tenant_id).conversations.get(conversation_id)
+        if stored is None:
+            raise VitallyNotFound(
+                404, method="PUT", path="/resources/conversations/{id}", body_excerpt=""
+            )
+        if body.subject is not None:
+            stored.subject = body.subject
+        for name, value in (body.traits or {}).items():
+            if value is None:
+                stored.traits.pop(name, None)
+            else:
+                stored.traits[name] = value
+        if failure is not None:
+            raise failure
+
+    async def delete_conversation(self, target: VitallyTarget, conversation_id: str) -> bool:
+        failure = await self._enter("delete_conversation", target, conversation_id)
+        gone = self._account(target.tenant_id).conversations.pop(conversation_id, None)
+        if failure is not None:
+            raise failure
+        return gone is not None
 
     # -- ConnectionProbe ----------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from vitally.errors import VitallyError, VitallyRequestError, excerpt, status_er
 from vitally.ratelimit import parse_seconds
 from vitally.target import VitallyTarget
 
-Method = Literal["GET", "POST"]
+Method = Literal["GET", "POST", "PUT", "DELETE"]
 M = TypeVar("M", bound=BaseModel)
 
 

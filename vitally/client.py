@@ -22,6 +22,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from schemas.vitally import (
     ConversationCreate,
+    ConversationUpdate,
     MessageCreate,
     Page,
     VitallyAdmin,
@@ -181,6 +182,23 @@ class VitallyClient:
         call = Call(target, "POST", "/resources/conversations")
         return call.decode(await self._send(call, json=_dump(body)), VitallyConversation)
 
+    async def update_conversation(
+        self, target: VitallyTarget, conversation_id: str, body: ConversationUpdate
+    ) -> None:
+        """Change a conversation's subject and traits (by its Vitally id); traits merge.
+
+        A PUT is idempotent, so it is retried like a read. Raises VitallyNotFound when
+        Vitally no longer has the conversation.
+        """
+        call = Call(target, "PUT", "/resources/conversations/{id}", {"id": conversation_id})
+        await self._send(call, json=body.body())
+
+    async def delete_conversation(self, target: VitallyTarget, conversation_id: str) -> bool:
+        """Delete a conversation and its messages; False when Vitally had no such conversation
+        (already deleted: deleting is idempotent, so that is not an error)."""
+        call = Call(target, "DELETE", "/resources/conversations/{id}", {"id": conversation_id})
+        return await self._send_or_none(call) is not None
+
     async def add_message(
         self, target: VitallyTarget, conversation_id: str, body: MessageCreate
     ) -> VitallyMessage:
@@ -200,7 +218,7 @@ class VitallyClient:
             return None
 
     async def _send(
-        self, call: Call, *, params: Params | None = None, json: dict[str, Any] | None = None
+        self, call: Call, *, params: Params | None = None, json: Mapping[str, Any] | None = None
     ) -> httpx.Response:
         """Send `call`, retrying what the policy allows."""
         attempt = 1
@@ -224,7 +242,7 @@ class VitallyClient:
                 attempt += 1
 
     async def _attempt(
-        self, call: Call, params: Params | None, json: dict[str, Any] | None
+        self, call: Call, params: Params | None, json: Mapping[str, Any] | None
     ) -> httpx.Response:
         tenant = call.target.tenant_id
         if self._limiter is not None:

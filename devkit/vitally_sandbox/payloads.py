@@ -66,6 +66,19 @@ class ConversationIn(_Body):
     traits: dict[str, Any] | None = None
 
 
+class ConversationUpdateIn(_Body):
+    """A `PUT /resources/conversations/:id` body: the editable fields, each optional.
+
+    Vitally documents `subject`, `messages` and `traits` as editable; the rest (`status`,
+    `rating`, `source`, `externalId`, the participants) is read-only or create-only and,
+    like unknown fields, ignored.
+    """
+
+    subject: str | None = None
+    messages: list[MessageIn] | None = None
+    traits: dict[str, Any] | None = None
+
+
 def check_participants(org: Org, message: MessageIn, where: str) -> None:
     """Refuse a participant that is not a user or admin of the org under its stated type."""
     for place, participant in message.participants():

@@ -7,14 +7,19 @@ so handlers only read the query or body, check it against the org and answer.
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from vitally_sandbox.errors import bad_request, conflict, not_found, parse_json
 from vitally_sandbox.faults import DuplicatePolicy
 from vitally_sandbox.gateway import authed_org
 from vitally_sandbox.pagination import paginate, parse_limit, parse_sort_by
-from vitally_sandbox.payloads import ConversationIn, MessageIn, check_participants
+from vitally_sandbox.payloads import (
+    ConversationIn,
+    ConversationUpdateIn,
+    MessageIn,
+    check_participants,
+)
 from vitally_sandbox.render import admin_json, conversation_json, message_json, user_json
 from vitally_sandbox.runtime import Sandbox
 from vitally_sandbox.state import Conversation, Message, Org, User, new_id
@@ -36,7 +41,11 @@ class ResourceRoutes:
             Route("/resources/users/{id}", self.get_user, methods=["GET"]),
             Route("/resources/admins/search", self.search_admin, methods=["GET"]),
             Route("/resources/conversations", self.conversations, methods=["GET", "POST"]),
-            Route("/resources/conversations/{id}", self.get_conversation, methods=["GET"]),
+            Route(
+                "/resources/conversations/{id}",
+                self.conversation,
+                methods=["GET", "PUT", "DELETE"],
+            ),
             Route("/resources/conversations/{id}/messages", self.add_message, methods=["POST"]),
         ]
 
@@ -128,9 +137,45 @@ class ResourceRoutes:
         org.conversations[conversation.id] = conversation
         return JSONResponse(conversation_json(conversation, messages=True))
 
+    async def conversation(self, request: Request) -> Response:
+        if request.method == "PUT":
+            return await self.update_conversation(request)
+        if request.method == "DELETE":
+            return await self.delete_conversation(request)
+        return await self.get_conversation(request)
+
     async def get_conversation(self, request: Request) -> JSONResponse:
         conversation = _conversation(authed_org(request), request)
         return JSONResponse(conversation_json(conversation, messages=True))
+
+    async def update_conversation(self, request: Request) -> JSONResponse:
+        """Vitally's update: `subject` replaced, `traits` merged into the stored ones (a null
+        value removes that trait), `messages` upserted by externalId; read-only fields such
+        as `status` are ignored. Answers the conversation as stored, with its messages."""
+        org = authed_org(request)
+        conversation = _conversation(org, request)
+        body = parse_json(ConversationUpdateIn, await request.body())
+        for i, message in enumerate(body.messages or []):
+            check_participants(org, message, f"messages[{i}].")
+        now = self.sandbox.clock.now()
+        if "subject" in body.model_fields_set:
+            conversation.subject = body.subject
+        for name, value in (body.traits or {}).items():
+            if value is None:
+                conversation.traits.pop(name, None)
+            else:
+                conversation.traits[name] = value
+        for message in body.messages or []:
+            _upsert_message(conversation, message, now)
+        conversation.updated_at = now
+        return JSONResponse(conversation_json(conversation, messages=True))
+
+    async def delete_conversation(self, request: Request) -> Response:
+        """The conversation and its messages are gone; 404 when there is no such one."""
+        org = authed_org(request)
+        conversation = _conversation(org, request)
+        del org.conversations[conversation.id]
+        return Response(status_code=204)
 
     async def add_message(self, request: Request) -> JSONResponse:
         org = authed_org(request)
@@ -163,6 +208,17 @@ def _check_duplicate_message(
         raise conflict(
             f"A message with externalId {message.external_id!r} already exists in this conversation"
         )
+
+
+def _upsert_message(conversation: Conversation, body: MessageIn, now: float) -> None:
+    """Replace the message with the same externalId, keeping its id; else append it."""
+    for i, existing in enumerate(conversation.messages):
+        if existing.external_id == body.external_id:
+            replaced = _stored(conversation, body, now)
+            replaced.id = existing.id
+            conversation.messages[i] = replaced
+            return
+    conversation.messages.append(_stored(conversation, body, now))
 
 
 def _conversation(org: Org, request: Request) -> Conversation:

@@ -248,3 +248,119 @@ async def test_cursor_of_one_sort_order_is_refused_for_another(harness: Harness)
     )
 
     assert response.status_code == 400
+
+
+# ----- PUT and DELETE /resources/conversations/:id -----
+
+
+async def test_update_merges_traits_replaces_the_subject_and_bumps_updated_at(
+    harness: Harness,
+) -> None:
+    created = (await harness.post_conversation(traits={"source": "unthread", "tier": 1})).json()
+    harness.clock.advance(5)
+
+    response = await harness.client.put(
+        f"/resources/conversations/{created['id']}",
+        json={"subject": "Help, again", "traits": {"tier": 2, "status": "closed"}},
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["subject"] == "Help, again"
+    assert body["traits"] == {"source": "unthread", "tier": 2, "status": "closed"}
+    assert body["updatedAt"] == "2023-11-14T22:13:25.000Z"
+    assert body["createdAt"] == created["createdAt"]
+    assert body["messages"] == created["messages"]
+    [stored] = await harness.stored()
+    assert stored["traits"] == body["traits"]
+
+
+async def test_update_with_a_null_trait_removes_it(harness: Harness) -> None:
+    created = (await harness.post_conversation(traits={"source": "unthread", "tier": 1})).json()
+
+    response = await harness.client.put(
+        f"/resources/conversations/{created['id']}", json={"traits": {"tier": None}}
+    )
+
+    assert response.json()["traits"] == {"source": "unthread"}
+
+
+async def test_update_leaves_what_it_does_not_name(harness: Harness) -> None:
+    created = (await harness.post_conversation()).json()
+
+    response = await harness.client.put(f"/resources/conversations/{created['id']}", json={})
+
+    assert response.status_code == 200
+    assert (response.json()["subject"], response.json()["traits"]) == ("Help", created["traits"])
+
+
+async def test_update_ignores_read_only_fields(harness: Harness) -> None:
+    created = (await harness.post_conversation()).json()
+
+    response = await harness.client.put(
+        f"/resources/conversations/{created['id']}",
+        json={"status": "closed", "externalId": "other", "rating": 5, "source": "x"},
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["externalId"] == "thread-1"
+    assert not {"status", "rating", "source"} & set(body)
+    assert body["traits"] == created["traits"]
+
+
+async def test_update_upserts_messages_by_external_id(harness: Harness) -> None:
+    created = (await harness.post_conversation()).json()
+
+    response = await harness.client.put(
+        f"/resources/conversations/{created['id']}",
+        json={"messages": [message(message="<p>Edited</p>"), message("m-2")]},
+    )
+
+    messages = response.json()["messages"]
+    assert [(m["externalId"], m["message"]) for m in messages] == [
+        ("m-1", "<p>Edited</p>"),
+        ("m-2", "<p>Hello</p>"),
+    ]
+    assert messages[0]["id"] == created["messages"][0]["id"]
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"subject": 5}, "subject"),
+        ({"traits": ["a"]}, "traits"),
+        ({"messages": [message(sender=("user", "u-nobody"))]}, "no user with id 'u-nobody'"),
+    ],
+)
+async def test_update_rejects_an_invalid_body_without_effect(
+    harness: Harness, body: dict[str, Any], says: str
+) -> None:
+    created = (await harness.post_conversation()).json()
+
+    response = await harness.client.put(f"/resources/conversations/{created['id']}", json=body)
+
+    assert response.status_code == 400
+    assert says in response.json()["message"]
+    [stored] = await harness.stored()
+    assert (stored["subject"], stored["traits"]) == ("Help", created["traits"])
+
+
+async def test_update_of_an_unknown_conversation_is_404(harness: Harness) -> None:
+    response = await harness.client.put("/resources/conversations/nope", json={"subject": "x"})
+
+    assert response.status_code == 404
+
+
+async def test_delete_removes_the_conversation_with_its_messages(harness: Harness) -> None:
+    created = (await harness.post_conversation()).json()
+
+    response = await harness.client.delete(f"/resources/conversations/{created['id']}")
+
+    assert response.status_code == 204
+    assert await harness.stored() == []
+    assert (await harness.stats())["messages"] == 0
+    again = await harness.client.delete(f"/resources/conversations/{created['id']}")
+    assert again.status_code == 404
+    gone = await harness.client.get(f"/resources/conversations/{created['id']}")
+    assert gone.status_code == 404

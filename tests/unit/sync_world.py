@@ -63,15 +63,23 @@ def created(
     return ev.Record.of(conversation_id, ev.envelope(tenant_id, "conversation_created", data))
 
 
-def updated(*, assignee: str | None, conversation_id: str = CONV) -> ev.Record:
+def updated(
+    *,
+    assignee: str | None,
+    conversation_id: str = CONV,
+    status: str = "in_progress",
+    title: str | None = "CSV export fails",
+    seconds: float = 60,
+    **extra: Any,
+) -> ev.Record:
+    """A conversation_updated record: the standard conversation as it is ``seconds`` after
+    it was created (its ``updatedAt``, and the event's time), with ``extra`` fields."""
+    at = ev.later(ev.EPOCH, seconds)
     data = ev.conversation(
-        conversation_id,
-        title="CSV export fails",
-        submitter=JANE,
-        assignee=assignee,
-        status="in_progress",
+        conversation_id, title=title, submitter=JANE, assignee=assignee, status=status
     )
-    return ev.Record.of(conversation_id, ev.envelope(TENANT, "conversation_updated", data))
+    data.update({"updatedAt": ev.iso(at), **extra})
+    return ev.Record.of(conversation_id, ev.envelope(TENANT, "conversation_updated", data, at=at))
 
 
 def deleted(conversation_id: str = CONV) -> ev.Record:

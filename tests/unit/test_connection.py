@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from integrations.validation import (
     ConnectError,
+    SyncSettings,
     ValidatedIntegration,
+    normalise_backfill_since,
     normalise_region,
     normalise_subdomain,
+    resolve_settings,
     validate_connection,
 )
 from tests.fakes import InMemoryVitally
@@ -259,3 +263,27 @@ async def test_the_first_failure_stops_the_probe() -> None:
     probe.fail_next("list_users", VitallyAuthError(401, method="GET", path="/resources/users"))
     await refused(probe)
     assert probe.methods() == ["list_users"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "moment"),
+    [
+        ("2026-01-01T00:00:00Z", datetime(2026, 1, 1, tzinfo=UTC)),
+        (" 2026-01-01T09:30:00+02:00 ", datetime(2026, 1, 1, 7, 30, tzinfo=UTC)),
+        ("2026-01-01T00:00:00", datetime(2026, 1, 1, tzinfo=UTC)),  # no zone: UTC
+        ("2026-01-01", datetime(2026, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_backfill_since_is_read_as_utc(raw: str, moment: datetime) -> None:
+    assert normalise_backfill_since(raw) == moment
+
+
+def test_settings_left_out_keep_the_saved_ones_and_null_restores_the_default() -> None:
+    assert resolve_settings({}, None) == SyncSettings(None, "keep")
+    chosen = resolve_settings(
+        {"backfillSince": "2026-01-01", "onConversationDeleted": " Delete "}, None
+    )
+    assert chosen == SyncSettings(datetime(2026, 1, 1, tzinfo=UTC), "delete")
+    with pytest.raises(ConnectError) as caught:
+        resolve_settings({"onConversationDeleted": "archive"}, None)
+    assert caught.value.code == "invalid_on_conversation_deleted"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from demo import events as ev
 from processors.results import SyncResult
 from schemas.audit import Reason
 from schemas.state import ConversationState
-from schemas.vitally import Participant
+from schemas.vitally import ConversationUpdate, Participant
 from tests.fakes import CONNECTED_AT, tenant_context
 from tests.unit.sync_world import (
     CONV,
@@ -70,6 +71,9 @@ async def test_customer_conversation_is_created_from_user_to_assignee() -> None:
         admin_id=w.sam.id,
         last_offset=7,
         message_ids=("m_initial",),
+        subject="CSV export fails",
+        traits=stored.body.traits,
+        version_ms=int(ev.EPOCH.timestamp() * 1000),
     )
     assert w.vitally.methods() == [
         "find_user_by_email",
@@ -148,22 +152,50 @@ async def test_traits_carry_unthread_fields_and_omit_nulls() -> None:
     await w.run(
         created(
             friendlyId=42,
-            status="on_hold",
+            status="closed",
             priority=7,
             channelId="C07ABC",
             tags=[{"id": "t1", "name": "billing"}, {"id": "t2", "name": None}],
+            closedAt="2026-11-25T11:00:00Z",
+            statusUpdatedAt="2026-11-25T11:00:00.250",
         )
     )
     assert w.vitally.conversations(TENANT)[0].body.traits == {
         "unthreadFriendlyId": 42,
-        "unthreadStatus": "on_hold",
+        "unthreadStatus": "closed",
         "unthreadPriority": 7,
         "unthreadChannelId": "C07ABC",
         "unthreadTags": ["billing"],
+        "unthreadAssigneeName": "sam",
+        "unthreadAssigneeEmail": SAM,
+        "unthreadClosedAt": "2026-11-25T11:00:00.000Z",
+        "unthreadStatusUpdatedAt": "2026-11-25T11:00:00.250Z",
     }
     w2 = World()
-    await w2.run(created(friendlyId=None, priority=None, channelId=None, tags=[]))
+    await w2.run(
+        created(friendlyId=None, priority=None, channelId=None, tags=[], assignee=None),
+        offset=1,
+    )
     assert w2.vitally.conversations(TENANT)[0].body.traits == {"unthreadStatus": "open"}
+
+
+async def test_an_unreadable_closed_time_is_unknown_not_a_broken_event() -> None:
+    w = World()
+    result = await w.run(created(closedAt="yesterday", statusUpdatedAt="soon"))
+    assert result.outcome == "synced"
+    traits = w.vitally.conversations(TENANT)[0].body.traits
+    assert "unthreadClosedAt" not in traits and "unthreadStatusUpdatedAt" not in traits
+
+
+async def test_an_unreadable_time_on_an_update_leaves_the_trait_alone() -> None:
+    w = World()
+    closed = "2026-11-25T10:01:00.000Z"
+    state = await w.synced_conversation(status="closed", closedAt=closed)
+    result = await w.run(
+        updated(assignee=SAM, status="closed", closedAt="soon"), state=state, offset=2
+    )
+    assert result.reason == "no_change"
+    assert w.vitally.conversations(TENANT)[0].traits["unthreadClosedAt"] == closed
 
 
 @pytest.mark.parametrize(
@@ -367,18 +399,69 @@ async def test_without_verify_vitally_is_not_searched() -> None:
     assert "list_conversations" not in w.vitally.methods()
 
 
-# ----- conversation_updated and conversation_deleted -----
+# ----- conversation_updated -----
+
+
+def shown(w: World) -> dict[str, Any]:
+    """The one Vitally conversation's subject and traits, as updates left them."""
+    [stored] = w.vitally.conversations(TENANT)
+    return {"subject": stored.subject, **stored.traits}
+
+
+def puts(w: World) -> list[ConversationUpdate]:
+    sent = [args[2] for method, args in w.vitally.calls if method == "update_conversation"]
+    return [change for change in sent if isinstance(change, ConversationUpdate)]
+
+
+async def test_update_sends_only_what_changed_and_says_which_fields() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(updated(assignee=SAM, status="in_progress"), state=state, offset=2)
+
+    assert (result.outcome, result.reason, result.detail) == ("synced", None, "status")
+    assert result.vitally_conversation_id == state.vitally_conversation_id
+    assert puts(w) == [ConversationUpdate(traits={"unthreadStatus": "in_progress"})]
+    assert shown(w)["unthreadStatus"] == "in_progress"
+    assert result.state is not None and result.state.traits is not None
+    assert result.state.traits["unthreadStatus"] == "in_progress"
+    assert result.state.last_offset == 2
+    assert result.state.version_ms == int(ev.later(ev.EPOCH, 60).timestamp() * 1000)
+
+
+async def test_a_closed_conversation_shows_closed_with_its_times() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    closing = updated(
+        assignee=SAM, status="closed",
+        closedAt="2026-11-25T10:01:00Z", statusUpdatedAt="2026-11-25T10:01:00Z",
+    )  # fmt: skip
+    result = await w.run(closing, state=state, offset=2)
+
+    assert result.detail == "status,closedAt,statusUpdatedAt"
+    assert shown(w) | {"unthreadFriendlyId": None} == {
+        "subject": "CSV export fails",
+        "unthreadFriendlyId": None,
+        "unthreadStatus": "closed",
+        "unthreadPriority": 5,
+        "unthreadChannelId": "C07DEMO",
+        "unthreadTags": ["support"],
+        "unthreadAssigneeName": "sam",
+        "unthreadAssigneeEmail": SAM,
+        "unthreadClosedAt": "2026-11-25T10:01:00.000Z",
+        "unthreadStatusUpdatedAt": "2026-11-25T10:01:00.000Z",
+    }
 
 
 async def test_update_reroutes_later_customer_replies_to_the_new_assignee() -> None:
     w = World()
     kim = w.vitally.add_admin(TENANT, KIM)
     state = await w.synced_conversation()
-    result = await w.run(updated(assignee=KIM), state=state, offset=2)
-    assert (result.outcome, result.reason) == ("skipped", "update_not_synced")
+    result = await w.run(updated(assignee=KIM, status="open"), state=state, offset=2)
+    assert (result.outcome, result.detail) == ("synced", "assignee")
     assert result.state is not None
     assert result.state.admin_id == kim.id and result.state.assignee_email == KIM
     assert result.state.last_offset == 2
+    assert (shown(w)["unthreadAssigneeName"], shown(w)["unthreadAssigneeEmail"]) == ("kim", KIM)
     assert "create_conversation" not in w.vitally.methods()
 
     reply = await w.run(posted("still broken"), state=result.state, offset=3)
@@ -393,15 +476,164 @@ async def test_update_to_an_assignee_not_in_vitally_routes_to_the_default_admin(
     state = await w.synced_conversation()
     result = await w.run(updated(assignee="new@vendor.example"), state=state, offset=2)
     assert result.state is not None and result.state.admin_id == w.ops.id
+    assert shown(w)["unthreadAssigneeEmail"] == "new@vendor.example"
 
 
-async def test_update_with_the_same_assignee_asks_nobody() -> None:
+async def test_unassigning_clears_the_assignee_traits() -> None:
     w = World()
     state = await w.synced_conversation()
-    result = await w.run(updated(assignee=SAM), state=state, offset=2)
-    assert result.reason == "update_not_synced"
-    assert result.state == state.at_offset(2)
+    result = await w.run(updated(assignee=None, status="open"), state=state, offset=2)
+    assert result.detail == "assignee"
+    assert puts(w) == [
+        ConversationUpdate(traits={"unthreadAssigneeName": None, "unthreadAssigneeEmail": None})
+    ]
+    assert "unthreadAssigneeEmail" not in shown(w)
+    assert result.state is not None and result.state.admin_id == w.ops.id
+    assert result.state.traits is not None and "unthreadAssigneeName" not in result.state.traits
+
+
+async def test_an_update_that_changes_nothing_synced_sends_nothing() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(updated(assignee=SAM, status="open"), state=state, offset=2)
+    assert (result.outcome, result.reason) == ("skipped", "no_change")
     assert w.vitally.calls == []
+    assert result.state is not None and result.state.last_offset == 2
+    assert result.state.version_ms == int(ev.later(ev.EPOCH, 60).timestamp() * 1000)
+
+
+async def test_an_older_update_arriving_late_changes_nothing() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    newer = await w.run(updated(assignee=SAM, status="closed", seconds=120), state=state, offset=2)
+    assert newer.outcome == "synced" and newer.state is not None
+    w.vitally.calls.clear()
+
+    older = await w.run(updated(assignee=KIM, status="on_hold", seconds=60), state=newer.state,
+                        offset=3)  # fmt: skip
+    assert (older.outcome, older.reason) == ("skipped", "stale_update")
+    assert w.vitally.calls == []
+    assert older.state == newer.state.at_offset(3)
+    assert shown(w)["unthreadStatus"] == "closed"
+
+
+async def test_a_status_change_counts_by_its_status_time_too() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    # updatedAt says nothing new, statusUpdatedAt does: not stale against a later updatedAt.
+    first = await w.run(updated(assignee=SAM, status="on_hold", seconds=90), state=state, offset=2)
+    assert first.state is not None
+    later = updated(
+        assignee=SAM, status="closed", seconds=60, statusUpdatedAt=ev.iso(ev.later(ev.EPOCH, 120))
+    )
+    result = await w.run(later, state=first.state, offset=3)
+    assert result.outcome == "synced"
+    assert shown(w)["unthreadStatus"] == "closed"
+
+
+async def test_without_update_times_the_event_time_orders_updates() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    newer = updated(assignee=SAM, status="closed", seconds=120, updatedAt=None)
+    first = await w.run(newer, state=state, offset=2)
+    assert first.state is not None
+    assert first.state.version_ms == int(ev.later(ev.EPOCH, 120).timestamp() * 1000)
+    older = updated(assignee=SAM, status="open", seconds=100, updatedAt=None)
+    result = await w.run(older, state=first.state, offset=3)
+    assert result.reason == "stale_update"
+
+
+async def test_a_new_title_becomes_the_subject() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(
+        updated(assignee=SAM, status="open", title="CSV *export* fails for everyone"),
+        state=state,
+        offset=2,
+    )
+    assert result.detail == "subject"
+    assert puts(w) == [ConversationUpdate(subject="CSV export fails for everyone")]
+    assert result.state is not None and result.state.subject == "CSV export fails for everyone"
+
+
+async def test_a_removed_title_keeps_the_subject() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(updated(assignee=SAM, status="open", title=None), state=state, offset=2)
+    assert result.reason == "no_change"
+    assert shown(w)["subject"] == "CSV export fails"
+
+
+async def test_fields_an_update_leaves_out_are_left_alone() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    sparse = ev.Record.of(
+        CONV,
+        ev.envelope(
+            TENANT,
+            "conversation_updated",
+            # An assignee id without the user it names says nothing about who that is.
+            {"id": CONV, "status": "closed", "assignedToUserId": "u_kim"},
+            at=ev.later(ev.EPOCH, 60),
+        ),
+    )
+    result = await w.run(sparse, state=state, offset=2)
+    assert (result.outcome, result.detail) == ("synced", "status")
+    assert puts(w) == [ConversationUpdate(traits={"unthreadStatus": "closed"})]
+    assert result.state is not None and result.state.admin_id == w.sam.id
+    assert shown(w)["unthreadAssigneeEmail"] == SAM and shown(w)["unthreadPriority"] == 5
+
+
+@pytest.mark.parametrize(
+    "assignee",
+    [
+        pytest.param({"assignedToUser": "u_kim", "assignedToUserId": "u_kim"}, id="bare-id"),
+        pytest.param({"assignedToUser": {"id": "u_kim"}}, id="id-only-object"),
+    ],
+)
+async def test_an_assignee_named_by_id_alone_is_unknown_not_unassigned(
+    assignee: dict[str, Any],
+) -> None:
+    w = World()
+    state = await w.synced_conversation()
+    data = {"conversation": {"id": CONV, "status": "closed", **assignee}}  # nested, too
+    record = ev.Record.of(
+        CONV, ev.envelope(TENANT, "conversation_updated", data, at=ev.later(ev.EPOCH, 60))
+    )
+    result = await w.run(record, state=state, offset=2)
+    assert (result.outcome, result.detail) == ("synced", "status")
+    assert result.state is not None and result.state.admin_id == w.sam.id
+    assert shown(w)["unthreadAssigneeEmail"] == SAM
+
+
+async def test_a_conversation_stored_before_traits_were_kept_is_sent_whole_once() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    old = state.model_dump(by_alias=True, mode="json")
+    for field in ("subject", "traits", "versionMs", "vitallyDeleted"):
+        old.pop(field)
+    legacy = ConversationState.from_json(json.dumps(old).encode())
+    assert (legacy.subject, legacy.traits, legacy.version_ms) == (None, None, None)
+
+    result = await w.run(updated(assignee=SAM, status="open"), state=legacy, offset=2)
+    assert result.outcome == "synced"
+    [change] = puts(w)
+    assert change.subject == "CSV export fails"
+    assert change.traits is not None and change.traits["unthreadStatus"] == "open"
+    assert result.state is not None and result.state.traits == state.traits
+    again = await w.run(updated(assignee=SAM, status="open"), state=result.state, offset=3)
+    assert again.reason == "no_change"
+
+
+async def test_the_audit_detail_names_fields_never_values() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    result = await w.run(
+        updated(assignee=KIM, status="closed", title="Secret plans", tags=[{"name": "vip"}]),
+        state=state,
+        offset=2,
+    )
+    assert result.detail == "status,tags,assignee,subject"
 
 
 async def test_update_of_a_conversation_not_synced() -> None:
@@ -412,6 +644,22 @@ async def test_update_of_a_conversation_not_synced() -> None:
         "conversation_not_synced",
         None,
     )
+
+
+async def test_update_of_a_deleted_conversation() -> None:
+    w = World()
+    state = await w.synced_conversation()
+    gone = await w.run(deleted(), state=state, offset=2)
+    result = await w.run(updated(assignee=KIM), state=gone.state, offset=3)
+    assert (result.outcome, result.reason) == ("skipped", "conversation_deleted")
+    assert w.vitally.calls == []
+
+
+# ----- conversation_deleted -----
+
+
+def deleting(**settings: Any) -> World:
+    return World(tenant_context(TENANT, default_admin_email=OPS, **settings))
 
 
 async def test_deleted_conversation_takes_no_more_messages() -> None:
@@ -428,14 +676,92 @@ async def test_deleted_conversation_takes_no_more_messages() -> None:
     assert w.vitally.calls == []
 
 
+async def test_a_tenant_that_asks_for_it_has_the_vitally_conversation_deleted() -> None:
+    w = deleting(on_conversation_deleted="delete")
+    state = await w.synced_conversation()
+    result = await w.run(deleted(), state=state, offset=2)
+    assert (result.outcome, result.reason) == ("synced", None)
+    assert result.vitally_conversation_id == state.vitally_conversation_id
+    assert w.vitally.methods() == ["delete_conversation"]
+    assert w.vitally.conversations(TENANT) == []
+    assert result.state is not None and result.state.vitally_deleted
+    assert result.state.status == "deleted"
+
+    resent = await w.run(deleted(), state=result.state, offset=3)
+    assert (resent.outcome, resent.reason) == ("duplicate", "already_synced")
+    reply = await w.run(posted(), state=resent.state, offset=4)
+    assert reply.reason == "conversation_deleted"
+    assert w.vitally.methods() == ["delete_conversation"]
+
+
+async def test_deleting_what_vitally_no_longer_has_is_a_duplicate_not_a_failure() -> None:
+    w = deleting(on_conversation_deleted="delete")
+    state = await w.synced_conversation()
+    [stored] = w.vitally.conversations(TENANT)
+    await w.vitally.delete_conversation(w.tenant.target, stored.id)  # gone in Vitally already
+    result = await w.run(deleted(), state=state, offset=2)
+    assert (result.outcome, result.reason) == ("duplicate", "already_deleted")
+    assert result.state is not None and result.state.vitally_deleted
+
+
+async def test_deleting_a_conversation_that_was_never_synced_calls_nobody() -> None:
+    w = deleting(on_conversation_deleted="delete")
+    stranger = "stranger@else.example"
+    skipped = await w.run(created(submitter=stranger, initial=initial(sender=stranger)), offset=1)
+    assert skipped.reason == "customer_not_in_vitally"
+    w.vitally.calls.clear()
+    result = await w.run(deleted(), state=skipped.state, offset=2)
+    assert (result.outcome, result.reason) == ("skipped", "conversation_not_synced")
+    assert w.vitally.calls == []
+
+
 async def test_delete_of_an_unknown_conversation() -> None:
-    w = World()
+    w = deleting(on_conversation_deleted="delete")
     result = await w.run(deleted())
     assert (result.outcome, result.reason, result.state) == (
         "skipped",
         "conversation_not_synced",
         None,
     )
+
+
+# ----- backfill -----
+
+
+async def test_a_backfill_syncs_conversations_created_since_it_before_the_connection() -> None:
+    since = CONNECTED_AT - timedelta(days=30)
+    w = World(tenant_context(TENANT, default_admin_email=OPS, backfill_since=since))
+    result = await w.run(created(created_at=CONNECTED_AT - timedelta(days=2)))
+    assert result.outcome == "synced"
+    older = await w.run(created(conversation_id="c-older", created_at=since - timedelta(seconds=1)))
+    assert (older.outcome, older.reason) == ("skipped", "created_before_connect")
+
+
+async def test_a_conversation_skipped_before_a_backfill_is_synced_when_read_again() -> None:
+    w = World()
+    before = created(created_at=CONNECTED_AT - timedelta(days=2))
+    skipped = await w.run(before, offset=10)
+    assert skipped.reason == "created_before_connect" and skipped.state is not None
+    reply = await w.run(posted(), state=skipped.state, offset=11)
+    assert reply.reason == "conversation_not_synced" and reply.state is not None
+
+    # Without a backfill, reading the topic again skips it again, calling nobody.
+    again = await w.run(before, state=reply.state, offset=10)
+    assert (again.outcome, again.reason) == ("skipped", "created_before_connect")
+    assert w.vitally.calls == []
+
+    w.tenant = tenant_context(
+        TENANT, default_admin_email=OPS, backfill_since=CONNECTED_AT - timedelta(days=7)
+    )
+    synced = await w.run(before, state=reply.state, offset=10)
+    assert synced.outcome == "synced" and synced.state is not None
+    assert synced.state.last_offset == 10
+    follow_up = await w.run(posted(), state=synced.state, offset=11)
+    assert follow_up.outcome == "synced"
+    assert [m.body.external_id for m in w.vitally.conversations(TENANT)[0].messages] == [
+        "m_initial",
+        "m_2",
+    ]
 
 
 async def test_email_matching_ignores_case() -> None:

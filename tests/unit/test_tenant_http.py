@@ -216,6 +216,70 @@ async def test_reconnect_keeps_connected_at_and_a_new_connection_starts_anew(
     assert third["connectedAt"] > first["connectedAt"]
 
 
+async def test_optional_settings_are_shown_kept_when_left_out_and_cleared_by_null(
+    harness: Harness,
+) -> None:
+    _, plain = await harness.put(GOOD)
+    assert (plain["backfillSince"], plain["onConversationDeleted"]) == (None, "keep")
+    options = {"backfillSince": "2026-01-01T00:00:00+01:00", "onConversationDeleted": "delete"}
+    _, set_ = await harness.put({**GOOD, **options})
+    assert (set_["backfillSince"], set_["onConversationDeleted"]) == (
+        "2025-12-31T23:00:00Z",
+        "delete",
+    )
+    _, kept = await harness.put(GOOD)
+    assert (kept["backfillSince"], kept["onConversationDeleted"]) == (
+        "2025-12-31T23:00:00Z",
+        "delete",
+    )
+    _, got = await harness.call("GET")
+    assert (got["backfillSince"], got["onConversationDeleted"]) == (
+        "2025-12-31T23:00:00Z",
+        "delete",
+    )
+    tenant = harness.store.tenant("T01ACME")
+    assert tenant is not None and tenant.on_conversation_deleted == "delete"
+    assert tenant.backfill_since is not None and tenant.backfill_since.isoformat() == (
+        "2025-12-31T23:00:00+00:00"
+    )
+    _, one_cleared = await harness.put({**GOOD, "backfillSince": None})
+    assert (one_cleared["backfillSince"], one_cleared["onConversationDeleted"]) == (None, "delete")
+    _, cleared = await harness.put({**GOOD, "onConversationDeleted": None})
+    assert cleared["onConversationDeleted"] == "keep"
+    tenant = harness.store.tenant("T01ACME")
+    assert tenant is not None and tenant.backfill_since is None
+    assert tenant.on_conversation_deleted == "keep"
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "hint"),
+    [
+        ({"backfillSince": "last tuesday"}, "invalid_backfill_since", "ISO 8601"),
+        ({"backfillSince": ""}, "invalid_backfill_since", "ISO 8601"),
+        ({"backfillSince": 1767225600}, "invalid_backfill_since", "string"),
+        ({"onConversationDeleted": "archive"}, "invalid_on_conversation_deleted", "delete"),
+        ({"onConversationDeleted": True}, "invalid_on_conversation_deleted", "string"),
+    ],
+)
+async def test_invalid_settings_are_refused_before_vitally_is_asked(
+    harness: Harness, change: dict[str, object], code: str, hint: str
+) -> None:
+    status, body = await harness.put({**GOOD, **change})
+    assert (status, body["error"]) == (422, code)
+    assert hint in body["message"]
+    assert harness.vitally.hosts == [] and harness.published == []
+
+
+async def test_a_record_saved_before_the_settings_existed_reads_with_the_defaults(
+    harness: Harness,
+) -> None:
+    _, put = await harness.put(GOOD)
+    saved = json.loads(harness.published[-1].to_json())
+    del saved["backfillSince"], saved["onConversationDeleted"]
+    old = IntegrationRecord.from_json(json.dumps(saved).encode())
+    assert (old.backfill_since, old.on_conversation_deleted) == (None, "keep")
+
+
 async def test_get_shows_sync_counts_by_outcome_and_reason(harness: Harness) -> None:
     await harness.put(GOOD)
     for outcome, reason, tenant in [("synced", None, "T01ACME"), ("synced", None, "T01ACME"),

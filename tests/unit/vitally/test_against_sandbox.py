@@ -10,7 +10,7 @@ from vitally_sandbox import ManualClock, create_app
 
 from processors.clock import SystemClock
 from processors.conversation_index import ConversationIndex
-from schemas.vitally import ConversationCreate, MessageCreate, Participant
+from schemas.vitally import ConversationCreate, ConversationUpdate, MessageCreate, Participant
 from vitally import TenantRateLimiter, VitallyAuthError, VitallyClient, VitallyTarget
 
 BASE = "http://sandbox.test"
@@ -89,3 +89,32 @@ async def test_a_wrong_key_is_an_auth_error(
     wrong = VitallyTarget.for_tenant("T09", "acme", "us", "not-a-key", BASE)
     with pytest.raises(VitallyAuthError):
         await vitally.list_users(wrong)
+
+
+async def test_update_and_delete_round_trip(
+    client: tuple[VitallyClient, TenantRateLimiter],
+) -> None:
+    vitally, _ = client
+    first = MessageCreate(
+        external_id="m-1",
+        message="<p>Export fails</p>",
+        from_=Participant(type="user", id="u-jane"),
+        to=[Participant(type="admin", id="a-sam")],
+    )
+    created = await vitally.create_conversation(
+        ACME,
+        ConversationCreate(
+            external_id="c-1", subject="CSV", messages=[first],
+            traits={"unthreadStatus": "open", "unthreadAssigneeName": "Sam"},
+        ),
+    )  # fmt: skip
+    change = ConversationUpdate(
+        subject="CSV export fails",
+        traits={"unthreadStatus": "closed", "unthreadAssigneeName": None},
+    )
+    await vitally.update_conversation(ACME, created.id, change)
+    stored = await vitally.get_conversation(ACME, created.id)
+    assert stored is not None and stored.subject == "CSV export fails"
+    assert await vitally.delete_conversation(ACME, created.id) is True
+    assert await vitally.get_conversation(ACME, created.id) is None
+    assert await vitally.delete_conversation(ACME, created.id) is False

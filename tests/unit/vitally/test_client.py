@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from schemas.vitally import ConversationCreate, MessageCreate, Participant
+from schemas.vitally import ConversationCreate, ConversationUpdate, MessageCreate, Participant
 from tests.unit.vitally.fakes import ACME, GLOBEX, RecordedSleep
 from vitally import (
     RetryPolicy,
@@ -212,6 +212,58 @@ async def test_add_message_posts_to_the_conversation() -> None:
     assert (message.id, message.type) == ("vm1", "inbound")
     assert seen[0].url.path == "/resources/conversations/v1/messages"
     assert json.loads(seen[0].content)["externalId"] == "unthread:m_1"
+
+
+async def test_update_conversation_puts_only_what_is_set_and_keeps_null_traits() -> None:
+    seen, handler = scripted(ok({"id": "v/1"}))
+    change = ConversationUpdate(traits={"unthreadStatus": "closed", "unthreadAssigneeName": None})
+    await make_client(handler).update_conversation(ACME, "v/1", change)
+    request = seen[0]
+    assert (request.method, request.url.raw_path) == ("PUT", b"/resources/conversations/v%2F1")
+    assert request.headers["Authorization"] == ACME.authorization
+    assert json.loads(request.content) == {
+        "traits": {"unthreadStatus": "closed", "unthreadAssigneeName": None}
+    }
+
+
+async def test_update_conversation_sends_a_subject_alone() -> None:
+    seen, handler = scripted(httpx.Response(204))
+    await make_client(handler).update_conversation(ACME, "v1", ConversationUpdate(subject="New"))
+    assert json.loads(seen[0].content) == {"subject": "New"}
+
+
+async def test_update_that_times_out_is_retried_for_a_put_is_idempotent() -> None:
+    seen, handler = scripted(timeout(), ok({"id": "v1"}))
+    await make_client(handler).update_conversation(ACME, "v1", ConversationUpdate(subject="x"))
+    assert len(seen) == 2
+
+
+async def test_update_of_a_conversation_vitally_no_longer_has_raises_not_found() -> None:
+    _, handler = scripted(httpx.Response(404, json={"error": "Not found"}))
+    with pytest.raises(VitallyStatusError) as caught:
+        await make_client(handler).update_conversation(ACME, "v1", ConversationUpdate(subject="x"))
+    assert caught.value.reason == "vitally_not_found"
+
+
+async def test_delete_conversation_is_true_then_false_once_gone() -> None:
+    seen, handler = scripted(httpx.Response(204), httpx.Response(404, json={"error": "x"}))
+    client = make_client(handler)
+    assert await client.delete_conversation(ACME, "v1") is True
+    assert await client.delete_conversation(ACME, "v1") is False
+    assert [(r.method, r.url.path) for r in seen] == [("DELETE", "/resources/conversations/v1")] * 2
+
+
+async def test_an_eu_tenant_calls_the_shared_eu_host_with_its_basic_key() -> None:
+    eu = VitallyTarget.for_tenant("T03EU", "acme-eu", "eu", "eu-secret")
+    seen, handler = scripted(ok({"results": []}), ok({"id": "v1"}))
+    client = make_client(handler)
+    await client.list_users(eu)
+    await client.update_conversation(eu, "v1", ConversationUpdate(subject="x"))
+    for request in seen:
+        assert (request.url.scheme, request.url.host) == ("https", "rest.vitally-eu.io")
+        # Vitally's Basic auth: the key as user name, an empty password.
+        assert request.headers["Authorization"] == "Basic ZXUtc2VjcmV0Og=="
+    assert [r.url.path for r in seen] == ["/resources/users", "/resources/conversations/v1"]
 
 
 async def test_a_created_answer_without_id_is_maybe_applied_and_not_retried() -> None:
