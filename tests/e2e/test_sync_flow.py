@@ -136,6 +136,22 @@ def test_conversations_and_messages_sync_and_every_skip_is_audited(
                 message("c-a", "no email", message_id="m-a8", sender=None, external=True, at=t[7]),
             ),
         ),
+        Record.of(
+            "c-a",
+            envelope(
+                TENANT,
+                "message_created",
+                message(
+                    "c-a",
+                    "nobody",
+                    message_id="m-a9",
+                    sender=None,
+                    external=True,
+                    at=t[7],
+                    userId=None,
+                ),
+            ),
+        ),
         new_conversation(
             TENANT,
             "c-b",
@@ -202,6 +218,9 @@ def test_conversations_and_messages_sync_and_every_skip_is_audited(
         ("skipped", "private_note"): 1,
         ("skipped", "automated_message"): 1,
         ("skipped", "teammate_not_in_vitally"): 1,
+        # No email: with a Slack user id, an Unthread key would have found it; without one,
+        # there is nobody to look up.
+        ("skipped", "unthread_key_missing"): 1,
         ("skipped", "no_sender_email"): 1,
         ("skipped", "created_before_connect"): 1,
         ("skipped", "conversation_not_synced"): 1,
