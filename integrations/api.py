@@ -35,7 +35,12 @@ from pydantic import ValidationError
 
 from integrations.connect import Publish, connect_tenant, disconnect_tenant, request_recheck
 from integrations.secrets import SecretBox
-from integrations.validation import ConnectError, ConnectErrorCode, ConnectionProbe
+from integrations.validation import (
+    ConnectError,
+    ConnectErrorCode,
+    ConnectionProbe,
+    UnthreadKeyProbe,
+)
 from schemas.integration import ConnectRequest, IntegrationRecord
 
 log = logging.getLogger(__name__)
@@ -52,7 +57,11 @@ _FIELD_CODES: dict[str, ConnectErrorCode] = {
     "backfillSince": "invalid_backfill_since",
     "onConversationDeleted": "invalid_on_conversation_deleted",
 }
-_OPTIONS = {"backfill_since": "backfillSince", "on_conversation_deleted": "onConversationDeleted"}
+_OPTIONS = {
+    "backfill_since": "backfillSince",
+    "on_conversation_deleted": "onConversationDeleted",
+    "unthread_api_key": "unthreadApiKey",
+}
 _BODY_HINT = (
     'Send a JSON object: {"subdomain": "acme", "apiKey": "<Basic API key value>", '
     '"defaultAdminEmail": "ops@vendor.example", "region": "us"}.'
@@ -114,7 +123,11 @@ class TenantApi:
         box: SecretBox,
         publish: Publish,
         base_url_override: str | None,
+        unthread: UnthreadKeyProbe | None = None,
+        unthread_base_url: str | None = None,
     ) -> None:
+        self._unthread = unthread
+        self._unthread_base_url = unthread_base_url
         self._integrations = integrations
         self._counts = counts
         self._probe = probe
@@ -141,6 +154,8 @@ class TenantApi:
                     box=self._box,
                     base_url_override=self._override,
                     publish=self._save,
+                    unthread=self._unthread,
+                    unthread_base_url=self._unthread_base_url,
                     options={
                         camel: getattr(request, name)
                         for name, camel in _OPTIONS.items()

@@ -10,7 +10,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 from integrations.secrets import SecretBox, fingerprint
-from integrations.validation import ConnectionProbe, resolve_settings, validate_connection
+from integrations.validation import (
+    ConnectionProbe,
+    UnthreadKeyProbe,
+    resolve_settings,
+    validate_connection,
+    validate_unthread_key,
+)
 from schemas.integration import IntegrationRecord
 
 Publish = Callable[[IntegrationRecord], Awaitable[None]]
@@ -30,10 +36,14 @@ async def connect_tenant(
     publish: Publish,
     now: datetime | None = None,
     options: Mapping[str, str | None] | None = None,
+    unthread: UnthreadKeyProbe | None = None,
+    unthread_base_url: str | None = None,
 ) -> IntegrationRecord:
     """Validate and save a tenant's integration. ``options``: the optional settings the
-    caller sent, by their camelCase names (left out: keep the saved value; None: default)."""
-    settings = resolve_settings(options or {}, previous)
+    caller sent, by their camelCase names (left out: keep the saved value; None: default).
+    ``unthread`` checks an ``unthreadApiKey`` among them against Unthread."""
+    options = options or {}
+    settings = resolve_settings(options, previous)
     valid = await validate_connection(
         probe,
         tenant_id=tenant_id,
@@ -43,6 +53,22 @@ async def connect_tenant(
         region=region,
         base_url_override=base_url_override,
     )
+    unthread_key = (
+        previous.unthread_api_key_encrypted,
+        previous.unthread_key_fingerprint,
+    ) if previous is not None else (None, None)  # fmt: skip
+    if options.get("unthreadApiKey") is not None:
+        if unthread is None:
+            raise ValueError("an unthreadApiKey needs an Unthread client to check it")
+        key = await validate_unthread_key(
+            unthread,
+            tenant_id=tenant_id,
+            api_key=options["unthreadApiKey"] or "",
+            base_url_override=unthread_base_url,
+        )
+        unthread_key = (box.encrypt(key), fingerprint(key))
+    elif "unthreadApiKey" in options:
+        unthread_key = (None, None)  # null: the tenant no longer gives us an Unthread key
     at = now or datetime.now(UTC)
     # Changing settings of a live integration keeps its start; a new connection starts now,
     # so conversations from while it was disconnected are not backfilled.
@@ -59,6 +85,8 @@ async def connect_tenant(
         updated_at=at,
         backfill_since=settings.backfill_since,
         on_conversation_deleted=settings.on_conversation_deleted,
+        unthread_api_key_encrypted=unthread_key[0],
+        unthread_key_fingerprint=unthread_key[1],
     )
     await publish(record)
     return record

@@ -21,6 +21,7 @@ from integrations.secrets import SecretBox, UndecryptableSecret, fingerprint
 from integrations.tail import tail_topic
 from processors.tenant import TenantContext
 from schemas.integration import IntegrationRecord
+from unthread.target import UnthreadTarget
 from vitally.target import VitallyTarget
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class IntegrationStore:
         topic: str,
         box: SecretBox,
         base_url_override: str | None,
+        unthread_base_url: str | None = None,
         publish: Callable[[IntegrationRecord], Awaitable[None]] | None = None,
         on_reconnect: Callable[[str], None] | None = None,
         on_recheck: Callable[[str], None] | None = None,
@@ -47,6 +49,7 @@ class IntegrationStore:
         self._topic = topic
         self._box = box
         self._override = base_url_override
+        self._unthread_base_url = unthread_base_url
         self._records: dict[str, IntegrationRecord] = {}
         self._contexts: dict[str, TenantContext] = {}
         self.ready = asyncio.Event()
@@ -166,6 +169,13 @@ class IntegrationStore:
 
     def _context(self, record: IntegrationRecord) -> TenantContext:
         api_key = self._box.decrypt(record.api_key_encrypted)
+        unthread = None
+        if record.unthread_api_key_encrypted is not None:
+            unthread = UnthreadTarget.for_tenant(
+                record.tenant_id,
+                self._box.decrypt(record.unthread_api_key_encrypted),
+                self._unthread_base_url,
+            )
         return TenantContext(
             tenant_id=record.tenant_id,
             target=VitallyTarget.for_tenant(
@@ -175,4 +185,5 @@ class IntegrationStore:
             connected_at=record.connected_at,
             backfill_since=record.backfill_since,
             on_conversation_deleted=record.on_conversation_deleted,
+            unthread=unthread,
         )

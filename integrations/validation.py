@@ -19,6 +19,8 @@ is saved, with one stable error code per thing the user has to fix:
 
 The optional settings (``backfillSince``, ``onConversationDeleted``) are checked before
 Vitally is asked anything; one left out keeps its saved value, null restores its default.
+An ``unthreadApiKey`` is checked against Unthread after Vitally (``invalid_unthread_api_key``,
+``unthread_unreachable``); left out it is kept, null removes it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from processors.direction import normalise_email
 from schemas.integration import IntegrationRecord, OnConversationDeleted
 from schemas.vitally import Page as VitallyPage
 from schemas.vitally import VitallyAdmin, VitallyConversationSummary, VitallyUser
+from unthread.errors import UnthreadAuthError, UnthreadError
+from unthread.target import UnthreadTarget
 from vitally.errors import VitallyAuthError, VitallyError, VitallyStatusError
 from vitally.target import Region, VitallyTarget, base_url_for, basic_auth_value
 
@@ -47,6 +51,8 @@ ConnectErrorCode = Literal[
     "vitally_unreachable",
     "invalid_backfill_since",
     "invalid_on_conversation_deleted",
+    "invalid_unthread_api_key",
+    "unthread_unreachable",
 ]
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
@@ -151,6 +157,38 @@ def resolve_settings(
         raw = given["onConversationDeleted"]
         policy = "keep" if raw is None else normalise_on_conversation_deleted(raw)
     return SyncSettings(since, policy)
+
+
+class UnthreadKeyProbe(Protocol):
+    """What connecting asks of Unthread (unthread.UnthreadClient in production)."""
+
+    async def validate_key(self, target: UnthreadTarget) -> None: ...
+
+
+async def validate_unthread_key(
+    probe: UnthreadKeyProbe, *, tenant_id: str, api_key: str, base_url_override: str | None
+) -> str:
+    """The tenant's Unthread key, once Unthread accepted it, or :class:`ConnectError`."""
+    key = api_key.strip()
+    if not key:
+        raise ConnectError(
+            "invalid_unthread_api_key", "unthreadApiKey is empty: paste an Unthread API key."
+        )
+    try:
+        await probe.validate_key(UnthreadTarget.for_tenant(tenant_id, key, base_url_override))
+    except UnthreadAuthError:
+        raise ConnectError(
+            "invalid_unthread_api_key",
+            "Unthread rejected the unthreadApiKey: create a service-account API key in "
+            "Unthread and paste it whole.",
+        ) from None
+    except UnthreadError:
+        raise ConnectError(
+            "unthread_unreachable",
+            "Unthread did not answer while checking the unthreadApiKey; nothing was saved. "
+            "Try again later.",
+        ) from None
+    return key
 
 
 def normalise_backfill_since(raw: str) -> datetime:

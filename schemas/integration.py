@@ -40,6 +40,10 @@ class IntegrationRecord(BaseModel):
     # Conversations created on or after it are synced even though they predate connectedAt.
     backfill_since: datetime | None = None
     on_conversation_deleted: OnConversationDeleted = "keep"
+    # Optional: an Unthread service-account key, to look up what sparse events leave out;
+    # encrypted like the Vitally key, and shown only by its fingerprint.
+    unthread_api_key_encrypted: str | None = Field(default=None, repr=False)
+    unthread_key_fingerprint: str | None = None
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()
@@ -50,7 +54,11 @@ class IntegrationRecord(BaseModel):
 
     def public_view(self) -> dict[str, object]:
         """What the HTTP API and the CLI may show: everything but the encrypted key."""
-        return self.model_dump(mode="json", by_alias=True, exclude={"api_key_encrypted"})
+        return self.model_dump(
+            mode="json",
+            by_alias=True,
+            exclude={"api_key_encrypted", "unthread_api_key_encrypted"},
+        )
 
 
 class ConnectRequest(BaseModel):
@@ -74,3 +82,4 @@ class ConnectRequest(BaseModel):
     # "keep"). Strings here; integrations.validation reads and checks them.
     backfill_since: str | None = Field(default=None, max_length=64)
     on_conversation_deleted: str | None = Field(default=None, max_length=16)
+    unthread_api_key: str | None = Field(default=None, repr=False, max_length=1024)

@@ -230,6 +230,7 @@ def _integration_store(app: faust.App, settings: Settings, index: ParkedIndex) -
         topic=settings.integrations_topic,
         box=SecretBox(settings.secrets_key.get_secret_value()),
         base_url_override=settings.vitally_base_url,
+        unthread_base_url=settings.unthread_base_url,
         publish=publish,
         on_reconnect=index.wake_tenant,
         on_recheck=index.wake_tenant,

@@ -25,6 +25,8 @@ from streams.seam.app_state import on_signal
 from streams.seam.web import add_middleware
 from streams.settings import Settings
 from streams.web.guard import guard, read_body
+from unthread.client import UnthreadClient
+from unthread.client import build_http_client as build_unthread_http_client
 from vitally.client import VitallyClient, build_http_client
 from vitally.retry import RetryPolicy
 
@@ -42,10 +44,9 @@ def register_tenant_api(
     counts = AuditCounts(
         bootstrap_servers=settings.kafka_bootstrap_servers, topic=settings.audit_topic
     )
-    probe = VitallyClient(
-        build_http_client(timeout=min(settings.http_timeout_seconds, PROBE_TIMEOUT_SECONDS)),
-        retry=PROBE_RETRY,
-    )
+    timeout = min(settings.http_timeout_seconds, PROBE_TIMEOUT_SECONDS)
+    probe = VitallyClient(build_http_client(timeout=timeout), retry=PROBE_RETRY)
+    unthread = UnthreadClient(build_unthread_http_client(timeout=timeout), retry=PROBE_RETRY)
     api = TenantApi(
         integrations=integrations,
         counts=counts,
@@ -53,12 +54,15 @@ def register_tenant_api(
         box=SecretBox(settings.secrets_key.get_secret_value()),
         publish=faust_publisher(app, settings.integrations_topic),
         base_url_override=settings.vitally_base_url,
+        unthread=unthread,
+        unthread_base_url=settings.unthread_base_url,
     )
 
     app.task(counts.run)
 
     async def close_probe(app: faust.App, **kwargs: Any) -> None:
         await probe.aclose()
+        await unthread.aclose()
 
     on_signal(app.on_before_shutdown, close_probe)
 
