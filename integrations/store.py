@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from integrations.kafka_config import KafkaSettings
 from integrations.secrets import SecretBox, UndecryptableSecret, fingerprint
 from integrations.tail import tail_topic
 from processors.tenant import TenantContext
@@ -29,7 +30,7 @@ class IntegrationStore:
     def __init__(
         self,
         *,
-        bootstrap_servers: str,
+        kafka: KafkaSettings,
         topic: str,
         box: SecretBox,
         base_url_override: str | None,
@@ -38,7 +39,7 @@ class IntegrationStore:
     ) -> None:
         self._publish = publish
         self._on_reconnect = on_reconnect
-        self._bootstrap = bootstrap_servers
+        self._kafka = kafka
         self._topic = topic
         self._box = box
         self._override = base_url_override
@@ -141,7 +142,7 @@ class IntegrationStore:
             self.ready.set()
 
         await tail_topic(
-            bootstrap_servers=self._bootstrap,
+            kafka=self._kafka,
             topic=self._topic,
             on_record=self._apply_record,
             on_caught_up=loaded,

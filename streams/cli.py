@@ -6,6 +6,10 @@
 * ``vitally-sync status --tenant T``: the integration (no key) and its sync counts.
 * ``vitally-sync disconnect --tenant T`` and ``vitally-sync tenants``.
 * ``vitally-sync rotate-secrets``: re-encrypt every stored key with the newest SECRETS_KEY.
+* ``vitally-sync replay --to-earliest|--to-datetime T|--to-offset N [--execute]``: re-read input.
+
+Each command reads only the settings it needs (``--help`` names them); read-only commands
+(status, tenants, replay) need no secrets and create no topics.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Sequence
+
+from pydantic import SecretStr
 
 from integrations.connect import connect_tenant, disconnect_tenant
 from integrations.secrets import SecretBox, UndecryptableSecret
@@ -23,7 +28,10 @@ from integrations.sync_counts import AuditCounts
 from integrations.topic import publish_record, read_records, read_topic
 from integrations.validation import ConnectError
 from schemas.integration import IntegrationRecord
-from streams.settings import Settings
+from streams.commands.common import environment_epilog, guarded, read_secret
+from streams.commands.replay import add_replay_parser
+from streams.commands.worker import run_worker
+from streams.settings import ClientSettings
 from streams.topics import ensure_topics
 from vitally.client import VitallyClient, build_http_client
 
@@ -31,69 +39,113 @@ from vitally.client import VitallyClient, build_http_client
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "worker":
-        return _worker(args)
+        return guarded(lambda: run_worker(args))
     parser = _parser()
     ns = parser.parse_args(args)
-    settings = Settings()  # read from the environment
-    ensure_topics(settings)
+    return guarded(lambda: _run(ns))
+
+
+def _run(ns: argparse.Namespace) -> int:
+    settings = ns.settings()  # read from the environment: what this command needs
+    if ns.creates_topics:
+        ensure_topics(settings)
     code: int = ns.run(settings, ns)
     return code
 
 
-def _worker(args: list[str]) -> int:
-    from streams.app import create_app
+class SecretSettings(ClientSettings):
+    """Commands that encrypt or decrypt tenants' keys need SECRETS_KEY (not the API token)."""
 
-    settings = Settings()
-    layout = ensure_topics(settings)
-    app = create_app(settings, layout)
-    # httpx logs every request at INFO: a line per Vitally call is noise at our rates and
-    # costs the worker CPU; our own logs say what was synced.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    sys.argv = ["vitally-sync", *args]
-    app.main()
-    return 0
+    secrets_key: SecretStr
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vitally-sync", description=__doc__)
-    commands = parser.add_subparsers(required=True, metavar="command")
-    connect = commands.add_parser("connect", help="connect or reconnect a tenant's Vitally")
-    connect.add_argument("--tenant", required=True)
-    connect.add_argument("--subdomain", required=True)
-    connect.add_argument("--api-key", required=True, help='the key, or "-" to read it from stdin')
-    connect.add_argument("--default-admin-email", required=True)
-    connect.add_argument("--region", default="us", choices=["us", "eu"])
-    connect.set_defaults(run=_connect)
-    disconnect = commands.add_parser("disconnect", help="stop syncing a tenant")
-    disconnect.add_argument("--tenant", required=True)
-    disconnect.set_defaults(run=_disconnect)
-    commands.add_parser("tenants", help="list tenants (without keys)").set_defaults(run=_tenants)
-    status = commands.add_parser("status", help="one tenant's integration and sync counts")
-    status.add_argument("--tenant", required=True)
-    status.set_defaults(run=_status)
-    commands.add_parser(
-        "rotate-secrets", help="re-encrypt stored keys with the newest SECRETS_KEY"
-    ).set_defaults(run=_rotate)
-    commands.add_parser("worker", help="run the sync worker (Faust options follow)")
+def _command(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    name: str,
+    help: str,
+    settings: type[ClientSettings],
+    *,
+    writes: bool,
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=help, description=help[0].upper() + help[1:] + ".",
+        epilog=environment_epilog(settings),
+    )  # fmt: skip
+    # Only commands that write create missing topics; the others only read what is there.
+    parser.set_defaults(settings=settings, creates_topics=writes)
     return parser
 
 
-def _publisher(settings: Settings):  # type: ignore[no-untyped-def]
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vitally-sync", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Errors: one line on stderr; exit 2 for configuration, 1 for Kafka or the run.",
+    )  # fmt: skip
+    commands = parser.add_subparsers(required=True, metavar="command")
+    tenant_help = "the Unthread tenant (workspace) id"
+    connect = _command(
+        commands, "connect", "connect or reconnect a tenant's Vitally (validated first)",
+        SecretSettings, writes=True,
+    )  # fmt: skip
+    connect.add_argument("--tenant", required=True, help=tenant_help)
+    connect.add_argument(
+        "--subdomain", required=True, help="acme for acme.rest.vitally.io (the URL works too)"
+    )
+    connect.add_argument(
+        "--api-key", required=True,
+        help='the Vitally API key, or "-": prompted for on a terminal, else read from stdin '
+        "(keeps it out of ps and shell history)",
+    )  # fmt: skip
+    connect.add_argument(
+        "--default-admin-email", required=True, help="an active Vitally admin's email"
+    )
+    connect.add_argument("--region", default="us", choices=["us", "eu"], help="default: us")
+    connect.set_defaults(run=_connect)
+    disconnect = _command(
+        commands, "disconnect", "stop syncing a tenant", ClientSettings, writes=True
+    )
+    disconnect.add_argument("--tenant", required=True, help=tenant_help)
+    disconnect.set_defaults(run=_disconnect)
+    tenants = _command(
+        commands, "tenants", "list tenants, one JSON line each (never keys)", ClientSettings,
+        writes=False,
+    )  # fmt: skip
+    tenants.set_defaults(run=_tenants)
+    status = _command(
+        commands, "status", "one tenant's integration and sync counts", ClientSettings,
+        writes=False,
+    )  # fmt: skip
+    status.add_argument("--tenant", required=True, help=tenant_help)
+    status.set_defaults(run=_status)
+    _command(
+        commands, "rotate-secrets", "re-encrypt stored keys with the newest SECRETS_KEY",
+        SecretSettings, writes=True,
+    ).set_defaults(run=_rotate)  # fmt: skip
+    add_replay_parser(commands)
+    commands.add_parser(
+        "worker", help="run the sync worker (Faust's worker options follow; see worker --help)"
+    )
+    return parser
+
+
+def _publisher(settings: ClientSettings):  # type: ignore[no-untyped-def]
     async def publish(record: IntegrationRecord) -> None:
-        publish_record(settings.kafka_bootstrap_servers, settings.integrations_topic, record)
+        publish_record(settings, settings.integrations_topic, record)
 
     return publish
 
 
-def _connect(settings: Settings, ns: argparse.Namespace) -> int:
-    previous = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic)
+def _connect(settings: SecretSettings, ns: argparse.Namespace) -> int:
+    api_key = read_secret(ns.api_key, "Vitally API key: ")
+    previous = read_records(settings, settings.integrations_topic)
 
     async def run() -> IntegrationRecord:
         async with build_http_client(timeout=settings.http_timeout_seconds) as http:
             return await connect_tenant(
                 tenant_id=ns.tenant,
                 subdomain=ns.subdomain,
-                api_key=sys.stdin.readline().strip() if ns.api_key == "-" else ns.api_key,
+                api_key=api_key,
                 default_admin_email=ns.default_admin_email,
                 region=ns.region,
                 previous=previous.get(ns.tenant),
@@ -112,8 +164,8 @@ def _connect(settings: Settings, ns: argparse.Namespace) -> int:
     return 0
 
 
-def _disconnect(settings: Settings, ns: argparse.Namespace) -> int:
-    records = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic)
+def _disconnect(settings: ClientSettings, ns: argparse.Namespace) -> int:
+    records = read_records(settings, settings.integrations_topic)
     previous = records.get(ns.tenant)
     if previous is None:
         print(json.dumps({"error": "not_connected", "message": "no such tenant"}), file=sys.stderr)
@@ -123,34 +175,30 @@ def _disconnect(settings: Settings, ns: argparse.Namespace) -> int:
     return 0
 
 
-def _status(settings: Settings, ns: argparse.Namespace) -> int:
-    record = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic).get(
-        ns.tenant
-    )
+def _status(settings: ClientSettings, ns: argparse.Namespace) -> int:
+    record = read_records(settings, settings.integrations_topic).get(ns.tenant)
     if record is None:
         print(json.dumps({"error": "not_connected", "message": "no such tenant"}), file=sys.stderr)
         return 2
     # The same counts as GET .../integrations/vitally: the audit topic, read whole.
-    counts = AuditCounts(
-        bootstrap_servers=settings.kafka_bootstrap_servers, topic=settings.audit_topic
-    )
-    for _, value in read_topic(settings.kafka_bootstrap_servers, settings.audit_topic):
+    counts = AuditCounts(kafka=settings, topic=settings.audit_topic)
+    for _, value in read_topic(settings, settings.audit_topic):
         counts.add(value)
     counts.caught_up.set()
     print(json.dumps({**record.public_view(), "syncCounts": counts.for_tenant(ns.tenant)}))
     return 0
 
 
-def _tenants(settings: Settings, ns: argparse.Namespace) -> int:
-    records = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic)
+def _tenants(settings: ClientSettings, ns: argparse.Namespace) -> int:
+    records = read_records(settings, settings.integrations_topic)
     for record in records.values():
         print(json.dumps(record.public_view()))
     return 0
 
 
-def _rotate(settings: Settings, ns: argparse.Namespace) -> int:
+def _rotate(settings: SecretSettings, ns: argparse.Namespace) -> int:
     box = SecretBox(settings.secrets_key.get_secret_value())
-    records = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic)
+    records = read_records(settings, settings.integrations_topic)
     stuck: list[str] = []
     for record in records.values():
         try:
@@ -161,6 +209,6 @@ def _rotate(settings: Settings, ns: argparse.Namespace) -> int:
             stuck.append(record.tenant_id)
             continue
         rotated = record.model_copy(update={"api_key_encrypted": encrypted})
-        publish_record(settings.kafka_bootstrap_servers, settings.integrations_topic, rotated)
+        publish_record(settings, settings.integrations_topic, rotated)
     print(json.dumps({"rotated": len(records) - len(stuck), "undecryptable": stuck}))
     return 1 if stuck else 0
