@@ -20,7 +20,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 
 from integrations.connect import connect_tenant, disconnect_tenant
 from integrations.secrets import SecretBox, UndecryptableSecret
@@ -57,6 +57,12 @@ class SecretSettings(ClientSettings):
     """Commands that encrypt or decrypt tenants' keys need SECRETS_KEY (not the API token)."""
 
     secrets_key: SecretStr
+
+    @field_validator("secrets_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr) -> SecretStr:
+        SecretBox(value.get_secret_value())  # a bad key is a configuration error, up front
+        return value
 
 
 def _command(
