@@ -137,3 +137,19 @@ def test_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name.upper(), value)
     kafka = KafkaSettings()
     assert kafka.uses_sasl and kafka.kafka_sasl_username == "sync"
+
+
+def test_no_client_is_configured_anywhere_else() -> None:
+    """Every Kafka client of the service takes its configuration from kafka_config, so a
+    security setting cannot miss one: nothing else names the bootstrap servers to a client."""
+    root = Path(__file__).resolve().parents[2]
+    own = root / "integrations" / "kafka_config.py"
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for package in ("schemas", "vitally", "processors", "integrations", "streams")
+        for path in sorted((root / package).rglob("*.py"))
+        if path != own
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if '"bootstrap.servers"' in line or "bootstrap_servers=" in line
+    ]
+    assert offenders == []
