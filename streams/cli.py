@@ -31,14 +31,14 @@ from schemas.integration import IntegrationRecord
 from streams.commands.common import environment_epilog, guarded, read_secret
 from streams.commands.replay import add_replay_parser
 from streams.commands.worker import run_worker
-from streams.settings import ClientSettings
+from streams.settings import ClientSettings, Settings
 from streams.topics import ensure_topics
 from vitally.client import VitallyClient, build_http_client
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] == "worker":
+    if args and args[0] in ("worker", "faust"):
         return guarded(lambda: run_worker(args))
     parser = _parser()
     ns = parser.parse_args(args)
@@ -46,8 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(ns: argparse.Namespace) -> int:
-    settings = ns.settings()  # read from the environment: what this command needs
-    if ns.creates_topics:
+    # Read from the environment: what this command needs (a command that does not say gets
+    # the worker's settings and its topics made, as every command used to).
+    settings = getattr(ns, "settings", Settings)()
+    if getattr(ns, "creates_topics", True):
         ensure_topics(settings)
     code: int = ns.run(settings, ns)
     return code
@@ -131,6 +133,9 @@ def _parser() -> argparse.ArgumentParser:
     add_replay_parser(commands)
     commands.add_parser(
         "worker", help="run the sync worker (Faust's worker options follow; see worker --help)"
+    )
+    commands.add_parser(
+        "faust", help="Faust's own commands on the worker's app (agents, tables, ...; --help)"
     )
     return parser
 

@@ -1,8 +1,9 @@
 """``vitally-sync worker [faust worker options]``: create missing topics, then run Faust's worker.
 
-Faust's own options (``-l info``, ``--web-port 6067``, ...) pass through unchanged. ``--help``
-needs no settings and no Kafka: it names the environment the worker reads, then prints
-Faust's worker options.
+Faust's own options (``-l info``, ``--web-port 6067``, ...) pass through unchanged, and so do
+Faust's other commands: ``vitally-sync faust agents`` is Faust's ``agents`` on the worker's
+app. ``--help`` needs no settings and no Kafka: it names the environment the worker reads,
+then prints Faust's options.
 """
 
 from __future__ import annotations
@@ -30,10 +31,16 @@ Faust's worker options follow (they pass through unchanged):
 
 
 def run_worker(args: list[str]) -> int:
-    """``args`` starts with ``worker``; the rest are Faust's worker options."""
+    """``args`` starts with ``worker`` (the rest are Faust's worker options) or ``faust`` (the
+    rest is a Faust command and its options)."""
+    prog = PROG
+    if args[0] == "faust":
+        prog, args = f"{PROG} faust", args[1:]
+        if not args or args[0].startswith("-"):
+            return faust_help(args)
     # Not -h: that is Faust's --web-host.
     if "--help" in args[1:]:
-        return worker_help()
+        return worker_help(args[0])
     from streams.app import create_app  # Faust's app and its seam: only when one runs
 
     settings = Settings()
@@ -48,16 +55,22 @@ def run_worker(args: list[str]) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # The worker shows librdkafka's warnings with its own logs (the CLI's guard quiets them).
     logging.getLogger("librdkafka").setLevel(logging.WARNING)
-    sys.argv = [PROG, *args]
+    sys.argv = [prog, *args]
     app.main()
     return 0
 
 
-def worker_help() -> int:
-    print(HELP, flush=True)
-    # A bare app is enough for Faust to print its worker options: nothing connects.
+def worker_help(command: str = "worker") -> int:
+    if command == "worker":
+        print(HELP, flush=True)
+    return faust_help([command, "--help"], prog=PROG if command == "worker" else None)
+
+
+def faust_help(args: list[str], prog: str | None = None) -> int:
+    """Faust's own help (its commands, or one command's options), from a bare app: nothing
+    connects and no setting is read."""
     app = faust.App(PROG, autodiscover=False)
-    sys.argv = [PROG, "worker", "--help"]
+    sys.argv = [prog or f"{PROG} faust", *(args or ["--help"])]
     try:
         app.main()
     except SystemExit as exc:

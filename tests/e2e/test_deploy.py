@@ -38,3 +38,9 @@ def test_the_procfile_worker_starts_in_an_empty_directory(
     # The default DATA_DIR is absolute ($XDG_STATE_HOME or ~/.local/state), made with parents.
     assert (home / ".local" / "state" / "vitally-sync").is_dir()
     assert list(cwd.iterdir()) == []  # nothing written where it happened to be started
+
+
+def test_faust_commands_run_on_the_workers_app(deployed: Deployment) -> None:
+    # (Faust's `agents` cannot describe an agent on two topics, as ours is: Faust's limit.)
+    tables = deployed.cli("faust", "tables")
+    assert "conversations" in tables.stdout

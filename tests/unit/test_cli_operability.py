@@ -158,3 +158,13 @@ def test_replay_counts_what_is_read_again(committed: int | None, target: int, re
     # the end reads nothing there.
     plan = PartitionPlan("in", 0, committed, low=2, high=100, target=target)
     assert plan.reread == reread
+
+
+def test_faust_commands_pass_through_and_their_help_needs_no_settings() -> None:
+    result = subprocess.run(  # noqa: S603 - our own console script
+        [str(CLI), "faust", "--help"], env=_bare_env(), capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Usage: vitally-sync faust" in result.stdout
+    assert "agents" in result.stdout and "tables" in result.stdout
