@@ -7,6 +7,7 @@
 * ``vitally-sync disconnect --tenant T`` and ``vitally-sync tenants``.
 * ``vitally-sync rotate-secrets``: re-encrypt every stored key with the newest SECRETS_KEY.
 * ``vitally-sync replay --to-earliest|--to-datetime T|--to-offset N [--execute]``: re-read input.
+* ``vitally-sync faust COMMAND``: Faust's own commands on the worker's app.
 
 Each command reads only the settings it needs (``--help`` names them); read-only commands
 (status, tenants, replay) need no secrets and create no topics.
@@ -34,6 +35,12 @@ from streams.commands.worker import run_worker
 from streams.settings import ClientSettings, Settings
 from streams.topics import ensure_topics
 from vitally.client import VitallyClient, build_http_client
+
+DESCRIPTION = """Sync Unthread conversations into Vitally: the worker and the operators' commands.
+
+Each command reads only the settings it needs from the environment (its --help names them):
+status, tenants and replay need no secrets and create no topics; connect and rotate-secrets
+need SECRETS_KEY; the worker also needs ADMIN_API_TOKEN."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,7 +93,7 @@ def _command(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="vitally-sync", description=__doc__,
+        prog="vitally-sync", description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Errors: one line on stderr; exit 2 for configuration, 1 for Kafka or the run.",
     )  # fmt: skip

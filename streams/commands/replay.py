@@ -31,7 +31,7 @@ def add_replay_parser(commands: argparse._SubParsersAction) -> None:  # type: ig
         metavar="WHEN",
         type=_datetime,
         help="the first record at or after this ISO 8601 time (e.g. 2026-12-04T18:00:00Z; "
-        "UTC when no offset is given)",
+        "UTC when it names no zone)",
     )
     where.add_argument(
         "--to-offset", metavar="N", type=int, help="this offset (kept within each partition)"
