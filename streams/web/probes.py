@@ -19,30 +19,23 @@ def register_views(app: faust.App, *, integrations: IntegrationStore) -> None:
         or one this worker cannot decrypt) are listed; they alone do not fail readiness."""
 
         async def get(self, request: Request) -> Response:
-            body, status = readiness(app, integrations)
+            checks = {
+                "integrations_loaded": integrations.ready.is_set(),
+                "tables_recovered": tables_recovered(app),
+                "not_rebalancing": not app.rebalancing,
+                "secrets_key_decrypts": not integrations.secrets_key_decrypts_none(),
+            }
+            status = 200 if all(checks.values()) else 503
+            body: dict[str, Any] = {"ready": status == 200, "checks": checks}
+            body["tenantsNeedingAttention"] = _needing_attention(integrations)
+            if not checks["secrets_key_decrypts"]:
+                body["message"] = (
+                    f"SECRETS_KEY decrypts none of the {len(integrations.tenants())} stored "
+                    "tenant keys: run the worker with the SECRETS_KEY that encrypted them"
+                )
             return self.json(body, status=status)
 
 
-def readiness(app: faust.App, integrations: IntegrationStore) -> tuple[dict[str, Any], int]:
-    """The body and status of ``GET /ready``."""
-    checks = {
-        "integrations_loaded": integrations.ready.is_set(),
-        "tables_recovered": tables_recovered(app),
-        "not_rebalancing": not app.rebalancing,
-        "secrets_key_decrypts": not integrations.secrets_key_decrypts_none(),
-    }
-    status = 200 if all(checks.values()) else 503
+def _needing_attention(integrations: IntegrationStore) -> list[dict[str, str]]:
     attention = integrations.needing_attention()
-    body: dict[str, Any] = {
-        "ready": status == 200,
-        "checks": checks,
-        "tenantsNeedingAttention": [
-            {"tenantId": tenant, "reason": reason} for tenant, reason in sorted(attention.items())
-        ],
-    }
-    if not checks["secrets_key_decrypts"]:
-        body["message"] = (
-            f"SECRETS_KEY decrypts none of the {len(integrations.tenants())} stored tenant keys: "
-            "run the worker with the SECRETS_KEY that encrypted them (see key rotation)"
-        )
-    return body, status
+    return [{"tenantId": tenant, "reason": why} for tenant, why in sorted(attention.items())]
