@@ -1,4 +1,6 @@
-"""The worker's configuration: one frozen, typed object read from the environment once.
+"""The configuration: frozen, typed objects read from the environment once. Kafka's
+connection (:class:`~integrations.kafka_config.KafkaSettings`) < what every command needs
+(:class:`ClientSettings`) < the worker's (:class:`Settings`): a command asks for no more.
 
 Names in contract section 4 (KAFKA_BOOTSTRAP_SERVERS, VITALLY_BASE_URL, ADMIN_API_TOKEN,
 SECRETS_KEY) are fixed; the rest are ours, with defaults that suit one worker on a laptop.
