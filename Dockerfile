@@ -1,26 +1,34 @@
-# Two images from one file: `runtime` (the default, last stage) is the service alone;
-# `devkit` adds the Vitally sandbox, the local broker tool, the benchmark and the demo,
-# for docker-compose's sandbox and demo services.
+# Two images from one file: `runtime` (the default, last stage) is the service alone, with the
+# locked dependencies (requirements.lock, `make lock`) on Python 3.11, the minor CI uses;
+# `devkit` adds the Vitally sandbox, the local broker tool, the benchmark and the demo, for
+# docker-compose's sandbox and demo services. Both run as the unprivileged user `vitally`
+# (uid 10001), whose DATA_DIR (/var/lib/vitally-sync) is writable: mount a volume there for
+# STORE=rocksdb://.
 FROM python:3.11-slim AS base
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DATA_DIR=/var/lib/vitally-sync
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DATA_DIR=/var/lib/vitally-sync
 RUN useradd --system --uid 10001 --home-dir /var/lib/vitally-sync --create-home vitally
 WORKDIR /app
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY schemas schemas
+COPY vitally vitally
 COPY processors processors
 COPY integrations integrations
 COPY streams streams
-COPY vitally vitally
 COPY ops ops
 COPY unthread unthread
+# The dependencies are all in place already: only the service itself is installed here.
+RUN pip install --no-cache-dir --no-deps .
 
 FROM base AS devkit
 COPY devkit devkit
-RUN pip install --no-cache-dir . ./devkit
+RUN pip install --no-cache-dir ./devkit
 COPY Procfile ./
 USER vitally
 
 FROM base AS runtime
-RUN pip install --no-cache-dir .
 USER vitally
+EXPOSE 6066
 CMD ["vitally-sync", "worker", "-l", "info"]

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench
+.PHONY: install demo test lint bench lock
 
 $(BIN)/vitally-sync: pyproject.toml devkit/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,3 +27,12 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# The image's locked runtime dependencies (hashes for --require-hashes), from pyproject's
+# [project].dependencies, for Python 3.11 (the image's and CI's). Run after changing them:
+# tests/unit/test_dependencies.py fails until the lock matches.
+lock: install
+	$(BIN)/pip install --quiet "pip-tools>=7.4"
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+		--no-emit-find-links --no-emit-index-url --no-emit-trusted-host \
+		--output-file requirements.lock pyproject.toml

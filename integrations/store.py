@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from integrations.kafka_config import KafkaSettings
 from integrations.secrets import SecretBox, UndecryptableSecret, fingerprint
 from integrations.tail import tail_topic
 from processors.tenant import TenantContext
@@ -33,7 +34,7 @@ class IntegrationStore:
     def __init__(
         self,
         *,
-        bootstrap_servers: str,
+        kafka: KafkaSettings,
         topic: str,
         box: SecretBox,
         base_url_override: str | None,
@@ -45,13 +46,16 @@ class IntegrationStore:
         self._publish = publish
         self._on_reconnect = on_reconnect
         self._on_recheck = on_recheck
-        self._bootstrap = bootstrap_servers
+        self._kafka = kafka
         self._topic = topic
         self._box = box
         self._override = base_url_override
         self._unthread_base_url = unthread_base_url
         self._records: dict[str, IntegrationRecord] = {}
         self._contexts: dict[str, TenantContext] = {}
+        # Tenants whose stored key no key in SECRETS_KEY decrypts: needs_attention here (their
+        # events park, never skip) until they reconnect or the worker gets the right key.
+        self._undecryptable: set[str] = set()
         self.ready = asyncio.Event()
 
     def record(self, tenant_id: str) -> IntegrationRecord | None:
@@ -67,7 +71,7 @@ class IntegrationStore:
             try:
                 context = self._context(record)
             except UndecryptableSecret:
-                log.error("tenant key cannot be decrypted", extra={"tenant": tenant_id})
+                self._undecryptable.add(tenant_id)
                 return None
             self._contexts[tenant_id] = context
         return context
@@ -78,8 +82,31 @@ class IntegrationStore:
         return int(at.timestamp() * 1000) if at is not None else None
 
     def needs_attention(self, tenant_id: str) -> bool:
+        """Vitally rejected the tenant's key, or this worker cannot decrypt it."""
+        return self.attention_reason(tenant_id) is not None
+
+    def attention_reason(self, tenant_id: str) -> str | None:
         record = self._records.get(tenant_id)
-        return record is not None and record.status == "needs_attention"
+        if record is None or record.status == "disconnected":
+            return None
+        if tenant_id in self._undecryptable:
+            return UndecryptableSecret.reason
+        if record.status == "needs_attention":
+            return record.status_reason or "needs_attention"
+        return None
+
+    def needing_attention(self) -> dict[str, str]:
+        """Every tenant that needs attention, with why (for readiness)."""
+        reasons = {t: self.attention_reason(t) for t in self._records}
+        return {tenant: reason for tenant, reason in reasons.items() if reason is not None}
+
+    def undecryptable(self) -> list[str]:
+        return sorted(self._undecryptable)
+
+    def secrets_key_decrypts_none(self) -> bool:
+        """True when there are stored keys and SECRETS_KEY decrypts not one of them: the
+        worker has the wrong key (its readiness fails), not a tenant a stale record."""
+        return bool(self._records) and self._undecryptable >= set(self._records)
 
     async def mark_needs_attention(self, tenant: TenantContext, reason: str) -> None:
         """Vitally rejected the tenant's key: stop using it until someone reconnects.
@@ -127,6 +154,7 @@ class IntegrationStore:
         self._contexts.pop(tenant_id, None)
         if record is None:
             self._records.pop(tenant_id, None)
+            self._undecryptable.discard(tenant_id)
             return
         if previous is not None and record.updated_at < previous.updated_at:
             return  # our own newer write already applied; the topic caught up with an older one
@@ -139,13 +167,33 @@ class IntegrationStore:
             # reconnect stands, or its new key would be swapped back for the rejected one.
             return
         self._records[tenant_id] = record
-        woke = previous is not None and previous.status == "needs_attention"
+        was_stuck = tenant_id in self._undecryptable
+        self._check_key(record)
+        woke = previous is not None and (previous.status == "needs_attention" or was_stuck)
+        woke = woke and tenant_id not in self._undecryptable
         if record.status == "connected" and woke and self._on_reconnect is not None:
             self._on_reconnect(tenant_id)
         asked = record.recheck_requested_at
         before = previous.recheck_requested_at if previous is not None else None
         if asked is not None and (before is None or asked > before) and self._on_recheck:
             self._on_recheck(tenant_id)
+
+    def _check_key(self, record: IntegrationRecord) -> None:
+        """Decrypt the key once as it arrives, so a key this worker cannot use is known (and
+        logged) before the tenant's first event, not silently at it."""
+        try:
+            self._box.decrypt(record.api_key_encrypted)
+        except UndecryptableSecret:
+            if record.tenant_id not in self._undecryptable:
+                log.error(
+                    "tenant %s: its stored Vitally key cannot be decrypted with SECRETS_KEY; "
+                    "its events park (integration_needs_attention) until it reconnects or the "
+                    "worker runs with the key that encrypted it",
+                    record.tenant_id, extra={"tenant": record.tenant_id},
+                )  # fmt: skip
+            self._undecryptable.add(record.tenant_id)
+        else:
+            self._undecryptable.discard(record.tenant_id)
 
     def tenants(self) -> list[IntegrationRecord]:
         return list(self._records.values())
@@ -158,10 +206,16 @@ class IntegrationStore:
 
         def loaded() -> None:
             log.info("integrations loaded", extra={"tenants": len(self._records)})
+            if self.secrets_key_decrypts_none():
+                log.error(
+                    "SECRETS_KEY decrypts none of the %s stored tenant keys: this worker has the "
+                    "wrong SECRETS_KEY (readiness fails until it runs with the right one)",
+                    len(self._records),
+                )
             self.ready.set()
 
         await tail_topic(
-            bootstrap_servers=self._bootstrap,
+            kafka=self._kafka,
             topic=self._topic,
             on_record=self._apply_record,
             on_caught_up=loaded,

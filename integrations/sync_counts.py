@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
+from integrations.kafka_config import KafkaSettings
 from integrations.tail import tail_topic
 from schemas.audit_reasons import ACTIONABLE_SKIPS, fix_for
 
@@ -142,8 +143,8 @@ class TenantCounts:
 class AuditCounts:
     """Counts of audit records per tenant; :meth:`run` feeds it from the audit topic."""
 
-    def __init__(self, *, bootstrap_servers: str, topic: str) -> None:
-        self._bootstrap = bootstrap_servers
+    def __init__(self, *, kafka: KafkaSettings, topic: str) -> None:
+        self._kafka = kafka
         self._topic = topic
         self._tenants: dict[str, TenantCounts] = {}
         self._full_logged = False
@@ -213,7 +214,7 @@ class AuditCounts:
             self.caught_up.set()
 
         await tail_topic(
-            bootstrap_servers=self._bootstrap,
+            kafka=self._kafka,
             topic=self._topic,
             on_record=lambda _key, value: self.add(value),
             on_caught_up=loaded,

@@ -12,12 +12,14 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from integrations.kafka_config import KafkaSettings, aiokafka_config
+
 OnRecord = Callable[[bytes | None, bytes | None], None]
 
 
 async def tail_topic(
     *,
-    bootstrap_servers: str,
+    kafka: KafkaSettings,
     topic: str,
     on_record: OnRecord,
     on_caught_up: Callable[[], None],
@@ -28,7 +30,7 @@ async def tail_topic(
     reading began."""
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap_servers,
+        **aiokafka_config(kafka),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

@@ -18,11 +18,12 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from integrations.kafka_config import KafkaSettings, confluent_config
 from schemas.integration import IntegrationRecord
 
 
-def publish_record(bootstrap_servers: str, topic: str, record: IntegrationRecord) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap_servers, "acks": "all"})
+def publish_record(kafka: KafkaSettings, topic: str, record: IntegrationRecord) -> None:
+    producer = Producer(confluent_config(kafka, acks="all"))
     errors: list[KafkaError] = []
 
     def on_delivery(error: KafkaError | None, _message: Message) -> None:
@@ -40,10 +41,10 @@ def publish_record(bootstrap_servers: str, topic: str, record: IntegrationRecord
         raise RuntimeError("the integration record was not delivered to Kafka")
 
 
-def read_records(bootstrap_servers: str, topic: str) -> dict[str, IntegrationRecord]:
+def read_records(kafka: KafkaSettings, topic: str) -> dict[str, IntegrationRecord]:
     """The latest record per tenant, read from the beginning of the topic to its end."""
     records: dict[str, IntegrationRecord] = {}
-    for key, value in read_topic(bootstrap_servers, topic):
+    for key, value in read_topic(kafka, topic):
         if key is None:
             continue
         if value is None:
@@ -53,14 +54,12 @@ def read_records(bootstrap_servers: str, topic: str) -> dict[str, IntegrationRec
     return records
 
 
-def read_topic(bootstrap_servers: str, topic: str) -> Iterator[tuple[bytes | None, bytes | None]]:
+def read_topic(kafka: KafkaSettings, topic: str) -> Iterator[tuple[bytes | None, bytes | None]]:
     """(key, value) of every record of every partition, up to the end it had when called."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap_servers,
-            "group.id": f"vitally-sync-cli-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-        }
+        confluent_config(
+            kafka, **{"group.id": f"vitally-sync-cli-{uuid.uuid4()}", "enable.auto.commit": False}
+        )
     )
     try:
         metadata = consumer.list_topics(timeout=30).topics.get(topic)

@@ -75,12 +75,13 @@ def is_ops_command(ns: argparse.Namespace) -> bool:
 
 def run(ns: argparse.Namespace) -> int:
     settings = ReaderSettings()
-    bootstrap = ns.bootstrap_servers or settings.kafka_bootstrap_servers
+    if ns.bootstrap_servers:
+        settings = settings.model_copy(update={"kafka_bootstrap_servers": ns.bootstrap_servers})
     topic = ns.topic or settings.audit_topic
     command: Command = ns.ops_command
     try:
         with TopicReader(
-            bootstrap, topic, timeout_s=ns.timeout, progress=sys.stderr.isatty()
+            settings, topic, timeout_s=ns.timeout, progress=sys.stderr.isatty()
         ) as reader:
             code, text = command(reader, ns, settings)
         if ns.output:

@@ -25,6 +25,8 @@ from confluent_kafka import (
 )
 from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hints
 
+from integrations.kafka_config import KafkaSettings, confluent_config
+
 # Kafka timestamps are taken on the producer's (or broker's) clock, processedAt on the
 # worker's: start this much before `since` so a skewed clock loses no record; the caller
 # filters on the record's own time.
@@ -50,24 +52,27 @@ class TopicReader:
     """One topic on one broker, read with a throwaway consumer that joins no group."""
 
     def __init__(
-        self, bootstrap_servers: str, topic: str, *, timeout_s: float = 10.0, progress: bool
+        self, kafka: KafkaSettings, topic: str, *, timeout_s: float = 10.0, progress: bool
     ) -> None:
         self.topic = topic
         self._timeout_s = timeout_s
         self._progress = progress
+        bootstrap_servers = kafka.kafka_bootstrap_servers
         with _kafka_errors(f"cannot reach Kafka at {bootstrap_servers}"):
             self._consumer = Consumer(
-                {
-                    "bootstrap.servers": bootstrap_servers,
-                    # Required by the client; never joined, since partitions are assigned.
-                    "group.id": f"vitally-sync-ops-{uuid.uuid4()}",
-                    "enable.auto.commit": False,
-                    "enable.partition.eof": True,
-                    "allow.auto.create.topics": False,
-                    # librdkafka would print each failed connection on stderr itself; the
-                    # failure reaches the operator once, as TopicUnreadable.
-                    "log_level": 0,
-                }
+                confluent_config(
+                    kafka,
+                    **{
+                        # Required by the client; never joined, since partitions are assigned.
+                        "group.id": f"vitally-sync-ops-{uuid.uuid4()}",
+                        "enable.auto.commit": False,
+                        "enable.partition.eof": True,
+                        "allow.auto.create.topics": False,
+                        # librdkafka would print each failed connection on stderr itself; the
+                        # failure reaches the operator once, as TopicUnreadable.
+                        "log_level": 0,
+                    },
+                )
             )
         self._where = bootstrap_servers
 

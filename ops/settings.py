@@ -7,15 +7,17 @@ analyst reading the audit topic must not need either, so the tools read only the
 
 from __future__ import annotations
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from integrations.kafka_config import KafkaSettings
 
 
-class ReaderSettings(BaseSettings):
-    """KAFKA_BOOTSTRAP_SERVERS, AUDIT_TOPIC and INPUT_TOPIC; command-line flags override them."""
+class ReaderSettings(KafkaSettings):
+    """Kafka's connection (KAFKA_BOOTSTRAP_SERVERS and its security settings), AUDIT_TOPIC and
+    INPUT_TOPIC; command-line flags override them."""
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore")
 
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
     audit_topic: str = "vitally-sync.audit"
     # The audit topic is created with the input's partition count (streams/topics.py): when
     # the two differ, partitions were added and keys may have moved.

@@ -20,6 +20,7 @@ import faust
 from faust import Stream
 from faust.types import TP, EventT, StreamT
 
+from integrations.kafka_config import KafkaSettings
 from integrations.store import IntegrationStore
 from processors.clock import Clock, epoch_ms
 from processors.directory import CachedDirectory
@@ -48,7 +49,7 @@ class RecordHandler(Protocol):
 class AgentConfig:
     """What the agent needs to know of the deployment."""
 
-    bootstrap_servers: str
+    kafka: KafkaSettings
     group_id: str
     input_topic: str
     retry_topic: str
@@ -87,7 +88,7 @@ class SyncAgent:
         self._clock = clock
         self._sources = frozenset({config.input_topic, config.retry_topic})
         self._continuity = OffsetContinuity(clock=clock.monotonic)
-        self._probe = OffsetProbe(config.bootstrap_servers)
+        self._probe = OffsetProbe(config.kafka)
         self._lanes = KeyedLanes(config.max_in_flight)
         self._sequencer: OffsetSequencer[TP, EventT[bytes]] = OffsetSequencer()
         self._window = PartitionWindow(
@@ -122,9 +123,7 @@ class SyncAgent:
         self._directory.taken_over()
         self._handled.forget()
         mine = [(tp.topic, tp.partition) for tp in assigned if tp.topic in self._sources]
-        self._continuity.reset(
-            await start_offsets(self._config.bootstrap_servers, self._config.group_id, mine)
-        )
+        self._continuity.reset(await start_offsets(self._config.kafka, self._config.group_id, mine))
         self._rebuild_index = True
         self._measured.set()
 

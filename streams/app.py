@@ -13,6 +13,7 @@ import faust
 from faust.types import TP, StreamT
 from prometheus_client import CollectorRegistry
 
+from integrations.kafka_config import faust_credentials
 from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
 from processors.clock import Clock, SystemClock
@@ -128,7 +129,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     agent = SyncAgent(
         app,
         AgentConfig(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            kafka=settings,
             group_id=settings.app_id,
             input_topic=settings.input_topic,
             retry_topic=settings.retry_topic,
@@ -179,10 +180,11 @@ def _faust_app(settings: Settings, layout: TopicLayout) -> faust.App:
     return faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
+        broker_credentials=faust_credentials(settings),
         store=settings.store,
         datadir=settings.data_dir,
         topic_partitions=layout.input_partitions,
-        topic_replication_factor=settings.topic_replication_factor,
+        topic_replication_factor=layout.replication_factor,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=settings.commit_interval_seconds,
         producer_acks=-1,
@@ -226,7 +228,7 @@ def _integration_store(app: faust.App, settings: Settings, index: ParkedIndex) -
         await sent  # durable before anyone is told it happened
 
     return IntegrationStore(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        kafka=settings,
         topic=settings.integrations_topic,
         box=SecretBox(settings.secrets_key.get_secret_value()),
         base_url_override=settings.vitally_base_url,

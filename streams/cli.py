@@ -3,13 +3,20 @@
 * ``vitally-sync worker [faust options]``: create missing topics, then run the Faust worker.
 * ``vitally-sync connect --tenant T --subdomain S --api-key K --default-admin-email E``
   (``--api-key -`` reads the key from stdin, keeping it out of ``ps`` and shell history;
-  optional ``--backfill-since`` and ``--on-conversation-deleted``, ``none`` to clear)
+  optional ``--backfill-since``, ``--on-conversation-deleted`` and ``--unthread-api-key``,
+  ``none`` to clear)
 * ``vitally-sync status --tenant T``: the integration (no key), its sync counts, its recent
   failures and its parked events.
-* ``vitally-sync disconnect --tenant T`` and ``vitally-sync tenants``.
+* ``vitally-sync disconnect --tenant T``, ``vitally-sync tenants`` and
+  ``vitally-sync recheck --tenant T`` (people were added to Vitally: try what waits for them).
 * ``vitally-sync rotate-secrets``: re-encrypt every stored key with the newest SECRETS_KEY.
 * ``vitally-sync audit`` and ``vitally-sync why``: read-only reports on the audit topic
   (:mod:`ops.cli`); they need neither secrets nor the worker's settings.
+* ``vitally-sync replay --to-earliest|--to-datetime T|--to-offset N [--execute]``: re-read input.
+* ``vitally-sync faust COMMAND``: Faust's own commands on the worker's app.
+
+Each command reads only the settings it needs (``--help`` names them); read-only commands
+(status, tenants, replay) need no secrets and create no topics.
 """
 
 from __future__ import annotations
@@ -17,9 +24,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Sequence
+
+from pydantic import SecretStr, field_validator
 
 from integrations.connect import connect_tenant, disconnect_tenant, request_recheck
 from integrations.secrets import SecretBox, UndecryptableSecret
@@ -28,95 +36,176 @@ from integrations.topic import publish_record, read_records, read_topic
 from integrations.validation import ConnectError
 from ops import cli as ops_cli
 from schemas.integration import IntegrationRecord
-from streams.logs import json_output
-from streams.settings import Settings
+from streams.commands.common import environment_epilog, guarded, read_secret
+from streams.commands.replay import add_replay_parser
+from streams.commands.worker import run_worker
+from streams.settings import ClientSettings, Settings
 from streams.topics import ensure_topics
+from unthread.client import UnthreadClient
+from unthread.client import build_http_client as build_unthread_http_client
 from vitally.client import VitallyClient, build_http_client
+
+DESCRIPTION = """Sync Unthread conversations into Vitally: the worker and the operators' commands.
+
+Each command reads only the settings it needs from the environment (its --help names them):
+status, tenants and replay need no secrets and create no topics; connect and rotate-secrets
+need SECRETS_KEY; the worker also needs ADMIN_API_TOKEN."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] == "worker":
-        return _worker(args)
+    if args and args[0] in ("worker", "faust"):
+        return guarded(lambda: run_worker(args))
     parser = _parser()
     ns = parser.parse_args(args)
     if ops_cli.is_ops_command(ns):
         return ops_cli.run(ns)
-    settings = Settings()  # read from the environment
-    ensure_topics(settings)
+    return guarded(lambda: _run(ns))
+
+
+def _run(ns: argparse.Namespace) -> int:
+    # Read from the environment: what this command needs (a command that does not say gets
+    # the worker's settings and its topics made, as every command used to).
+    settings = getattr(ns, "settings", Settings)()
+    if getattr(ns, "creates_topics", True):
+        ensure_topics(settings)
     code: int = ns.run(settings, ns)
     return code
 
 
-def _worker(args: list[str]) -> int:
-    from streams.app import create_app
+class SecretSettings(ClientSettings):
+    """Commands that encrypt or decrypt tenants' keys need SECRETS_KEY (not the API token)."""
 
-    settings = Settings()
-    layout = ensure_topics(settings)
-    app = create_app(settings, layout)
-    # httpx logs every request at INFO: a line per Vitally call is noise at our rates and
-    # costs the worker CPU; our own logs say what was synced.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    # Faust prints a start-up banner and status lines that are not log records: with JSON
-    # logs every line of the output must be an object, so it keeps them to itself.
-    quiet = ["--quiet"] if json_output(settings.log_format) else []
-    sys.argv = ["vitally-sync", *quiet, *args]
-    app.main()
-    return 0
+    secrets_key: SecretStr
+
+    @field_validator("secrets_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr) -> SecretStr:
+        SecretBox(value.get_secret_value())  # a bad key is a configuration error, up front
+        return value
+
+
+def _command(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    name: str,
+    help: str,
+    settings: type[ClientSettings],
+    *,
+    writes: bool,
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=help, description=help[0].upper() + help[1:] + ".",
+        epilog=environment_epilog(settings),
+    )  # fmt: skip
+    # Only commands that write create missing topics; the others only read what is there.
+    parser.set_defaults(settings=settings, creates_topics=writes)
+    return parser
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vitally-sync", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="vitally-sync", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Errors: one line on stderr; exit 2 for configuration, 1 for Kafka or the run.",
+    )  # fmt: skip
     commands = parser.add_subparsers(required=True, metavar="command")
-    connect = commands.add_parser("connect", help="connect or reconnect a tenant's Vitally")
-    connect.add_argument("--tenant", required=True)
-    connect.add_argument("--subdomain", required=True)
-    connect.add_argument("--api-key", required=True, help='the key, or "-" to read it from stdin')
-    connect.add_argument("--default-admin-email", required=True)
-    connect.add_argument("--region", default="us", choices=["us", "eu"])
+    tenant_help = "the Unthread tenant (workspace) id"
+    connect = _command(
+        commands, "connect", "connect or reconnect a tenant's Vitally (validated first)",
+        SecretSettings, writes=True,
+    )  # fmt: skip
+    connect.add_argument("--tenant", required=True, help=tenant_help)
+    connect.add_argument(
+        "--subdomain", required=True, help="acme for acme.rest.vitally.io (the URL works too)"
+    )
+    connect.add_argument(
+        "--api-key", required=True,
+        help='the Vitally API key, or "-": prompted for on a terminal, else read from stdin '
+        "(keeps it out of ps and shell history)",
+    )  # fmt: skip
+    connect.add_argument(
+        "--default-admin-email", required=True, help="an active Vitally admin's email"
+    )
+    connect.add_argument("--region", default="us", choices=["us", "eu"], help="default: us")
     # Optional settings: left out keeps the saved value, "none" restores the default.
-    connect.add_argument("--backfill-since", help='ISO date-time, or "none"')
-    connect.add_argument("--on-conversation-deleted", help='"keep", "delete" or "none"')
+    connect.add_argument(
+        "--backfill-since",
+        help='sync conversations created since this ISO date-time, even before the connect; '
+        '"none" clears',
+    )  # fmt: skip
+    connect.add_argument(
+        "--on-conversation-deleted",
+        help='"keep" (default) or "delete" the Vitally conversation; "none" restores keep',
+    )
+    connect.add_argument(
+        "--unthread-api-key",
+        help='an Unthread service-account key, to look up what sparse events leave out; "-": '
+        'prompted for (or read from stdin, after the Vitally key); "none" removes it',
+    )  # fmt: skip
     connect.set_defaults(run=_connect)
-    disconnect = commands.add_parser("disconnect", help="stop syncing a tenant")
-    disconnect.add_argument("--tenant", required=True)
+    disconnect = _command(
+        commands, "disconnect", "stop syncing a tenant", ClientSettings, writes=True
+    )
+    disconnect.add_argument("--tenant", required=True, help=tenant_help)
     disconnect.set_defaults(run=_disconnect)
-    commands.add_parser("tenants", help="list tenants (without keys)").set_defaults(run=_tenants)
-    status = commands.add_parser(
-        "status", help="one tenant's integration, sync counts, recent failures and parked events"
-    )
-    status.add_argument("--tenant", required=True)
+    tenants = _command(
+        commands, "tenants", "list tenants, one JSON line each (never keys)", ClientSettings,
+        writes=False,
+    )  # fmt: skip
+    tenants.set_defaults(run=_tenants)
+    status = _command(
+        commands, "status",
+        "one tenant's integration, sync counts, recent failures and parked events",
+        ClientSettings, writes=False,
+    )  # fmt: skip
+    status.add_argument("--tenant", required=True, help=tenant_help)
     status.set_defaults(run=_status)
-    recheck = commands.add_parser(
-        "recheck",
-        help="people were added to Vitally: try the tenant's events waiting for them now",
-    )
-    recheck.add_argument("--tenant", required=True)
+    recheck = _command(
+        commands, "recheck",
+        "people were added to Vitally: every worker tries the tenant's events waiting for them now",
+        ClientSettings, writes=True,
+    )  # fmt: skip
+    recheck.add_argument("--tenant", required=True, help=tenant_help)
     recheck.set_defaults(run=_recheck)
+    _command(
+        commands, "rotate-secrets", "re-encrypt stored keys with the newest SECRETS_KEY",
+        SecretSettings, writes=True,
+    ).set_defaults(run=_rotate)  # fmt: skip
+    add_replay_parser(commands)
     commands.add_parser(
-        "rotate-secrets", help="re-encrypt stored keys with the newest SECRETS_KEY"
-    ).set_defaults(run=_rotate)
-    commands.add_parser("worker", help="run the sync worker (Faust options follow)")
+        "worker", help="run the sync worker (Faust's worker options follow; see worker --help)"
+    )
+    commands.add_parser(
+        "faust", help="Faust's own commands on the worker's app (agents, tables, ...; --help)"
+    )
     ops_cli.add_commands(commands)
     return parser
 
 
-def _publisher(settings: Settings):  # type: ignore[no-untyped-def]
+def _publisher(settings: ClientSettings):  # type: ignore[no-untyped-def]
     async def publish(record: IntegrationRecord) -> None:
-        publish_record(settings.kafka_bootstrap_servers, settings.integrations_topic, record)
+        publish_record(settings, settings.integrations_topic, record)
 
     return publish
 
 
-def _connect(settings: Settings, ns: argparse.Namespace) -> int:
-    previous = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic)
+def _connect(settings: SecretSettings, ns: argparse.Namespace) -> int:
+    api_key = read_secret(ns.api_key, "Vitally API key: ")
+    options = _options(ns)
+    if options.get("unthreadApiKey") == "-":
+        options["unthreadApiKey"] = read_secret("-", "Unthread API key: ")
+    previous = read_records(settings, settings.integrations_topic)
 
     async def run() -> IntegrationRecord:
-        async with build_http_client(timeout=settings.http_timeout_seconds) as http:
+        timeout = settings.http_timeout_seconds
+        async with (
+            build_http_client(timeout=timeout) as http,
+            build_unthread_http_client(timeout=timeout) as unthread,
+        ):
             return await connect_tenant(
                 tenant_id=ns.tenant,
                 subdomain=ns.subdomain,
-                api_key=sys.stdin.readline().strip() if ns.api_key == "-" else ns.api_key,
+                api_key=api_key,
                 default_admin_email=ns.default_admin_email,
                 region=ns.region,
                 previous=previous.get(ns.tenant),
@@ -124,7 +213,9 @@ def _connect(settings: Settings, ns: argparse.Namespace) -> int:
                 box=SecretBox(settings.secrets_key.get_secret_value()),
                 base_url_override=settings.vitally_base_url,
                 publish=_publisher(settings),
-                options=_options(ns),
+                options=options,
+                unthread=UnthreadClient(unthread),
+                unthread_base_url=settings.unthread_base_url,
             )
 
     try:
@@ -141,6 +232,7 @@ def _options(ns: argparse.Namespace) -> dict[str, str | None]:
     given = {
         "backfillSince": ns.backfill_since,
         "onConversationDeleted": ns.on_conversation_deleted,
+        "unthreadApiKey": ns.unthread_api_key,
     }
     return {
         name: None if value.strip().lower() == "none" else value
@@ -149,8 +241,18 @@ def _options(ns: argparse.Namespace) -> dict[str, str | None]:
     }
 
 
-def _disconnect(settings: Settings, ns: argparse.Namespace) -> int:
-    records = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic)
+def _recheck(settings: ClientSettings, ns: argparse.Namespace) -> int:
+    previous = read_records(settings, settings.integrations_topic).get(ns.tenant)
+    if previous is None:
+        print(json.dumps({"error": "not_connected", "message": "no such tenant"}), file=sys.stderr)
+        return 2
+    record = asyncio.run(request_recheck(previous, publish=_publisher(settings)))
+    print(json.dumps(record.public_view()))
+    return 0
+
+
+def _disconnect(settings: ClientSettings, ns: argparse.Namespace) -> int:
+    records = read_records(settings, settings.integrations_topic)
     previous = records.get(ns.tenant)
     if previous is None:
         print(json.dumps({"error": "not_connected", "message": "no such tenant"}), file=sys.stderr)
@@ -160,29 +262,14 @@ def _disconnect(settings: Settings, ns: argparse.Namespace) -> int:
     return 0
 
 
-def _recheck(settings: Settings, ns: argparse.Namespace) -> int:
-    records = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic)
-    previous = records.get(ns.tenant)
-    if previous is None:
-        print(json.dumps({"error": "not_connected", "message": "no such tenant"}), file=sys.stderr)
-        return 2
-    record = asyncio.run(request_recheck(previous, publish=_publisher(settings)))
-    print(json.dumps(record.public_view()))
-    return 0
-
-
-def _status(settings: Settings, ns: argparse.Namespace) -> int:
-    record = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic).get(
-        ns.tenant
-    )
+def _status(settings: ClientSettings, ns: argparse.Namespace) -> int:
+    record = read_records(settings, settings.integrations_topic).get(ns.tenant)
     if record is None:
         print(json.dumps({"error": "not_connected", "message": "no such tenant"}), file=sys.stderr)
         return 2
     # The same answer as GET .../integrations/vitally: the audit topic, read whole.
-    counts = AuditCounts(
-        bootstrap_servers=settings.kafka_bootstrap_servers, topic=settings.audit_topic
-    )
-    for _, value in read_topic(settings.kafka_bootstrap_servers, settings.audit_topic):
+    counts = AuditCounts(kafka=settings, topic=settings.audit_topic)
+    for _, value in read_topic(settings, settings.audit_topic):
         counts.add(value)
     counts.caught_up.set()
     view = {**record.public_view(), "syncCounts": counts.for_tenant(ns.tenant)}
@@ -190,26 +277,30 @@ def _status(settings: Settings, ns: argparse.Namespace) -> int:
     return 0
 
 
-def _tenants(settings: Settings, ns: argparse.Namespace) -> int:
-    records = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic)
+def _tenants(settings: ClientSettings, ns: argparse.Namespace) -> int:
+    records = read_records(settings, settings.integrations_topic)
     for record in records.values():
         print(json.dumps(record.public_view()))
     return 0
 
 
-def _rotate(settings: Settings, ns: argparse.Namespace) -> int:
+def _rotate(settings: SecretSettings, ns: argparse.Namespace) -> int:
     box = SecretBox(settings.secrets_key.get_secret_value())
-    records = read_records(settings.kafka_bootstrap_servers, settings.integrations_topic)
+    records = read_records(settings, settings.integrations_topic)
     stuck: list[str] = []
     for record in records.values():
         try:
             encrypted = box.rotate(record.api_key_encrypted)
+            unthread = record.unthread_api_key_encrypted
+            unthread = box.rotate(unthread) if unthread is not None else None
         except UndecryptableSecret:
             # Keep going: one tenant whose key was encrypted with a dropped SECRETS_KEY must
             # not stop the others from moving to the new key. It has to reconnect.
             stuck.append(record.tenant_id)
             continue
-        rotated = record.model_copy(update={"api_key_encrypted": encrypted})
-        publish_record(settings.kafka_bootstrap_servers, settings.integrations_topic, rotated)
+        rotated = record.model_copy(
+            update={"api_key_encrypted": encrypted, "unthread_api_key_encrypted": unthread}
+        )
+        publish_record(settings, settings.integrations_topic, rotated)
     print(json.dumps({"rotated": len(records) - len(stuck), "undecryptable": stuck}))
     return 1 if stuck else 0

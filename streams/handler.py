@@ -277,7 +277,8 @@ class EventHandler:
             # hold it for a call, and a hot conversation's queue for one call per event.
             return _Attempt(skipped(HANDOVER), 0, 0, HANDOVER, verify, unsure_at)
         tenant = self._tenants.tenant(event.tenant_id)
-        if tenant is not None and self._tenants.needs_attention(event.tenant_id):
+        # Before "no tenant": a key this worker cannot decrypt parks, it is not "not connected".
+        if self._tenants.needs_attention(event.tenant_id):
             return _Attempt(skipped(NEEDS_ATTENTION), 0, 0, NEEDS_ATTENTION, verify, unsure_at)
         if tenant is None:
             return await self._try(record, event, state, tenant, verify, unsure_at)

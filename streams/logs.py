@@ -18,6 +18,8 @@ import sys
 from contextvars import ContextVar
 from typing import Any, Literal
 
+from pythonjsonlogger.json import JsonFormatter
+
 LogFormat = Literal["auto", "json", "text"]
 
 _event: ContextVar[dict[str, Any] | None] = ContextVar("vitally_sync_event", default=None)
@@ -70,7 +72,7 @@ def logging_config(fmt: LogFormat) -> dict[str, Any]:
     the level stays the command line's and only the handler and its format are ours."""
     formatter: dict[str, Any] = (
         {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": JsonFormatter,
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         }

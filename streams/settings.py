@@ -1,4 +1,6 @@
-"""The worker's configuration: one frozen, typed object read from the environment once.
+"""The configuration: frozen, typed objects read from the environment once. Kafka's
+connection (:class:`~integrations.kafka_config.KafkaSettings`) < what every command needs
+(:class:`ClientSettings`) < the worker's (:class:`Settings`): a command asks for no more.
 
 Every variable, its default and bounds are listed in docs/interfaces.md (Environment). The
 names others set (KAFKA_BOOTSTRAP_SERVERS, VITALLY_BASE_URL, ADMIN_API_TOKEN, SECRETS_KEY) are
@@ -7,26 +9,33 @@ fixed; the rest are ours, with defaults that suit one worker on a laptop.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import os
+from pathlib import Path
 
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from integrations.kafka_config import KafkaSettings
 from streams.logs import LogFormat
 
 
-class Settings(BaseSettings):
-    """The worker's configuration, read once from the environment (docs/interfaces.md)."""
+def default_data_dir() -> str:
+    """``$XDG_STATE_HOME/vitally-sync`` (``~/.local/state/vitally-sync``): absolute, so the
+    worker finds the same directory from any working directory."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return str(Path(state) / "vitally-sync")
+
+
+class ClientSettings(KafkaSettings):
+    """What every command needs: Kafka (:mod:`integrations.kafka_config`), the consumer group
+    and the topics. No secrets: read-only commands run with this alone."""
 
     # hide_input_in_errors: a too-short ADMIN_API_TOKEN must not be echoed into the start-up log.
     model_config = SettingsConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
     vitally_base_url: str | None = None
     # Every tenant's Unthread calls go here instead of Unthread's API (the sandbox, tests).
     unthread_base_url: str | None = None
-    # A short bearer token is guessable; an empty one would let "Bearer " through.
-    admin_api_token: SecretStr = Field(min_length=16)
-    secrets_key: SecretStr
-
     app_id: str = "vitally-sync"
     input_topic: str = "unthread.conversation-events"
     audit_topic: str = "vitally-sync.audit"
@@ -36,14 +45,31 @@ class Settings(BaseSettings):
     retry_topic: str = "vitally-sync.retry"
     # Used only when the worker has to create the input topic; an existing one is taken as is.
     topic_partitions: int = Field(default=8, ge=1)
-    topic_replication_factor: int = Field(default=1, ge=1)
+    # -1: the broker's default.replication.factor, for our topics and Faust's changelogs alike.
+    topic_replication_factor: int = Field(default=-1, ge=-1)
+    http_timeout_seconds: float = Field(default=10.0, gt=0, le=30)
+
+    @field_validator("topic_replication_factor")
+    @classmethod
+    def _replication(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("TOPIC_REPLICATION_FACTOR must be at least 1, or -1 (broker default)")
+        return value
+
+
+class Settings(ClientSettings):
+    """The worker's settings: everything a command needs, and what only the worker needs."""
+
+    # A short bearer token is guessable; an empty one would let "Bearer " through.
+    admin_api_token: SecretStr = Field(min_length=16)
+    secrets_key: SecretStr
 
     web_host: str = "0.0.0.0"  # noqa: S104 - the worker's HTTP API is meant to be reachable
     web_port: int = 6066
     # The HTTP API's bodies are a few short strings; anything much larger is refused (413).
     max_request_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
     store: str = "memory://"
-    data_dir: str = ".local/worker-data"
+    data_dir: str = Field(default_factory=default_data_dir)
     # JSON lines when stdout is not a terminal (deploys), text on a terminal (streams/logs.py).
     log_format: LogFormat = "auto"
 
@@ -56,7 +82,6 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(default=256_000, ge=1024)
     commit_interval_seconds: float = Field(default=1.0, gt=0)
 
-    http_timeout_seconds: float = Field(default=10.0, gt=0, le=30)
     http_max_connections: int = Field(default=100, ge=1)
     vitally_rate_limit_share: float = Field(default=1.0, gt=0, le=1)
     retry_attempts: int = Field(default=5, ge=1)

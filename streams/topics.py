@@ -14,9 +14,15 @@ import time
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    ConfigResource,
+    NewTopic,
+    ResourceType,
+)
 
-from streams.settings import Settings
+from integrations.kafka_config import confluent_config
+from streams.settings import ClientSettings
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +34,13 @@ class TopicLayout:
     """What the worker found or made of its topics."""
 
     input_partitions: int
+    # What Faust's own topics (the changelog) are created with: TOPIC_REPLICATION_FACTOR, or
+    # the broker's default.replication.factor when that is -1 (unset).
+    replication_factor: int = 1
 
 
-def ensure_topics(settings: Settings) -> TopicLayout:
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+def ensure_topics(settings: ClientSettings) -> TopicLayout:
+    admin = AdminClient(confluent_config(settings))
     partitions = _partitions(admin, settings.input_topic)
     if partitions is None:
         partitions = settings.topic_partitions
@@ -44,6 +53,7 @@ def ensure_topics(settings: Settings) -> TopicLayout:
     # Another worker may have created a topic between our look and our create.
     layout = TopicLayout(
         input_partitions=_settled_partitions(admin, settings.input_topic) or partitions,
+        replication_factor=replication_factor(admin, settings.topic_replication_factor),
     )
     retry = _settled_partitions(admin, settings.retry_topic)
     if retry != layout.input_partitions:
@@ -56,6 +66,28 @@ def ensure_topics(settings: Settings) -> TopicLayout:
 
 class TopicLayoutError(RuntimeError):
     """The topics exist in a shape the worker cannot run on."""
+
+
+def replication_factor(admin: AdminClient, configured: int) -> int:
+    """``configured``, or the broker's ``default.replication.factor`` when it is -1.
+
+    Our own topics are created with -1 (the broker applies its default, Kafka 2.4+), but
+    Faust's changelog topics need a number: the one the broker would use.
+    """
+    if configured != -1:
+        return configured
+    metadata = admin.list_topics(timeout=_TIMEOUT)
+    broker = str(metadata.controller_id if metadata.controller_id >= 0 else min(metadata.brokers))
+    resource = ConfigResource(ResourceType.BROKER, broker)
+    future = admin.describe_configs([resource], request_timeout=_TIMEOUT)[resource]
+    try:
+        entry = future.result(timeout=_TIMEOUT).get("default.replication.factor")
+    except KafkaException as exc:
+        raise TopicLayoutError(
+            f"cannot read the broker's default.replication.factor ({exc.args[0].str()}): "
+            "set TOPIC_REPLICATION_FACTOR"
+        ) from exc
+    return int(entry.value) if entry is not None and entry.value else 1
 
 
 def _settled_partitions(admin: AdminClient, topic: str) -> int | None:
@@ -78,7 +110,7 @@ def _partitions(admin: AdminClient, topic: str) -> int | None:
 
 def _create(
     admin: AdminClient,
-    settings: Settings,
+    settings: ClientSettings,
     topic: str,
     partitions: int,
     config: dict[str, str] | None = None,

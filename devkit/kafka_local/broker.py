@@ -59,14 +59,18 @@ class LocalKafka:
         properties: Mapping[str, str] | None = None,
         startup_timeout_s: float = 60.0,
         detach: bool = False,
+        sasl_users: Mapping[str, str] | None = None,
     ) -> None:
         self._owns_data_dir = data_dir is None
         self.data_dir = Path(
             tempfile.mkdtemp(prefix="kafka-local-") if data_dir is None else data_dir
         ).resolve()
-        picked = free_ports(2)
+        picked = free_ports(3)
         self.port = port or picked[0]
         self.controller_port = controller_port or picked[1]
+        # With users, a SASL_PLAINTEXT (PLAIN) listener on a port of its own as well.
+        self.sasl_users = dict(sasl_users) if sasl_users else None
+        self.sasl_port = picked[2] if sasl_users else None
         self._extra_properties = dict(properties or {})
         self._startup_timeout_s = startup_timeout_s
         self._detach = detach
@@ -78,6 +82,13 @@ class LocalKafka:
     @property
     def bootstrap_servers(self) -> str:
         return f"{HOST}:{self.port}"
+
+    @property
+    def sasl_bootstrap_servers(self) -> str:
+        """The SASL_PLAINTEXT listener's address (only with ``sasl_users``)."""
+        if self.sasl_port is None:
+            raise ValueError("this broker has no SASL listener: pass sasl_users")
+        return f"{HOST}:{self.sasl_port}"
 
     @property
     def pid(self) -> int | None:
@@ -138,6 +149,8 @@ class LocalKafka:
             controller_port=self.controller_port,
             log_dir=log_dir,
             extra=self._extra_properties,
+            sasl_port=self.sasl_port,
+            sasl_users=self.sasl_users,
         )
         write_properties(self.properties_file, properties)
         meta = log_dir / "meta.properties"

@@ -51,7 +51,13 @@ def free_ports(count: int) -> list[int]:
 
 
 def broker_properties(
-    *, port: int, controller_port: int, log_dir: Path, extra: Mapping[str, str]
+    *,
+    port: int,
+    controller_port: int,
+    log_dir: Path,
+    extra: Mapping[str, str],
+    sasl_port: int | None = None,
+    sasl_users: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     properties = {
         "process.roles": "broker,controller",
@@ -65,8 +71,27 @@ def broker_properties(
         "log.dirs": str(log_dir),
         **TEST_DEFAULTS,
     }
+    if sasl_port is not None:
+        sasl = f"SASL_PLAINTEXT://{HOST}:{sasl_port}"
+        properties["listeners"] += "," + sasl
+        properties["advertised.listeners"] += "," + sasl
+        properties["listener.security.protocol.map"] += ",SASL_PLAINTEXT:SASL_PLAINTEXT"
+        properties.update(sasl_plain_properties(sasl_users or {}))
     properties.update(extra)
     return properties
+
+
+def sasl_plain_properties(users: Mapping[str, str]) -> dict[str, str]:
+    """SASL/PLAIN on the SASL_PLAINTEXT listener, knowing ``users`` (name -> password). The
+    broker and its controller keep talking PLAINTEXT among themselves, and readiness is
+    still judged on the PLAINTEXT listener."""
+    accounts = " ".join(f'user_{name}="{password}"' for name, password in users.items())
+    return {
+        "sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config": (
+            f"org.apache.kafka.common.security.plain.PlainLoginModule required {accounts};"
+        ),
+    }
 
 
 def write_properties(path: Path, properties: Mapping[str, str]) -> None:

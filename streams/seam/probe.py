@@ -16,15 +16,17 @@ import time
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from integrations.kafka_config import KafkaSettings, confluent_config
+
 log = logging.getLogger(__name__)
 
 
 class OffsetProbe:
     """Asks the broker where the next record of a partition is."""
 
-    def __init__(self, bootstrap_servers: str, *, timeout_s: float = 5.0) -> None:
+    def __init__(self, kafka: KafkaSettings, *, timeout_s: float = 5.0) -> None:
         self._config = {
-            "bootstrap.servers": bootstrap_servers,
+            **confluent_config(kafka),
             # Needed by the client, never joined: the probe assigns partitions itself.
             "group.id": "vitally-sync-offset-probe",
             "enable.auto.commit": False,

@@ -11,13 +11,15 @@ from collections.abc import Iterable
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
+from integrations.kafka_config import KafkaSettings, confluent_config
+
 log = logging.getLogger(__name__)
 
 Partition = tuple[str, int]
 
 
 async def start_offsets(
-    bootstrap: str,
+    kafka: KafkaSettings,
     group: str,
     partitions: Iterable[Partition],
     *,
@@ -34,7 +36,7 @@ async def start_offsets(
         return {}
 
     def read() -> dict[Partition, int]:
-        admin = AdminClient({"bootstrap.servers": bootstrap})
+        admin = AdminClient(confluent_config(kafka))
         request = ConsumerGroupTopicPartitions(group, [TopicPartition(t, p) for t, p in wanted])
         future = admin.list_consumer_group_offsets([request], request_timeout=timeout)[group]
         answer = future.result(timeout=timeout)

@@ -14,14 +14,28 @@ from streams.seam.app_state import tables_recovered
 def register_views(app: faust.App, *, integrations: IntegrationStore) -> None:
     @app.page("/ready")
     class Ready(View):
-        """Readiness: topics exist, integrations are loaded, tables recovered, no rebalance."""
+        """Readiness: topics exist, integrations are loaded, tables recovered, no rebalance,
+        and SECRETS_KEY decrypts the stored keys. Tenants needing attention (a rejected key,
+        or one this worker cannot decrypt) are listed; they alone do not fail readiness."""
 
         async def get(self, request: Request) -> Response:
             checks = {
                 "integrations_loaded": integrations.ready.is_set(),
                 "tables_recovered": tables_recovered(app),
                 "not_rebalancing": not app.rebalancing,
+                "secrets_key_decrypts": not integrations.secrets_key_decrypts_none(),
             }
             status = 200 if all(checks.values()) else 503
             body: dict[str, Any] = {"ready": status == 200, "checks": checks}
+            body["tenantsNeedingAttention"] = _needing_attention(integrations)
+            if not checks["secrets_key_decrypts"]:
+                body["message"] = (
+                    f"SECRETS_KEY decrypts none of the {len(integrations.tenants())} stored "
+                    "tenant keys: run the worker with the SECRETS_KEY that encrypted them"
+                )
             return self.json(body, status=status)
+
+
+def _needing_attention(integrations: IntegrationStore) -> list[dict[str, str]]:
+    attention = integrations.needing_attention()
+    return [{"tenantId": tenant, "reason": why} for tenant, why in sorted(attention.items())]

@@ -41,9 +41,7 @@ SAVE_TIMEOUT_SECONDS = 30.0
 def register_tenant_api(
     app: faust.App, settings: Settings, *, integrations: IntegrationStore
 ) -> TenantApi:
-    counts = AuditCounts(
-        bootstrap_servers=settings.kafka_bootstrap_servers, topic=settings.audit_topic
-    )
+    counts = AuditCounts(kafka=settings, topic=settings.audit_topic)
     timeout = min(settings.http_timeout_seconds, PROBE_TIMEOUT_SECONDS)
     probe = VitallyClient(build_http_client(timeout=timeout), retry=PROBE_RETRY)
     unthread = UnthreadClient(build_unthread_http_client(timeout=timeout), retry=PROBE_RETRY)

@@ -12,6 +12,7 @@ from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient
 from demo.events import Record, new_conversation, reply
 
+from integrations.kafka_config import KafkaSettings
 from streams.seam.probe import OffsetProbe
 from tests.fixtures.kafka import (
     KafkaBroker,
@@ -35,7 +36,7 @@ async def test_the_probe_tells_markers_from_records(kafka_bootstrap: KafkaBroker
     produce_in_transactions(bootstrap, topic, [(b"k", b"a", []), (b"k", b"b", [])])
     produce(bootstrap, topic, [(b"k", b"c", [])])
     # Records at 0, 2 and 4; commit markers at 1 and 3.
-    probe = OffsetProbe(bootstrap)
+    probe = OffsetProbe(KafkaSettings(kafka_bootstrap_servers=bootstrap))
     try:
         assert await probe.first_record(topic, 0, 0, until=2) == 0
         assert await probe.first_record(topic, 0, 1, until=2) == 2  # a marker, nothing else
@@ -53,7 +54,7 @@ async def test_the_probe_finds_the_log_start_when_retention_removed_records(
     produce(bootstrap, topic, [(b"k", value, []) for value in (b"a", b"b", b"c", b"d")])
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.delete_records([TopicPartition(topic, 0, 2)])[TopicPartition(topic, 0, 2)].result(30)
-    probe = OffsetProbe(bootstrap)
+    probe = OffsetProbe(KafkaSettings(kafka_bootstrap_servers=bootstrap))
     try:
         # A committed offset from before retention ran: the next record is the log start.
         assert await probe.first_record(topic, 0, 0, until=3) == 2

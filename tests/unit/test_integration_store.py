@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography.fernet import Fernet
 
+from integrations.kafka_config import KafkaSettings
 from integrations.secrets import SecretBox, fingerprint
 from integrations.store import IntegrationStore
 from schemas.integration import IntegrationRecord
@@ -18,7 +19,7 @@ T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 def _store() -> IntegrationStore:
     return IntegrationStore(
-        bootstrap_servers="unused:9092", topic="integrations", box=BOX,
+        kafka=KafkaSettings(kafka_bootstrap_servers="unused:9092"), topic="integrations", box=BOX,
         base_url_override="http://vitally.test",
     )  # fmt: skip
 

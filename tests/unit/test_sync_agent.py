@@ -26,6 +26,7 @@ from cryptography.fernet import Fernet
 from faust.sensors import Sensor
 from faust.types import TP, AgentT, EventT, StreamT
 
+from integrations.kafka_config import KafkaSettings
 from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
 from processors.directory import CachedDirectory
@@ -132,8 +133,9 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
     log: Log = []
     app.sensors.add(Acks(log))
     handled = HandledOffsets()
+    kafka = KafkaSettings(kafka_bootstrap_servers="unused:9092")
     integrations = IntegrationStore(
-        bootstrap_servers="unused:9092",
+        kafka=kafka,
         topic="integrations",
         box=SecretBox(Fernet.generate_key().decode()),
         base_url_override=None,
@@ -143,7 +145,7 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
     broker = Broker(app, monkeypatch)
     agent = SyncAgent(
         app,
-        AgentConfig("unused:9092", "sync-agent-test", INPUT, RETRY, 100, 100),
+        AgentConfig(kafka, "sync-agent-test", INPUT, RETRY, 100, 100),
         handler=handler,
         states=states,
         index=ParkedIndex(),

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from integrations import sync_counts
+from integrations.kafka_config import KafkaSettings
 from integrations.sync_counts import RECENT_FAILURES, AuditCounts
 from schemas.audit_reasons import GUIDE
 from tests.unit.ops_records import T0, audit_json
@@ -16,7 +17,7 @@ TENANT = "T01ACME"
 
 
 def counts(*records: bytes) -> AuditCounts:
-    found = AuditCounts(bootstrap_servers="unused:9092", topic="audit")
+    found = AuditCounts(kafka=KafkaSettings(kafka_bootstrap_servers="unused:9092"), topic="audit")
     for record in records:
         found.add(record)
     return found

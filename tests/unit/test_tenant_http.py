@@ -24,6 +24,7 @@ from faust.web.drivers.aiohttp import Web as AiohttpWeb
 from vitally_sandbox import ManualClock, create_app
 
 from integrations.api import SaveFailed, TenantApi
+from integrations.kafka_config import KafkaSettings
 from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
 from integrations.sync_counts import AuditCounts
@@ -97,11 +98,11 @@ class Harness:
 async def harness() -> AsyncIterator[Harness]:
     box = SecretBox(Fernet.generate_key().decode())
     store = IntegrationStore(
-        bootstrap_servers="unused:9092", topic="integrations", box=box,
+        kafka=KafkaSettings(kafka_bootstrap_servers="unused:9092"), topic="integrations", box=box,
         base_url_override=None,
     )  # fmt: skip
     store.ready.set()
-    counts = AuditCounts(bootstrap_servers="unused:9092", topic="audit")
+    counts = AuditCounts(kafka=KafkaSettings(kafka_bootstrap_servers="unused:9092"), topic="audit")
     sandbox = httpx.ASGITransport(app=create_app(seed=SEED, clock=ManualClock()))
     recording = RecordingTransport(sandbox)
     published: list[IntegrationRecord] = []
