@@ -15,6 +15,7 @@ from pathlib import Path
 import faust
 
 from streams.commands.common import PROG, environment_epilog
+from streams.logs import json_output
 from streams.settings import Settings
 from streams.topics import ensure_topics
 
@@ -55,7 +56,10 @@ def run_worker(args: list[str]) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # The worker shows librdkafka's warnings with its own logs (the CLI's guard quiets them).
     logging.getLogger("librdkafka").setLevel(logging.WARNING)
-    sys.argv = [prog, *args]
+    # Faust prints a start-up banner and status lines that are not log records: with JSON
+    # logs every line of the output must be an object, so it keeps them to itself.
+    quiet = ["--quiet"] if json_output(settings.log_format) else []
+    sys.argv = [prog, *quiet, *args]
     app.main()
     return 0
 
