@@ -58,7 +58,7 @@ def run_worker(args: list[str]) -> int:
     logging.getLogger("librdkafka").setLevel(logging.WARNING)
     # Faust prints a start-up banner and status lines that are not log records: with JSON
     # logs every line of the output must be an object, so it keeps them to itself.
-    quiet = ["--quiet"] if json_output(settings.log_format) else []
+    quiet = ["--quiet"] if args[0] == "worker" and json_output(settings.log_format) else []
     sys.argv = [prog, *quiet, *args]
     app.main()
     return 0
