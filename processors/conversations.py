@@ -28,7 +28,7 @@ from processors.direction import classify, normalise_email
 from processors.messages import message_time
 from processors.mrkdwn import subject_from, to_html
 from processors.people import conversation_admin
-from processors.protocols import Clock, Directory, VitallyApi
+from processors.protocols import Step
 from processors.results import SyncResult, duplicate, skipped
 from processors.tenant import TenantContext
 from schemas.audit import Reason
@@ -46,18 +46,8 @@ from schemas.vitally import (
 CLOCK_SKEW = timedelta(minutes=15)
 
 
-async def conversation_created(
-    event: ConversationEvent,
-    offset: int,
-    *,
-    state: ConversationState | None,
-    tenant: TenantContext,
-    vitally: VitallyApi,
-    directory: Directory,
-    clock: Clock,
-    verify: bool,
-    unsure_since: float | None = None,
-) -> SyncResult:
+async def conversation_created(event: ConversationEvent, step: Step) -> SyncResult:
+    offset, state, tenant, calls = step.offset, step.state, step.tenant, step.calls
     conv = event.data
     if state is not None and state.synced:
         return duplicate("already_synced", state.at_offset(offset))
@@ -86,17 +76,17 @@ async def conversation_created(
     if body is None:
         return _skip("empty_message", base)
 
-    user = await directory.user(tenant.target, customer_email)
+    user = await calls.directory.user(tenant.target, customer_email)
     if user is None:
         return _skip("customer_not_in_vitally", base, detail=customer_email)
-    admin = await conversation_admin(directory, tenant, base.assignee_email)
+    admin = await conversation_admin(calls.directory, tenant, base.assignee_email)
     if admin is None:
         return _skip("teammate_not_in_vitally", base, detail=tenant.default_admin_email)
     customer = Participant(type="user", id=user.id)
     if sender.side == "customer":
         author, recipient = customer, Participant(type="admin", id=admin.id)
     else:
-        teammate = await directory.admin(tenant.target, sender.email)
+        teammate = await calls.directory.admin(tenant.target, sender.email)
         if teammate is None:
             return _skip("teammate_not_in_vitally", base, detail=sender.email)
         author, recipient = Participant(type="admin", id=teammate.id), customer
@@ -114,13 +104,13 @@ async def conversation_created(
         }
     )
 
-    if verify:
-        existing = await directory.conversation(
+    if step.verify:
+        existing = await calls.directory.conversation(
             tenant.target,
             conv.id,
             # No create of ours precedes the conversation itself; the margin is for clocks.
             created_after=created_at - CLOCK_SKEW if created_at is not None else None,
-            written_at=unsure_since,
+            written_at=step.unsure_since,
         )
         if existing is not None:
             return duplicate(
@@ -136,12 +126,12 @@ async def conversation_created(
                 message=body,
                 from_=author,
                 to=[recipient],
-                timestamp=message_time(initial, event.event_timestamp, clock),
+                timestamp=message_time(initial, event.event_timestamp, calls.clock),
             )
         ],
         traits=traits,
     )
-    created = await vitally.create_conversation(tenant.target, request)
+    created = await calls.vitally.create_conversation(tenant.target, request)
     first = next((m.id for m in created.messages if m.external_id == initial.id), None)
     return SyncResult(
         "synced",
@@ -151,21 +141,14 @@ async def conversation_created(
     )
 
 
-async def conversation_updated(
-    event: ConversationEvent,
-    offset: int,
-    *,
-    state: ConversationState | None,
-    tenant: TenantContext,
-    vitally: VitallyApi,
-    directory: Directory,
-) -> SyncResult:
+async def conversation_updated(event: ConversationEvent, step: Step) -> SyncResult:
     """Send what changed (traits, and the subject when the title changed) with one PUT.
 
     A field the event leaves out is unknown, not cleared. A new assignee also becomes the
     admin that later customer replies are addressed to. ``detail`` names the fields sent,
     never their values.
     """
+    offset, state, tenant, calls = step.offset, step.state, step.tenant, step.calls
     if state is None:
         return skipped("conversation_not_synced")
     if state.status == "deleted":
@@ -181,7 +164,7 @@ async def conversation_updated(
     )
     assignee = _assignee(conv)
     if assignee is not None and assignee[1] != state.assignee_email:
-        admin = await conversation_admin(directory, tenant, assignee[1])
+        admin = await conversation_admin(calls.directory, tenant, assignee[1])
         updated = updated.model_copy(
             update={
                 "assignee_email": assignee[1],
@@ -194,7 +177,7 @@ async def conversation_updated(
     if not traits and subject is None:
         return skipped("no_change", updated)
     change = ConversationUpdate(subject=subject, traits=traits or None)
-    await vitally.update_conversation(tenant.target, state.vitally_conversation_id, change)
+    await calls.vitally.update_conversation(tenant.target, state.vitally_conversation_id, change)
     shown = {**(state.traits or {}), **traits}
     updated = updated.model_copy(
         update={
@@ -210,16 +193,11 @@ async def conversation_updated(
     )
 
 
-async def conversation_deleted(
-    offset: int,
-    *,
-    state: ConversationState | None,
-    tenant: TenantContext,
-    vitally: VitallyApi,
-) -> SyncResult:
+async def conversation_deleted(step: Step) -> SyncResult:
     """Later messages are not synced. The Vitally conversation stays as a record, unless
     the tenant's ``on_conversation_deleted`` is "delete": then it is deleted in Vitally
     (idempotently: one Vitally no longer has is already deleted)."""
+    offset, state, tenant, calls = step.offset, step.state, step.tenant, step.calls
     if state is None:
         return skipped("conversation_not_synced")
     gone = state.model_copy(update={"status": "deleted"}).at_offset(offset)
@@ -231,7 +209,7 @@ async def conversation_deleted(
     if tenant.on_conversation_deleted == "keep":
         return skipped("deletion_not_synced", gone)
     deleted = gone.model_copy(update={"vitally_deleted": True})
-    if not await vitally.delete_conversation(tenant.target, vitally_id):
+    if not await calls.vitally.delete_conversation(tenant.target, vitally_id):
         return duplicate("already_deleted", deleted)
     return SyncResult("synced", state=deleted, vitally_conversation_id=vitally_id)
 

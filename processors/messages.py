@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from processors.body import message_body
 from processors.direction import classify
-from processors.protocols import Clock, Directory, VitallyApi
+from processors.protocols import Clock, Directory, Step
 from processors.results import SyncResult, duplicate, skipped
 from processors.tenant import TenantContext
 from schemas.audit import Reason
@@ -21,18 +21,8 @@ from schemas.state import ConversationState
 from schemas.vitally import MessageCreate, Participant
 
 
-async def message_created(
-    event: MessageEvent,
-    offset: int,
-    *,
-    state: ConversationState | None,
-    tenant: TenantContext,
-    vitally: VitallyApi,
-    directory: Directory,
-    clock: Clock,
-    verify: bool,
-    unsure_since: float | None = None,
-) -> SyncResult:
+async def message_created(event: MessageEvent, step: Step) -> SyncResult:
+    offset, state, tenant, calls = step.offset, step.state, step.tenant, step.calls
     message = event.data
     if state is None:
         return skipped("conversation_not_synced")
@@ -52,10 +42,10 @@ async def message_created(
         return skipped("empty_message", state.at_offset(offset))
 
     if sender.side == "customer":
-        user = await directory.user(tenant.target, sender.email)
+        user = await calls.directory.user(tenant.target, sender.email)
         if user is None:
             return _missing("customer_not_in_vitally", sender.email, state, offset)
-        admin_id = state.admin_id or await _default_admin_id(directory, tenant)
+        admin_id = state.admin_id or await _default_admin_id(calls.directory, tenant)
         if admin_id is None:
             return _missing("teammate_not_in_vitally", tenant.default_admin_email, state, offset)
         author, recipient = (
@@ -63,7 +53,7 @@ async def message_created(
             Participant(type="admin", id=admin_id),
         )
     else:
-        admin = await directory.admin(tenant.target, sender.email)
+        admin = await calls.directory.admin(tenant.target, sender.email)
         if admin is None or state.customer_user_id is None:
             return _missing("teammate_not_in_vitally", sender.email, state, offset)
         author = Participant(type="admin", id=admin.id)
@@ -71,9 +61,9 @@ async def message_created(
 
     conversation_id = state.vitally_conversation_id
     applied = state.with_message(message.id, offset)
-    if verify:
-        found = await directory.message(
-            tenant.target, conversation_id, message.id, written_at=unsure_since
+    if step.verify:
+        found = await calls.directory.message(
+            tenant.target, conversation_id, message.id, written_at=step.unsure_since
         )
         if found is not None:
             return duplicate("already_in_vitally", applied, vitally_message_id=found)
@@ -82,9 +72,9 @@ async def message_created(
         message=body,
         from_=author,
         to=[recipient],
-        timestamp=message_time(message, event.event_timestamp, clock),
+        timestamp=message_time(message, event.event_timestamp, calls.clock),
     )
-    posted = await vitally.add_message(tenant.target, conversation_id, request)
+    posted = await calls.vitally.add_message(tenant.target, conversation_id, request)
     return SyncResult(
         "synced",
         state=applied,

@@ -6,10 +6,13 @@ production with the real client, without any Kafka or environment in sight.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from processors.clock import Clock
+from processors.tenant import TenantContext
+from schemas.state import ConversationState
 from schemas.vitally import (
     ConversationCreate,
     ConversationUpdate,
@@ -23,7 +26,7 @@ from schemas.vitally import (
 )
 from vitally.target import VitallyTarget
 
-__all__ = ["Clock", "Directory", "VitallyApi"]
+__all__ = ["Clock", "Collaborators", "Directory", "Step", "VitallyApi"]
 
 
 class VitallyApi(Protocol):
@@ -83,3 +86,27 @@ class Directory(Protocol):
         external_id: str,
         written_at: float | None = None,
     ) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Collaborators:
+    """What processors call: Vitally, the directory of people and conversations, the clock."""
+
+    vitally: VitallyApi
+    directory: Directory
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class Step:
+    """One event's sync: the offset it was read at, what is known of its conversation and
+    tenant, the collaborators, and whether a write of it may already be in Vitally (``verify``:
+    look before any create; ``unsure_since``: when a write of it got no clear answer, epoch
+    seconds)."""
+
+    offset: int
+    state: ConversationState | None
+    tenant: TenantContext
+    calls: Collaborators
+    verify: bool = False
+    unsure_since: float | None = None

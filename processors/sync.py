@@ -14,7 +14,7 @@ from processors.conversations import (
     conversation_updated,
 )
 from processors.messages import message_created
-from processors.protocols import Clock, Directory, VitallyApi
+from processors.protocols import Collaborators, Step
 from processors.results import SyncResult, duplicate, skipped
 from processors.tenant import TenantContext
 from schemas.events import ConversationEvent, InboundEvent, MessageEvent
@@ -27,9 +27,7 @@ async def process_event(
     *,
     state: ConversationState | None,
     tenant: TenantContext | None,
-    vitally: VitallyApi,
-    directory: Directory,
-    clock: Clock,
+    calls: Collaborators,
     verify: bool = False,
     unsure_since: float | None = None,
 ) -> SyncResult:
@@ -44,32 +42,11 @@ async def process_event(
         state = None
     if state is not None and state.applied(offset):
         return duplicate("already_synced", state)
+    step = Step(offset, state, tenant, calls, verify, unsure_since)
     if isinstance(event, MessageEvent):
-        return await message_created(
-            event,
-            offset,
-            state=state,
-            tenant=tenant,
-            vitally=vitally,
-            directory=directory,
-            clock=clock,
-            verify=verify,
-            unsure_since=unsure_since,
-        )
+        return await message_created(event, step)
     if event.event == "conversation_created":
-        return await conversation_created(
-            event,
-            offset,
-            state=state,
-            tenant=tenant,
-            vitally=vitally,
-            directory=directory,
-            clock=clock,
-            verify=verify,
-            unsure_since=unsure_since,
-        )
+        return await conversation_created(event, step)
     if event.event == "conversation_updated":
-        return await conversation_updated(
-            event, offset, state=state, tenant=tenant, vitally=vitally, directory=directory
-        )
-    return await conversation_deleted(offset, state=state, tenant=tenant, vitally=vitally)
+        return await conversation_updated(event, step)
+    return await conversation_deleted(step)

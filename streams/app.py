@@ -19,6 +19,7 @@ from integrations.store import IntegrationStore
 from processors.clock import Clock, SystemClock
 from processors.conversation_index import ConversationIndex
 from processors.directory import CachedDirectory
+from processors.protocols import Collaborators
 from processors.unthread_lookup import CachedUnthreadLookup
 from schemas.integration import IntegrationRecord
 from streams.agent import AgentConfig, SyncAgent
@@ -99,15 +100,13 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
             _raw_topic(app, settings.dlq_topic, partitions=partitions),
             metrics,
         ),
-        vitally=vitally,
-        directory=directory,
+        calls=Collaborators(vitally, directory, clock),
         unthread=CachedUnthreadLookup(
             unthread,
             ttl=settings.lookup_cache_ttl_seconds,
             miss_ttl=settings.lookup_miss_ttl_seconds,
             max_entries=settings.lookup_cache_max_entries,
         ),
-        clock=clock,
         retry=RetryPolicy(
             max_attempts=settings.retry_attempts,
             base_delay=settings.retry_base_delay_seconds,

@@ -26,7 +26,7 @@ from typing import Protocol
 
 from processors.clock import epoch_ms
 from processors.enrichment import Enrichment, UnthreadLookup, enrich
-from processors.protocols import Clock, Directory, VitallyApi
+from processors.protocols import Collaborators
 from processors.results import HandOver, SyncResult, duplicate, skipped
 from processors.sync import process_event
 from processors.tenant import TenantContext
@@ -134,10 +134,8 @@ class EventHandler:
         tenants: Tenants,
         states: States,
         outputs: Outputs,
-        vitally: VitallyApi,
-        directory: Directory,
+        calls: Collaborators,
         unthread: UnthreadLookup,
-        clock: Clock,
         retry: RetryPolicy,
         parking: ParkingPolicy,
         index: ParkedIndex,
@@ -156,10 +154,10 @@ class EventHandler:
         self._tenants = tenants
         self._states = states
         self._outputs = outputs
-        self._vitally = vitally
-        self._directory = directory
+        self._calls = calls
+        self._directory = calls.directory
         self._unthread = unthread
-        self._clock = clock
+        self._clock = calls.clock
         self._retry = retry
         self._parking = parking
         self._index = index
@@ -307,7 +305,7 @@ class EventHandler:
                     enriched = await self._enrich(event, tenant)
                     result = await process_event(
                         enriched.event, record.offset, state=state, tenant=tenant,
-                        vitally=self._vitally, directory=self._directory, clock=self._clock,
+                        calls=self._calls,
                         verify=verify, unsure_since=unsure_at / 1000 if unsure_at else None,
                     )  # fmt: skip
                     result = _unresolved(result, enriched, record.offset)

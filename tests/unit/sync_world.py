@@ -13,6 +13,7 @@ from demo import events as ev
 
 from processors.clock import FrozenClock
 from processors.directory import CachedDirectory
+from processors.protocols import Collaborators
 from processors.results import SyncResult
 from processors.sync import process_event
 from processors.tenant import TenantContext
@@ -130,9 +131,7 @@ class World:
             offset,
             state=state,
             tenant=self.tenant if connected else None,
-            vitally=self.vitally,
-            directory=self.directory,
-            clock=self.clock,
+            calls=Collaborators(self.vitally, self.directory, self.clock),
             verify=verify,
         )
 

@@ -12,6 +12,7 @@ from demo import events as ev
 from processors.clock import FrozenClock
 from processors.conversation_index import ConversationIndex
 from processors.directory import CachedDirectory
+from processors.protocols import Collaborators
 from processors.unthread_lookup import CachedUnthreadLookup
 from schemas.audit import AuditRecord
 from schemas.state import ConversationState
@@ -88,10 +89,8 @@ class Harness:
             tenants=self.tenants,
             states=self.states,
             outputs=self.outputs,
-            vitally=self.vitally,
-            directory=self.directory,
+            calls=Collaborators(self.vitally, self.directory, self.clock),
             unthread=CachedUnthreadLookup(self.unthread),
-            clock=self.clock,
             retry=RetryPolicy(max_attempts=max_attempts, base_delay=0.5, max_delay=8, jitter=0),
             # Parked events are due at once (unless asked otherwise), so a test can resume
             # them without waiting.
