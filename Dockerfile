@@ -7,6 +7,7 @@ RUN useradd --system --uid 10001 --home-dir /var/lib/vitally-sync --create-home 
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY schemas schemas
+COPY apiclient apiclient
 COPY processors processors
 COPY integrations integrations
 COPY streams streams

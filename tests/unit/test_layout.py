@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Lowest first: a package may import itself and anything before it in this list.
 LAYERS: list[tuple[str, ...]] = [
     ("schemas",),
+    ("apiclient",),
     ("vitally", "unthread"),
     ("processors",),
     ("integrations",),
