@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sandboxkit.clock import Clock, Sleeper, SystemClock, real_sleep
+from sandboxkit.errors import ApiError, api_error_response, http_error_response
+from sandboxkit.faults import FaultUpdate
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from vitally_sandbox.clock import Clock, Sleeper, SystemClock, real_sleep
-from vitally_sandbox.errors import ApiError, api_error_response, http_error_response
-from vitally_sandbox.faults import FaultUpdate
 
 from unthread_sandbox.control import ControlRoutes
 from unthread_sandbox.gateway import ApiGateway

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sandboxkit.errors import bad_request, conflict, not_found, parse_json
+from sandboxkit.faults import FaultUpdate
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from vitally_sandbox.errors import bad_request, conflict, not_found, parse_json
-from vitally_sandbox.faults import FaultUpdate
 
 from unthread_sandbox.render import user_json
 from unthread_sandbox.runtime import Sandbox

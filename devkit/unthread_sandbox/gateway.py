@@ -17,12 +17,12 @@ import http.client
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sandboxkit.faults import FaultConfig, Verdict
+from sandboxkit.requestlog import LogEntry
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from vitally_sandbox.faults import FaultConfig, Verdict
-from vitally_sandbox.requestlog import LogEntry
 
 from unthread_sandbox.auth import FORBIDDEN, KEY_HEADER, MISSING_KEY, UNAUTHORIZED, fingerprint
 from unthread_sandbox.runtime import Sandbox

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from vitally_sandbox.faults import FaultUpdate
+from sandboxkit.faults import FaultUpdate
 
 
 class _Spec(BaseModel):

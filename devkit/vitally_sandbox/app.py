@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sandboxkit.clock import Clock, Sleeper, SystemClock, real_sleep
+from sandboxkit.errors import ApiError, api_error_response, http_error_response
+from sandboxkit.faults import FaultUpdate
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
-from vitally_sandbox.clock import Clock, Sleeper, SystemClock, real_sleep
 from vitally_sandbox.control import ControlRoutes
-from vitally_sandbox.errors import ApiError, api_error_response, http_error_response
-from vitally_sandbox.faults import FaultUpdate
 from vitally_sandbox.gateway import ResourceGateway
 from vitally_sandbox.resources import ResourceRoutes
 from vitally_sandbox.runtime import Sandbox

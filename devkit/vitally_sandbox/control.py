@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sandboxkit.errors import bad_request, conflict, not_found, parse_json
+from sandboxkit.faults import FaultUpdate
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from vitally_sandbox.errors import bad_request, conflict, not_found, parse_json
-from vitally_sandbox.faults import FaultUpdate
 from vitally_sandbox.render import admin_json, conversation_json, org_json, user_json
 from vitally_sandbox.runtime import Sandbox
 from vitally_sandbox.specs import AdminSpec, OrgSpec, ResetSpec, TokensSpec, UserSpec

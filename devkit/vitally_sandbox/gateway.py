@@ -17,6 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sandboxkit.faults import FaultConfig, Verdict
+from sandboxkit.ratelimit import Quota, fresh_quota
+from sandboxkit.requestlog import LogEntry
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match
@@ -29,9 +32,6 @@ from vitally_sandbox.auth import (
     fingerprint,
     token_from_header,
 )
-from vitally_sandbox.faults import FaultConfig, Verdict
-from vitally_sandbox.ratelimit import Quota, fresh_quota
-from vitally_sandbox.requestlog import LogEntry
 from vitally_sandbox.runtime import Sandbox
 from vitally_sandbox.specs import Scope as TokenScope
 from vitally_sandbox.state import Org

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from vitally_sandbox.clock import Clock, Sleeper
-from vitally_sandbox.faults import (
+from sandboxkit.clock import Clock, Sleeper
+from sandboxkit.faults import (
     FaultConfig,
     FaultInjector,
     FaultUpdate,
     apply_global,
     apply_override,
 )
-from vitally_sandbox.requestlog import RequestLog
+from sandboxkit.requestlog import RequestLog
+
 from vitally_sandbox.specs import SeedFile
 from vitally_sandbox.state import Org, Store
 

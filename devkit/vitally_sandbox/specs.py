@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from vitally_sandbox.faults import FaultUpdate
+from sandboxkit.faults import FaultUpdate
 
 Scope = Literal["users", "admins", "conversations"]
 ALL_SCOPES: frozenset[Scope] = frozenset(("users", "admins", "conversations"))

@@ -24,7 +24,15 @@ LAYERS: list[tuple[str, ...]] = [
     ("streams", "ops"),
 ]
 SERVICE = [package for layer in LAYERS for package in layer]
-DEVKIT = ("vitally_sandbox", "unthread_sandbox", "kafka_local", "bench", "demo", "devtools")
+DEVKIT = (
+    "sandboxkit",
+    "vitally_sandbox",
+    "unthread_sandbox",
+    "kafka_local",
+    "bench",
+    "demo",
+    "devtools",
+)
 # Modules that reach past Faust's and aiokafka's public API (aiokafka's is its top level):
 # only streams/seam may use them.
 INTERNAL_MODULES = ("faust.transport", "faust.tables", "faust.web.drivers", "mode")
