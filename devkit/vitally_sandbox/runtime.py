@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sandboxkit.faults import FaultConfig, FaultUpdate
 from sandboxkit.runtime import BaseSandbox
 
 from vitally_sandbox.specs import SeedFile
@@ -19,6 +18,3 @@ class Sandbox(BaseSandbox[Store, Org, SeedFile]):
     def seed(self) -> None:
         for spec in self.startup.orgs:
             self.store.put_org(spec, self.clock.now())
-
-    def update_org_faults(self, org: Org, update: FaultUpdate) -> FaultConfig:
-        return self.update_tenant_faults(org, update)
