@@ -1,4 +1,4 @@
-"""When to repeat a failed Vitally call, and how long to wait first: :meth:`RetryPolicy.decide`.
+"""When to repeat a failed API call, and how long to wait first: :meth:`RetryPolicy.decide`.
 
 One decision for both callers: the client's own retries (which cannot look a write up, so
 never repeat one that may have landed) and the handler's in-line retries of a whole event
