@@ -163,7 +163,7 @@ class ErrorFamily(Generic[R, E]):
 
     status: type[E]
     auth: type[E]
-    rate_limited: type[RateLimited[R]]
+    rate_limited: type[E]
     not_found: type[E]
     rejected: type[E]
     server: type[E]
@@ -180,7 +180,7 @@ class ErrorFamily(Generic[R, E]):
         if status in (401, 403):
             return self.auth
         if status == 429:
-            return self.rate_limited  # type: ignore[return-value]  # one of E, by contract
+            return self.rate_limited
         if status == 404:
             return self.not_found
         if 400 <= status < 500:
@@ -203,10 +203,10 @@ class ErrorFamily(Generic[R, E]):
         """The error for a response with `status`; POSTs that may have landed say so."""
         cls = self.class_for_status(status)
         if status == 429:
-            limited = self.rate_limited(
-                status, method=method, path=path, body_excerpt=body_excerpt, retry_after=retry_after
-            )
-            return limited  # type: ignore[return-value]  # one of E, by contract
+            # Turned away before doing anything: never maybe_applied; wait as the server says.
+            limited = cls(status, method=method, path=path, body_excerpt=body_excerpt)
+            limited.retry_after = retry_after
+            return limited
         maybe_applied = self.writes and method == "POST" and cls in (self.server, self.response)
         return cls(
             status, method=method, path=path, body_excerpt=body_excerpt, maybe_applied=maybe_applied
