@@ -13,6 +13,7 @@ COPY requirements.lock ./
 RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY schemas schemas
+COPY apiclient apiclient
 COPY vitally vitally
 COPY processors processors
 COPY integrations integrations

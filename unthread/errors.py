@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from apiclient import errors as base
+
 Reason = Literal[
     "unthread_auth_failed",
     "unthread_bad_response",
@@ -39,138 +41,83 @@ Reason = Literal[
 ]
 
 
-class UnthreadError(Exception):
+class UnthreadError(base.ApiError[Reason]):
     """Base of every error the Unthread client raises; nothing above the client sees httpx."""
 
+    api = "Unthread"
+    budget = "Unthread budget"
     reason: Reason = "unthread_unavailable"
-    transient: bool = False
-    retry_after: float | None = None
-    # Read by the shared RetryPolicy (vitally.retry.Retryable); our calls are all reads.
-    maybe_applied: bool = False
-
-    def __init__(self, message: str, *, method: str, path: str):
-        super().__init__(message)
-        self.method = method
-        # The path template ("/conversations/{id}"), never one with ids in it.
-        self.path = path
 
 
-class UnthreadThrottled(UnthreadError):
+class UnthreadThrottled(base.Throttled[Reason], UnthreadError):
     """Not sent: waiting for the tenant's request budget would take longer than allowed."""
 
     reason: Reason = "unthread_rate_limited"
-    transient = True
-
-    def __init__(self, *, method: str, path: str, retry_after: float | None):
-        super().__init__(
-            f"{method} {path} not sent: the tenant's Unthread budget is spent",
-            method=method,
-            path=path,
-        )
-        self.retry_after = retry_after
 
 
-class UnthreadRequestError(UnthreadError):
+class UnthreadRequestError(base.RequestError[Reason], UnthreadError):
     """No response arrived: timeout, refused connection, broken protocol. Worth retrying."""
 
-    transient = True
 
-
-class UnthreadStatusError(UnthreadError):
+class UnthreadStatusError(base.StatusError[Reason], UnthreadError):
     """Unthread answered, and the answer is not what we asked for."""
 
     reason: Reason = "unthread_unexpected_status"
 
-    def __init__(self, status: int, *, method: str, path: str, body_excerpt: str = ""):
-        super().__init__(f"Unthread answered {status} to {method} {path}", method=method, path=path)
-        self.status = status
-        self.body_excerpt = body_excerpt
 
-
-class UnthreadAuthError(UnthreadStatusError):
+class UnthreadAuthError(base.AuthError[Reason], UnthreadStatusError):
     """401/403: the tenant's Unthread key is wrong, revoked, or its service account disabled."""
 
-    reason = "unthread_auth_failed"
-
-    @property
-    def forbidden(self) -> bool:
-        """True for 403 (key known but not allowed), False for 401 (key not accepted)."""
-        return self.status == 403
+    reason: Reason = "unthread_auth_failed"
 
 
-class UnthreadRateLimited(UnthreadStatusError):
+class UnthreadRateLimited(base.RateLimited[Reason], UnthreadStatusError):
     """429: over Unthread's (undocumented) limit; wait `retry_after` seconds when known."""
 
-    reason = "unthread_rate_limited"
-    transient = True
-
-    def __init__(
-        self,
-        status: int,
-        *,
-        method: str,
-        path: str,
-        body_excerpt: str = "",
-        retry_after: float | None = None,
-    ):
-        super().__init__(status, method=method, path=path, body_excerpt=body_excerpt)
-        self.retry_after = retry_after
+    reason: Reason = "unthread_rate_limited"
 
 
-class UnthreadNotFound(UnthreadStatusError):
+class UnthreadNotFound(base.NotFound[Reason], UnthreadStatusError):
     """404: no such record in the tenant's workspace (or a wrong base URL)."""
 
-    reason = "unthread_not_found"
+    reason: Reason = "unthread_not_found"
 
 
-class UnthreadRejected(UnthreadStatusError):
+class UnthreadRejected(base.Rejected[Reason], UnthreadStatusError):
     """Any other 4xx: the request itself needs fixing; repeating it will not help."""
 
-    reason = "unthread_rejected"
+    reason: Reason = "unthread_rejected"
 
 
-class UnthreadServerError(UnthreadStatusError):
+class UnthreadServerError(base.ServerError[Reason], UnthreadStatusError):
     """5xx: Unthread failed; a read is safe to repeat."""
 
-    reason = "unthread_unavailable"
-    transient = True
+    reason: Reason = "unthread_unavailable"
 
 
-class UnthreadResponseError(UnthreadStatusError):
+class UnthreadResponseError(base.ResponseError[Reason], UnthreadStatusError):
     """A 2xx whose body we cannot read."""
 
-    reason = "unthread_bad_response"
+    reason: Reason = "unthread_bad_response"
 
 
-def error_class_for_status(status: int) -> type[UnthreadStatusError]:
-    """The one place that maps an HTTP status to an error class."""
-    if status in (401, 403):
-        return UnthreadAuthError
-    if status == 429:
-        return UnthreadRateLimited
-    if status == 404:
-        return UnthreadNotFound
-    if 400 <= status < 500:
-        return UnthreadRejected
-    if status >= 500:
-        return UnthreadServerError
-    if 200 <= status < 300:
-        return UnthreadResponseError
-    return UnthreadStatusError
+ERRORS = base.ErrorFamily[Reason, UnthreadStatusError](
+    status=UnthreadStatusError,
+    auth=UnthreadAuthError,
+    rate_limited=UnthreadRateLimited,
+    not_found=UnthreadNotFound,
+    rejected=UnthreadRejected,
+    server=UnthreadServerError,
+    response=UnthreadResponseError,
+    throttled=UnthreadThrottled,
+    request=UnthreadRequestError,
+    # Every call reads (`POST /users/list` is a query): nothing is ever maybe_applied, and
+    # every failure to get an answer is "unthread_unavailable".
+    writes=False,
+)
 
 
-def status_error(
-    status: int,
-    *,
-    method: str,
-    path: str,
-    body_excerpt: str = "",
-    retry_after: float | None = None,
-) -> UnthreadStatusError:
-    """Build the error for a response with `status`."""
-    cls = error_class_for_status(status)
-    if cls is UnthreadRateLimited:
-        return UnthreadRateLimited(
-            status, method=method, path=path, body_excerpt=body_excerpt, retry_after=retry_after
-        )
-    return cls(status, method=method, path=path, body_excerpt=body_excerpt)
+# The one place that maps an HTTP status to an error class, and builds the error for a
+# response (`retry_after` for a 429; a POST that may have landed says so when the API writes).
+error_class_for_status = ERRORS.class_for_status
+status_error = ERRORS.status_error

@@ -7,8 +7,9 @@ on that tenant's calls.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
+
+from apiclient.target import account_key
 
 DEFAULT_BASE_URL = "https://api.unthread.io/api"
 
@@ -31,8 +32,7 @@ class UnthreadTarget:
     def account_key(self) -> str:
         """The tenant and, hashed, its key: what was cached with one key (one workspace's
         view) is not reused after the tenant saves another."""
-        digest = hashlib.sha256(f"{self.base_url}\n{self.api_key}".encode()).hexdigest()
-        return f"{self.tenant_id}:{digest[:16]}"
+        return account_key(self.tenant_id, self.base_url, self.api_key)
 
     @classmethod
     def for_tenant(

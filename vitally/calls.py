@@ -10,21 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Protocol
 
-
-class CallObserver(Protocol):
-    """Told of every request the client sends and every wait for a tenant's budget (metrics)."""
-
-    def called(self, endpoint: str, status: int | None, seconds: float) -> None:
-        """``endpoint``: the method and path template; ``status``: None when no answer came."""
-        ...
-
-    def budget_waited(self, seconds: float) -> None: ...
-
-    def throttled(self) -> None:
-        """A request was not sent: the tenant's budget would have held it too long."""
-        ...
+from apiclient.client import CallObserver as CallObserver
 
 
 @dataclass

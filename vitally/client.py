@@ -1,7 +1,8 @@
 """The Vitally REST client: one instance and connection pool for every tenant.
 
 Each call takes the tenant's `VitallyTarget`, so credentials travel with the call. httpx
-exceptions are translated here, once, into the tree in `vitally.errors`. GETs are retried per
+exceptions are translated once, into the tree in `vitally.errors`, by the send loop every API
+client shares (`apiclient.client.ApiClient`). GETs are retried per
 the `RetryPolicy`; POSTs only when the request certainly never took effect (connect error, 429),
 because Vitally has no idempotency key: after a maybe-applied create, the caller looks the
 conversation up by externalId in the list (`processors.conversation_index`) before posting again.
@@ -9,17 +10,15 @@ conversation up by externalId in the list (`processors.conversation_index`) befo
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import Mapping, Sequence
 from http.cookiejar import CookieJar
 from typing import Any, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
+from apiclient.client import ApiClient
 from schemas.vitally import (
     ConversationCreate,
     ConversationUpdate,
@@ -31,17 +30,8 @@ from schemas.vitally import (
     VitallyMessage,
     VitallyUser,
 )
-from vitally._call import Call, request_error, retry_after
-from vitally.calls import CallObserver, record_call
-from vitally.errors import (
-    VitallyError,
-    VitallyNotFound,
-    VitallyRequestError,
-    VitallyThrottled,
-    status_error,
-)
-from vitally.ratelimit import BudgetSpent, TenantRateLimiter
-from vitally.retry import DEFAULT_RETRY, GiveUp, RetryPolicy
+from vitally._call import Call
+from vitally.calls import record_call
 from vitally.target import VitallyTarget
 from vitally.transport import VitallyTransport
 
@@ -86,38 +76,13 @@ class _NoCookies(CookieJar):
         return None
 
 
-class VitallyClient:
+class VitallyClient(ApiClient):
     """Typed calls to Vitally's REST API for any tenant; raises only `VitallyError`s."""
 
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        *,
-        limiter: TenantRateLimiter | None = None,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        max_concurrent: int | None = None,
-        max_budget_wait: float | None = None,
-        observer: CallObserver | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
-    ):
-        self._http = http
-        self._observer = observer
-        self._monotonic = monotonic
-        self._limiter = limiter
-        # A request the tenant's budget would hold longer is not sent (VitallyThrottled), so
-        # its caller can park it instead of holding a partition, or a rebalance, that long.
-        self._max_budget_wait = max_budget_wait
-        self._retry = retry
-        self._sleep = sleep
-        # Requests past the pool's size wait here, not in the pool: the HTTP timeouts then
-        # time Vitally, not the queue in front of it.
-        self._slots: AbstractAsyncContextManager[Any] = (
-            asyncio.Semaphore(max_concurrent) if max_concurrent else nullcontext()
-        )
+    logger = logger
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    def _sent(self) -> None:
+        record_call()
 
     async def find_user_by_email(self, target: VitallyTarget, email: str) -> VitallyUser | None:
         """The Vitally user with this email: an exact (case-insensitive) match if several."""
@@ -207,111 +172,6 @@ class VitallyClient:
             target, "POST", "/resources/conversations/{id}/messages", {"id": conversation_id}
         )
         return call.decode(await self._send(call, json=_dump(body)), VitallyMessage)
-
-    async def _send_or_none(
-        self, call: Call, *, params: Params | None = None
-    ) -> httpx.Response | None:
-        """Like `_send`, but a 404 means "no such record": None."""
-        try:
-            return await self._send(call, params=params)
-        except VitallyNotFound:
-            return None
-
-    async def _send(
-        self, call: Call, *, params: Params | None = None, json: Mapping[str, Any] | None = None
-    ) -> httpx.Response:
-        """Send `call`, retrying what the policy allows."""
-        attempt = 1
-        while True:
-            try:
-                return await self._attempt(call, params, json)
-            except VitallyError as error:
-                # The client cannot look a write up: one that may have landed is not repeated.
-                decision = self._retry.decide(error, attempt, can_look_up=False)
-                if isinstance(decision, GiveUp):
-                    raise
-                wait = decision.delay
-                logger.warning(
-                    "vitally retry %s %s in %.2fs",
-                    call.method,
-                    call.template,
-                    wait,
-                    extra=call.log_fields(attempt=attempt, reason=error.reason),
-                )
-                await self._sleep(wait)
-                attempt += 1
-
-    async def _attempt(
-        self, call: Call, params: Params | None, json: Mapping[str, Any] | None
-    ) -> httpx.Response:
-        tenant = call.target.tenant_id
-        if self._limiter is not None:
-            queued = self._monotonic()
-            try:
-                await self._limiter.acquire(tenant, self._max_budget_wait)
-            except BudgetSpent as spent:
-                if self._observer is not None:
-                    self._observer.throttled()
-                raise VitallyThrottled(
-                    method=call.method, path=call.template, retry_after=spent.retry_after
-                ) from None
-            if self._observer is not None:
-                self._observer.budget_waited(self._monotonic() - queued)
-        record_call()
-        endpoint = f"{call.method} {call.template}"
-        started = self._monotonic()
-        headers = {"Authorization": call.target.authorization, "Accept": "application/json"}
-        try:
-            async with self._slots:
-                if self._http.is_closed:
-                    # Closed at shutdown under a call that outlived Faust's drain: nothing sent.
-                    raise VitallyRequestError(
-                        "the HTTP client is closed",
-                        method=call.method,
-                        path=call.template,
-                        reason="vitally_unreachable",
-                    )
-                response = await self._http.request(
-                    call.method, call.url, params=params, json=json, headers=headers
-                )
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            # A misconfigured base URL is not Vitally's answer and will not heal by retrying.
-            raise ValueError(f"invalid Vitally base URL for tenant {tenant}") from exc
-        except httpx.RequestError as exc:
-            if self._observer is not None:
-                self._observer.called(endpoint, None, self._monotonic() - started)
-            error = request_error(exc, call)
-            logger.warning(
-                "vitally %s %s failed: %s",
-                call.method,
-                call.template,
-                type(exc).__name__,
-                extra=call.log_fields(reason=error.reason),
-            )
-            raise error from exc
-        status = response.status_code
-        if self._observer is not None:
-            self._observer.called(endpoint, status, self._monotonic() - started)
-        level = logging.DEBUG if response.is_success or status == 404 else logging.WARNING
-        logger.log(
-            level,
-            "vitally %s %s -> %s",
-            call.method,
-            call.template,
-            status,
-            extra=call.log_fields(status=status),
-        )
-        if self._limiter is not None:
-            self._limiter.observe(tenant, response.headers, status)
-        if response.is_success:
-            return response
-        raise status_error(
-            status,
-            method=call.method,
-            path=call.template,
-            body_excerpt=call.excerpt(response),
-            retry_after=retry_after(response.headers),
-        )
 
 
 def _dump(body: BaseModel) -> dict[str, Any]:

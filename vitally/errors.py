@@ -29,6 +29,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+from apiclient import errors as base
+from apiclient.errors import BODY_EXCERPT_CHARS as BODY_EXCERPT_CHARS
+from apiclient.errors import excerpt as excerpt
+
 Reason = Literal[
     "vitally_auth_failed",
     "vitally_bad_response",
@@ -42,179 +46,85 @@ Reason = Literal[
     "vitally_unreachable",
 ]
 
-BODY_EXCERPT_CHARS = 300
 
-
-class VitallyError(Exception):
+class VitallyError(base.ApiError[Reason]):
     """Base of every error the Vitally client raises; nothing above the client sees httpx."""
 
+    api = "Vitally"
     reason: Reason = "vitally_transport_error"
-    transient: bool = False
-    retry_after: float | None = None
-
-    def __init__(self, message: str, *, method: str, path: str, maybe_applied: bool = False):
-        super().__init__(message)
-        self.method = method
-        # The path template ("/resources/conversations/{id}"), never one with ids or emails in it.
-        self.path = path
-        self.maybe_applied = maybe_applied
 
 
-class VitallyThrottled(VitallyError):
+class VitallyThrottled(base.Throttled[Reason], VitallyError):
     """Not sent: waiting for the tenant's request budget would take longer than allowed."""
 
     reason: Reason = "vitally_rate_limited"
-    transient = True
-
-    def __init__(self, *, method: str, path: str, retry_after: float | None):
-        super().__init__(
-            f"{method} {path} not sent: the tenant's request budget is spent",
-            method=method,
-            path=path,
-        )
-        self.retry_after = retry_after
 
 
-class VitallyRequestError(VitallyError):
+class VitallyRequestError(base.RequestError[Reason], VitallyError):
     """No response arrived: timeout, refused connection, broken protocol. Worth retrying."""
 
-    transient = True
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str,
-        path: str,
-        reason: Reason = "vitally_transport_error",
-        maybe_applied: bool = False,
-    ):
-        super().__init__(message, method=method, path=path, maybe_applied=maybe_applied)
-        self.reason = reason
-
-
-class VitallyStatusError(VitallyError):
+class VitallyStatusError(base.StatusError[Reason], VitallyError):
     """Vitally answered, and the answer is not what we asked for."""
 
     reason: Reason = "vitally_unexpected_status"
 
-    def __init__(
-        self,
-        status: int,
-        *,
-        method: str,
-        path: str,
-        body_excerpt: str = "",
-        maybe_applied: bool = False,
-    ):
-        super().__init__(
-            f"Vitally answered {status} to {method} {path}",
-            method=method,
-            path=path,
-            maybe_applied=maybe_applied,
-        )
-        self.status = status
-        self.body_excerpt = body_excerpt
 
-
-class VitallyAuthError(VitallyStatusError):
+class VitallyAuthError(base.AuthError[Reason], VitallyStatusError):
     """401/403: the tenant's API key is wrong, revoked, or lacks access."""
 
-    reason = "vitally_auth_failed"
-
-    @property
-    def forbidden(self) -> bool:
-        """True for 403 (key known but not allowed), False for 401 (key not accepted)."""
-        return self.status == 403
+    reason: Reason = "vitally_auth_failed"
 
 
-class VitallyRateLimited(VitallyStatusError):
+class VitallyRateLimited(base.RateLimited[Reason], VitallyStatusError):
     """429: over the tenant's request budget; wait `retry_after` seconds when known."""
 
-    reason = "vitally_rate_limited"
-    transient = True
-
-    def __init__(
-        self,
-        status: int,
-        *,
-        method: str,
-        path: str,
-        body_excerpt: str = "",
-        retry_after: float | None = None,
-    ):
-        # A 429 means the request was turned away before doing anything.
-        super().__init__(status, method=method, path=path, body_excerpt=body_excerpt)
-        self.retry_after = retry_after
+    reason: Reason = "vitally_rate_limited"
 
 
-class VitallyNotFound(VitallyStatusError):
+class VitallyNotFound(base.NotFound[Reason], VitallyStatusError):
     """404: the record (or, for a wrong base URL, the whole API) is not there."""
 
-    reason = "vitally_not_found"
+    reason: Reason = "vitally_not_found"
 
 
-class VitallyRejected(VitallyStatusError):
+class VitallyRejected(base.Rejected[Reason], VitallyStatusError):
     """Any other 4xx: the request itself needs fixing; repeating it will not help."""
 
-    reason = "vitally_rejected"
+    reason: Reason = "vitally_rejected"
 
 
-class VitallyServerError(VitallyStatusError):
+class VitallyServerError(base.ServerError[Reason], VitallyStatusError):
     """5xx: Vitally failed; a POST may nevertheless have been applied."""
 
-    reason = "vitally_server_error"
-    transient = True
+    reason: Reason = "vitally_server_error"
 
 
-class VitallyResponseError(VitallyStatusError):
+class VitallyResponseError(base.ResponseError[Reason], VitallyStatusError):
     """A 2xx whose body we cannot read. For a POST the write most likely happened."""
 
-    reason = "vitally_bad_response"
+    reason: Reason = "vitally_bad_response"
 
 
-def error_class_for_status(status: int) -> type[VitallyStatusError]:
-    """The one place that maps an HTTP status to an error class."""
-    if status in (401, 403):
-        return VitallyAuthError
-    if status == 429:
-        return VitallyRateLimited
-    if status == 404:
-        return VitallyNotFound
-    if 400 <= status < 500:
-        return VitallyRejected
-    if status >= 500:
-        return VitallyServerError
-    if 200 <= status < 300:
-        return VitallyResponseError
-    return VitallyStatusError
+ERRORS = base.ErrorFamily[Reason, VitallyStatusError](
+    status=VitallyStatusError,
+    auth=VitallyAuthError,
+    rate_limited=VitallyRateLimited,
+    not_found=VitallyNotFound,
+    rejected=VitallyRejected,
+    server=VitallyServerError,
+    response=VitallyResponseError,
+    throttled=VitallyThrottled,
+    request=VitallyRequestError,
+    # Vitally has no idempotency key: a POST that may have landed says so.
+    writes=True,
+    unreachable="vitally_unreachable",
+    timeout="vitally_timeout",
+    transport="vitally_transport_error",
+)
 
 
-def status_error(
-    status: int,
-    *,
-    method: str,
-    path: str,
-    body_excerpt: str = "",
-    retry_after: float | None = None,
-) -> VitallyStatusError:
-    """Build the error for a response with `status`; POSTs that may have landed say so."""
-    cls = error_class_for_status(status)
-    if cls is VitallyRateLimited:
-        return VitallyRateLimited(
-            status, method=method, path=path, body_excerpt=body_excerpt, retry_after=retry_after
-        )
-    maybe_applied = method == "POST" and cls in (VitallyServerError, VitallyResponseError)
-    return cls(
-        status, method=method, path=path, body_excerpt=body_excerpt, maybe_applied=maybe_applied
-    )
-
-
-def excerpt(text: str, *, secrets: tuple[str, ...] = ()) -> str:
-    """A short, log-safe copy of a response body, with any of our `secrets` scrubbed out."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    if len(text) > BODY_EXCERPT_CHARS:
-        return text[:BODY_EXCERPT_CHARS] + "..."
-    return text
+# The one place that maps an HTTP status to an error class, and builds the error for a
+# response (`retry_after` for a 429; a POST that may have landed says so when the API writes).
+error_class_for_status = ERRORS.class_for_status
+status_error = ERRORS.status_error

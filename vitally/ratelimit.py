@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 from aiolimiter import AsyncLimiter
 
+from apiclient.pacing import BudgetSpent as BudgetSpent
+
 DEFAULT_LIMIT = 1000
 DEFAULT_WINDOW = 60.0
 _WINDOW_PARAM = re.compile(r"window\s*=\s*(\d+(?:\.\d+)?)")
@@ -81,15 +83,6 @@ def parse_seconds(value: str | None) -> float | None:
     except ValueError:
         return None
     return number if math.isfinite(number) and number >= 0 else None
-
-
-class BudgetSpent(Exception):  # noqa: N818 - a condition, not a failure of ours
-    """The tenant's budget would hold a request past the caller's wait; `retry_after` is
-    how long until it is free again, when known (the block after a 429)."""
-
-    def __init__(self, retry_after: float | None) -> None:
-        super().__init__(f"request budget spent (free in {retry_after} s)")
-        self.retry_after = retry_after
 
 
 class TenantRateLimiter:

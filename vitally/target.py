@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Literal
+
+from apiclient.target import account_key
 
 Region = Literal["us", "eu"]
 
@@ -80,8 +81,7 @@ class VitallyTarget:
     def account_key(self) -> str:
         """The tenant and, hashed, its Vitally account: what is cached from one account must
         not be reused after a reconnect with another key or account."""
-        digest = hashlib.sha256(f"{self.base_url}\n{self.authorization}".encode()).hexdigest()
-        return f"{self.tenant_id}:{digest[:16]}"
+        return account_key(self.tenant_id, self.base_url, self.authorization)
 
     @classmethod
     def for_tenant(

@@ -11,7 +11,7 @@ Three things are ours:
 - Which failures prove a request was never sent. httpx-aiohttp maps every aiohttp connection
   error to `httpx.ConnectTimeout`, including a connection the server dropped after reading a
   POST, and lets some aiohttp errors through unmapped. A maybe-applied create must never look
-  like "never sent" (`vitally._call.request_error` would let it be re-posted), so every
+  like "never sent" (`apiclient.call.ApiCall.request_error` would let it be re-posted), so every
   failure, the body read included, leaves here as an httpx error that says which it was.
 - A deadline on the whole call. aiohttp times each phase (connect, each read) but not the
   write of a request body to a peer that stopped reading, nor a body that arrives a byte at a

@@ -5,14 +5,9 @@ No header, or a key no tenant has -> 401; a key of a deactivated service account
 
 from __future__ import annotations
 
-import hashlib
+from sandboxkit.gateway import fingerprint as fingerprint
 
 KEY_HEADER = "x-api-key"
 MISSING_KEY = {"error": "Missing X-Api-Key header"}
 UNAUTHORIZED = {"error": "Invalid API key"}
 FORBIDDEN = {"error": "This API key is disabled"}
-
-
-def fingerprint(key: str) -> str:
-    """A short stable name for a key that is safe to log: sha256 hex, first 12 chars."""
-    return hashlib.sha256(key.encode()).hexdigest()[:12]

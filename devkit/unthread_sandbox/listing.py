@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from vitally_sandbox.errors import ApiError, bad_request
+from sandboxkit.errors import ApiError, bad_request
 
 Operator = Literal["==", "!=", ">", "<", "in", "notIn", "contains", "notContains", "like"]
 MAX_LIMIT = 100

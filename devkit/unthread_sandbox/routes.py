@@ -5,10 +5,10 @@ Each handler runs behind `gateway.ApiGateway`, which has already authenticated t
 
 from __future__ import annotations
 
+from sandboxkit.errors import not_found, parse_json
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from vitally_sandbox.errors import not_found, parse_json
 
 from unthread_sandbox.gateway import API_PREFIX, authed_tenant
 from unthread_sandbox.listing import ListRequest, list_page

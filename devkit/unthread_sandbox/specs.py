@@ -10,21 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from vitally_sandbox.faults import FaultUpdate
+from sandboxkit.specs import ResetSpec as ResetSpec
+from sandboxkit.specs import SeedBase, Spec
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class KeySpec(_Spec):
+class KeySpec(Spec):
     """A service-account API key; a `disabled` one is known but refused with 403."""
 
     key: str = Field(min_length=1)
     disabled: bool = False
 
 
-class UserSpec(_Spec):
+class UserSpec(Spec):
     """An Unthread user: an agent or a customer's Slack user, as `POST /users/list` lists it."""
 
     id: str | None = Field(default=None, min_length=1)
@@ -51,7 +48,7 @@ class ConversationSpec(BaseModel):
         return self.model_dump(mode="json")
 
 
-class TenantSpec(_Spec):
+class TenantSpec(Spec):
     """An Unthread workspace; posting one with an existing id replaces it whole."""
 
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
@@ -61,23 +58,16 @@ class TenantSpec(_Spec):
     conversations: list[ConversationSpec] = Field(default_factory=list)
 
 
-class KeysSpec(_Spec):
+class KeysSpec(Spec):
     """Body of `PUT /_sandbox/tenants/{id}/keys`."""
 
     keys: list[str | KeySpec]
 
 
-class ResetSpec(_Spec):
-    """Body of `POST /_sandbox/reset`; `reseed` loads the start-up seed's tenants again."""
-
-    reseed: bool = False
-
-
-class SeedFile(_Spec):
+class SeedFile(SeedBase):
     """A seed file: the tenants to create at start-up and the fault settings to start with."""
 
     tenants: list[TenantSpec] = Field(default_factory=list)
-    faults: FaultUpdate = Field(default_factory=FaultUpdate)
 
 
 def key_specs(keys: list[str | KeySpec]) -> list[KeySpec]:

@@ -10,8 +10,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from vitally_sandbox.ratelimit import SlidingWindow
-from vitally_sandbox.requestlog import OrgStats
+from sandboxkit.ratelimit import SlidingWindow
+from sandboxkit.requestlog import OrgStats
 
 from unthread_sandbox.specs import ConversationSpec, KeySpec, TenantSpec, UserSpec, key_specs
 

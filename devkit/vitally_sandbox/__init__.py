@@ -3,10 +3,11 @@
 Run it with `python -m vitally_sandbox`; build it in-process with `create_app(...)`.
 """
 
+from sandboxkit.clock import ManualClock
+from sandboxkit.faults import FaultConfig, FaultUpdate
+
 from vitally_sandbox.app import create_app
 from vitally_sandbox.auth import basic_header
-from vitally_sandbox.clock import ManualClock
-from vitally_sandbox.faults import FaultConfig, FaultUpdate
 from vitally_sandbox.runtime import Sandbox
 from vitally_sandbox.specs import SeedFile
 

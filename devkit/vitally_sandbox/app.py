@@ -1,61 +1,23 @@
-"""Building the sandbox ASGI app: `create_app(...)` serves a socket and in-process tests alike."""
+"""Building the Vitally sandbox's ASGI app (`sandboxkit.app.SandboxApp`): `create_app(...)`
+serves a socket and in-process tests alike."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from sandboxkit.app import Routes, SandboxApp
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
-
-from vitally_sandbox.clock import Clock, Sleeper, SystemClock, real_sleep
 from vitally_sandbox.control import ControlRoutes
-from vitally_sandbox.errors import ApiError, api_error_response, http_error_response
-from vitally_sandbox.faults import FaultUpdate
 from vitally_sandbox.gateway import ResourceGateway
 from vitally_sandbox.resources import ResourceRoutes
 from vitally_sandbox.runtime import Sandbox
 from vitally_sandbox.specs import SeedFile
 
 
-def create_app(
-    *,
-    seed: SeedFile | Mapping[str, Any] | None = None,
-    faults: FaultUpdate | Mapping[str, Any] | None = None,
-    clock: Clock | None = None,
-    sleep: Sleeper | None = None,
-    random_seed: int | None = 0,
-    log_size: int = 1000,
-) -> Starlette:
-    """A sandbox app holding `seed`'s orgs, with `seed`'s faults updated by `faults`.
-
-    `clock` and `sleep` default to real time; `random_seed` fixes the fault dice (None for a
-    different run each time). The Sandbox itself is kept on `app.state.sandbox`.
-    """
-    sandbox = Sandbox(
-        startup=_startup(seed, faults),
-        clock=clock or SystemClock(),
-        sleep=sleep or real_sleep,
-        random_seed=random_seed,
-        log_size=log_size,
-    )
-    resource_routes = ResourceRoutes(sandbox).routes()
-    app = Starlette(
-        routes=[*ControlRoutes(sandbox).routes(), *resource_routes],
-        middleware=[Middleware(ResourceGateway, sandbox=sandbox, routes=resource_routes)],
-        exception_handlers={ApiError: api_error_response, HTTPException: http_error_response},
-    )
-    app.state.sandbox = sandbox
-    return app
+def _routes(sandbox: Sandbox) -> Routes:
+    return ControlRoutes(sandbox).routes(), ResourceRoutes(sandbox).routes()
 
 
-def _startup(
-    seed: SeedFile | Mapping[str, Any] | None, faults: FaultUpdate | Mapping[str, Any] | None
-) -> SeedFile:
-    startup = seed if isinstance(seed, SeedFile) else SeedFile.model_validate(seed or {})
-    if faults is None:
-        return startup
-    extra = faults if isinstance(faults, FaultUpdate) else FaultUpdate.model_validate(faults)
-    merged = startup.faults.model_copy(update=extra.model_dump(exclude_unset=True))
-    return startup.model_copy(update={"faults": merged})
+VITALLY_SANDBOX = SandboxApp(
+    sandbox=Sandbox, seed=SeedFile, routes=_routes, gateway=ResourceGateway
+)
+# A sandbox app holding `seed`'s orgs, with `seed`'s faults updated by `faults`.
+create_app = VITALLY_SANDBOX.create_app

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
+
+from sandboxkit.gateway import fingerprint as fingerprint
 
 MISSING_HEADER = {"error": "Authorization header not present."}
 UNAUTHORIZED = {"error": "Unauthorized"}
@@ -35,8 +36,3 @@ def token_from_header(value: str) -> str | None:
 def basic_header(token: str) -> str:
     """The header value a well-behaved client sends for `token`."""
     return "Basic " + base64.b64encode(f"{token}:".encode()).decode("ascii")
-
-
-def fingerprint(token: str) -> str:
-    """A short stable name for a token that is safe to log: sha256 hex, first 12 chars."""
-    return hashlib.sha256(token.encode()).hexdigest()[:12]

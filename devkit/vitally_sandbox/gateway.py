@@ -1,4 +1,5 @@
-"""The path every /resources request takes before and after its route, in this order:
+"""The path every /resources request takes before and after its route, in this order
+(`sandboxkit.gateway.Gateway` runs 1 and the logging; the rest is here):
 
 1. roll the request's faults and wait out its latency (even a failing request is slow);
 2. an outage or an injected error answers at once, before auth and before any effect;
@@ -12,26 +13,17 @@ Every answer carries the `RateLimit-*` headers and is logged and counted for its
 
 from __future__ import annotations
 
-import http.client
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sandboxkit.faults import FaultConfig, Verdict
+from sandboxkit.gateway import Caller, Gateway, phrase
+from sandboxkit.ratelimit import Quota, fresh_quota
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vitally_sandbox.auth import (
-    FORBIDDEN,
-    MISSING_HEADER,
-    UNAUTHORIZED,
-    fingerprint,
-    token_from_header,
-)
-from vitally_sandbox.faults import FaultConfig, Verdict
-from vitally_sandbox.ratelimit import Quota, fresh_quota
-from vitally_sandbox.requestlog import LogEntry
+from vitally_sandbox.auth import FORBIDDEN, MISSING_HEADER, UNAUTHORIZED, token_from_header
 from vitally_sandbox.runtime import Sandbox
 from vitally_sandbox.specs import Scope as TokenScope
 from vitally_sandbox.state import Org
@@ -52,66 +44,58 @@ def authed_org(request: Request) -> Org:
     return org
 
 
-def is_resource_path(path: str) -> bool:
-    return path == "/resources" or path.startswith("/resources/")
-
-
 def required_scope(path: str) -> TokenScope | None:
     parts = path.split("/")
     return _RESOURCE_SCOPES.get(parts[2]) if len(parts) > 2 else None
 
 
 @dataclass(frozen=True)
-class _Caller:
-    """Who a request says it is: the raw header, the token in it, and the org it opens."""
+class _Caller(Caller[Org]):
+    """Who a request says it is: the token in its header, the org it opens, and the raw
+    header."""
 
     header: str | None
-    token: str | None
-    org: Org | None
 
     def may_use(self, path: str) -> bool:
         needed = required_scope(path)
         if needed is None:
             return True
-        return self.org is not None and needed in self.org.tokens.get(self.token or "", ())
+        tokens = self.tenant.tokens if self.tenant is not None else {}
+        return self.tenant is not None and needed in tokens.get(self.credential or "", ())
 
 
-class ResourceGateway:
+class ResourceGateway(Gateway[Org, _Caller]):
     """ASGI middleware that puts auth, rate limits and faults in front of the Vitally routes."""
 
-    def __init__(self, app: ASGIApp, sandbox: Sandbox, routes: Sequence[BaseRoute]) -> None:
-        self.app = app
-        self.sandbox = sandbox
-        self.routes = routes
+    prefix = "/resources"
+    sandbox: Sandbox
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_resource_path(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        caller = self._identify(scope)
-        config = self.sandbox.config_for(caller.org)
-        verdict = self.sandbox.injector.decide(
-            config, now=self.sandbox.clock.now(), method=scope["method"]
-        )
-        if verdict.delay_s > 0:
-            await self.sandbox.sleep(verdict.delay_s)
-        response = await self._answer(scope, receive, caller, config, verdict)
-        await response(scope, receive, send)
-        self._record(scope, response.status_code, caller)
-
-    def _identify(self, scope: Scope) -> _Caller:
+    def identify(self, scope: Scope) -> _Caller:
         header = Request(scope).headers.get("authorization")
         token = token_from_header(header) if header is not None else None
         org = self.sandbox.store.org_for_token(token) if token else None
-        return _Caller(header, token, org)
+        return _Caller(token, org, org.subdomain if org else None, header)
+
+    async def answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        caller: _Caller,
+        config: FaultConfig,
+        verdict: Verdict,
+    ) -> int:
+        response = await self._answer(scope, receive, caller, config, verdict)
+        await response(scope, receive, send)
+        return response.status_code
 
     async def _answer(
         self, scope: Scope, receive: Receive, caller: _Caller, config: FaultConfig, verdict: Verdict
     ) -> Response:
-        now, limit, org = self.sandbox.clock.now(), config.rate_limit, caller.org
+        now, limit, org = self.sandbox.clock.now(), config.rate_limit, caller.tenant
         if verdict.fail_status is not None:
             quota = org.window.peek(now, limit) if org else fresh_quota(limit)
-            return _json(verdict.fail_status, {"error": _phrase(verdict.fail_status)}, quota)
+            return _json(verdict.fail_status, {"error": phrase(verdict.fail_status)}, quota)
         if org is None:
             refusal = MISSING_HEADER if caller.header is None else UNAUTHORIZED
             return _json(401, refusal, fresh_quota(limit))
@@ -131,42 +115,16 @@ class ResourceGateway:
     ) -> Response:
         status, headers, body = await _capture(self.app, scope, receive)
         if ambiguous and 200 <= status < 300:
-            return _json(500, {"error": _phrase(500)}, quota)
+            return _json(500, {"error": phrase(500)}, quota)
         response = Response(body, status_code=status)
         response.raw_headers = headers + _encode(quota.headers())
         return response
-
-    def _record(self, scope: Scope, status: int, caller: _Caller) -> None:
-        method, path, org, token = scope["method"], scope["path"], caller.org, caller.token
-        if org is not None:
-            org.stats.record(status, f"{method} {self._route_template(scope)}")
-        self.sandbox.log.append(
-            LogEntry(
-                method=method,
-                path=path,
-                status=status,
-                org=org.subdomain if org else None,
-                token_fingerprint=fingerprint(token) if token else None,
-                at=self.sandbox.clock.now(),
-            )
-        )
-
-    def _route_template(self, scope: Scope) -> str:
-        for route in self.routes:
-            match, _ = route.matches(scope)
-            if match is not Match.NONE:
-                return str(getattr(route, "path", scope["path"]))
-        return "(unmatched)"
 
 
 def _json(
     status: int, body: dict[str, str], quota: Quota, extra: dict[str, str] | None = None
 ) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers={**quota.headers(), **(extra or {})})
-
-
-def _phrase(status: int) -> str:
-    return http.client.responses.get(status, "Error")
 
 
 def _encode(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:

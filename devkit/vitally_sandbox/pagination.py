@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
-from vitally_sandbox.errors import bad_request
+from sandboxkit.errors import bad_request
 
 T = TypeVar("T")
 SortBy = Literal["createdAt", "updatedAt"]

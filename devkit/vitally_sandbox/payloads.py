@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sandboxkit.clock import parse_iso
+from sandboxkit.errors import bad_request
 
-from vitally_sandbox.clock import parse_iso
-from vitally_sandbox.errors import bad_request
 from vitally_sandbox.state import Org, Participant, ParticipantType
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vitally_sandbox.clock import to_iso
+from sandboxkit.clock import to_iso
+
 from vitally_sandbox.state import Admin, Conversation, Message, Org, Participant, User
 
 

@@ -6,12 +6,12 @@ so handlers only read the query or body, check it against the org and answer.
 
 from __future__ import annotations
 
+from sandboxkit.errors import bad_request, conflict, not_found, parse_json
+from sandboxkit.faults import DuplicatePolicy
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from vitally_sandbox.errors import bad_request, conflict, not_found, parse_json
-from vitally_sandbox.faults import DuplicatePolicy
 from vitally_sandbox.gateway import authed_org
 from vitally_sandbox.pagination import paginate, parse_limit, parse_sort_by
 from vitally_sandbox.payloads import (

@@ -8,20 +8,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from vitally_sandbox.faults import FaultUpdate
+from pydantic import Field
+from sandboxkit.specs import ResetSpec as ResetSpec
+from sandboxkit.specs import SeedBase, Spec
 
 Scope = Literal["users", "admins", "conversations"]
 ALL_SCOPES: frozenset[Scope] = frozenset(("users", "admins", "conversations"))
 LicenseStatus = Literal["active", "deactivated", "auto-created"]
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class TokenSpec(_Spec):
+class TokenSpec(Spec):
     """An API secret token; `scopes` limits which resources it may read or write."""
 
     token: str = Field(min_length=1)
@@ -31,7 +27,7 @@ class TokenSpec(_Spec):
         return ALL_SCOPES if self.scopes is None else frozenset(self.scopes)
 
 
-class UserSpec(_Spec):
+class UserSpec(Spec):
     id: str | None = Field(default=None, min_length=1)
     email: str = Field(min_length=1)
     name: str | None = None
@@ -39,14 +35,14 @@ class UserSpec(_Spec):
     traits: dict[str, Any] = Field(default_factory=dict)
 
 
-class AdminSpec(_Spec):
+class AdminSpec(Spec):
     id: str | None = Field(default=None, min_length=1)
     email: str = Field(min_length=1)
     name: str | None = None
     license_status: LicenseStatus = Field(default="active", alias="licenseStatus")
 
 
-class OrgSpec(_Spec):
+class OrgSpec(Spec):
     """A Vitally org (tenant); posting one with an existing subdomain replaces it whole."""
 
     subdomain: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$")
@@ -56,23 +52,16 @@ class OrgSpec(_Spec):
     admins: list[AdminSpec] = Field(default_factory=list)
 
 
-class TokensSpec(_Spec):
+class TokensSpec(Spec):
     """Body of `PUT /_sandbox/orgs/{subdomain}/tokens`."""
 
     tokens: list[str | TokenSpec]
 
 
-class ResetSpec(_Spec):
-    """Body of `POST /_sandbox/reset`; `reseed` loads the startup seed's orgs again."""
-
-    reseed: bool = False
-
-
-class SeedFile(_Spec):
+class SeedFile(SeedBase):
     """A seed file: the orgs to create at startup and the fault settings to start with."""
 
     orgs: list[OrgSpec] = Field(default_factory=list)
-    faults: FaultUpdate = Field(default_factory=FaultUpdate)
 
 
 def token_specs(tokens: list[str | TokenSpec]) -> list[TokenSpec]:

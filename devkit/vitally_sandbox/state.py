@@ -11,8 +11,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from vitally_sandbox.ratelimit import SlidingWindow
-from vitally_sandbox.requestlog import OrgStats
+from sandboxkit.ratelimit import SlidingWindow
+from sandboxkit.requestlog import OrgStats
+
 from vitally_sandbox.specs import (
     AdminSpec,
     LicenseStatus,

@@ -9,7 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from vitally_sandbox import ManualClock, basic_header, create_app
+from vitally_sandbox import basic_header, create_app
+
+from tests.sandbox_harness import SandboxHarness, harness_factory
 
 ACME_TOKEN = "acme-secret"
 USERS_ONLY_TOKEN = "acme-users-only"
@@ -73,13 +75,8 @@ def conversation(external_id: str = "thread-1", **extra: Any) -> dict[str, Any]:
 
 
 @dataclass
-class Harness:
+class Harness(SandboxHarness):
     """One in-process sandbox: `client` speaks as acme, `control` carries no credentials."""
-
-    clock: ManualClock
-    sleeps: list[float]
-    client: httpx.AsyncClient
-    control: httpx.AsyncClient
 
     async def post_conversation(self, **extra: Any) -> httpx.Response:
         return await self.client.post("/resources/conversations", json=conversation(**extra))
@@ -101,27 +98,8 @@ MakeHarness = Callable[..., Harness]
 @pytest.fixture
 async def make_harness() -> AsyncIterator[MakeHarness]:
     """Build a harness: keyword arguments go to `create_app` (seed defaults to SEED)."""
-    opened: list[httpx.AsyncClient] = []
-
-    def build(**options: Any) -> Harness:
-        clock = ManualClock()
-        sleeps: list[float] = []
-
-        async def sleep(seconds: float) -> None:
-            sleeps.append(seconds)
-
-        options.setdefault("seed", SEED)
-        app = create_app(clock=clock, sleep=sleep, **options)
-        transport = httpx.ASGITransport(app=app)
-        base = "http://sandbox.test"
-        client = httpx.AsyncClient(transport=transport, base_url=base, headers=auth())
-        control = httpx.AsyncClient(transport=transport, base_url=base)
-        opened.extend((client, control))
-        return Harness(clock, sleeps, client, control)
-
-    yield build
-    for one in opened:
-        await one.aclose()
+    async with harness_factory(Harness, create_app, seed=SEED, headers=auth()) as build:
+        yield build
 
 
 @pytest.fixture

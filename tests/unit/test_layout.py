@@ -17,13 +17,22 @@ ROOT = Path(__file__).resolve().parents[2]
 # Lowest first: a package may import itself and anything before it in this list.
 LAYERS: list[tuple[str, ...]] = [
     ("schemas",),
+    ("apiclient",),
     ("vitally", "unthread"),
     ("processors",),
     ("integrations",),
     ("streams", "ops"),
 ]
 SERVICE = [package for layer in LAYERS for package in layer]
-DEVKIT = ("vitally_sandbox", "unthread_sandbox", "kafka_local", "bench", "demo", "devtools")
+DEVKIT = (
+    "sandboxkit",
+    "vitally_sandbox",
+    "unthread_sandbox",
+    "kafka_local",
+    "bench",
+    "demo",
+    "devtools",
+)
 # Modules that reach past Faust's and aiokafka's public API (aiokafka's is its top level):
 # only streams/seam may use them.
 INTERNAL_MODULES = ("faust.transport", "faust.tables", "faust.web.drivers", "mode")

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 from unthread_sandbox import create_app
-from vitally_sandbox import ManualClock
+
+from tests.sandbox_harness import SandboxHarness, harness_factory
 
 ACME_KEY = "acme-unthread-key"
 DISABLED_KEY = "acme-disabled-key"
@@ -44,13 +45,8 @@ SEED: dict[str, Any] = {
 
 
 @dataclass
-class Harness:
+class Harness(SandboxHarness):
     """One in-process sandbox: `client` speaks as acme, `control` carries no credentials."""
-
-    clock: ManualClock
-    sleeps: list[float]
-    client: httpx.AsyncClient
-    control: httpx.AsyncClient
 
     async def users(self, **query: Any) -> httpx.Response:
         return await self.client.post("/api/users/list", json=query)
@@ -62,29 +58,10 @@ MakeHarness = Callable[..., Harness]
 @pytest.fixture
 async def make_harness() -> AsyncIterator[MakeHarness]:
     """Build a harness: keyword arguments go to `create_app` (seed defaults to SEED)."""
-    opened: list[httpx.AsyncClient] = []
-
-    def build(**options: Any) -> Harness:
-        clock = ManualClock()
-        sleeps: list[float] = []
-
-        async def sleep(seconds: float) -> None:
-            sleeps.append(seconds)
-
-        options.setdefault("seed", SEED)
-        app = create_app(clock=clock, sleep=sleep, **options)
-        transport = httpx.ASGITransport(app=app)
-        base = "http://sandbox.test"
-        client = httpx.AsyncClient(
-            transport=transport, base_url=base, headers={"X-Api-Key": ACME_KEY}
-        )
-        control = httpx.AsyncClient(transport=transport, base_url=base)
-        opened.extend((client, control))
-        return Harness(clock, sleeps, client, control)
-
-    yield build
-    for one in opened:
-        await one.aclose()
+    async with harness_factory(
+        Harness, create_app, seed=SEED, headers={"X-Api-Key": ACME_KEY}
+    ) as build:
+        yield build
 
 
 @pytest.fixture

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 
 import httpx
 import pytest
 
 import unthread
-from tests.unit.vitally.fakes import RecordedSleep
+from tests.unit.vitally.fakes import Handler, RecordedSleep, scripted
 from unthread import (
     UnthreadAuthError,
     UnthreadClient,
@@ -27,7 +27,6 @@ from vitally import RetryPolicy, TenantRateLimiter
 ACME = UnthreadTarget.for_tenant("T01ACME", "acme-key", "https://unthread.test/api/")
 GLOBEX = UnthreadTarget.for_tenant("T02GLOBEX", "globex-key", "https://unthread.test/api")
 JANE = {"id": "u-jane", "name": "Jane", "email": "jane@customer.example", "slackId": "U1"}
-Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def make_client(
@@ -46,20 +45,6 @@ def make_client(
         sleep=sleep or RecordedSleep(),
         max_budget_wait=max_budget_wait,
     )
-
-
-def scripted(*replies: httpx.Response | Exception) -> tuple[list[httpx.Request], Handler]:
-    seen: list[httpx.Request] = []
-    queue: Iterator[httpx.Response | Exception] = iter(replies)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        reply = next(queue)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
-
-    return seen, handler
 
 
 def page(*users: Mapping[str, object]) -> httpx.Response:

@@ -1,11 +1,14 @@
-"""Test doubles for the Vitally package: two tenants, recorded sleeps, a virtual-time loop."""
+"""Test doubles for the Vitally package: two tenants, recorded sleeps, scripted HTTP answers
+(the Unthread client's tests use them too), a virtual-time loop."""
 
 from __future__ import annotations
 
 import asyncio
 import selectors
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
+
+import httpx
 
 from vitally.target import VitallyTarget
 
@@ -16,6 +19,7 @@ GLOBEX = VitallyTarget.for_tenant(
     "T02GLOBEX", "globex", "us", "globex-secret", "https://vitally.test"
 )
 TICK = 1e-6
+Handler = Callable[[httpx.Request], httpx.Response]
 
 
 class RecordedSleep:
@@ -26,6 +30,21 @@ class RecordedSleep:
 
     async def __call__(self, seconds: float) -> None:
         self.calls.append(seconds)
+
+
+def scripted(*replies: httpx.Response | Exception) -> tuple[list[httpx.Request], Handler]:
+    """A handler that answers with `replies` in order and records every request."""
+    seen: list[httpx.Request] = []
+    queue: Iterator[httpx.Response | Exception] = iter(replies)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        reply = next(queue)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    return seen, handler
 
 
 class _VirtualSelector(selectors.SelectSelector):

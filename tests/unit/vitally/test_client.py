@@ -3,14 +3,13 @@
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from schemas.vitally import ConversationCreate, ConversationUpdate, MessageCreate, Participant
-from tests.unit.vitally.fakes import ACME, GLOBEX, RecordedSleep
+from tests.unit.vitally.fakes import ACME, GLOBEX, Handler, RecordedSleep, scripted
 from vitally import (
     RetryPolicy,
     TenantRateLimiter,
@@ -42,9 +41,6 @@ CONVERSATION = ConversationCreate(
 )
 
 
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
 def make_client(
     handler: Handler,
     *,
@@ -60,21 +56,6 @@ def make_client(
         limiter=limiter,
         sleep=sleep or RecordedSleep(),
     )
-
-
-def scripted(*replies: httpx.Response | Exception) -> tuple[list[httpx.Request], Handler]:
-    """A handler that answers with `replies` in order and records every request."""
-    seen: list[httpx.Request] = []
-    queue: Iterator[httpx.Response | Exception] = iter(replies)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        reply = next(queue)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
-
-    return seen, handler
 
 
 def ok(body: object, status: int = 200, headers: dict[str, str] | None = None) -> httpx.Response:

@@ -10,7 +10,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from vitally_sandbox.clock import to_iso
+from sandboxkit.clock import to_iso
 
 
 @dataclass(frozen=True)
