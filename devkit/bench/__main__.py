@@ -19,7 +19,7 @@ from pathlib import Path
 
 from kafka_local import LocalKafka
 
-from bench.report import as_json, notes, table, verdict_lines, verdicts
+from bench.report import as_json, enrichment_table, notes, table, verdict_lines, verdicts
 from bench.runner import Result, RunOptions
 from bench.scenarios import SCENARIOS, Sizes, build, run_scenario
 
@@ -58,6 +58,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=int,
         default=defaults.rate_limit,
         help="requests per minute of the backlogged tenant in ratelimit",
+    )
+    parser.add_argument(
+        "--sparse-conversations",
+        type=int,
+        default=defaults.sparse_conversations,
+        help="conversations in sparse (each run: the full baseline and the sparse one)",
     )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--partitions", type=int, default=8, help="input topic partitions")
@@ -113,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         naive_conversations=args.naive_conversations,
         latency0_conversations=args.latency0_conversations,
         ratelimit_conversations=args.ratelimit_conversations, rate_limit=args.rate_limit,
-        seed=args.seed,
+        sparse_conversations=args.sparse_conversations, seed=args.seed,
     )  # fmt: skip
     scenarios = [build(name, sizes) for name in names]
     worker_env = dict(item.split("=", 1) for item in args.worker_env)
@@ -133,6 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{platform.python_version()}; {time.monotonic() - started:.0f} s in all")  # fmt: skip
     print(table(results))
     print("* pass-through: event -> audit record (it makes no Vitally call)")
+    if enrichment := enrichment_table(results):
+        print()
+        print(enrichment)
     if stalls := notes(results):
         print(stalls)
     print()

@@ -131,7 +131,7 @@ def produce_workload(
         if rate:
             _pace(produced.first + n / rate)
         now = time.time()
-        record = render(event, datetime.fromtimestamp(now, UTC))
+        record = render(event, datetime.fromtimestamp(now, UTC), sparse=workload.config.sparse)
         producer.produce(topic, record.value, record.key, on_delivery=delivered)
         produced.at[event.message_id] = now
         producer.poll(0)

@@ -51,6 +51,45 @@ def _row(r: Result) -> tuple[str, ...]:
     )
 
 
+ENRICHMENT_HEADER = (
+    "scenario", "system", "events", "events/s", "CPU ms/event", "Unthread calls",
+    "minimum calls", "Unthread calls/event", "second half calls/event",
+    "repeat calls/event",
+)  # fmt: skip
+
+
+def enrichment_table(results: Sequence[Result]) -> str:
+    """Sparse runs against the full ones of their scenario: Unthread calls and cost.
+
+    "minimum calls": one per conversation and person (a perfect cache); "second half": calls
+    per event over the second half of the audit records (first lookups of conversations and
+    people first met there included); "repeat": calls beyond the minimum, per event, i.e.
+    what an event costs once its conversation and people have been looked up (steady state).
+    """
+    sparse_scenarios = {r.scenario for r in results if r.unthread_calls is not None}
+    if not sparse_scenarios:
+        return ""
+    rows = [ENRICHMENT_HEADER, tuple("---" for _ in ENRICHMENT_HEADER)]
+    for r in results:
+        if r.scenario not in sparse_scenarios:
+            continue
+        rows.append(
+            (
+                r.scenario,
+                r.system,
+                f"{r.finished}/{r.events}",
+                f"{r.events_per_s:.1f}",
+                f"{r.cpu_ms_per_event:.2f}",
+                "-" if r.unthread_calls is None else str(r.unthread_calls),
+                "-" if r.unthread_minimum is None else str(r.unthread_minimum),
+                "-" if r.unthread_calls is None else _num(r.unthread_calls_per_event, 3),
+                "-" if r.unthread_calls is None else _num(r.steady_unthread_calls_per_event, 3),
+                "-" if r.unthread_calls is None else _num(r.repeat_unthread_calls_per_event, 3),
+            )
+        )
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
 def _num(value: float | None, digits: int) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
@@ -82,6 +121,15 @@ def verdicts(results: Sequence[Result]) -> list[Verdict]:
             throttled = f"{r.throttled_share:.2%} ({r.calls.throttled} of {r.calls.requests})"
             out.append(Verdict(f"{r.scenario}: 429 responses <= 1% of calls", throttled,
                                r.throttled_share <= 0.01))  # fmt: skip
+        if r.unthread_calls is not None:
+            repeat = r.repeat_unthread_calls_per_event
+            figure = (
+                f"{_num(repeat, 3)} beyond the first lookup of each conversation and "
+                f"person ({r.unthread_calls} calls, {r.unthread_minimum} first lookups); "
+                f"second half {_num(r.steady_unthread_calls_per_event, 3)}"
+            )
+            out.append(Verdict(f"{r.scenario}: steady state < 0.1 Unthread calls per event",
+                               figure, repeat is not None and repeat < 0.1))  # fmt: skip
         out.append(Verdict(f"{r.scenario}/{r.system}: no order violations, duplicates, losses",
                            f"{r.checks.order_violations}/{r.checks.duplicates}/{r.lost}",
                            r.checks.clean and r.lost == 0))  # fmt: skip
@@ -136,4 +184,9 @@ def _result_json(r: Result) -> dict[str, Any]:
         "outcomes": r.outcomes,
         "peakRssBytes": r.peak_rss_bytes,
         "cpuMsPerEvent": r.cpu_ms_per_event,
+        "unthreadCalls": r.unthread_calls,
+        "unthreadCallsPerEvent": r.unthread_calls_per_event,
+        "steadyUnthreadCallsPerEvent": r.steady_unthread_calls_per_event,
+        "unthreadMinimumCalls": r.unthread_minimum,
+        "repeatUnthreadCallsPerEvent": r.repeat_unthread_calls_per_event,
     }

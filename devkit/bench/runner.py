@@ -11,6 +11,11 @@ Throughput is counted from the first produced event to the last audit record's
 ``processedAt``. Vitally calls are the sandbox's request counters for the run's orgs, read
 before producing, when half the audit records are in (so the second half gives a steady-state
 figure, past the people lookups of a cold cache) and at the end.
+
+A sparse workload (``WorkloadConfig.sparse``) also needs the Unthread sandbox: each tenant
+gets a workspace there holding its people and conversations, and is connected with its
+Unthread key; the Unthread calls are that sandbox's request counters, read at the same three
+moments.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hints
+from unthread_sandbox.process import UnthreadSandboxHandle
 from vitally_sandbox.process import SandboxHandle
 
 from bench.checks import (
@@ -39,7 +45,13 @@ from bench.checks import (
 from bench.kafka_io import AuditReader, Produced, create_topics, group_lag, produce_workload
 from bench.procs import Service
 from bench.systems import ConnectedTenant, Deployment, System
-from bench.workload import Workload, WorkloadConfig, generate
+from bench.workload import (
+    Workload,
+    WorkloadConfig,
+    generate,
+    minimum_lookups,
+    unthread_directory,
+)
 
 SETTLE_S = 3.0
 
@@ -85,6 +97,25 @@ class Result:
     stalled_lag: dict[int, int] | None
     rate_limit: int | None
     tenants: int
+    # Sparse workloads only: calls to the Unthread sandbox, in all and in the second half,
+    # and the calls a perfect cache would make (one per conversation and person).
+    unthread_calls: int | None = None
+    steady_unthread_calls_per_event: float | None = None
+    unthread_minimum: int | None = None
+
+    @property
+    def unthread_calls_per_event(self) -> float | None:
+        if self.unthread_calls is None or not self.events:
+            return None
+        return self.unthread_calls / self.events
+
+    @property
+    def repeat_unthread_calls_per_event(self) -> float | None:
+        """Calls beyond one per conversation and person, per event: the cost once each has
+        been looked up (steady state), wherever in the run that happens."""
+        if self.unthread_calls is None or self.unthread_minimum is None or not self.events:
+            return None
+        return max(0, self.unthread_calls - self.unthread_minimum) / self.events
 
     @property
     def events_per_s(self) -> float:
@@ -132,15 +163,25 @@ def run_system(
     options: RunOptions,
     *,
     backlog: bool = False,
+    unthread: UnthreadSandboxHandle | None = None,
 ) -> Result:
     """``backlog``: the whole workload is on the topic before the system starts, as after an
-    outage or a takeover; throughput then counts from the moment the system is ready."""
-    name = f"b{secrets.token_hex(3)}-{scenario}-{system.name}{'-backlog' if backlog else ''}"
+    outage or a takeover; throughput then counts from the moment the system is ready.
+    ``unthread``: the Unthread sandbox, required for a sparse workload."""
+    suffix = "-backlog" if backlog else "-sparse" if config.sparse else ""
+    name = f"b{secrets.token_hex(3)}-{scenario}-{system.name}{suffix}"
     workload = generate(config, prefix=f"{name}-")
     tenants = create_orgs(sandbox, name, workload, options.org_rate_limit)
+    if config.sparse:
+        if unthread is None:
+            raise ValueError("a sparse workload needs the Unthread sandbox")
+        tenants = create_workspaces(unthread, workload, tenants)
+    else:
+        unthread = None
     deployment = Deployment(
-        name, options.bootstrap, sandbox.base_url, options.workdir, options.partitions
-    )
+        name, options.bootstrap, sandbox.base_url, options.workdir, options.partitions,
+        unthread.api_url if unthread else None,
+    )  # fmt: skip
     create_topics(options.bootstrap, [deployment.input_topic], options.partitions)
     produced = _ProduceThread(options.bootstrap, deployment.input_topic, workload, options)
     # A backlog goes out once the tenants are connected (events from before that are skipped
@@ -154,11 +195,11 @@ def run_system(
         # previous owner may have applied) can run a moment later; records produced before
         # it would be taken for a backlog found at takeover. Start-up is not measured.
         time.sleep(SETTLE_S)
-    label = f"{system.name} (backlog)" if backlog else system.name
+    label = system.name + (" (backlog)" if backlog else " (sparse)" if config.sparse else "")
     try:
         return _measure(
             scenario, system, label, workload, tenants, deployment, service, sandbox, options,
-            produced,
+            produced, unthread,
         )  # fmt: skip
     finally:
         service.stop()
@@ -180,6 +221,34 @@ def create_orgs(
         )
         tenants.append(ConnectedTenant(plan.tenant_id, subdomain, token, plan.default_admin))
     return tenants
+
+
+def create_workspaces(
+    unthread: UnthreadSandboxHandle, workload: Workload, tenants: list[ConnectedTenant]
+) -> list[ConnectedTenant]:
+    """Each tenant's Unthread workspace (named after its sandbox org, so runs never share
+    one), with its people and conversations; the tenants with their Unthread keys."""
+    directory = unthread_directory(workload)
+    connected: list[ConnectedTenant] = []
+    for tenant in tenants:
+        workspace = directory[tenant.tenant_id]
+        key = f"{tenant.subdomain}-unthread-{secrets.token_hex(8)}"
+        unthread.add_tenant(
+            tenant.subdomain,
+            keys=[key],
+            users=list(workspace.users),
+            conversations=list(workspace.conversations),
+        )
+        connected.append(replace(tenant, unthread_tenant=tenant.subdomain, unthread_key=key))
+    return connected
+
+
+def unthread_calls(unthread: UnthreadSandboxHandle, tenants: Iterable[ConnectedTenant]) -> int:
+    return sum(
+        int(unthread.stats(t.unthread_tenant)["requests"])
+        for t in tenants
+        if t.unthread_tenant is not None
+    )
 
 
 def org_calls(sandbox: SandboxHandle, tenants: Iterable[ConnectedTenant]) -> Calls:
@@ -231,9 +300,12 @@ def _measure(
     sandbox: SandboxHandle,
     options: RunOptions,
     produced: _ProduceThread,
+    unthread: UnthreadSandboxHandle | None,
 ) -> Result:
     total = len(workload.events)
     before = org_calls(sandbox, tenants) if system.writes_vitally else Calls()
+    unthread_before = unthread_calls(unthread, tenants) if unthread else 0
+    unthread_middle: tuple[int, int] | None = None
     progress = _Progress()
     reader = AuditReader(options.bootstrap, deployment.audit_topic)
     middle: tuple[Calls, int] | None = None
@@ -257,6 +329,8 @@ def _measure(
                 break
             if middle is None and system.writes_vitally and len(progress.finished) >= total / 2:
                 middle = (org_calls(sandbox, tenants), len(progress.finished))
+            if unthread_middle is None and unthread and len(progress.finished) >= total / 2:
+                unthread_middle = (unthread_calls(unthread, tenants), len(progress.finished))
             produced.raise_failure()
             service.check_alive()
     finally:
@@ -266,6 +340,7 @@ def _measure(
     cpu = service.cpu_seconds() - cpu_before
     service.memory.stop()
     after = org_calls(sandbox, tenants) if system.writes_vitally else Calls()
+    unthread_after = unthread_calls(unthread, tenants) if unthread else 0
     audits = list(progress.finished.values())
     expected = {
         conversation_id: ids
@@ -297,6 +372,11 @@ def _measure(
         stalled_lag=stalled,
         rate_limit=options.org_rate_limit,
         tenants=len(tenants),
+        unthread_calls=unthread_after - unthread_before if unthread else None,
+        steady_unthread_calls_per_event=(
+            _steady_count(unthread_middle, unthread_after, len(audits)) if unthread else None
+        ),
+        unthread_minimum=minimum_lookups(workload) if unthread else None,
     )
 
 
@@ -306,10 +386,17 @@ def _finished_at(audits: list[Mapping[str, Any]]) -> float:
 
 
 def _steady(middle: tuple[Calls, int] | None, after: Calls, finished: int) -> float | None:
+    if middle is None:
+        return None
+    return _steady_count((middle[0].requests, middle[1]), after.requests, finished)
+
+
+def _steady_count(middle: tuple[int, int] | None, after: int, finished: int) -> float | None:
+    """Calls per event finished after ``middle`` (calls, events finished then)."""
     if middle is None or finished <= middle[1]:
         return None
     calls, count = middle
-    return (after.requests - calls.requests) / (finished - count)
+    return (after - calls) / (finished - count)
 
 
 class _ProduceThread:

@@ -9,13 +9,21 @@
 * ``takeover``: 50 ms latency; vitally-sync on events produced while it runs, then on the
   same workload already on the topic when it starts (after an outage, or a partition taken
   over), where every record may have been applied by a predecessor and is looked up first.
+* ``sparse``: 50 ms latency for Vitally and for Unthread; vitally-sync on the latency50
+  workload as is (the baseline), then on the same workload as sparse webhooks (ids only),
+  which it fills in from the Unthread sandbox, where each tenant has its people and
+  conversations and to which it is connected with its Unthread key.
+  ``--sparse-conversations`` conversations (fewer than latency50, to keep it short).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 
+from unthread_sandbox.process import UnthreadSandboxHandle
+from unthread_sandbox.process import run_sandbox as run_unthread_sandbox
 from vitally_sandbox.process import run_sandbox
 
 from bench.runner import Result, RunOptions, run_system
@@ -30,7 +38,7 @@ from bench.workload import WorkloadConfig
 
 # Far above anything a run can send: the limit is there (headers and all) but never binds.
 NOT_BINDING = 10_000_000
-SCENARIOS = ("latency50", "latency0", "ratelimit", "takeover")
+SCENARIOS = ("latency50", "latency0", "ratelimit", "takeover", "sparse")
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,7 @@ class Sizes:
     latency0_conversations: int = 400
     ratelimit_conversations: int = 70
     rate_limit: int = 600
+    sparse_conversations: int = 200
     seed: int = WorkloadConfig.seed
 
 
@@ -59,6 +68,10 @@ class Scenario:
     latency_ms: float
     runs: tuple[Run, ...]
     org_rate_limit: int | None = None
+
+    @property
+    def needs_unthread(self) -> bool:
+        return any(run.workload.sparse for run in self.runs)
 
 
 def build(name: str, sizes: Sizes) -> Scenario:
@@ -81,6 +94,10 @@ def build(name: str, sizes: Sizes) -> Scenario:
         return Scenario(
             name, 50.0, (Run("vitally-sync", base), Run("vitally-sync", base, backlog=True))
         )
+    if name == "sparse":
+        full = replace(base, conversations=sizes.sparse_conversations)
+        sparse = replace(full, sparse=True)
+        return Scenario(name, 50.0, (Run("vitally-sync", full), Run("vitally-sync", sparse)))
     raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
 
 
@@ -102,12 +119,26 @@ def run_scenario(
     """
     options = replace(options, org_rate_limit=scenario.org_rate_limit)
     results: list[Result] = []
-    with run_sandbox(latency_ms=scenario.latency_ms, rate_limit=NOT_BINDING) as sandbox:
+    with ExitStack() as stack:
+        sandbox = stack.enter_context(
+            run_sandbox(latency_ms=scenario.latency_ms, rate_limit=NOT_BINDING)
+        )
+        unthread: UnthreadSandboxHandle | None = None
+        if scenario.needs_unthread:
+            unthread = stack.enter_context(
+                run_unthread_sandbox(latency_ms=scenario.latency_ms, rate_limit=NOT_BINDING)
+            )
         for run in scenario.runs:
             chosen = system(run.system, worker_env or {})
             results.append(
                 run_system(
-                    scenario.name, chosen, run.workload, sandbox, options, backlog=run.backlog
-                )
+                    scenario.name,
+                    chosen,
+                    run.workload,
+                    sandbox,
+                    options,
+                    backlog=run.backlog,
+                    unthread=unthread,
+                )  # fmt: skip
             )
     return results

@@ -41,6 +41,9 @@ class ConnectedTenant:
     subdomain: str
     token: str
     default_admin: str
+    # Sparse workloads: the tenant's workspace in the Unthread sandbox and its API key.
+    unthread_tenant: str | None = None
+    unthread_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class Deployment:
     vitally_base_url: str
     workdir: Path
     partitions: int
+    unthread_base_url: str | None = None  # the Unthread sandbox, for sparse workloads
 
     @property
     def input_topic(self) -> str:
@@ -181,6 +185,11 @@ class VitallySyncSystem:
             "DLQ_TOPIC": deployment.topic("dlq"),
             "INTEGRATIONS_TOPIC": deployment.topic("integrations"),
             "RETRY_TOPIC": deployment.topic("retry"),
+            **(
+                {"UNTHREAD_BASE_URL": deployment.unthread_base_url}
+                if deployment.unthread_base_url
+                else {}
+            ),
             **self.extra_env,
         }
 
@@ -208,6 +217,8 @@ def _connect(env: dict[str, str], tenant: ConnectedTenant) -> None:
         "vitally-sync", "connect", "--tenant", tenant.tenant_id, "--subdomain", tenant.subdomain,
         "--api-key", tenant.token, "--default-admin-email", tenant.default_admin,
     ]  # fmt: skip
+    if tenant.unthread_key is not None:
+        command += ["--unthread-api-key", tenant.unthread_key]
     # Our own console script with a fixed argv, no shell.
     result = subprocess.run(  # noqa: S603
         command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120

@@ -10,6 +10,15 @@ carry ``hot_share`` of all messages (half by default); the rest share the remain
 Events of all conversations are interleaved at random (a uniform shuffle of the multiset of
 conversation slots), so a hot conversation's messages are spread over the whole stream, as
 they would be in a busy workspace, rather than arriving as one burst.
+
+Sparse (``WorkloadConfig.sparse``): the same plan rendered as Unthread's webhooks send it
+(:func:`render_sparse`): ids only, ``content``, no time, no people. A ``conversation_created``
+carries its id, title, the submitter's Slack id and epoch-millisecond times, without
+``initialMessage``, ``submitterUser`` or assignee; a customer's message only the Slack
+``userId``; an agent's message (posted from the dashboard) Unthread's bot as ``userId`` and
+the agent's Unthread id as ``sentByUserId``. :func:`unthread_directory` is what the tenant's
+Unthread workspace holds for the worker to look up (every person, every conversation with
+its initial message), and :func:`minimum_lookups` the Unthread calls a perfect cache makes.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from demo.events import Record, conversation, envelope, message, reply
 
@@ -37,6 +46,7 @@ class WorkloadConfig:
     customers_per_tenant: int = 25
     agents_per_tenant: int = 4
     seed: int = 42
+    sparse: bool = False  # rendered as webhooks with ids only (render_sparse)
 
     @property
     def events(self) -> int:
@@ -137,8 +147,11 @@ def generate(config: WorkloadConfig, *, prefix: str = "") -> Workload:
     return Workload(config, tenants, tuple(events))
 
 
-def render(event: EventPlan, at: datetime) -> Record:
-    """The Kafka record for ``event`` as if it happened at ``at`` (its eventTimestamp)."""
+def render(event: EventPlan, at: datetime, *, sparse: bool = False) -> Record:
+    """The Kafka record for ``event`` as if it happened at ``at`` (its eventTimestamp);
+    ``sparse``: as a webhook with ids only (:func:`render_sparse`)."""
+    if sparse:
+        return render_sparse(event, at)
     if event.kind == "message_created":
         return reply(
             event.tenant_id, event.conversation_id, event.text, sender=event.sender,
@@ -155,6 +168,113 @@ def render(event: EventPlan, at: datetime) -> Record:
     return Record.of(
         event.conversation_id, envelope(event.tenant_id, "conversation_created", data, at=at)
     )
+
+
+# The user id Unthread's bot posts dashboard replies under (sentByUserId names the agent).
+UNTHREAD_BOT_SLACK_ID = "U0UNTHREADBOT"
+
+
+def unthread_user_id(email: str) -> str:
+    """The Unthread user id of a workload person (customer or agent)."""
+    return "ut-" + _id_part(email).lower()
+
+
+def slack_id(email: str) -> str:
+    """The Slack user id of a workload person."""
+    return "U" + _id_part(email).upper().replace("-", "")
+
+
+def render_sparse(event: EventPlan, at: datetime) -> Record:
+    """``event`` as Unthread's webhook sends it: ids only, no people, no message time."""
+    millis = int(at.timestamp() * 1000)
+    data: dict[str, Any]
+    if event.kind == "conversation_created":
+        data = {
+            "id": event.conversation_id,
+            "title": f"Problem with {event.title}",
+            "userId": slack_id(event.customer),
+            "createdAt": millis,
+            "updatedAt": millis,
+        }
+    elif event.support:
+        data = {
+            "id": event.message_id,
+            "conversationId": event.conversation_id,
+            "content": event.text,
+            "botName": event.sender.split("@")[0],
+            "userId": UNTHREAD_BOT_SLACK_ID,
+            "sentByUserId": unthread_user_id(event.sender),
+        }
+    else:
+        data = {
+            "id": event.message_id,
+            "conversationId": event.conversation_id,
+            "content": event.text,
+            "userId": slack_id(event.sender),
+        }
+    return Record.of(event.conversation_id, envelope(event.tenant_id, event.kind, data, at=at))
+
+
+@dataclass(frozen=True)
+class UnthreadWorkspace:
+    """What one tenant's Unthread workspace holds for the sparse workload's lookups, in the
+    shapes the Unthread sandbox's control API takes (``UnthreadSandboxHandle.add_tenant``)."""
+
+    users: tuple[dict[str, Any], ...]
+    conversations: tuple[dict[str, Any], ...]
+
+
+def unthread_directory(workload: Workload) -> dict[str, UnthreadWorkspace]:
+    """Tenant id -> its Unthread workspace: every person, and every conversation as
+    ``GET /conversations/{id}`` answers it (submitter, assignee, initial message)."""
+    conversations: dict[str, list[dict[str, Any]]] = {t.tenant_id: [] for t in workload.tenants}
+    for event in workload.events:
+        if event.kind != "conversation_created":
+            continue
+        conversations[event.tenant_id].append(
+            {
+                "id": event.conversation_id,
+                "title": f"Problem with {event.title}",
+                "status": "open",
+                "submitterUserId": unthread_user_id(event.customer),
+                "assignedToUserId": unthread_user_id(event.assignee),
+                # No ts: the message's time is the event's, as in the full workload.
+                "initialMessage": {
+                    "id": event.message_id,
+                    "text": event.text,
+                    "userId": slack_id(event.customer),
+                },
+            }
+        )
+    return {
+        tenant.tenant_id: UnthreadWorkspace(
+            users=tuple(
+                {
+                    "id": unthread_user_id(email),
+                    "name": email.split("@")[0],
+                    "email": email,
+                    "slackId": slack_id(email),
+                }
+                for email in (*tenant.customers, *tenant.agents)
+            ),
+            conversations=tuple(conversations[tenant.tenant_id]),
+        )
+        for tenant in workload.tenants
+    }
+
+
+def minimum_lookups(workload: Workload) -> int:
+    """Unthread calls for the sparse workload when each conversation and each person is
+    looked up once: a conversation on its ``conversation_created`` (the answer names its
+    submitter, assignee and initial message's sender), a person on their first reply."""
+    conversations = sum(1 for event in workload.events if event.position == 0)
+    people = {(event.tenant_id, event.sender) for event in workload.events if event.position}
+    return conversations + len(people)
+
+
+def _id_part(email: str) -> str:
+    local, _, domain = email.partition("@")
+    return "".join(ch for ch in f"{local}-{domain.split('.')[0]}" if ch.isalnum() or ch == "-")
 
 
 def _spread(total: int, parts: int) -> list[int]:
