@@ -28,9 +28,10 @@ from streams.seam.commits import CommittingTransport, HandledOffsets
 from streams.settings import Settings
 from streams.tenant_gate import TenantGate
 from streams.topics import TopicLayout
+from streams.vitally_health import VitallyHealth
 from streams.web.probes import register_views
 from streams.web.tenants import register_tenant_api
-from vitally.client import VitallyClient, build_http_client
+from vitally.client import CallObserver, VitallyClient, build_http_client
 from vitally.ratelimit import TenantRateLimiter
 from vitally.retry import NO_RETRY, RetryPolicy
 
@@ -55,14 +56,24 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     )
     index = ParkedIndex()
     integrations = _integration_store(app, settings, index)
-    vitally = _vitally_client(settings, clock)
-    states = TableStates(table)
-    replay = ReplayGuard(app)
 
     def stopping() -> bool:
         # Both are set at once: by a SIGTERM, and by the consumer's rebalance callback, which
         # runs before Faust waits for in-flight events (its revoke signal comes after that).
         return bool(app.should_stop) or app.rebalancing
+
+    async def probe(tenant_id: str) -> None:
+        tenant = integrations.tenant(tenant_id)
+        if tenant is not None and not integrations.needs_attention(tenant_id):
+            await vitally.list_users(tenant.target, limit=1)
+
+    health = VitallyHealth(
+        index=index, probe=probe, clock=clock.monotonic,
+        batch=settings.max_in_flight_per_tenant, stopping=stopping,
+    )  # fmt: skip
+    vitally = _vitally_client(settings, clock, observer=health)
+    states = TableStates(table)
+    replay = ReplayGuard(app)
 
     directory = CachedDirectory(
         vitally,
@@ -123,6 +134,12 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         clock=clock,
     )
     _register_agent(app, agent, source, settings.park_scan_interval_seconds)
+
+    async def recover_tenants() -> None:
+        if health.tick():
+            await agent.wake_parked()  # the woken conversations' retry records, now
+
+    app.timer(interval=1.0)(recover_tenants)
 
     app.task(integrations.run)
 
@@ -201,7 +218,7 @@ def _integration_store(app: faust.App, settings: Settings, index: ParkedIndex) -
     )
 
 
-def _vitally_client(settings: Settings, clock: Clock) -> VitallyClient:
+def _vitally_client(settings: Settings, clock: Clock, observer: CallObserver) -> VitallyClient:
     return VitallyClient(
         build_http_client(
             timeout=settings.http_timeout_seconds,
@@ -213,4 +230,5 @@ def _vitally_client(settings: Settings, clock: Clock) -> VitallyClient:
         max_concurrent=settings.http_max_connections,
         # Longer than the longest in-line wait, an event parks instead (see the handler).
         max_budget_wait=settings.retry_max_delay_seconds,
+        observer=observer,
     )

@@ -178,7 +178,8 @@ class EventHandler:
         maybe_applied = await self._maybe_applied(record)
         while state is not None and state.parked and not self._stopping():
             head = state.parked[0]
-            if not self._due(head, state.tenant_id):
+            # Woken: the tenant's Vitally answers again (streams.vitally_health).
+            if not (self._due(head, state.tenant_id) or self._index.woken(key)):
                 break
             source = SourceRecord.parked(head)
             try:

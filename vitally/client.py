@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from http.cookiejar import CookieJar
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
@@ -77,6 +77,18 @@ def build_http_client(timeout: float = 10.0, max_connections: int = 100) -> http
     )
 
 
+class CallObserver(Protocol):
+    """Told, per tenant, whether Vitally answered: what the worker knows of each tenant's
+    Vitally health (:mod:`streams.vitally_health`) without a call of its own."""
+
+    def answered(self, tenant_id: str) -> None:
+        """Vitally answered (any status but 5xx and 429)."""
+
+    def unavailable(self, tenant_id: str, retry_after: float | None) -> None:
+        """No answer, a 5xx, a 429, or the tenant's budget held the request back;
+        ``retry_after``: seconds until the budget is free again, when known."""
+
+
 class _NoCookies(CookieJar):
     """A jar that keeps nothing (and skips parsing what it would not keep)."""
 
@@ -96,8 +108,10 @@ class VitallyClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_concurrent: int | None = None,
         max_budget_wait: float | None = None,
+        observer: CallObserver | None = None,
     ):
         self._http = http
+        self._observer = observer
         self._limiter = limiter
         # A request the tenant's budget would hold longer is not sent (VitallyThrottled), so
         # its caller can park it instead of holding a partition, or a rebalance, that long.
@@ -226,6 +240,8 @@ class VitallyClient:
             try:
                 await self._limiter.acquire(tenant, self._max_budget_wait)
             except BudgetSpent as spent:
+                if self._observer is not None:
+                    self._observer.unavailable(tenant, spent.retry_after)
                 raise VitallyThrottled(
                     method=call.method, path=call.template, retry_after=spent.retry_after
                 ) from None
@@ -249,6 +265,8 @@ class VitallyClient:
             raise ValueError(f"invalid Vitally base URL for tenant {tenant}") from exc
         except httpx.RequestError as exc:
             error = request_error(exc, call)
+            if self._observer is not None and not isinstance(exc, httpx.PoolTimeout):
+                self._observer.unavailable(tenant, None)  # our own pool's queue is not Vitally
             logger.warning(
                 "vitally %s %s failed: %s",
                 call.method,
@@ -269,6 +287,11 @@ class VitallyClient:
         )
         if self._limiter is not None:
             self._limiter.observe(tenant, response.headers, status)
+        if self._observer is not None:
+            if status == 429 or status >= 500:
+                self._observer.unavailable(tenant, retry_after(response.headers))
+            else:
+                self._observer.answered(tenant)
         if response.is_success:
             return response
         raise status_error(
