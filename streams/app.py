@@ -7,6 +7,8 @@ them to :class:`streams.agent.SyncAgent` (the stream), :class:`streams.handler.E
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import faust
@@ -25,6 +27,8 @@ from streams.ports import KafkaOutputs, ReplayGuard, TableStates
 from streams.seam.app_state import on_signal
 from streams.seam.changelog import ChangelogTable
 from streams.seam.commits import CommittingTransport, HandledOffsets
+from streams.seam.membership import MEMBERSHIP, StaticMemberAssignor
+from streams.seam.membership import install as install_membership
 from streams.settings import Settings
 from streams.tenant_gate import TenantGate
 from streams.topics import TopicLayout
@@ -34,6 +38,10 @@ from streams.web.tenants import register_tenant_api
 from vitally.client import CallObserver, VitallyClient, build_http_client
 from vitally.ratelimit import TenantRateLimiter
 from vitally.retry import NO_RETRY, RetryPolicy
+
+log = logging.getLogger(__name__)
+
+FENCED_EXIT_DELAY_S = 2.0
 
 
 def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = None) -> faust.App:
@@ -149,9 +157,41 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
 
     on_signal(app.on_before_shutdown, close_clients)
 
-    register_views(app, integrations=integrations)
+    register_views(app, integrations=integrations, fenced=lambda: MEMBERSHIP.fenced_as)
+    _watch_membership(app, settings)
     register_tenant_api(app, settings, integrations=integrations)
     return app
+
+
+def _watch_membership(app: faust.App, settings: Settings) -> None:
+    """Static membership: leave the group on shutdown (if so set); stop when fenced."""
+    install_membership()
+    MEMBERSHIP.leave_on_close = settings.leave_group_on_shutdown and bool(settings.worker_id)
+
+    def fenced(worker_id: str) -> None:
+        log.critical(
+            "fenced by Kafka: another worker joined group %s with WORKER_ID=%s; this one "
+            "stops (/ready answers 503). Give every worker its own WORKER_ID.",
+            settings.app_id, worker_id,
+        )  # fmt: skip
+        crashing.add(asyncio.ensure_future(stop(worker_id)))
+
+    async def stop(worker_id: str) -> None:
+        # Its consumer is out of the group already; a moment for probes to see why.
+        await asyncio.sleep(FENCED_EXIT_DELAY_S)
+        await app.crash(WorkerFenced(worker_id))
+
+    crashing: set[asyncio.Future[None]] = set()
+
+    async def listen() -> None:
+        MEMBERSHIP.on_fenced(fenced)
+
+    app.task(listen)
+
+
+class WorkerFenced(RuntimeError):
+    def __init__(self, worker_id: str) -> None:
+        super().__init__(f"fenced: another worker runs with WORKER_ID={worker_id}")
 
 
 def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> faust.TopicT:
@@ -169,6 +209,11 @@ def _faust_app(settings: Settings, layout: TopicLayout) -> faust.App:
         topic_replication_factor=settings.topic_replication_factor,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=settings.commit_interval_seconds,
+        # Static membership and the group's timeouts (streams/identity.py, README Operations).
+        consumer_group_instance_id=settings.worker_id or None,
+        broker_session_timeout=settings.kafka_session_timeout_seconds,
+        broker_heartbeat_interval=settings.kafka_heartbeat_interval_seconds,
+        broker_rebalance_timeout=settings.kafka_rebalance_timeout_seconds,
         producer_acks=-1,
         web_host=settings.web_host,
         web_port=settings.web_port,
@@ -176,6 +221,7 @@ def _faust_app(settings: Settings, layout: TopicLayout) -> faust.App:
         autodiscover=False,
         # Its changes can be awaited: a record is acked only once they are in the changelog.
         Table=ChangelogTable,
+        PartitionAssignor=StaticMemberAssignor,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -11,7 +12,12 @@ from integrations.store import IntegrationStore
 from streams.seam.app_state import tables_recovered
 
 
-def register_views(app: faust.App, *, integrations: IntegrationStore) -> None:
+def register_views(
+    app: faust.App,
+    *,
+    integrations: IntegrationStore,
+    fenced: Callable[[], str | None] = lambda: None,
+) -> None:
     @app.page("/ready")
     class Ready(View):
         """Readiness: topics exist, integrations are loaded, tables recovered, no rebalance."""
@@ -21,7 +27,14 @@ def register_views(app: faust.App, *, integrations: IntegrationStore) -> None:
                 "integrations_loaded": integrations.ready.is_set(),
                 "tables_recovered": tables_recovered(app),
                 "not_rebalancing": not app.rebalancing,
+                "not_fenced": (fenced_as := fenced()) is None,
             }
             status = 200 if all(checks.values()) else 503
             body: dict[str, Any] = {"ready": status == 200, "checks": checks}
+            if fenced_as is not None:
+                body["error"] = "worker_fenced"
+                body["message"] = (
+                    f"another worker joined with WORKER_ID={fenced_as}; Kafka fenced this one "
+                    "and it stops: give every worker its own WORKER_ID"
+                )
             return self.json(body, status=status)

@@ -82,6 +82,7 @@ def test_rolling_restart(fault_deployment: Deployment, sandbox: SandboxHandle) -
     run.finish()
 
 
+@pytest.mark.timeout(BLIND_BACKOFF_TIMEOUT_S + 180)
 def test_sandbox_503_for_20s(fault_deployment: Deployment, sandbox: SandboxHandle) -> None:
     """Vitally answers 503 to everything for 20 s; the production park delays."""
     run = Scenario(
@@ -127,6 +128,7 @@ def test_join_while_vitally_times_out(fault_deployment: Deployment, sandbox: San
     run.finish(join_seconds=join_s)
 
 
+@pytest.mark.timeout(BLIND_BACKOFF_TIMEOUT_S + 180)
 def test_429_storm(fault_deployment: Deployment, sandbox: SandboxHandle) -> None:
     """The tenants' limits drop to 20/min for 20 s; the production park delays."""
     workload = Workload(2, 60, 9, prefix="r")
