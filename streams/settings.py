@@ -71,9 +71,10 @@ class Settings(BaseSettings):
     # Kafka group membership (README "Operations": what a crash, a deploy, a scale-out cost).
     # Static membership id; empty turns it off (streams/identity.py).
     worker_id: str = Field(default_factory=default_worker_id, max_length=249)
-    # A worker that dies without a restart is replaced after about session + one heartbeat.
+    # A worker that dies without a restart is replaced after about session + one heartbeat;
+    # the others notice a join or a leave (and start the rebalance) within one heartbeat.
     kafka_session_timeout_seconds: float = Field(default=10.0, ge=6, le=90)
-    kafka_heartbeat_interval_seconds: float = Field(default=3.0, gt=0)
+    kafka_heartbeat_interval_seconds: float = Field(default=1.0, gt=0)
     # How long a rebalance waits for every member to rejoin; a member rejoins once its calls
     # in flight have ended, so it must exceed HTTP_TIMEOUT_SECONDS.
     kafka_rebalance_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
