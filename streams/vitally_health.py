@@ -58,7 +58,7 @@ class VitallyHealth:
         clock: Callable[[], float],
         batch: int,
         min_interval: float = 2.0,
-        max_interval: float = 30.0,
+        max_interval: float = 10.0,
         stable_s: float = 30.0,
         stopping: Callable[[], bool] = lambda: False,
     ) -> None:
