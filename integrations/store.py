@@ -3,7 +3,7 @@
 Each worker reads the whole topic (no consumer group: every worker needs every tenant) from
 the beginning, then keeps tailing it, so a connect, reconnect or disconnect made through any
 worker or the CLI reaches all workers within moments. A Faust GlobalTable would do the same
-but is known to loop in recovery with several workers (faust-notes.md section 5).
+but is known to loop in recovery with several workers (faust-streaming#283).
 
 API keys stay encrypted in the records; they are decrypted only to build the in-memory
 :class:`~vitally.target.VitallyTarget` a processor needs.

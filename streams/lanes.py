@@ -7,10 +7,10 @@ concurrently, and at most ``max_in_flight`` events are admitted at once, so a ba
 becomes backpressure into Faust's buffer rather than memory.
 
 Finishing out of order is fine for Vitally but not for Kafka offsets: Faust can commit past
-an unfinished event when acks arrive out of order (faust-streaming#606 and friends, see
-faust-notes.md). :class:`OffsetSequencer` therefore releases acks per partition strictly in
-offset order: an event is acked only once it and every earlier event of its partition are
-done, so Faust only ever sees the in-order acks its commit logic handles correctly.
+an unfinished event when acks arrive out of order (faust-streaming#606 and friends).
+:class:`OffsetSequencer` therefore releases acks per partition strictly in offset order: an
+event is acked only once it and every earlier event of its partition are done, so Faust
+only ever sees the in-order acks its commit logic handles correctly.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class KeyedLanes:
         """Admit ``work`` behind earlier work of ``key``; waits while the worker is full.
 
         The task is created here, in the caller's context: Faust's ``current_event`` travels
-        with it, which is what lets the work write tables (faust-notes.md section 5).
+        with it, which is what lets the work write tables (Faust's table docs).
         """
         await self._admission.acquire()
         previous = self._tails.get(key)

@@ -6,8 +6,8 @@ are skipped *and acked* (``Stream.__aiter__``), on the understanding that the se
 committed offset after the rebalance fetches them again. But those acks count towards its
 next commit, which can then pass the skipped records; the seek lands after them and a
 restarted worker never sees them (a SIGKILLed worker's replacement started ~250 records past
-what was handled). Its commit also passes in-flight records in other ways (faust-notes.md
-section 3).
+what was handled). Its commit also passes in-flight records in other ways (faust-streaming#606
+and the gap handling in ``_new_offset``).
 
 So for the agent's source partitions the offset Faust commits is ours: the offset after the
 last record the agent finished, counted in offset order (:class:`streams.lanes.
