@@ -18,6 +18,7 @@ from tests.faults.crew import Crew
 from tests.faults.diagnose import diagnose
 from tests.faults.feeder import Feeder
 from tests.faults.offsets import caught_up
+from tests.faults.partition_stall import partition_stall
 from tests.faults.progress import Progress
 from tests.faults.report import REPORT, summarize
 from tests.faults.workload import Workload
@@ -152,7 +153,13 @@ class Scenario:
         self.mark("end state")
         if self.progress is not None:
             self.progress.stop()
-            notes = {**self.progress.figures(self.started), **notes}
+            waited, partition = partition_stall(self.deployed, self.workload.events)
+            notes = {
+                **self.progress.figures(self.started),
+                "partition_stall_s": round(waited, 1),
+                "partition_stall_partition": partition,
+                **notes,
+            }
         logs = REPORT.parent / "fault-logs" / self.name
         self.crew.save_logs(logs)
         if counts.lost or counts.duplicate_ids:
