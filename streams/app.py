@@ -30,6 +30,7 @@ from streams.seam.commits import CommittingTransport, HandledOffsets
 from streams.seam.membership import MEMBERSHIP, StaticMemberAssignor
 from streams.seam.membership import install as install_membership
 from streams.settings import Settings
+from streams.shutdown import ShutdownDeadline
 from streams.tenant_gate import TenantGate
 from streams.topics import TopicLayout
 from streams.vitally_health import VitallyHealth
@@ -42,6 +43,7 @@ from vitally.retry import NO_RETRY, RetryPolicy
 log = logging.getLogger(__name__)
 
 FENCED_EXIT_DELAY_S = 2.0
+SHUTDOWN_MARGIN_S = 10.0
 
 
 def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = None) -> faust.App:
@@ -164,7 +166,8 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
 
 
 def _watch_membership(app: faust.App, settings: Settings) -> None:
-    """Static membership: leave the group on shutdown (if so set); stop when fenced."""
+    """Static membership: leave the group on shutdown (if so set); stop when fenced; end a
+    stop that hangs."""
     install_membership()
     MEMBERSHIP.leave_on_close = settings.leave_group_on_shutdown and bool(settings.worker_id)
 
@@ -187,6 +190,17 @@ def _watch_membership(app: faust.App, settings: Settings) -> None:
         MEMBERSHIP.on_fenced(fenced)
 
     app.task(listen)
+
+    # A stop that hangs (Faust, SIGTERM during an assignment) ends the process: past the
+    # calls in flight, their commit and the leave, nothing is worth waiting for.
+    deadline = ShutdownDeadline(
+        lambda: bool(app.should_stop), settings.http_timeout_seconds + SHUTDOWN_MARGIN_S
+    )
+
+    async def watch_shutdown() -> None:
+        deadline.start()
+
+    app.task(watch_shutdown)
 
 
 class WorkerFenced(RuntimeError):

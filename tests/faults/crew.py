@@ -26,6 +26,7 @@ class Crew:
     stops: int = 0
     revived: int = 0
     exits: list[int] = field(default_factory=list)
+    stop_codes: list[int] = field(default_factory=list)  # exit codes after a SIGTERM
     ids: dict[int, str] = field(default_factory=dict)  # id(WorkerProcess) -> WORKER_ID
     started: int = 0
 
@@ -56,7 +57,9 @@ class Crew:
         worker = worker or self.active[-1]
         self.active.remove(worker)
         self.stops += 1
-        return worker.stop()
+        code = worker.stop()
+        self.stop_codes.append(code)
+        return code
 
     def restart(self, worker: WorkerProcess) -> tuple[int, WorkerProcess]:
         """A deploy's step: SIGTERM one worker, then start its replacement (same WORKER_ID)."""

@@ -168,7 +168,8 @@ class Scenario:
         summarize(
             self.name, events=self.workload.events + self.extra_events, counts=counts,
             elapsed=time.monotonic() - self.started, settled=settled, kills=self.crew.kills,
-            stops=self.crew.stops, revived=self.crew.revived, worker_exits=self.crew.exits,
+            stops=self.crew.stops, stop_exits=self.crew.stop_codes, revived=self.crew.revived,
+            worker_exits=self.crew.exits,
             timeline=self.timeline, **notes,
         )  # fmt: skip
         self.check(counts, settled)
