@@ -28,17 +28,54 @@ Params = Mapping[str, str | int]
 
 
 class CallObserver(Protocol):
-    """Told of every request the client sends and every wait for a tenant's budget (metrics)."""
+    """Told of every request the client sends and every wait for a tenant's budget: the
+    metrics, and what the worker knows of each tenant's API health without a call of its own
+    (:mod:`streams.vitally_health`)."""
 
-    def called(self, endpoint: str, status: int | None, seconds: float) -> None:
-        """``endpoint``: the method and path template; ``status``: None when no answer came."""
+    def called(
+        self,
+        tenant_id: str,
+        endpoint: str,
+        status: int | None,
+        seconds: float,
+        retry_after: float | None,
+    ) -> None:
+        """``endpoint``: the method and path template; ``status``: None when no answer came
+        (a request that never left, waiting for our own pool, is not reported);
+        ``retry_after``: the answer's advice, when it gave one."""
         ...
 
     def budget_waited(self, seconds: float) -> None: ...
 
-    def throttled(self) -> None:
+    def throttled(self, tenant_id: str, retry_after: float | None) -> None:
         """A request was not sent: the tenant's budget would have held it too long."""
         ...
+
+
+class Observers:
+    """Several observers as one."""
+
+    def __init__(self, *observers: CallObserver) -> None:
+        self._observers = observers
+
+    def called(
+        self,
+        tenant_id: str,
+        endpoint: str,
+        status: int | None,
+        seconds: float,
+        retry_after: float | None,
+    ) -> None:
+        for observer in self._observers:
+            observer.called(tenant_id, endpoint, status, seconds, retry_after)
+
+    def budget_waited(self, seconds: float) -> None:
+        for observer in self._observers:
+            observer.budget_waited(seconds)
+
+    def throttled(self, tenant_id: str, retry_after: float | None) -> None:
+        for observer in self._observers:
+            observer.throttled(tenant_id, retry_after)
 
 
 class ApiClient:
@@ -131,7 +168,7 @@ class ApiClient:
                 await self._limiter.acquire(tenant, self._max_budget_wait)
             except BudgetSpent as spent:
                 if self._observer is not None:
-                    self._observer.throttled()
+                    self._observer.throttled(tenant, spent.retry_after)
                 raise call.errors.throttled(
                     method=call.method, path=call.template, retry_after=spent.retry_after
                 ) from None
@@ -153,8 +190,10 @@ class ApiClient:
             api = call.errors.status.api
             raise ValueError(f"invalid {api} base URL for tenant {tenant}") from exc
         except httpx.RequestError as exc:
-            if self._observer is not None:
-                self._observer.called(endpoint, None, self._monotonic() - started)
+            # Waiting for our own pool is not the API's answer.
+            if self._observer is not None and not isinstance(exc, httpx.PoolTimeout):
+                seconds = self._monotonic() - started
+                self._observer.called(tenant, endpoint, None, seconds, None)
             error = call.request_error(exc)
             self.logger.warning(
                 f"{call.api} %s %s failed: %s",
@@ -165,8 +204,10 @@ class ApiClient:
             )
             raise error from exc
         status = response.status_code
+        advice = call.retry_after(response.headers)
         if self._observer is not None:
-            self._observer.called(endpoint, status, self._monotonic() - started)
+            seconds = self._monotonic() - started
+            self._observer.called(tenant, endpoint, status, seconds, advice)
         level = logging.DEBUG if response.is_success or status == 404 else logging.WARNING
         self.logger.log(
             level,
@@ -180,4 +221,4 @@ class ApiClient:
             self._limiter.observe(tenant, response.headers, status)
         if response.is_success:
             return response
-        raise call.status_error(response, retry_after=call.retry_after(response.headers))
+        raise call.status_error(response, retry_after=advice)

@@ -7,6 +7,8 @@ them to :class:`streams.agent.SyncAgent` (the stream), :class:`streams.handler.E
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import faust
@@ -31,17 +33,27 @@ from streams.ports import KafkaOutputs, ReplayGuard, TableStates
 from streams.seam.app_state import on_signal
 from streams.seam.changelog import ChangelogTable
 from streams.seam.commits import CommittingTransport, HandledOffsets
+from streams.seam.membership import MEMBERSHIP, StaticMemberAssignor
+from streams.seam.membership import install as install_membership
 from streams.settings import Settings
+from streams.shutdown import ShutdownDeadline
 from streams.tenant_gate import TenantGate
 from streams.topics import TopicLayout
+from streams.vitally_health import VitallyHealth
 from streams.web.probes import register_views
 from streams.web.tenants import register_tenant_api
+from apiclient.client import CallObserver, Observers
 from unthread.client import UnthreadClient
 from unthread.client import build_http_client as build_unthread_http_client
 from unthread.client import default_limiter as default_unthread_limiter
 from vitally.client import VitallyClient, build_http_client
 from vitally.ratelimit import TenantRateLimiter
 from vitally.retry import NO_RETRY, RetryPolicy
+
+log = logging.getLogger(__name__)
+
+FENCED_EXIT_DELAY_S = 2.0
+SHUTDOWN_MARGIN_S = 10.0
 
 
 def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = None) -> faust.App:
@@ -66,7 +78,6 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     integrations = _integration_store(app, settings, index)
     # One registry per app: Faust's sensors and ours, on GET /metrics.
     metrics = Metrics(CollectorRegistry())
-    vitally = _vitally_client(settings, clock, metrics)
     unthread = UnthreadClient(
         build_unthread_http_client(timeout=settings.http_timeout_seconds),
         limiter=default_unthread_limiter(),
@@ -74,13 +85,24 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         retry=NO_RETRY,
         max_budget_wait=settings.retry_max_delay_seconds,
     )
-    states = TableStates(table)
-    replay = ReplayGuard(app)
 
     def stopping() -> bool:
         # Both are set at once: by a SIGTERM, and by the consumer's rebalance callback, which
         # runs before Faust waits for in-flight events (its revoke signal comes after that).
         return bool(app.should_stop) or app.rebalancing
+
+    async def probe(tenant_id: str) -> None:
+        tenant = integrations.tenant(tenant_id)
+        if tenant is not None and not integrations.needs_attention(tenant_id):
+            await vitally.list_users(tenant.target, limit=1)
+
+    health = VitallyHealth(
+        index=index, probe=probe, clock=clock.monotonic,
+        batch=settings.max_in_flight_per_tenant, stopping=stopping,
+    )  # fmt: skip
+    vitally = _vitally_client(settings, clock, observer=Observers(metrics, health))
+    states = TableStates(table)
+    replay = ReplayGuard(app)
 
     directory = CachedDirectory(
         vitally,
@@ -156,6 +178,12 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     )
     serve_metrics(app, metrics.registry)
 
+    async def recover_tenants() -> None:
+        if health.tick():
+            await agent.wake_parked()  # the woken conversations' retry records, now
+
+    app.timer(interval=1.0)(recover_tenants)
+
     app.task(integrations.run)
 
     async def close_clients(app: faust.App, **kwargs: Any) -> None:
@@ -165,9 +193,53 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
 
     on_signal(app.on_before_shutdown, close_clients)
 
-    register_views(app, integrations=integrations)
+    register_views(app, integrations=integrations, fenced=lambda: MEMBERSHIP.fenced_as)
+    _watch_membership(app, settings)
     register_tenant_api(app, settings, integrations=integrations)
     return app
+
+
+def _watch_membership(app: faust.App, settings: Settings) -> None:
+    """Static membership: leave the group on shutdown (if so set); stop when fenced; end a
+    stop that hangs."""
+    install_membership()
+    MEMBERSHIP.leave_on_close = settings.leave_group_on_shutdown and bool(settings.worker_id)
+
+    def fenced(worker_id: str) -> None:
+        log.critical(
+            "fenced by Kafka: another worker joined group %s with WORKER_ID=%s; this one "
+            "stops (/ready answers 503). Give every worker its own WORKER_ID.",
+            settings.app_id, worker_id,
+        )  # fmt: skip
+        crashing.add(asyncio.ensure_future(stop(worker_id)))
+
+    async def stop(worker_id: str) -> None:
+        # Its consumer is out of the group already; a moment for probes to see why.
+        await asyncio.sleep(FENCED_EXIT_DELAY_S)
+        await app.crash(WorkerFenced(worker_id))
+
+    crashing: set[asyncio.Future[None]] = set()
+
+    async def listen() -> None:
+        MEMBERSHIP.on_fenced(fenced)
+
+    app.task(listen)
+
+    # A stop that hangs (Faust, SIGTERM during an assignment) ends the process: past the
+    # calls in flight, their commit and the leave, nothing is worth waiting for.
+    deadline = ShutdownDeadline(
+        lambda: bool(app.should_stop), settings.http_timeout_seconds + SHUTDOWN_MARGIN_S
+    )
+
+    async def watch_shutdown() -> None:
+        deadline.start()
+
+    app.task(watch_shutdown)
+
+
+class WorkerFenced(RuntimeError):
+    def __init__(self, worker_id: str) -> None:
+        super().__init__(f"fenced: another worker runs with WORKER_ID={worker_id}")
 
 
 def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> faust.TopicT:
@@ -186,6 +258,11 @@ def _faust_app(settings: Settings, layout: TopicLayout) -> faust.App:
         topic_replication_factor=layout.replication_factor,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=settings.commit_interval_seconds,
+        # Static membership and the group's timeouts (streams/identity.py, README Operations).
+        consumer_group_instance_id=settings.worker_id or None,
+        broker_session_timeout=settings.kafka_session_timeout_seconds,
+        broker_heartbeat_interval=settings.kafka_heartbeat_interval_seconds,
+        broker_rebalance_timeout=settings.kafka_rebalance_timeout_seconds,
         producer_acks=-1,
         web_host=settings.web_host,
         web_port=settings.web_port,
@@ -194,6 +271,7 @@ def _faust_app(settings: Settings, layout: TopicLayout) -> faust.App:
         # Its changes can be awaited: a record is acked only once they are in the changelog.
         Table=ChangelogTable,
         logging_config=logging_config(settings.log_format),
+        PartitionAssignor=StaticMemberAssignor,
     )
 
 
@@ -238,7 +316,7 @@ def _integration_store(app: faust.App, settings: Settings, index: ParkedIndex) -
     )
 
 
-def _vitally_client(settings: Settings, clock: Clock, metrics: Metrics) -> VitallyClient:
+def _vitally_client(settings: Settings, clock: Clock, observer: CallObserver) -> VitallyClient:
     return VitallyClient(
         build_http_client(
             timeout=settings.http_timeout_seconds,
@@ -250,6 +328,6 @@ def _vitally_client(settings: Settings, clock: Clock, metrics: Metrics) -> Vital
         max_concurrent=settings.http_max_connections,
         # Longer than the longest in-line wait, an event parks instead (see the handler).
         max_budget_wait=settings.retry_max_delay_seconds,
-        observer=metrics,
+        observer=observer,
         monotonic=clock.monotonic,
     )

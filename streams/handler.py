@@ -39,6 +39,7 @@ from streams.parking import (
     HANDOVER,
     NEEDS_ATTENTION,
     PEOPLE,
+    TRANSIENT,
     WAITING,
     ParkedIndex,
     ParkingPolicy,
@@ -199,7 +200,8 @@ class EventHandler:
         tried: set[tuple[str, int, int]] = set()  # each at most once per retry record
         while not self._stopping():
             state = self._states.get(key)
-            head = self._next_due(state, tried)
+            # Woken: the tenant's Vitally answers again (streams.vitally_health).
+            head = self._next_due(state, tried, woken=self._index.woken(key))
             if state is None or head is None:
                 break
             source = SourceRecord.parked(head)
@@ -225,9 +227,10 @@ class EventHandler:
         return audits
 
     def _next_due(
-        self, state: ConversationState | None, tried: set[tuple[str, int, int]]
+        self, state: ConversationState | None, tried: set[tuple[str, int, int]], *, woken: bool
     ) -> ParkedEvent | None:
-        """The queue's head when it is due, else the first due message set aside."""
+        """The queue's head when it is due, else the first due message set aside. ``woken``:
+        what waits for Vitally is due although its backoff has not passed."""
         if state is None:
             return None
         candidates = (*state.parked[:1], *state.aside)
@@ -235,7 +238,8 @@ class EventHandler:
             (
                 event
                 for event in candidates
-                if _source_of(event) not in tried and self._due(event, state.tenant_id)
+                if _source_of(event) not in tried
+                and (self._due(event, state.tenant_id) or (woken and event.reason in TRANSIENT))
             ),
             None,
         )

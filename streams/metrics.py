@@ -77,14 +77,21 @@ class Metrics:
     def audited(self, record: AuditRecord) -> None:
         self.events.labels(record.outcome, record.reason or "").inc()
 
-    def called(self, endpoint: str, status: int | None, seconds: float) -> None:
+    def called(
+        self,
+        tenant_id: str,
+        endpoint: str,
+        status: int | None,
+        seconds: float,
+        retry_after: float | None,
+    ) -> None:
         self.calls.labels(endpoint, _status_class(status)).inc()
         self.latency.labels(endpoint).observe(seconds)
 
     def budget_waited(self, seconds: float) -> None:
         self.budget_wait.observe(seconds)
 
-    def throttled(self) -> None:
+    def throttled(self, tenant_id: str, retry_after: float | None) -> None:
         self.not_sent.inc()
 
     def watch(self, readings: Readings) -> None:

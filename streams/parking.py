@@ -87,6 +87,10 @@ class _Entry:
     due_ms: int
     reason: str
     sent_at_ms: int | None = None
+    # The head event parked (offset, next attempt); woken early, by Vitally's recovery
+    # (streams.vitally_health), until the head is written again.
+    head: tuple[int, int] = (0, 0)
+    woken: bool = False
 
 
 @dataclass
@@ -106,9 +110,15 @@ class ParkedIndex:
             self._entries.pop(key, None)
             return
         first = min(candidates, key=lambda p: p.next_attempt_at)
-        self._entries[key] = _Entry(
-            first.partition, state.tenant_id, first.next_attempt_at, first.reason
+        mark = (first.offset, first.next_attempt_at)
+        before = self._entries.get(key)
+        entry = _Entry(
+            first.partition, state.tenant_id, first.next_attempt_at, first.reason, head=mark
         )
+        if before is not None and before.head == mark and before.woken:
+            # Only events queued behind it changed: the head stays woken, and due.
+            entry.woken, entry.due_ms, entry.sent_at_ms = True, before.due_ms, before.sent_at_ms
+        self._entries[key] = entry
 
     def rebuild(self, states: list[tuple[str, ConversationState]]) -> None:
         self._entries.clear()
@@ -122,6 +132,33 @@ class ParkedIndex:
             if entry.tenant_id == tenant_id:
                 entry.due_ms = 0
                 entry.sent_at_ms = None
+
+    def waiting_tenants(self, reasons: frozenset[Reason]) -> set[str]:
+        """Tenants with a conversation parked (at its head) for one of ``reasons``."""
+        return {e.tenant_id for e in self._entries.values() if e.reason in reasons}
+
+    def wake(self, tenant_id: str, reasons: frozenset[Reason], limit: int) -> int:
+        """Make the tenant's conversations parked for ``reasons`` due now, so that at most
+        ``limit`` are woken and unresolved at once (no thundering herd); how many were woken.
+
+        A woken head is resumed although its own backoff has not passed (:meth:`woken`),
+        until it is written again: resolved, or parked anew after another failure.
+        """
+        mine = [
+            e for e in self._entries.values() if e.tenant_id == tenant_id and e.reason in reasons
+        ]
+        room = limit - sum(e.woken for e in mine)
+        woken = 0
+        for entry in sorted((e for e in mine if not e.woken), key=lambda e: e.due_ms):
+            if woken >= room:
+                break
+            entry.woken, entry.due_ms, entry.sent_at_ms = True, 0, None
+            woken += 1
+        return woken
+
+    def woken(self, key: str) -> bool:
+        entry = self._entries.get(key)
+        return entry is not None and entry.woken
 
     def due(self, now_ms: int, partitions: set[int]) -> list[tuple[str, int]]:
         """Conversations to send a retry record for; each is not re-sent for a while."""

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from integrations.kafka_config import KafkaSettings
 from streams.logs import LogFormat
+
+from streams.identity import default_worker_id
 
 
 def default_data_dir() -> str:
@@ -97,3 +100,31 @@ class Settings(ClientSettings):
 
     lookup_cache_ttl_seconds: float = Field(default=600.0, gt=0)
     lookup_miss_ttl_seconds: float = Field(default=60.0, gt=0)
+
+    # Kafka group membership (README "Operations": what a crash, a deploy, a scale-out cost).
+    # Static membership id; empty turns it off (streams/identity.py).
+    worker_id: str = Field(default_factory=default_worker_id, max_length=249)
+    # A worker that dies without a restart is replaced after about session + one heartbeat;
+    # the others notice a join or a leave (and start the rebalance) within one heartbeat.
+    kafka_session_timeout_seconds: float = Field(default=10.0, ge=6, le=90)
+    kafka_heartbeat_interval_seconds: float = Field(default=1.0, gt=0)
+    # How long a rebalance waits for every member to rejoin; a member rejoins once its calls
+    # in flight have ended, so it must exceed HTTP_TIMEOUT_SECONDS.
+    kafka_rebalance_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    # On SIGTERM leave the group at once (static members do not by default): the others take
+    # the partitions over now instead of after the session timeout.
+    leave_group_on_shutdown: bool = True
+
+    @model_validator(mode="after")
+    def _group_timeouts(self) -> Self:
+        if self.kafka_heartbeat_interval_seconds * 3 > self.kafka_session_timeout_seconds:
+            raise ValueError(
+                "KAFKA_HEARTBEAT_INTERVAL_SECONDS must be at most a third of "
+                "KAFKA_SESSION_TIMEOUT_SECONDS"
+            )
+        if self.http_timeout_seconds >= self.kafka_rebalance_timeout_seconds:
+            raise ValueError(
+                "HTTP_TIMEOUT_SECONDS must stay below KAFKA_REBALANCE_TIMEOUT_SECONDS: a "
+                "rebalance waits for the Vitally calls in flight"
+            )
+        return self

@@ -7,7 +7,9 @@ Everything here works around a Faust behaviour that would otherwise lose or dupl
 * :mod:`.changelog`: a record's table changes can be awaited before it is acked;
 * :mod:`.flow`: a partition's fetching pauses without dropping what was already fetched;
 * :mod:`.continuity`, :mod:`.probe`, :mod:`.start_offsets`: no offset is passed over;
-* :mod:`.web`: the guard middleware goes in front of every page of Faust's web server.
+* :mod:`.web`: the guard middleware goes in front of every page of Faust's web server;
+* :mod:`.membership`: static group membership (a restarted member's handed-back
+  assignment, a fenced member, leaving the group on shutdown).
 
 The names below are not Faust's public API. Importing this package checks each of them, so a
 Faust or aiokafka release that renames one fails the worker at start, loudly, instead of
@@ -23,6 +25,8 @@ from __future__ import annotations
 import inspect
 
 import faust
+from aiokafka.consumer.group_coordinator import GroupCoordinator
+from faust.assignor import PartitionAssignor
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.web.drivers import aiohttp as faust_aiohttp
 
@@ -43,6 +47,27 @@ INTERNALS: dict[type, tuple[str, ...]] = {
     faust.Table: ("send_changelog",),  # overridden: collects a record's changelog writes
     faust.App: ("rebalancing", "transport", "consumer"),
     faust_aiohttp.Web: ("web_app",),
+    # membership.py: wrapped, and read by the wrappers.
+    GroupCoordinator: (
+        "_maybe_leave_group",
+        "_push_error_to_user",
+        "_do_heartbeat",
+        "_group_instance_id",
+        "_closing",
+        "_send_req",
+        "reset_generation",
+    ),
+    # membership.py: StaticMemberAssignor.on_assignment is Faust's, minus one check.
+    PartitionAssignor: (
+        "on_assignment",
+        "_decompress",
+        "_table_manager",
+        "_url",
+        "_assignment",
+        "_topic_groups",
+        "_active_tps",
+        "_standby_tps",
+    ),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -11,7 +12,12 @@ from integrations.store import IntegrationStore
 from streams.seam.app_state import tables_recovered
 
 
-def register_views(app: faust.App, *, integrations: IntegrationStore) -> None:
+def register_views(
+    app: faust.App,
+    *,
+    integrations: IntegrationStore,
+    fenced: Callable[[], str | None] = lambda: None,
+) -> None:
     @app.page("/ready")
     class Ready(View):
         """Readiness: topics exist, integrations are loaded, tables recovered, no rebalance,
@@ -24,11 +30,18 @@ def register_views(app: faust.App, *, integrations: IntegrationStore) -> None:
                 "tables_recovered": tables_recovered(app),
                 "not_rebalancing": not app.rebalancing,
                 "secrets_key_decrypts": not integrations.secrets_key_decrypts_none(),
+                "not_fenced": (fenced_as := fenced()) is None,
             }
             status = 200 if all(checks.values()) else 503
             body: dict[str, Any] = {"ready": status == 200, "checks": checks}
             body["tenantsNeedingAttention"] = _needing_attention(integrations)
-            if not checks["secrets_key_decrypts"]:
+            if fenced_as is not None:
+                body["error"] = "worker_fenced"
+                body["message"] = (
+                    f"another worker joined with WORKER_ID={fenced_as}; Kafka fenced this one "
+                    "and it stops: give every worker its own WORKER_ID"
+                )
+            elif not checks["secrets_key_decrypts"]:
                 body["message"] = (
                     f"SECRETS_KEY decrypts none of the {len(integrations.tenants())} stored "
                     "tenant keys: run the worker with the SECRETS_KEY that encrypted them"

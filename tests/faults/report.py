@@ -23,6 +23,12 @@ def summarize(
         "lost": counts.lost,
         "duplicates": counts.duplicates,
         "order_violations": counts.order_violations,
+        # The longest time nothing reached the sandbox while work waited, and the time from
+        # the fault's end until every message was there (tests/faults/progress.py).
+        "stall_s": notes.pop("stall_s", None),
+        "catch_up_s": notes.pop("catch_up_s", None),
+        # The same stall per input partition, from the topics (tests/faults/partition_stall.py).
+        "partition_stall_s": notes.pop("partition_stall_s", None),
         "extras": counts.extras,
         "elapsed_s": round(elapsed, 1),
         **notes,

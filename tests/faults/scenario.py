@@ -9,6 +9,7 @@ measure, write the summary line, and assert lost == duplicates == order violatio
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,8 @@ from tests.faults.crew import Crew
 from tests.faults.diagnose import diagnose
 from tests.faults.feeder import Feeder
 from tests.faults.offsets import caught_up
+from tests.faults.partition_stall import partition_stall
+from tests.faults.progress import Progress
 from tests.faults.report import REPORT, summarize
 from tests.faults.workload import Workload
 from tests.fixtures.sandbox import SandboxHandle
@@ -29,9 +32,8 @@ FAST_PARKING = {
     "PARK_SCAN_INTERVAL_SECONDS": "0.5",
 }
 
-# A SIGKILLed member holds its partitions until its session expires (Faust's default: 60 s);
-# a shorter session keeps each failover within the suite's time budget. Read by Faust itself.
-FAST_FAILOVER = {"BROKER_SESSION_TIMEOUT": "10", "BROKER_HEARTBEAT_INTERVAL": "1"}
+# The group's timeouts are the service's defaults (KAFKA_SESSION_TIMEOUT_SECONDS and the
+# others): what a failover costs here is what it costs in production.
 
 
 @dataclass
@@ -42,12 +44,16 @@ class Scenario:
     workload: Workload
     env: dict[str, str] = field(default_factory=dict)
     extra_events: int = 0
+    # False: the production park delays (the outage and 429 scenarios measure them).
+    fast_parking: bool = True
     crew: Crew = field(init=False)
+    progress: Progress | None = field(default=None, init=False)
     started: float = field(default_factory=time.monotonic)
     timeline: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.crew = Crew(self.deployed, {**FAST_PARKING, **FAST_FAILOVER, **self.env})
+        parking = FAST_PARKING if self.fast_parking else {}
+        self.crew = Crew(self.deployed, {**parking, **self.env})
 
     def mark(self, what: str) -> None:
         """Note a step of the run, with its time since the start (printed and reported)."""
@@ -59,13 +65,29 @@ class Scenario:
         self.workload.setup(self.sandbox, self.deployed, **kwargs)
         self.started = time.monotonic()
 
-    def start_fed(self, *, latency_ms: float, rate: float) -> Feeder:
+    def start_fed(self, *, latency_ms: float, rate: float, workers: int = 1) -> Feeder:
         """The usual start: the sandbox answering after ``latency_ms``, the tenants
-        connected, one worker running and the workload being produced at ``rate``."""
+        connected, ``workers`` workers running and the workload being produced at ``rate``."""
         self.sandbox.set_faults(latency_ms=latency_ms)
         self.connect()
-        self.crew.start()
-        return self.feeder(rate=rate)
+        for started in [self.crew.start(wait=False) for _ in range(workers)]:
+            started.wait_ready()
+        feeder = self.feeder(rate=rate)
+        self.watch(lambda: feeder.produced)
+        return feeder
+
+    def watch(self, produced: Callable[[], int]) -> None:
+        """Follow the flow into the sandbox (stall, catch-up) from now on."""
+        expected = sum(len(i) for c in self.workload.expected().values() for i in c.values())
+        self.progress = Progress(
+            self.sandbox.base_url, list(self.workload.expected()), expected, produced
+        ).start()
+
+    def fault_over(self, what: str) -> None:
+        """The fault has ended: the catch-up is timed from here."""
+        self.mark(what)
+        if self.progress is not None:
+            self.progress.fault_over()
 
     def all_produced(self, feeder: Feeder) -> None:
         feeder.wait()
@@ -129,6 +151,15 @@ class Scenario:
         self.mark("faults done, waiting for the end state")
         counts, settled = self.synced(timeout)
         self.mark("end state")
+        if self.progress is not None:
+            self.progress.stop()
+            waited, partition = partition_stall(self.deployed, self.workload.events)
+            notes = {
+                **self.progress.figures(self.started),
+                "partition_stall_s": round(waited, 1),
+                "partition_stall_partition": partition,
+                **notes,
+            }
         logs = REPORT.parent / "fault-logs" / self.name
         self.crew.save_logs(logs)
         if counts.lost or counts.duplicate_ids:
@@ -137,7 +168,8 @@ class Scenario:
         summarize(
             self.name, events=self.workload.events + self.extra_events, counts=counts,
             elapsed=time.monotonic() - self.started, settled=settled, kills=self.crew.kills,
-            stops=self.crew.stops, revived=self.crew.revived, worker_exits=self.crew.exits,
+            stops=self.crew.stops, stop_exits=self.crew.stop_codes, revived=self.crew.revived,
+            worker_exits=self.crew.exits,
             timeline=self.timeline, **notes,
         )  # fmt: skip
         self.check(counts, settled)
