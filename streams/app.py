@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import faust
 from faust.types import TP, StreamT
 from prometheus_client import CollectorRegistry
 
+from apiclient.client import CallObserver, Observers
 from integrations.kafka_config import faust_credentials
 from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
@@ -42,7 +44,6 @@ from streams.topics import TopicLayout
 from streams.vitally_health import VitallyHealth
 from streams.web.probes import register_views
 from streams.web.tenants import register_tenant_api
-from apiclient.client import CallObserver, Observers
 from unthread.client import UnthreadClient
 from unthread.client import build_http_client as build_unthread_http_client
 from unthread.client import default_limiter as default_unthread_limiter
@@ -78,13 +79,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     integrations = _integration_store(app, settings, index)
     # One registry per app: Faust's sensors and ours, on GET /metrics.
     metrics = Metrics(CollectorRegistry())
-    unthread = UnthreadClient(
-        build_unthread_http_client(timeout=settings.http_timeout_seconds),
-        limiter=default_unthread_limiter(),
-        # The handler retries whole events; a lookup the budget would hold long parks one.
-        retry=NO_RETRY,
-        max_budget_wait=settings.retry_max_delay_seconds,
-    )
+    unthread = _unthread_client(settings)
 
     def stopping() -> bool:
         # Both are set at once: by a SIGTERM, and by the consumer's rebalance callback, which
@@ -104,16 +99,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     states = TableStates(table)
     replay = ReplayGuard(app)
 
-    directory = CachedDirectory(
-        vitally,
-        ttl=settings.lookup_cache_ttl_seconds,
-        miss_ttl=settings.lookup_miss_ttl_seconds,
-        max_entries=settings.lookup_cache_max_entries,
-        # A write that got no answer may land for as long as a call may take.
-        conversations=ConversationIndex(
-            vitally, clock=clock, settle_s=settings.http_timeout_seconds, stopping=stopping
-        ),
-    )
+    directory = _directory(settings, vitally, clock, stopping)
     handler = EventHandler(
         tenants=integrations,
         states=states,
@@ -123,23 +109,9 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
             metrics,
         ),
         calls=Collaborators(vitally, directory, clock),
-        unthread=CachedUnthreadLookup(
-            unthread,
-            ttl=settings.lookup_cache_ttl_seconds,
-            miss_ttl=settings.lookup_miss_ttl_seconds,
-            max_entries=settings.lookup_cache_max_entries,
-        ),
-        retry=RetryPolicy(
-            max_attempts=settings.retry_attempts,
-            base_delay=settings.retry_base_delay_seconds,
-            max_delay=settings.retry_max_delay_seconds,
-        ),
-        parking=ParkingPolicy(
-            min_delay_s=settings.park_min_delay_seconds,
-            max_delay_s=settings.park_max_delay_seconds,
-            transient_max_delay_s=settings.park_transient_max_delay_seconds,
-            people_window_s=settings.park_people_window_seconds,
-        ),
+        unthread=_unthread_lookup(settings, unthread),
+        retry=_retry_policy(settings),
+        parking=_parking_policy(settings),
         index=index,
         retry_topic=settings.retry_topic,
         max_event_bytes=settings.max_event_bytes,
@@ -149,14 +121,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     )
     agent = SyncAgent(
         app,
-        AgentConfig(
-            kafka=settings,
-            group_id=settings.app_id,
-            input_topic=settings.input_topic,
-            retry_topic=settings.retry_topic,
-            max_in_flight=settings.max_in_flight,
-            max_in_flight_per_partition=settings.max_in_flight_per_partition,
-        ),
+        _agent_config(settings),
         handler=handler,
         states=states,
         index=index,
@@ -168,6 +133,108 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         clock=clock,
     )
     _register_agent(app, agent, source, settings.park_scan_interval_seconds)
+    _serve_metrics(app, metrics, agent, index, integrations)
+
+    _recover_tenants(app, health, agent)
+    app.task(integrations.run)
+    _close_on_shutdown(app, agent, vitally, unthread)
+
+    register_views(app, integrations=integrations, fenced=lambda: MEMBERSHIP.fenced_as)
+    _watch_membership(app, settings)
+    register_tenant_api(app, settings, integrations=integrations)
+    return app
+
+
+def _unthread_client(settings: Settings) -> UnthreadClient:
+    return UnthreadClient(
+        build_unthread_http_client(timeout=settings.http_timeout_seconds),
+        limiter=default_unthread_limiter(),
+        # The handler retries whole events; a lookup the budget would hold long parks one.
+        retry=NO_RETRY,
+        max_budget_wait=settings.retry_max_delay_seconds,
+    )
+
+
+def _unthread_lookup(settings: Settings, unthread: UnthreadClient) -> CachedUnthreadLookup:
+    return CachedUnthreadLookup(
+        unthread,
+        ttl=settings.lookup_cache_ttl_seconds,
+        miss_ttl=settings.lookup_miss_ttl_seconds,
+        max_entries=settings.lookup_cache_max_entries,
+    )
+
+
+def _recover_tenants(app: faust.App, health: VitallyHealth, agent: SyncAgent) -> None:
+    """Each second: probe the tenants whose Vitally is down; wake what waits for them."""
+
+    async def recover_tenants() -> None:
+        if health.tick():
+            await agent.wake_parked()  # the woken conversations' retry records, now
+
+    app.timer(interval=1.0)(recover_tenants)
+
+
+def _close_on_shutdown(
+    app: faust.App, agent: SyncAgent, vitally: VitallyClient, unthread: UnthreadClient
+) -> None:
+    async def close_clients(app: faust.App, **kwargs: Any) -> None:
+        agent.close()
+        await vitally.aclose()
+        await unthread.aclose()
+
+    on_signal(app.on_before_shutdown, close_clients)
+
+
+def _directory(
+    settings: Settings, vitally: VitallyClient, clock: Clock, stopping: Callable[[], bool]
+) -> CachedDirectory:
+    return CachedDirectory(
+        vitally,
+        ttl=settings.lookup_cache_ttl_seconds,
+        miss_ttl=settings.lookup_miss_ttl_seconds,
+        max_entries=settings.lookup_cache_max_entries,
+        # A write that got no answer may land for as long as a call may take.
+        conversations=ConversationIndex(
+            vitally, clock=clock, settle_s=settings.http_timeout_seconds, stopping=stopping
+        ),
+    )
+
+
+def _retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.retry_attempts,
+        base_delay=settings.retry_base_delay_seconds,
+        max_delay=settings.retry_max_delay_seconds,
+    )
+
+
+def _parking_policy(settings: Settings) -> ParkingPolicy:
+    return ParkingPolicy(
+        min_delay_s=settings.park_min_delay_seconds,
+        max_delay_s=settings.park_max_delay_seconds,
+        transient_max_delay_s=settings.park_transient_max_delay_seconds,
+        people_window_s=settings.park_people_window_seconds,
+    )
+
+
+def _agent_config(settings: Settings) -> AgentConfig:
+    return AgentConfig(
+        kafka=settings,
+        group_id=settings.app_id,
+        input_topic=settings.input_topic,
+        retry_topic=settings.retry_topic,
+        max_in_flight=settings.max_in_flight,
+        max_in_flight_per_partition=settings.max_in_flight_per_partition,
+    )
+
+
+def _serve_metrics(
+    app: faust.App,
+    metrics: Metrics,
+    agent: SyncAgent,
+    index: ParkedIndex,
+    integrations: IntegrationStore,
+) -> None:
     metrics.watch(
         Readings(
             parked_by_reason=index.by_reason,
@@ -177,26 +244,6 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         )
     )
     serve_metrics(app, metrics.registry)
-
-    async def recover_tenants() -> None:
-        if health.tick():
-            await agent.wake_parked()  # the woken conversations' retry records, now
-
-    app.timer(interval=1.0)(recover_tenants)
-
-    app.task(integrations.run)
-
-    async def close_clients(app: faust.App, **kwargs: Any) -> None:
-        agent.close()
-        await vitally.aclose()
-        await unthread.aclose()
-
-    on_signal(app.on_before_shutdown, close_clients)
-
-    register_views(app, integrations=integrations, fenced=lambda: MEMBERSHIP.fenced_as)
-    _watch_membership(app, settings)
-    register_tenant_api(app, settings, integrations=integrations)
-    return app
 
 
 def _watch_membership(app: faust.App, settings: Settings) -> None:
@@ -238,6 +285,8 @@ def _watch_membership(app: faust.App, settings: Settings) -> None:
 
 
 class WorkerFenced(RuntimeError):
+    """Kafka fenced this worker: another runs with its WORKER_ID."""
+
     def __init__(self, worker_id: str) -> None:
         super().__init__(f"fenced: another worker runs with WORKER_ID={worker_id}")
 

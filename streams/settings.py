@@ -17,9 +17,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from integrations.kafka_config import KafkaSettings
-from streams.logs import LogFormat
-
 from streams.identity import default_worker_id
+from streams.logs import LogFormat
 
 
 def default_data_dir() -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from http.cookiejar import CookieJar
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
@@ -172,7 +172,6 @@ class VitallyClient(ApiClient):
             target, "POST", "/resources/conversations/{id}/messages", {"id": conversation_id}
         )
         return call.decode(await self._send(call, json=_dump(body)), VitallyMessage)
-
 
 
 def _dump(body: BaseModel) -> dict[str, Any]:
