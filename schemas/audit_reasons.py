@@ -205,7 +205,7 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
             "then replay the input record.",
         ),
         "unthread_unavailable": ReasonGuide(
-            ("parked", "failed"),
+            ("parked",),
             "Looking up what the event left out in Unthread's API failed (timeouts, 5xx).",
             "Nothing, it resumes when Unthread answers again.",
         ),
