@@ -37,6 +37,7 @@ from streams.seam.changelog import ChangelogTable
 from streams.seam.commits import CommittingTransport, HandledOffsets
 from streams.seam.membership import MEMBERSHIP, StaticMemberAssignor
 from streams.seam.membership import install as install_membership
+from streams.seam.stop import install as install_stop
 from streams.settings import Settings
 from streams.shutdown import ShutdownDeadline
 from streams.tenant_gate import TenantGate
@@ -282,6 +283,8 @@ def _watch_membership(app: faust.App, settings: Settings) -> None:
         deadline.start()
 
     app.task(watch_shutdown)
+    # ...and a SIGTERM during a rebalance waits for it (that is where Faust's stop hangs).
+    install_stop(max_wait_s=settings.http_timeout_seconds)
 
 
 class WorkerFenced(RuntimeError):

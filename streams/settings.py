@@ -110,9 +110,11 @@ class Settings(ClientSettings):
     # How long a rebalance waits for every member to rejoin; a member rejoins once its calls
     # in flight have ended, so it must exceed HTTP_TIMEOUT_SECONDS.
     kafka_rebalance_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
-    # On SIGTERM leave the group at once (static members do not by default): the others take
-    # the partitions over now instead of after the session timeout.
-    leave_group_on_shutdown: bool = True
+    # On SIGTERM leave the group (static members do not by default): the others take the
+    # partitions over at once instead of waiting for this WORKER_ID to come back (at most the
+    # session timeout). Off by default: a restart under the same id then costs no rebalance
+    # at all (README Operations, BENCHMARKS.md Availability).
+    leave_group_on_shutdown: bool = False
 
     @model_validator(mode="after")
     def _group_timeouts(self) -> Self:

@@ -9,7 +9,8 @@ Everything here works around a Faust behaviour that would otherwise lose or dupl
 * :mod:`.continuity`, :mod:`.probe`, :mod:`.start_offsets`: no offset is passed over;
 * :mod:`.web`: the guard middleware goes in front of every page of Faust's web server;
 * :mod:`.membership`: static group membership (a restarted member's handed-back
-  assignment, a fenced member, leaving the group on shutdown).
+  assignment, a fenced member, leaving the group on shutdown);
+* :mod:`.stop`: a SIGTERM waits for the rebalance under way before the worker stops.
 
 The names below are not Faust's public API. Importing this package checks each of them, so a
 Faust or aiokafka release that renames one fails the worker at start, loudly, instead of
@@ -29,6 +30,7 @@ from aiokafka.consumer.group_coordinator import GroupCoordinator
 from faust.assignor import PartitionAssignor
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.web.drivers import aiohttp as faust_aiohttp
+from faust.worker import Worker
 
 # class -> the internal attributes and methods the seam reads, calls or overrides.
 INTERNALS: dict[type, tuple[str, ...]] = {
@@ -57,6 +59,7 @@ INTERNALS: dict[type, tuple[str, ...]] = {
         "_send_req",
         "reset_generation",
     ),
+    Worker: ("_stop_on_signal",),  # stop.py: wrapped
     # membership.py: StaticMemberAssignor.on_assignment is Faust's, minus one check.
     PartitionAssignor: (
         "on_assignment",

@@ -49,10 +49,16 @@ def rewind(bootstrap: str, group: str, topic: str, timeout: float = TIMEOUT_S) -
             [ConsumerGroupTopicPartitions(group, partitions)]
         )[group]
         try:
-            future.result(timeout=TIMEOUT_S)
-            return
+            result = future.result(timeout=TIMEOUT_S)
+            # The broker may refuse partition by partition (a group that is not empty yet).
+            refused = [tp.error for tp in result.topic_partitions or [] if tp.error]
+            if not refused:
+                return
+            if time.monotonic() > deadline:
+                raise KafkaException(refused[0])
         except KafkaException:
-            # Members that just left can still be in the group for a moment: try again.
+            # Members that just left can still be in the group for a moment, and static
+            # members that stopped without leaving until their session expires: try again.
             if time.monotonic() > deadline:
                 raise
-            time.sleep(1.0)
+        time.sleep(1.0)
