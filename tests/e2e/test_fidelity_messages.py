@@ -60,7 +60,7 @@ def test_files_alone_sync_and_a_replay_brings_in_a_message_given_up_on(
     # The person is added to Vitally; the operator replays the topic (the README's runbook).
     sandbox.add_user("acme", email="new@customer.example", name="New")
     worker.stop()
-    deployed.cli("replay", "--to-earliest", "--execute", "--force")
+    deployed.replay_when_stopped("--to-earliest")
     deployed.start_worker()
     again = deployed.audit(2 * sent + 1)[len(audit) :]
     by_message = {a["messageId"]: (a["outcome"], a["reason"]) for a in again}
