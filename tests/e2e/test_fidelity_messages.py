@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from demo.events import Record, envelope, message, new_conversation, reply
 
-from tests.fixtures.sandbox import SandboxHandle
+from tests.fixtures.sandbox import ACME_TOKEN, SandboxHandle, add_acme
 from tests.fixtures.worker import Deployment
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
@@ -19,13 +19,8 @@ TENANT = "T01ACME"
 def test_files_alone_sync_and_a_replay_brings_in_a_message_given_up_on(
     deployed: Deployment, sandbox: SandboxHandle
 ) -> None:
-    sandbox.add_org(
-        "acme", tokens=["acme-secret"],
-        users=[{"email": "jane@customer.example", "name": "Jane"}],
-        admins=[{"email": "sam@vendor.example", "name": "Sam", "licenseStatus": "active"},
-                {"email": "ops@vendor.example", "name": "Ops", "licenseStatus": "active"}],
-    )  # fmt: skip
-    deployed.connect(TENANT, subdomain="acme", api_key="acme-secret")
+    add_acme(sandbox)
+    deployed.connect(TENANT, subdomain="acme", api_key=ACME_TOKEN)
     # A missing person is given up on after two seconds here (seven days by default).
     worker = deployed.start_worker(
         PARK_PEOPLE_WINDOW_SECONDS="2", PARK_MIN_DELAY_SECONDS="0.5",

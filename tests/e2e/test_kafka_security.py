@@ -15,7 +15,7 @@ import pytest
 from demo.events import new_conversation, reply
 from kafka_local import LocalKafka
 
-from tests.fixtures.sandbox import SandboxHandle
+from tests.fixtures.sandbox import ACME_TOKEN, SandboxHandle, add_acme
 from tests.fixtures.worker import CLI, Deployment, deployment
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
@@ -47,13 +47,8 @@ def test_a_tenant_connects_and_a_conversation_syncs_over_sasl(
     sasl_deployed: Deployment, sandbox: SandboxHandle
 ) -> None:
     deployed = sasl_deployed
-    sandbox.add_org(
-        "acme", tokens=["acme-secret"],
-        users=[{"email": "jane@customer.example", "name": "Jane"}],
-        admins=[{"email": "sam@vendor.example", "name": "Sam", "licenseStatus": "active"},
-                {"email": "ops@vendor.example", "name": "Ops", "licenseStatus": "active"}],
-    )  # fmt: skip
-    deployed.connect(TENANT, subdomain="acme", api_key="acme-secret")
+    add_acme(sandbox)
+    deployed.connect(TENANT, subdomain="acme", api_key=ACME_TOKEN)
     worker = deployed.start_worker()
     now = datetime.now(UTC)
     sent = deployed.produce([

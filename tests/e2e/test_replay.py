@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from demo.events import Record, new_conversation, reply
 
-from tests.fixtures.sandbox import SandboxHandle
+from tests.fixtures.sandbox import ACME_TOKEN, SandboxHandle, add_acme
 from tests.fixtures.worker import Deployment
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
@@ -42,13 +42,8 @@ def _objects(sandbox: SandboxHandle) -> tuple[int, int]:
 def test_replay_from_the_beginning_reads_everything_again_without_a_vitally_write(
     deployed: Deployment, sandbox: SandboxHandle
 ) -> None:
-    sandbox.add_org(
-        "acme", tokens=["acme-secret"],
-        users=[{"email": "jane@customer.example", "name": "Jane"}],
-        admins=[{"email": "sam@vendor.example", "name": "Sam", "licenseStatus": "active"},
-                {"email": "ops@vendor.example", "name": "Ops", "licenseStatus": "active"}],
-    )  # fmt: skip
-    deployed.connect(TENANT, subdomain="acme", api_key="acme-secret")
+    add_acme(sandbox)
+    deployed.connect(TENANT, subdomain="acme", api_key=ACME_TOKEN)
     worker = deployed.start_worker()
     sent = deployed.produce(_events(datetime.now(UTC)))
     first = deployed.audit(sent)
