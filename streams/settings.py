@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from integrations.kafka_config import KafkaSettings
+from schemas.kafka_limits import PRODUCER_MAX_REQUEST_BYTES, largest_copyable_event
 from streams.identity import default_worker_id
 from streams.logs import LogFormat
 
@@ -115,6 +116,18 @@ class Settings(ClientSettings):
     # session timeout). Off by default: a restart under the same id then costs no rebalance
     # at all (README Operations, BENCHMARKS.md Availability).
     leave_group_on_shutdown: bool = False
+
+    @field_validator("max_event_bytes")
+    @classmethod
+    def _event_fits_a_request(cls, value: int) -> int:
+        # A record the worker accepts must fit, copied whole with its headers, in one of the
+        # worker's own produce requests (schemas/kafka_limits.py).
+        if value > largest_copyable_event():
+            raise ValueError(
+                f"at most {largest_copyable_event()} bytes, so that a copy with its key and "
+                f"headers fits the producer's {PRODUCER_MAX_REQUEST_BYTES}-byte request limit"
+            )
+        return value
 
     @model_validator(mode="after")
     def _group_timeouts(self) -> Self:
