@@ -321,6 +321,7 @@ def _faust_app(settings: Settings, layout: TopicLayout) -> faust.App:
         producer_max_request_size=PRODUCER_MAX_REQUEST_BYTES,
         web_host=settings.web_host,
         web_port=settings.web_port,
+        web_ssl_context=settings.web_ssl_context(),
         web_in_thread=False,
         autodiscover=False,
         # Its changes can be awaited: a record is acked only once they are in the changelog.
