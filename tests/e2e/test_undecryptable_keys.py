@@ -1,5 +1,5 @@
 """Never silent: a tenant whose stored key the worker cannot decrypt (it was encrypted with a
-SECRETS_KEY this worker lacks) has its events parked, is listed by /ready and named in the
+SECRETS_KEY this worker lacks) has its events parked, is counted by /ready and named in the
 log; a worker whose SECRETS_KEY decrypts no stored key at all is not ready, and says why."""
 
 from __future__ import annotations
