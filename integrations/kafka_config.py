@@ -27,8 +27,11 @@ import ssl
 from typing import Any, Literal
 
 import faust
+from aiokafka import codec as aiokafka_codec
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.kafka_limits import PRODUCER_MAX_REQUEST_BYTES
 
 # librdkafka's own log lines go through Python logging (the CLI quiets them; the worker shows
 # them with its other logs) instead of straight to stderr.
@@ -103,6 +106,27 @@ def confluent_config(kafka: KafkaSettings, **extra: Any) -> dict[str, Any]:
             config["ssl.key.location"] = kafka.kafka_ssl_key_file
     config.update(extra)
     return config
+
+
+def confluent_producer_config(kafka: KafkaSettings, **extra: Any) -> dict[str, Any]:
+    """A confluent-kafka producer's configuration: :func:`confluent_config` with the request
+    limit every producer of ours states (schemas/kafka_limits.py)."""
+    return confluent_config(kafka, **{"message.max.bytes": PRODUCER_MAX_REQUEST_BYTES, **extra})
+
+
+def missing_codecs() -> list[str]:
+    """The compression codecs aiokafka (Faust's client, the integrations tail) cannot read.
+
+    Producers may compress with any codec Kafka has; aiokafka reads gzip by itself and snappy,
+    lz4 and zstd only through cramjam, and stops on the first batch it cannot decompress.
+    librdkafka (confluent-kafka) is built with all four.
+    """
+    readable = {
+        "snappy": aiokafka_codec.has_snappy(),
+        "lz4": aiokafka_codec.has_lz4(),
+        "zstd": aiokafka_codec.has_zstd(),
+    }
+    return [name for name, ok in readable.items() if not ok]
 
 
 def aiokafka_config(kafka: KafkaSettings) -> dict[str, Any]:

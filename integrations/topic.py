@@ -18,12 +18,12 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from integrations.kafka_config import KafkaSettings, confluent_config
+from integrations.kafka_config import KafkaSettings, confluent_config, confluent_producer_config
 from schemas.integration import IntegrationRecord
 
 
 def publish_record(kafka: KafkaSettings, topic: str, record: IntegrationRecord) -> None:
-    producer = Producer(confluent_config(kafka, acks="all"))
+    producer = Producer(confluent_producer_config(kafka, acks="all"))
     errors: list[KafkaError] = []
 
     def on_delivery(error: KafkaError | None, _message: Message) -> None:

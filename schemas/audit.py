@@ -8,14 +8,39 @@ The record is a published interface: ``docs/audit-record.schema.json`` is genera
 :class:`AuditRecord` (``python -m schemas.audit_schema``), and ``schemaVersion`` goes up when a
 change could break a consumer (a field removed, renamed or retyped); added fields and reasons
 keep the version.
+
+Every text field is safe whatever the input (:data:`AuditText`): lone surrogates replaced and
+at most :data:`AUDIT_TEXT_MAX_CHARS` characters, so a record always serialises and always
+fits a produce request, even for an input record whose key is near Kafka's 1 MiB limit (the
+key is carried twice: as the audit record's key and as ``conversationId``).
 """
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+from schemas.text import TRUNCATED_MARKER, bounded, scrub
+
+# Far above any id we accept (schemas.events.MAX_ID_CHARS); reached only by what an invalid
+# record carries, cut with TRUNCATED_MARKER at its end.
+AUDIT_TEXT_MAX_CHARS: Final = 1024
+
+
+def _safe_text(value: object) -> object:
+    return bounded(scrub(value), AUDIT_TEXT_MAX_CHARS) if isinstance(value, str) else value
+
+
+AuditText = Annotated[
+    str,
+    BeforeValidator(_safe_text),
+    Field(
+        max_length=AUDIT_TEXT_MAX_CHARS,
+        description=f"Longer values end with {TRUNCATED_MARKER!r}.",
+    ),
+]
 
 Outcome = Literal["synced", "skipped", "parked", "failed", "duplicate"]
 
@@ -94,25 +119,27 @@ class AuditRecord(_Camel):
     schema_version: Literal[1] = Field(
         default=SCHEMA_VERSION, description="Version of this record's shape."
     )
-    tenant_id: str | None = Field(
+    tenant_id: AuditText | None = Field(
         description="The Unthread workspace; null for an unreadable record."
     )
-    conversation_id: str | None = Field(
+    conversation_id: AuditText | None = Field(
         description="The Unthread conversation id (the record key)."
     )
-    message_id: str | None = Field(description="The Unthread message id, for message events.")
-    event: str | None = Field(description="The input event type, as received.")
-    event_id: str | None = Field(description="The upstream event id (not unique across retries).")
+    message_id: AuditText | None = Field(description="The Unthread message id, for message events.")
+    event: AuditText | None = Field(description="The input event type, as received.")
+    event_id: AuditText | None = Field(
+        description="The upstream event id (not unique across retries)."
+    )
     source: SourceRef
     outcome: Outcome
     reason: Reason | None = Field(
         description="Why the outcome is not synced (docs/audit-reasons.md); null when synced."
     )
-    detail: str | None = Field(
+    detail: AuditText | None = Field(
         default=None, description="A short machine-readable refinement of the reason."
     )
-    vitally_conversation_id: str | None = None
-    vitally_message_id: str | None = None
+    vitally_conversation_id: AuditText | None = None
+    vitally_message_id: AuditText | None = None
     api_calls: int = Field(default=0, description="Vitally requests this record cost.")
     attempts: int = Field(default=1, description="Tries, in line and after parking.")
     event_timestamp: int | None = Field(

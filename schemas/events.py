@@ -19,14 +19,23 @@ Shapes seen from Unthread and the public clients that read its webhooks, all acc
   null, missing, or a bare id; tags as objects or bare names;
 * ids only: a message of ``id``, ``conversationId`` and ``userId`` / ``sentByUserId``, a
   conversation of ``id`` (``processors.enrichment`` looks up the rest).
+
+Every string is made safe here, once (:mod:`schemas.text`): a lone surrogate escape becomes
+U+FFFD wherever it is, so text with a broken emoji still syncs. The identifiers the service
+keys, dedupes and audits by (``tenantId``, ``eventId``, the conversation and message ids, the
+record key) are bounded (:data:`MAX_ID_CHARS`, :data:`MAX_KEY_BYTES`) and refused
+(``invalid_schema``) if they held a lone surrogate, a U+FFFD or a control character: a
+repaired id could name another conversation.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -36,6 +45,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from schemas.kafka_limits import MAX_KEY_BYTES
+from schemas.text import IDENTIFIER_PATTERN, may_hold_surrogates, scrub_json
 from schemas.timestamps import EpochMillis, LenientTimestamp, Timestamp, readable_or_none
 
 SUPPORTED_EVENTS = frozenset(
@@ -47,6 +58,11 @@ ConversationEventType = Literal[
 InvalidEventKind = Literal[
     "invalid_json", "invalid_schema", "missing_key", "key_mismatch", "oversized"
 ]
+# Unthread's ids are UUIDs and Slack ids, far shorter; a longer one is not an id of theirs.
+MAX_ID_CHARS = 256
+# Event types are short names; a longer one is not a type (and would bloat the audit record).
+MAX_EVENT_TYPE_CHARS = 100
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 
 
 def _blank_is_none(value: Any) -> Any:
@@ -59,6 +75,18 @@ def _number_as_text(value: Any) -> Any:
         return repr(value)
     return value
 
+
+def _usable_id(value: str) -> str:
+    if not _IDENTIFIER.match(value):
+        raise ValueError(
+            "not a usable id: empty, or holds a lone surrogate, U+FFFD or a control character"
+        )
+    return value
+
+
+# An id the service keys, dedupes or audits by.
+_Id = Annotated[str, Field(max_length=MAX_ID_CHARS), AfterValidator(_usable_id)]
+_OptionalId = Annotated[_Id | None, BeforeValidator(_blank_is_none)]
 
 # A time that decides something: blank is missing, anything else must be readable.
 _Time = Annotated[Timestamp | None, BeforeValidator(_blank_is_none)]
@@ -114,8 +142,8 @@ class FileRef(_Upstream):
 class Message(_Upstream):
     """A Slack-backed Unthread message; ``text`` is Slack mrkdwn."""
 
-    id: str = Field(min_length=1)
-    conversation_id: str | None = None
+    id: _Id
+    conversation_id: _OptionalId = None
     ts: _SlackTs = None
     text: str | None = None
     timestamp: _Time = None
@@ -145,7 +173,7 @@ class Message(_Upstream):
 
 
 class Conversation(_Upstream):
-    id: str = Field(min_length=1)
+    id: _Id
     friendly_id: int | str | None = None
     title: str | None = None
     status: str | None = None
@@ -184,9 +212,9 @@ class Conversation(_Upstream):
 
 
 class _Envelope(_Upstream):
-    tenant_id: str = Field(min_length=1)
-    event: str
-    event_id: str | None = None
+    tenant_id: _Id
+    event: str = Field(max_length=MAX_EVENT_TYPE_CHARS)
+    event_id: _OptionalId = None
     event_timestamp: EpochMillis = None
     webhook_timestamp: EpochMillis = None
 
@@ -227,7 +255,7 @@ class MessageEvent(_Envelope):
 class UnsupportedEvent(_Envelope):
     """An event type we do not sync; audited as ``skipped/unsupported_event``."""
 
-    conversation_key: str
+    conversation_key: _Id
 
     @property
     def conversation_id(self) -> str:
@@ -260,15 +288,23 @@ def parse_event(key: bytes | None, value: bytes | None, *, max_bytes: int) -> In
         raise InvalidEvent("oversized", f"{len(value)} bytes > {max_bytes}", envelope=None)
     try:
         # UTF-8 only (json.loads would also take UTF-16/32): a parked record is stored as text.
-        raw = json.loads((value or b"").decode("utf-8"))
+        text = (value or b"").decode("utf-8")
+        raw = json.loads(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         # RecursionError: nesting deeper than the decoder allows; a poison pill otherwise.
         raise InvalidEvent("invalid_json", str(exc)[:200], envelope=None) from exc
     if not isinstance(raw, dict):
         raise InvalidEvent("invalid_json", "value is not a JSON object", envelope=None)
+    if may_hold_surrogates(text):
+        raw = scrub_json(raw)
     envelope = {k: raw.get(k) for k in ("tenantId", "event", "eventId", "eventTimestamp")}
     if not key:
         raise InvalidEvent("missing_key", "record has no key", envelope=envelope)
+    if len(key) > MAX_KEY_BYTES:
+        raise InvalidEvent(
+            "invalid_schema", f"record key is {len(key)} bytes > {MAX_KEY_BYTES}",
+            envelope=envelope,
+        )  # fmt: skip
     conversation_key = key.decode("utf-8", errors="replace")
     event = _validate(raw, conversation_key, envelope)
     if event.conversation_id.encode() != key:

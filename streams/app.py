@@ -26,6 +26,7 @@ from processors.directory import CachedDirectory
 from processors.protocols import Collaborators
 from processors.unthread_lookup import CachedUnthreadLookup
 from schemas.integration import IntegrationRecord
+from schemas.kafka_limits import PRODUCER_MAX_REQUEST_BYTES
 from streams.agent import AgentConfig, SyncAgent
 from streams.handler import EventHandler
 from streams.logs import logging_config
@@ -316,8 +317,11 @@ def _faust_app(settings: Settings, layout: TopicLayout) -> faust.App:
         broker_heartbeat_interval=settings.kafka_heartbeat_interval_seconds,
         broker_rebalance_timeout=settings.kafka_rebalance_timeout_seconds,
         producer_acks=-1,
+        # Set, not inherited: what the worker writes is measured against it (kafka_limits).
+        producer_max_request_size=PRODUCER_MAX_REQUEST_BYTES,
         web_host=settings.web_host,
         web_port=settings.web_port,
+        web_ssl_context=settings.web_ssl_context(),
         web_in_thread=False,
         autodiscover=False,
         # Its changes can be awaited: a record is acked only once they are in the changelog.

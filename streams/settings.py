@@ -10,6 +10,7 @@ fixed; the rest are ours, with defaults that suit one worker on a laptop.
 from __future__ import annotations
 
 import os
+import ssl
 from pathlib import Path
 from typing import Self
 
@@ -17,6 +18,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from integrations.kafka_config import KafkaSettings
+from schemas.kafka_limits import PRODUCER_MAX_REQUEST_BYTES, largest_copyable_event
 from streams.identity import default_worker_id
 from streams.logs import LogFormat
 
@@ -68,6 +70,9 @@ class Settings(ClientSettings):
 
     web_host: str = "0.0.0.0"  # noqa: S104 - the worker's HTTP API is meant to be reachable
     web_port: int = 6066
+    # PEM certificate (chain) and key: with both, the HTTP API is served over TLS itself.
+    web_ssl_cert: str | None = None
+    web_ssl_key: str | None = None
     # The HTTP API's bodies are a few short strings; anything much larger is refused (413).
     max_request_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
     store: str = "memory://"
@@ -115,6 +120,33 @@ class Settings(ClientSettings):
     # session timeout). Off by default: a restart under the same id then costs no rebalance
     # at all (README Operations, BENCHMARKS.md Availability).
     leave_group_on_shutdown: bool = False
+
+    @field_validator("max_event_bytes")
+    @classmethod
+    def _event_fits_a_request(cls, value: int) -> int:
+        # A record the worker accepts must fit, copied whole with its headers, in one of the
+        # worker's own produce requests (schemas/kafka_limits.py).
+        if value > largest_copyable_event():
+            raise ValueError(
+                f"at most {largest_copyable_event()} bytes, so that a copy with its key and "
+                f"headers fits the producer's {PRODUCER_MAX_REQUEST_BYTES}-byte request limit"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _web_tls_pair(self) -> Self:
+        if bool(self.web_ssl_cert) != bool(self.web_ssl_key):
+            raise ValueError("WEB_SSL_CERT and WEB_SSL_KEY go together")
+        return self
+
+    def web_ssl_context(self) -> ssl.SSLContext | None:
+        """The HTTP API's TLS context, or None to serve plain HTTP (behind a TLS proxy)."""
+        if not (self.web_ssl_cert and self.web_ssl_key):
+            return None
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(self.web_ssl_cert, self.web_ssl_key)
+        return context
 
     @model_validator(mode="after")
     def _group_timeouts(self) -> Self:

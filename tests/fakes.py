@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from processors.tenant import TenantContext
 from schemas.audit import AuditRecord
 from schemas.integration import OnConversationDeleted
+from schemas.kafka_limits import PRODUCER_MAX_REQUEST_BYTES, record_bytes
 from schemas.state import ConversationState
 from schemas.vitally import (
     ConversationCreate,
@@ -326,6 +327,12 @@ class RecordingOutputs:
         self.dead_letters: list[DeadLetter] = []
 
     async def audit(self, record: AuditRecord) -> None:
+        # What Kafka would refuse, refused here too: a record that does not serialise, or
+        # that does not fit a produce request.
+        value = record.to_json()
+        key = record.conversation_id.encode() if record.conversation_id else None
+        if record_bytes(key, value) > PRODUCER_MAX_REQUEST_BYTES:
+            raise ValueError(f"audit record of {record_bytes(key, value)} bytes")
         self.audits.append(record)
 
     async def dead_letter(self, source: SourceRecord, reason: str, detail: str) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import faust
 
-from streams.commands.common import PROG, environment_epilog
+from integrations.kafka_config import missing_codecs
+from streams.commands.common import PROG, CommandError, environment_epilog
 from streams.logs import json_output
 from streams.settings import Settings
 from streams.topics import ensure_topics
@@ -45,6 +46,11 @@ def run_worker(args: list[str]) -> int:
     from streams.app import create_app  # Faust's app and its seam: only when one runs
 
     settings = Settings()
+    if missing := missing_codecs():
+        raise CommandError(
+            f"cannot read Kafka records compressed with {', '.join(missing)}: install cramjam "
+            "(a dependency of this package)"
+        )
     data_dir = Path(settings.data_dir).expanduser().absolute()
     # Faust makes DATA_DIR without its parents and fails in a fresh checkout or container.
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,8 @@ def register_views(
     class Ready(View):
         """Readiness: topics exist, integrations are loaded, tables recovered, no rebalance,
         and SECRETS_KEY decrypts the stored keys. Tenants needing attention (a rejected key,
-        or one this worker cannot decrypt) are listed; they alone do not fail readiness."""
+        or one this worker cannot decrypt) are counted, by reason, never named (the probe
+        needs no token); they alone do not fail readiness."""
 
         async def get(self, request: Request) -> Response:
             checks = {
@@ -34,7 +36,7 @@ def register_views(
             }
             status = 200 if all(checks.values()) else 503
             body: dict[str, Any] = {"ready": status == 200, "checks": checks}
-            body["tenantsNeedingAttention"] = _needing_attention(integrations)
+            body.update(_needing_attention(integrations))
             if fenced_as is not None:
                 body["error"] = "worker_fenced"
                 body["message"] = (
@@ -49,6 +51,9 @@ def register_views(
             return self.json(body, status=status)
 
 
-def _needing_attention(integrations: IntegrationStore) -> list[dict[str, str]]:
-    attention = integrations.needing_attention()
-    return [{"tenantId": tenant, "reason": why} for tenant, why in sorted(attention.items())]
+def _needing_attention(integrations: IntegrationStore) -> dict[str, Any]:
+    reasons = Counter(integrations.needing_attention().values())
+    return {
+        "tenantsNeedingAttentionCount": sum(reasons.values()),
+        "tenantsNeedingAttentionByReason": dict(sorted(reasons.items())),
+    }

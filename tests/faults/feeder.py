@@ -16,6 +16,9 @@ from confluent_kafka import KafkaError, Message, Producer
 
 TICK_S = 0.05
 FLUSH_TIMEOUT_S = 120.0
+# An upstream producer may send what the broker takes (1 MiB and a little by default), more
+# than the 1,000,000 bytes librdkafka allows by default.
+UPSTREAM_MAX_MESSAGE_BYTES = 1_048_576
 
 Raw = tuple[bytes | None, bytes | None]
 
@@ -28,6 +31,8 @@ class Feeder:
     topic: str
     records: Sequence[Raw]
     rate: float
+    # Kafka's compression.type: none, gzip, snappy, lz4 or zstd.
+    compression: str = "none"
     produced: int = 0
     errors: list[str] = field(default_factory=list)
     _thread: threading.Thread | None = None
@@ -63,6 +68,8 @@ class Feeder:
             "bootstrap.servers": self.bootstrap,
             "enable.idempotence": True,
             "linger.ms": 5,
+            "compression.type": self.compression,
+            "message.max.bytes": UPSTREAM_MAX_MESSAGE_BYTES,
         })  # fmt: skip
         try:
             started = time.monotonic()
@@ -99,7 +106,18 @@ class Feeder:
             self.errors.append(str(error))
 
 
-def produce_now(bootstrap: str, topic: str, records: Sequence[Raw]) -> None:
+def produce_now(
+    bootstrap: str, topic: str, records: Sequence[Raw], compression: str = "none"
+) -> None:
     """Produce everything at once (bursts between fault actions)."""
-    feeder = Feeder(bootstrap, topic, records, rate=float("inf"))
+    feeder = Feeder(bootstrap, topic, records, rate=float("inf"), compression=compression)
     feeder.start().wait()
+
+
+def produce_compressed(
+    bootstrap: str, topic: str, records: Sequence[Raw], codecs: Sequence[str], chunk: int
+) -> None:
+    """``records`` in order, ``chunk`` at a time, each chunk compressed with the next of
+    ``codecs``: a chunk is acknowledged before the next starts, so order holds."""
+    for n, start in enumerate(range(0, len(records), chunk)):
+        produce_now(bootstrap, topic, records[start : start + chunk], codecs[n % len(codecs)])

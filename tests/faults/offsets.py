@@ -25,6 +25,11 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         consumer.close()
 
 
+def written(bootstrap: str, topic: str) -> int:
+    """How many records ``topic`` holds (every partition's end offset, summed)."""
+    return sum(end_offsets(bootstrap, topic).values())
+
+
 def lag(bootstrap: str, group: str, topic: str) -> int:
     """Records of ``topic`` the group has not committed past (every record counts once)."""
     try:

@@ -23,6 +23,10 @@ def summarize(
         "lost": counts.lost,
         "duplicates": counts.duplicates,
         "order_violations": counts.order_violations,
+        # What the workers wrote besides the sync: dead letters, and retry records (each
+        # wakes a parked conversation).
+        "dlq_records": notes.pop("dlq_records", None),
+        "retry_records": notes.pop("retry_records", None),
         # The longest time nothing reached the sandbox while work waited, and the time from
         # the fault's end until every message was there (tests/faults/progress.py).
         "stall_s": notes.pop("stall_s", None),

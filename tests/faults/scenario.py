@@ -17,7 +17,7 @@ from tests.faults.checks import SyncCounts, wait_until_synced
 from tests.faults.crew import Crew
 from tests.faults.diagnose import diagnose
 from tests.faults.feeder import Feeder
-from tests.faults.offsets import caught_up
+from tests.faults.offsets import caught_up, written
 from tests.faults.partition_stall import partition_stall
 from tests.faults.progress import Progress
 from tests.faults.report import REPORT, summarize
@@ -160,6 +160,12 @@ class Scenario:
                 "partition_stall_partition": partition,
                 **notes,
             }
+        d = self.deployed
+        notes = {
+            "dlq_records": written(d.bootstrap, d.dlq_topic),
+            "retry_records": written(d.bootstrap, d.retry_topic),
+            **notes,
+        }
         logs = REPORT.parent / "fault-logs" / self.name
         self.crew.save_logs(logs)
         if counts.lost or counts.duplicate_ids:

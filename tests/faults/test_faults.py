@@ -16,12 +16,22 @@ from typing import Any
 import pytest
 
 from streams.shutdown import STUCK_EXIT_CODE
+from tests.faults.feeder import produce_compressed
+from tests.faults.hostile_input import (
+    CODECS,
+    Hostile,
+    deeply_nested,
+    interleave,
+    near_the_limit,
+    surrogates_in_the_envelope,
+    with_cut_emoji,
+)
 from tests.faults.malformed import malformed_records
 from tests.faults.offsets import rewind
 from tests.faults.report import REPORT
 from tests.faults.scenario import Scenario
 from tests.faults.workload import Workload
-from tests.fixtures.kafka import KafkaBroker
+from tests.fixtures.kafka import KafkaBroker, consume_all
 from tests.fixtures.sandbox import SandboxHandle
 from tests.fixtures.worker import Deployment
 
@@ -274,3 +284,73 @@ def _final_audit(deployment: Deployment, expected: int, timeout: float) -> list[
         if final >= expected or time.monotonic() >= deadline:
             return audit
         time.sleep(0.5)
+
+
+def test_hostile_input_shapes(fault_deployment: Deployment, sandbox: SandboxHandle) -> None:
+    """Records compressed with each codec (in turn, a chunk each), a cut emoji in message
+    texts and in every envelope field, JSON nested 100,000 deep; default settings."""
+    workload = Workload(2, 20, 5, prefix="h")
+    run = Scenario("hostile_input", fault_deployment, sandbox, workload, fast_parking=False)
+    run.connect()
+    conversations = workload.conversation_ids()
+    hostile = [
+        *(h for n, c in enumerate(conversations[:4]) for h in surrogates_in_the_envelope(n, c)),
+        *(deeply_nested(n, conversations[n]) for n in (4, 5)),
+    ]
+    run.extra_events = len(hostile)
+    good = with_cut_emoji([(r.key, r.value) for r in workload.records()], every=7)
+    run.crew.start()
+    d = fault_deployment
+    produce_compressed(d.bootstrap, d.input_topic, interleave(good, hostile), CODECS, chunk=20)
+    run.mark(f"all produced, {len(CODECS)} codecs in turn")
+    run.finish()
+    _only_the_hostile_in_the_dlq(run, hostile)
+
+
+def _only_the_hostile_in_the_dlq(run: Scenario, hostile: list[Hostile]) -> None:
+    """No good event in the DLQ, every bad one there once, and the worker never stopped.
+
+    Each dead letter is matched to the input record its x-source-* headers name, so a copy
+    cut to fit a produce request still counts as that record."""
+    dead = [h.raw for h in hostile if h.dead_letter]
+    d = run.deployed
+    letters = d.dlq(expected=len(dead), timeout=60)
+    inputs = {
+        (r.partition, r.offset): (r.key, r.value)
+        for r in consume_all(
+            d.bootstrap, d.input_topic, 60, expected_count=run.workload.events + run.extra_events
+        )
+    }
+    sources = Counter(
+        inputs.get((int(_header(r, "x-source-partition")), int(_header(r, "x-source-offset"))))
+        for r in letters
+    )
+    assert sources == Counter(dead), [
+        h.name for h in hostile if h.dead_letter and not sources[h.raw]
+    ]
+    assert (run.crew.revived, run.crew.exits) == (0, []), run.crew.log_tails()
+    assert all(w.process.poll() is None for w in run.crew.active)
+
+
+@pytest.mark.xfail(
+    run=False, strict=True,
+    reason="the DLQ copy of a record near 1 MiB does not fit a produce request until the DLQ "
+    "writer truncates it (issue 17 point 3, the DLQ record format's change); run it then",
+)  # fmt: skip
+def test_key_and_value_near_the_message_limit(
+    fault_deployment: Deployment, sandbox: SandboxHandle
+) -> None:
+    """A value and a key each near the broker's 1 MiB limit, in two conversations' lanes;
+    default settings (MAX_EVENT_BYTES 256,000: both are refused, and copied to the DLQ)."""
+    workload = Workload(2, 10, 3, prefix="l")
+    run = Scenario("near_limit", fault_deployment, sandbox, workload, fast_parking=False)
+    run.connect()
+    conversations = workload.conversation_ids()
+    hostile = [h for n in (0, 1) for h in near_the_limit(n, conversations[n * 7])]
+    run.extra_events = len(hostile)
+    run.crew.start()
+    good = [(r.key, r.value) for r in workload.records()]
+    run.feeder(rate=float("inf"), records=interleave(good, hostile)).wait()
+    run.mark("all produced")
+    run.finish()
+    _only_the_hostile_in_the_dlq(run, hostile)

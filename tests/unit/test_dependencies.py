@@ -29,6 +29,9 @@ LOCK = ROOT / "requirements.lock"
 NOT_IMPORTED = {
     # /metrics is being added; the dependency stays declared for it.
     "prometheus-client": "the /metrics endpoint (in progress)",
+    # aiokafka imports it itself (aiokafka.codec) when installed; the worker checks at start
+    # that it is (integrations.kafka_config.missing_codecs).
+    "cramjam": "aiokafka's snappy, lz4 and zstd codecs",
 }
 
 

@@ -338,8 +338,9 @@ def test_oversized_wins_even_for_garbage() -> None:
         (b"c1", '{"event": "x"}'.encode("utf-16"), "invalid_json"),
         (
             b"c1\xff",
+            # An id holding U+FFFD is no usable id, whatever the key says.
             b'{"tenantId": "T", "event": "conversation_deleted", "data": {"id": "c1\xef\xbf\xbd"}}',
-            "key_mismatch",
+            "invalid_schema",
         ),
     ],
 )
