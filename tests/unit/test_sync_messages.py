@@ -220,7 +220,8 @@ async def test_a_message_of_files_alone_lists_them(text: str | None) -> None:
     # The private URL needs a Slack login: named, not linked. The public permalink is linked.
     assert reply.body.message == (
         "<ul><li>log.txt (text/plain, 120 B)</li>"
-        '<li><a href="https://slack-files.example/T1-F02-abc">screen shot.png</a>'
+        '<li><a href="https://slack-files.example/T1-F02-abc" rel="noopener noreferrer">'
+        "screen shot.png</a>"
         " (image/png, 1.5 MB)</li></ul>"
     )
 
