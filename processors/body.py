@@ -18,8 +18,10 @@ def message_body(message: Message) -> str | None:
 
 
 def mention_names(message: Message) -> dict[str, str]:
-    """User ids the event can name: its author, under both its Unthread and Slack ids."""
-    user = message.user
-    if user is None or not user.name:
-        return {}
-    return {key: user.name for key in (user.id, user.slack_id) if key}
+    """User ids the event itself names: its author and the teammate it was sent by, under
+    their Unthread and Slack ids."""
+    names: dict[str, str] = {}
+    for person in (message.sent_by_user, message.user):
+        if person is not None and person.name:
+            names.update({key: person.name for key in (person.id, person.slack_id) if key})
+    return names

@@ -13,6 +13,11 @@ overwriting what the event said, plus what stayed unresolved and why.
 * Sender: only for messages the sync would post (no private notes, autoresponses or bot
   posts without `sentByUserId`, see :mod:`processors.direction`). With `sentByUserId` the
   sender is that Unthread user, looked up by id; else the `userId` Slack user.
+* Mentions: a ``<@U…>`` in a message's text that the event's people do not name is looked
+  up among the tenant's Unthread users by Slack id (at most ten per message), and the name
+  written into the text as Slack's mention label (:mod:`processors.mentions`). A name is
+  never what the sync needs: without a key, or not found, the mention stays neutral and
+  nothing is noted as unresolved.
 * Conversation created: one `GET /conversations/{id}` when the initial message, the
   submitter's email, the status or the creation time is missing, or the payload says nothing
   of an assignee; then every field the event left empty (title included) is taken from the
@@ -35,7 +40,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, Protocol, TypeVar
 
+from processors.body import mention_names
 from processors.filling import missing_from, says_assignee, with_user
+from processors.mentions import labelled, unnamed
 from schemas.events import (
     Conversation,
     ConversationEvent,
@@ -137,7 +144,22 @@ class _Resolver:
             update["timestamp"] = at
         if _is_synced(message):
             update.update(await self._sender(message, where))
-        return message.model_copy(update=update) if update else message
+        if update:
+            message = message.model_copy(update=update)
+        return await self._mentions(message)
+
+    async def _mentions(self, message: Message) -> Message:
+        if self.target is None or not message.text or message.is_private_note:
+            return message
+        names: dict[str, str] = {}
+        for slack_id in unnamed(message.text, mention_names(message)):
+            self.lookups += 1
+            found = await self.lookup.user_by_slack_id(self.target, slack_id)
+            if found is not None and found.name:
+                names[slack_id] = found.name
+        return (
+            message.model_copy(update={"text": labelled(message.text, names)}) if names else message
+        )
 
     async def conversation(
         self, conversation: Conversation, kind: ConversationEventType
