@@ -8,13 +8,14 @@ from processors.mrkdwn import render
 from schemas.events import Message
 
 
-def message_body(message: Message) -> str | None:
-    """The body, or None when the message has neither text nor files."""
+def message_body(message: Message, unthread_url: str | None = None) -> str | None:
+    """The body, or None when the message has neither text nor files; a file without a
+    public link links to ``unthread_url``, the conversation in Unthread."""
     text = message.text if message.text and message.text.strip() else None
     if text is None and not message.files:
         return None
     prose = render(text, mention_names(message)) if text else ""
-    return sanitize(prose + files_html(message.files or []))
+    return sanitize(prose + files_html(message.files or [], unthread_url))
 
 
 def mention_names(message: Message) -> dict[str, str]:
