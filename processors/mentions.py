@@ -5,8 +5,10 @@ Slack writes a mention as ``<@U07AGENT>``. The renderer names it from the event'
 (``<@U07AGENT|Jane Doe>``, Slack's labelled form). For an id neither names, the enrichment
 asks the tenant's Unthread users by Slack id and writes the name into the text as that label
 (:func:`labelled`). Without an Unthread key, or for an id Unthread does not know, the mention
-stays as it was and reads as a neutral "@user": a name is never guessed. Mentions in code are
-what the sender typed as code and are left alone.
+stays as it was and reads as a neutral "@user": a name is never guessed. A look-up that fails
+(Unthread down) is handled like the sender's: the message is retried or parked, not posted
+with a name missing that Unthread could give. Mentions in code are what the sender typed as
+code and are left alone.
 """
 
 from __future__ import annotations
