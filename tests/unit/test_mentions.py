@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from processors.body import message_body
 from processors.enrichment import enrich
 from processors.mentions import MAX_LOOKUPS, labelled, unnamed
 from processors.unthread_lookup import CachedUnthreadLookup
 from schemas.events import Message, MessageEvent
 from tests.unit.unthread.fakes import ACME, InMemoryUnthread
+from unthread.errors import UnthreadServerError
 from unthread.target import UnthreadTarget
 
 CONV = "26884dc8-0000-4000-8000-000000000001"
@@ -90,6 +93,16 @@ async def test_mentions_in_code_and_private_notes_cost_no_call() -> None:
     await enriched("`<@U07AGENT>` and ```<@U08JANE>```", unthread, user={"email": "j@c.example"})
     await enriched("<@U07AGENT>", unthread, isPrivateNote=True)
     assert unthread.calls == []
+
+
+async def test_a_failed_look_up_is_not_posted_as_a_neutral_name() -> None:
+    # The stream layer retries or parks on UnthreadError; the next attempt names Sam.
+    unthread = tenant_users()
+    unthread.fail_next = 1
+    with pytest.raises(UnthreadServerError):
+        await enriched("hi <@U07AGENT>", unthread, user={"email": "jane@customer.example"})
+    message, _ = await enriched("hi <@U07AGENT>", unthread, user={"email": "j@c.example"})
+    assert message_body(message) == "<p>hi @Sam &lt;Ops&gt; &amp; Co</p>"
 
 
 def test_a_label_the_sender_gave_is_kept() -> None:
