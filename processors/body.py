@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from processors.files import files_html
 from processors.html_policy import sanitize
+from processors.mentions import names_of
 from processors.mrkdwn import render
 from schemas.events import Message
 
@@ -21,8 +22,4 @@ def message_body(message: Message, unthread_url: str | None = None) -> str | Non
 def mention_names(message: Message) -> dict[str, str]:
     """User ids the event itself names: its author and the teammate it was sent by, under
     their Unthread and Slack ids."""
-    names: dict[str, str] = {}
-    for person in (message.sent_by_user, message.user):
-        if person is not None and person.name:
-            names.update({key: person.name for key in (person.id, person.slack_id) if key})
-    return names
+    return names_of((message.sent_by_user, message.user))

@@ -1,11 +1,12 @@
 """Names for the people a message mentions, when the event itself does not give them.
 
-Slack writes a mention as ``<@U07AGENT>``. The renderer names it from the event's people
-(:func:`processors.body.mention_names`), else from the mention's own label
-(``<@U07AGENT|Jane Doe>``, Slack's labelled form). For an id neither names, the enrichment
-asks the tenant's Unthread users by Slack id and writes the name into the text as that label
-(:func:`labelled`). Without an Unthread key, or for an id Unthread does not know, the mention
-stays as it was and reads as a neutral "@user": a name is never guessed. A look-up that fails
+Slack writes a mention as ``<@U07AGENT>``. The renderer names it from the message's author
+and sender (:func:`processors.body.mention_names`), else from the mention's own label
+(``<@U07AGENT|Jane Doe>``, Slack's labelled form). The enrichment writes that label
+(:func:`labelled`) for the conversation's submitter and assignee (in its initial message),
+and, for an id nobody in the event names, with the name of the tenant's Unthread user of that
+Slack id. Without an Unthread key, or for an id Unthread does not know, the mention stays as
+it was and reads as a neutral "@user": a name is never guessed. A look-up that fails
 (Unthread down) is handled like the sender's: the message is retried or parked, not posted
 with a name missing that Unthread could give. Mentions in code are what the sender typed as
 code and are left alone.
@@ -14,13 +15,28 @@ code and are left alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from html import escape
+
+from schemas.events import Person
 
 # At most this many ids are looked up per message: a pasted roster must not cost a call each.
 MAX_LOOKUPS = 10
 # Code first, so that a mention inside code is passed over with it.
 _CODE_OR_MENTION = re.compile(r"```.+?```|`[^`\n]+`|<@(?P<id>[UW][A-Z0-9]+)>", re.S)
+
+
+NO_NAMES: Mapping[str, str] = {}
+
+
+def names_of(people: Iterable[Person | None]) -> dict[str, str]:
+    """Names of the given people, under their Unthread and Slack ids (a later person's name
+    wins for an id two share)."""
+    names: dict[str, str] = {}
+    for person in people:
+        if person is not None and person.name:
+            names.update({key: person.name for key in (person.id, person.slack_id) if key})
+    return names
 
 
 def unnamed(text: str, names: Mapping[str, str]) -> list[str]:

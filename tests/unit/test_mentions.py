@@ -11,7 +11,7 @@ from processors.body import message_body
 from processors.enrichment import enrich
 from processors.mentions import MAX_LOOKUPS, labelled, unnamed
 from processors.unthread_lookup import CachedUnthreadLookup
-from schemas.events import Message, MessageEvent
+from schemas.events import ConversationEvent, Message, MessageEvent
 from tests.unit.unthread.fakes import ACME, InMemoryUnthread
 from unthread.errors import UnthreadServerError
 from unthread.target import UnthreadTarget
@@ -114,3 +114,21 @@ def test_a_label_the_sender_gave_is_kept() -> None:
 def test_lookups_per_message_are_bounded() -> None:
     text = " ".join(f"<@U{i:03d}>" for i in range(MAX_LOOKUPS + 5))
     assert unnamed(text, {}) == [f"U{i:03d}" for i in range(MAX_LOOKUPS)]
+
+
+async def test_an_initial_message_names_the_conversations_people_without_a_key() -> None:
+    unthread = tenant_users()
+    event = ConversationEvent.model_validate(
+        {"tenantId": "T01ACME", "event": "conversation_created",
+         "data": {"id": CONV, "status": "open", "createdAt": "2026-11-25T10:00:00Z",
+                  "assignedToUser": {"id": "u-sam", "name": "Sam", "slackId": "U07AGENT",
+                                     "email": "sam@vendor.example"},
+                  "submitterUser": {"id": "u-jane", "email": "jane@customer.example"},
+                  "initialMessage": {"id": "m0", "text": "<@U07AGENT> help, cc <@U0OTHER>",
+                                     "user": {"email": "jane@customer.example"}}}}
+    )  # fmt: skip
+    result = await enrich(event, target=None, lookup=CachedUnthreadLookup(unthread))
+    assert isinstance(result.event, ConversationEvent)
+    initial = result.event.data.initial_message
+    assert initial is not None and unthread.calls == []
+    assert message_body(initial) == "<p>@Sam help, cc @user</p>"
