@@ -56,11 +56,13 @@ _FIELD_CODES: dict[str, ConnectErrorCode] = {
     "region": "invalid_region",
     "backfillSince": "invalid_backfill_since",
     "onConversationDeleted": "invalid_on_conversation_deleted",
+    "unthreadUrlTemplate": "invalid_unthread_url_template",
 }
 _OPTIONS = {
     "backfill_since": "backfillSince",
     "on_conversation_deleted": "onConversationDeleted",
     "unthread_api_key": "unthreadApiKey",
+    "unthread_url_template": "unthreadUrlTemplate",
 }
 _BODY_HINT = (
     'Send a JSON object: {"subdomain": "acme", "apiKey": "<Basic API key value>", '

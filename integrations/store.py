@@ -21,7 +21,7 @@ from integrations.kafka_config import KafkaSettings
 from integrations.secrets import SecretBox, UndecryptableSecret, fingerprint
 from integrations.tail import tail_topic
 from processors.tenant import TenantContext
-from schemas.integration import IntegrationRecord
+from schemas.integration import DEFAULT_UNTHREAD_URL_TEMPLATE, IntegrationRecord
 from unthread.target import UnthreadTarget
 from vitally.target import VitallyTarget
 
@@ -240,4 +240,5 @@ class IntegrationStore:
             backfill_since=record.backfill_since,
             on_conversation_deleted=record.on_conversation_deleted,
             unthread=unthread,
+            unthread_url_template=record.unthread_url_template or DEFAULT_UNTHREAD_URL_TEMPLATE,
         )

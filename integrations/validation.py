@@ -15,9 +15,13 @@ is saved, with one stable error code per thing the user has to fix:
 ``vitally_unreachable``        no answer from Vitally (DNS, connection, timeout, 5xx)
 ``invalid_backfill_since``     not an ISO 8601 date-time
 ``invalid_on_conversation_deleted``  not ``keep`` or ``delete``
+``invalid_unthread_url_template``    not an http(s) URL naming the conversation by
+                                     ``{conversationId}`` or ``{friendlyId}`` (and no other
+                                     placeholder)
 =============================  ==========================================================
 
-The optional settings (``backfillSince``, ``onConversationDeleted``) are checked before
+The optional settings (``backfillSince``, ``onConversationDeleted``,
+``unthreadUrlTemplate``) are checked before
 Vitally is asked anything; one left out keeps its saved value, null restores its default.
 An ``unthreadApiKey`` is checked against Unthread after Vitally (``invalid_unthread_api_key``,
 ``unthread_unreachable``); left out it is kept, null removes it.
@@ -32,6 +36,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, TypeVar
 
 from processors.direction import normalise_email
+from processors.unthread_link import template_problem
 from schemas.integration import IntegrationRecord, OnConversationDeleted
 from schemas.vitally import Page as VitallyPage
 from schemas.vitally import VitallyAdmin, VitallyConversationSummary, VitallyUser
@@ -51,6 +56,7 @@ ConnectErrorCode = Literal[
     "vitally_unreachable",
     "invalid_backfill_since",
     "invalid_on_conversation_deleted",
+    "invalid_unthread_url_template",
     "invalid_unthread_api_key",
     "unthread_unreachable",
 ]
@@ -137,6 +143,7 @@ class SyncSettings:
 
     backfill_since: datetime | None = None
     on_conversation_deleted: OnConversationDeleted = "keep"
+    unthread_url_template: str | None = None  # None: the default
 
 
 def resolve_settings(
@@ -147,6 +154,7 @@ def resolve_settings(
     saved = SyncSettings(
         previous.backfill_since if previous else None,
         previous.on_conversation_deleted if previous else "keep",
+        previous.unthread_url_template if previous else None,
     )
     since = saved.backfill_since
     if "backfillSince" in given:
@@ -156,7 +164,11 @@ def resolve_settings(
     if "onConversationDeleted" in given:
         raw = given["onConversationDeleted"]
         policy = "keep" if raw is None else normalise_on_conversation_deleted(raw)
-    return SyncSettings(since, policy)
+    template = saved.unthread_url_template
+    if "unthreadUrlTemplate" in given:
+        raw = given["unthreadUrlTemplate"]
+        template = None if raw is None else normalise_unthread_url_template(raw)
+    return SyncSettings(since, policy, template)
 
 
 class UnthreadKeyProbe(Protocol):
@@ -210,6 +222,17 @@ def normalise_on_conversation_deleted(raw: str) -> OnConversationDeleted:
             "invalid_on_conversation_deleted", 'onConversationDeleted must be "keep" or "delete".'
         )
     return "keep" if value == "keep" else "delete"
+
+
+def normalise_unthread_url_template(raw: str) -> str:
+    template = raw.strip()
+    if problem := template_problem(template):
+        raise ConnectError(
+            "invalid_unthread_url_template",
+            f"unthreadUrlTemplate {problem}, such as "
+            '"https://app.unthread.io/dashboard/conversations/{conversationId}".',
+        )
+    return template
 
 
 async def validate_connection(

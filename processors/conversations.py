@@ -31,6 +31,7 @@ from processors.people import conversation_admin
 from processors.protocols import Step
 from processors.results import SyncResult, duplicate, skipped
 from processors.tenant import TenantContext
+from processors.unthread_link import shown_friendly_id
 from schemas.audit import Reason
 from schemas.events import Conversation, ConversationEvent
 from schemas.state import ConversationState
@@ -72,7 +73,8 @@ async def conversation_created(event: ConversationEvent, step: Step) -> SyncResu
     if sender.email is None or customer_email is None:
         return _skip("no_sender_email", base)
     base = base.model_copy(update={"customer_email": customer_email})
-    body = message_body(initial) or message_body_from_title(conv)
+    unthread_url = tenant.unthread_url(conv.id, conv.friendly_id)
+    body = message_body(initial, unthread_url) or message_body_from_title(conv)
     if body is None:
         return _skip("empty_message", base)
 
@@ -92,6 +94,8 @@ async def conversation_created(event: ConversationEvent, step: Step) -> SyncResu
         author, recipient = Participant(type="admin", id=teammate.id), customer
     subject = _subject(conv)
     traits = {name: value for name, value in _traits(conv).items() if value is not None}
+    if unthread_url is not None:
+        traits["unthreadUrl"] = unthread_url
     synced = base.model_copy(
         update={
             "status": "synced",
@@ -172,6 +176,10 @@ async def conversation_updated(event: ConversationEvent, step: Step) -> SyncResu
             }
         )
     traits = _changed(state.traits, _traits(conv))
+    # A conversation synced before its link was sent (or under another template) gets it now.
+    link = tenant.unthread_url(conv.id, conv.friendly_id or shown_friendly_id(state.traits))
+    if link is not None and (state.traits or {}).get("unthreadUrl") != link:
+        traits["unthreadUrl"] = link
     title = subject_from(conv.title) if conv.title and conv.title.strip() else None
     subject = title if title and title != state.subject else None
     if not traits and subject is None:
@@ -271,6 +279,7 @@ TRAIT_FIELDS: dict[str, str] = {
     "unthreadAssigneeEmail": "assignee",
     "unthreadClosedAt": "closedAt",
     "unthreadStatusUpdatedAt": "statusUpdatedAt",
+    "unthreadUrl": "unthreadUrl",
 }
 
 

@@ -13,6 +13,12 @@ overwriting what the event said, plus what stayed unresolved and why.
 * Sender: only for messages the sync would post (no private notes, autoresponses or bot
   posts without `sentByUserId`, see :mod:`processors.direction`). With `sentByUserId` the
   sender is that Unthread user, looked up by id; else the `userId` Slack user.
+* Mentions: a ``<@U…>`` in an initial message's text that names the conversation's
+  submitter or assignee gets their name, key or not; one that the event's people do not
+  name is looked up among the tenant's Unthread users by Slack id (at most ten per
+  message). The name is written into the text as Slack's mention label
+  (:mod:`processors.mentions`). A name is never what the sync needs: without a key, or not
+  found, the mention stays neutral and nothing is noted as unresolved.
 * Conversation created: one `GET /conversations/{id}` when the initial message, the
   submitter's email, the status or the creation time is missing, or the payload says nothing
   of an assignee; then every field the event left empty (title included) is taken from the
@@ -30,12 +36,14 @@ looked up (`why="no_unthread_key"`), so the audit can say that a key would fix i
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, Protocol, TypeVar
 
+from processors.body import mention_names
 from processors.filling import missing_from, says_assignee, with_user
+from processors.mentions import NO_NAMES, labelled, names_of, unnamed
 from schemas.events import (
     Conversation,
     ConversationEvent,
@@ -130,14 +138,35 @@ class _Resolver:
     lookups: int = 0
 
     async def message(
-        self, message: Message, where: Literal["message", "initialMessage"]
+        self,
+        message: Message,
+        where: Literal["message", "initialMessage"],
+        people: Mapping[str, str] = NO_NAMES,
     ) -> Message:
+        """The message with what it left out filled in; ``people``: names the rest of the
+        event gives (a conversation's submitter and assignee), for its mentions."""
         update: dict[str, object] = {}
         if message.timestamp is None and (at := slack_time(message)) is not None:
             update["timestamp"] = at
         if _is_synced(message):
             update.update(await self._sender(message, where))
-        return message.model_copy(update=update) if update else message
+        if update:
+            message = message.model_copy(update=update)
+        return await self._mentions(message, people)
+
+    async def _mentions(self, message: Message, people: Mapping[str, str]) -> Message:
+        if not message.text or message.is_private_note:
+            return message
+        names = dict(people)
+        if self.target is not None:
+            for slack_id in unnamed(message.text, {**people, **mention_names(message)}):
+                self.lookups += 1
+                found = await self.lookup.user_by_slack_id(self.target, slack_id)
+                if found is not None and found.name:
+                    names[slack_id] = found.name
+        return (
+            message.model_copy(update={"text": labelled(message.text, names)}) if names else message
+        )
 
     async def conversation(
         self, conversation: Conversation, kind: ConversationEventType
@@ -169,9 +198,10 @@ class _Resolver:
         if submitter is not None and not submitter.email and submitter.id:
             found = await self._by_id(submitter.id, "conversation", "submitterUser")
             if found is not None:
-                update["submitter_user"] = with_user(submitter, found)
+                submitter = update["submitter_user"] = with_user(submitter, found)
         if conversation.initial_message is not None:
-            initial = await self.message(conversation.initial_message, "initialMessage")
+            people = names_of((submitter, conversation.assigned_to_user))
+            initial = await self.message(conversation.initial_message, "initialMessage", people)
             if initial.conversation_id is None:
                 initial = initial.model_copy(update={"conversation_id": conversation.id})
             update["initial_message"] = initial

@@ -2,7 +2,9 @@
 
 The renderers escape all they are given, so the sanitizer changes nothing in what they produce;
 it is there so a slip in a renderer cannot put a script, a handler or a ``javascript:`` link
-into Vitally. Links keep ``href`` alone (no ``rel`` added) and only with the schemes we link.
+into Vitally. Links keep ``href`` only with the schemes we link, and always carry
+``rel="noopener noreferrer"`` (a page opened from Vitally gets no handle on it, nor its
+address). Lists keep their numbering: ``type`` and ``start`` on ``ol``, ``value`` on ``li``.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 ALLOWED_TAGS = frozenset(
     {"p", "br", "strong", "em", "del", "code", "pre", "blockquote", "ul", "ol", "li", "a"}
 )
+LINK_REL = "noopener noreferrer"
 _CLEANER = nh3.Cleaner(
     tags=ALLOWED_TAGS,
-    attributes={"a": {"href"}},
+    attributes={"a": {"href"}, "ol": {"start", "type"}, "li": {"value"}},
     url_schemes=LINK_SCHEMES,
     url_relative="deny",
-    link_rel=None,
+    link_rel=LINK_REL,
 )
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -32,7 +35,13 @@ def linkable(url: str) -> bool:
     scheme, colon, _ = url.partition(":")
     if not colon or scheme.lower() not in LINK_SCHEMES:
         return False
-    return _CLEANER.clean(f'<a href="{escape(html_text(url))}"></a>') != "<a></a>"
+    return "href=" in _CLEANER.clean(f'<a href="{escape(html_text(url))}"></a>')
+
+
+def anchor(url: str, label: str) -> str:
+    """A link to ``url`` (already checked with :func:`linkable`) reading ``label``, both
+    escaped here."""
+    return f'<a href="{escape(url)}" rel="{LINK_REL}">{escape(label)}</a>'
 
 
 def html_text(text: str) -> str:

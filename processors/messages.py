@@ -15,6 +15,7 @@ from processors.direction import classify
 from processors.protocols import Clock, Directory, Step
 from processors.results import SyncResult, duplicate, skipped
 from processors.tenant import TenantContext
+from processors.unthread_link import shown_friendly_id
 from schemas.audit import Reason
 from schemas.events import Message, MessageEvent
 from schemas.state import ConversationState
@@ -37,7 +38,8 @@ async def message_created(event: MessageEvent, step: Step) -> SyncResult:
         return skipped(sender, state.at_offset(offset))
     if sender.email is None:
         return skipped("no_sender_email", state.at_offset(offset))
-    body = message_body(message)
+    unthread_url = tenant.unthread_url(state.conversation_id, shown_friendly_id(state.traits))
+    body = message_body(message, unthread_url)
     if body is None:
         return skipped("empty_message", state.at_offset(offset))
 

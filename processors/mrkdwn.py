@@ -1,21 +1,26 @@
 """Slack mrkdwn (Unthread's message text) as the HTML Vitally stores, and as a plain subject.
 
 :mod:`processors.mrkdwn_parse` reads the text into a tree; here each node is written out once,
-its text escaped, so what the sender typed never becomes markup. Mentions read as names: a
-user by the name the event gives for that id (``names``), else the mention's own label.
+its text escaped, so what the sender typed never becomes markup. Mentions read as Slack shows
+them: a user by the name the event gives for that id (``names``), else the mention's own label
+(the enrichment writes Unthread's name there), else a neutral "@user", never a guess;
+``@here``, ``@channel``, ``@everyone`` and ``#channel``. A numbered list shows the sender's
+numbers: it starts where they started (``<ol start="3">``) and an item that skips ahead keeps
+its own (``<li value="7">``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from html import escape
 
-from processors.html_policy import sanitize
+from processors.html_policy import anchor, sanitize
 from processors.mrkdwn_parse import (
     Block,
     Code,
     CodeBlock,
     Inline,
+    Item,
     ItemList,
     Line,
     Link,
@@ -28,6 +33,7 @@ from processors.mrkdwn_parse import (
 
 _SUBJECT_MAX = 80
 _NO_NAMES: Mapping[str, str] = {}
+_BROADCASTS = frozenset({"here", "channel", "everyone"})
 
 
 def to_html(text: str, names: Mapping[str, str] = _NO_NAMES) -> str:
@@ -61,11 +67,30 @@ def _block_html(block: Block, names: Mapping[str, str]) -> str:
     if isinstance(block, CodeBlock):
         return f"<pre><code>{escape(block.text)}</code></pre>"
     if isinstance(block, ItemList):
-        tag = "ol" if block.ordered else "ul"
-        items = "".join(f"<li>{_line_html(item, names)}</li>" for item in block.items)
-        return f"<{tag}>{items}</{tag}>"
+        return _list_html(block, names)
     tag = "blockquote" if isinstance(block, Quote) else "p"
     return f"<{tag}>{'<br>'.join(_line_html(line, names) for line in block.lines)}</{tag}>"
+
+
+def _list_html(item_list: ItemList, names: Mapping[str, str]) -> str:
+    if not item_list.ordered:
+        return f"<ul>{''.join(_item_html(item, '', names) for item in item_list.items)}</ul>"
+    attributes = "" if item_list.style == "1" else f' type="{item_list.style}"'
+    first = item_list.items[0].number
+    if first is not None and first != 1:
+        attributes += f' start="{first}"'
+    items, expected = [], first
+    for item in item_list.items:
+        # A browser numbers on from the previous item; only a jump needs saying.
+        value = f' value="{item.number}"' if item.number != expected else ""
+        items.append(_item_html(item, value, names))
+        expected = (item.number or 0) + 1
+    return f"<ol{attributes}>{''.join(items)}</ol>"
+
+
+def _item_html(item: Item, attributes: str, names: Mapping[str, str]) -> str:
+    nested = "".join(_list_html(child, names) for child in item.children)
+    return f"<li{attributes}>{_line_html(item.line, names)}{nested}</li>"
 
 
 def _line_html(line: Line, names: Mapping[str, str]) -> str:
@@ -78,14 +103,20 @@ def _inline_html(node: Inline, names: Mapping[str, str]) -> str:
     if isinstance(node, Code):
         return f"<code>{escape(node.text)}</code>"
     if isinstance(node, Link):
-        return f'<a href="{escape(node.url)}">{escape(node.label)}</a>'
+        return anchor(node.url, node.label)
     return escape(_inline_plain(node, names))
 
 
-def _lines(block: Block) -> tuple[Line, ...]:
+def _lines(block: Block) -> Iterator[Line]:
     if isinstance(block, CodeBlock):
-        return ((Text(block.text),),)
-    return block.items if isinstance(block, ItemList) else block.lines
+        yield (Text(block.text),)
+    elif isinstance(block, ItemList):
+        for item in block.items:
+            yield item.line
+            for child in item.children:
+                yield from _lines(child)
+    else:
+        yield from block.lines
 
 
 def _line_plain(line: Line, names: Mapping[str, str]) -> str:
@@ -106,7 +137,10 @@ def _mention(mention: Mention, names: Mapping[str, str]) -> str:
     if mention.kind == "channel":
         return f"#{(mention.label or 'channel').lstrip('#')}"
     if mention.kind == "special":
-        # <!here>, <!channel>; <!subteam^S1|@team> and <!date^...|fallback> carry a label.
-        return mention.label or f"@{mention.id.split('^')[0]}"
+        name = mention.id.split("^")[0]
+        if name in _BROADCASTS:
+            return f"@{name}"  # Slack shows these as is, whatever label they carry
+        # <!subteam^S1|@team> and <!date^...|fallback> carry what Slack shows as their label.
+        return mention.label or f"@{name}"
     name = names.get(mention.id) or mention.label or "user"
     return f"@{name.lstrip('@')}"

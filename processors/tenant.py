@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas.integration import OnConversationDeleted
+from processors.unthread_link import conversation_url
+from schemas.integration import DEFAULT_UNTHREAD_URL_TEMPLATE, OnConversationDeleted
 from unthread.target import UnthreadTarget
 from vitally.target import VitallyTarget
 
@@ -24,7 +25,13 @@ class TenantContext:
     # Conversations created on or after it (and before connected_at) are synced too.
     backfill_since: datetime | None = None
     on_conversation_deleted: OnConversationDeleted = "keep"
+    # How a Vitally reader opens a conversation in Unthread (processors.unthread_link).
+    unthread_url_template: str = DEFAULT_UNTHREAD_URL_TEMPLATE
 
     def backfills(self, created_at: datetime) -> bool:
         """Whether a conversation created then, before the connection, is synced anyway."""
         return self.backfill_since is not None and created_at >= self.backfill_since
+
+    def unthread_url(self, conversation_id: str, friendly_id: int | str | None) -> str | None:
+        """The link to the conversation in Unthread, when the template can be filled in."""
+        return conversation_url(self.unthread_url_template, conversation_id, friendly_id)

@@ -16,6 +16,9 @@ Region = Literal["us", "eu"]
 IntegrationStatus = Literal["connected", "disconnected", "needs_attention"]
 # What a conversation deleted in Unthread does to its Vitally conversation.
 OnConversationDeleted = Literal["keep", "delete"]
+# Where a Vitally reader opens a conversation in Unthread, unless the tenant sets its own
+# template (processors.unthread_link reads the placeholders).
+DEFAULT_UNTHREAD_URL_TEMPLATE = "https://app.unthread.io/dashboard/conversations/{conversationId}"
 
 
 class IntegrationRecord(BaseModel):
@@ -44,6 +47,8 @@ class IntegrationRecord(BaseModel):
     # encrypted like the Vitally key, and shown only by its fingerprint.
     unthread_api_key_encrypted: str | None = Field(default=None, repr=False)
     unthread_key_fingerprint: str | None = None
+    # The link back to Unthread for this tenant's conversations; None: the default.
+    unthread_url_template: str | None = None
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()
@@ -83,3 +88,4 @@ class ConnectRequest(BaseModel):
     backfill_since: str | None = Field(default=None, max_length=64)
     on_conversation_deleted: str | None = Field(default=None, max_length=16)
     unthread_api_key: str | None = Field(default=None, repr=False, max_length=1024)
+    unthread_url_template: str | None = Field(default=None, max_length=512)

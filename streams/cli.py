@@ -138,6 +138,11 @@ def _parser() -> argparse.ArgumentParser:
         help='"keep" (default) or "delete" the Vitally conversation; "none" restores keep',
     )
     connect.add_argument(
+        "--unthread-url-template",
+        help="the link from a Vitally conversation back to Unthread, with {conversationId} "
+        'and/or {friendlyId}; "none" restores the default',
+    )
+    connect.add_argument(
         "--unthread-api-key",
         help='an Unthread service-account key, to look up what sparse events leave out; "-": '
         'prompted for (or read from stdin, after the Vitally key); "none" removes it',
@@ -233,6 +238,7 @@ def _options(ns: argparse.Namespace) -> dict[str, str | None]:
         "backfillSince": ns.backfill_since,
         "onConversationDeleted": ns.on_conversation_deleted,
         "unthreadApiKey": ns.unthread_api_key,
+        "unthreadUrlTemplate": ns.unthread_url_template,
     }
     return {
         name: None if value.strip().lower() == "none" else value

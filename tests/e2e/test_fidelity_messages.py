@@ -49,7 +49,11 @@ def test_files_alone_sync_and_a_replay_brings_in_a_message_given_up_on(
     )
     [stored] = sandbox.conversations("acme")
     by_id = {m["externalId"]: m for m in stored["messages"]}
-    assert by_id["m-files"]["message"] == "<ul><li>export.csv (text/csv, 2 KB)</li></ul>"
+    # Slack's private URL needs a Slack login: the file links to the conversation in Unthread.
+    assert by_id["m-files"]["message"] == (
+        '<ul><li><a href="https://app.unthread.io/dashboard/conversations/c-f" '
+        'rel="noopener noreferrer">export.csv</a> (text/csv, 2 KB, in Unthread)</li></ul>'
+    )
     assert "m-new" not in by_id
 
     # The person is added to Vitally; the operator replays the topic (the README's runbook).

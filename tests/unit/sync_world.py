@@ -24,6 +24,8 @@ from tests.fakes import InMemoryVitally, tenant_context
 
 TENANT = "T01ACME"
 CONV = "c0f1e2d3-0000-4000-8000-000000000001"
+# The conversation in Unthread, by the default template.
+UNTHREAD_LINK = f"https://app.unthread.io/dashboard/conversations/{CONV}"
 JANE = "jane@customer.example"
 JOE = "joe@customer.example"  # Jane's colleague
 SAM = "sam@vendor.example"

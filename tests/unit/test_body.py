@@ -68,3 +68,12 @@ def test_any_body_is_safe_valid_html(text: str | None, files: list[FileRef]) -> 
     assert body is not None or (not files and not (text or "").strip())
     if body is not None:
         assert_safe_and_valid(body)
+
+
+def test_mention_names_include_the_teammate_a_message_was_sent_by() -> None:
+    sent = message(
+        user={"id": "u_bot", "name": "Unthread", "slackId": "U0BOT"},
+        sentByUser={"id": "u_sam", "name": "Sam", "slackId": "U0SAM"},
+    )
+    assert mention_names(sent) == {"u_bot": "Unthread", "U0BOT": "Unthread",
+                                   "u_sam": "Sam", "U0SAM": "Sam"}  # fmt: skip

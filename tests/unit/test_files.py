@@ -65,7 +65,8 @@ def test_private_urls_are_not_linked() -> None:
 def test_a_public_permalink_is_linked() -> None:
     public = item(name="a&b.png", permalinkPublic="https://slack-files.example/T-F-1?x=1&y=2")
     assert public == (
-        '<ul><li><a href="https://slack-files.example/T-F-1?x=1&amp;y=2">a&amp;b.png</a></li></ul>'
+        '<ul><li><a href="https://slack-files.example/T-F-1?x=1&amp;y=2" '
+        'rel="noopener noreferrer">a&amp;b.png</a></li></ul>'
     )
 
 

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from processors.mrkdwn import subject_from, to_html, to_plain
+from tests.unit.html_checks import HtmlEvents
 
 TAG = re.compile(r"<\s*/?\s*([a-zA-Z]+)")
 OURS = {"p", "br", "a", "strong", "em", "del", "code", "pre", "blockquote", "ul", "ol", "li"}
@@ -22,7 +23,7 @@ def tags(html: str) -> set[str]:
         "<script>alert(1)</script>",
         "<img src=x onerror=alert(1)>",
         "</p><iframe src='https://evil.example'></iframe>",
-        '<a href="javascript:alert(1)">click</a>',
+        '<a href="javascript:alert(1)" rel="noopener noreferrer">click</a>',
         "*<b>bold</b>*",
         "`<script>`",
         "```<style>body{}</style>```",
@@ -35,9 +36,9 @@ def test_no_tag_injection(text: str) -> None:
     html = to_html(text)
     assert tags(html) <= OURS
     assert "<script" not in html and "<img" not in html and "<iframe" not in html
-    # Every attribute we emit is a quoted href with no raw quote inside it.
+    # Every link is a quoted href with no raw quote inside it, and our rel.
     for attributes in re.findall(r"<a ([^>]*)>", html):
-        assert re.fullmatch(r'href="[^"<>]*"', attributes)
+        assert re.fullmatch(r'href="[^"<>]*" rel="noopener noreferrer"', attributes)
 
 
 def test_plain_text_is_escaped_in_a_paragraph() -> None:
@@ -51,11 +52,17 @@ def test_paragraphs_and_line_breaks() -> None:
 @pytest.mark.parametrize(
     ("text", "html"),
     [
-        ("<https://app.example/x|this link>", '<a href="https://app.example/x">this link</a>'),
-        ("<http://app.example/x>", '<a href="http://app.example/x">http://app.example/x</a>'),
+        (
+            "<https://app.example/x|this link>",
+            '<a href="https://app.example/x" rel="noopener noreferrer">this link</a>',
+        ),
+        (
+            "<http://app.example/x>",
+            '<a href="http://app.example/x" rel="noopener noreferrer">http://app.example/x</a>',
+        ),
         (
             "<mailto:jane@customer.example|mail Jane>",
-            '<a href="mailto:jane@customer.example">mail Jane</a>',
+            '<a href="mailto:jane@customer.example" rel="noopener noreferrer">mail Jane</a>',
         ),
     ],
 )
@@ -65,12 +72,15 @@ def test_links_with_safe_schemes(text: str, html: str) -> None:
 
 def test_link_with_a_query_string() -> None:
     html = to_html("see <https://app.example/x?a=1&b=2|the report>")
-    assert html == '<p>see <a href="https://app.example/x?a=1&amp;b=2">the report</a></p>'
+    assert html == (
+        '<p>see <a href="https://app.example/x?a=1&amp;b=2" rel="noopener noreferrer">'
+        "the report</a></p>"
+    )
 
 
 def test_link_label_with_an_ampersand() -> None:
     assert to_html("<https://app.example/qa|Q&A>") == (
-        '<p><a href="https://app.example/qa">Q&amp;A</a></p>'
+        '<p><a href="https://app.example/qa" rel="noopener noreferrer">Q&amp;A</a></p>'
     )
 
 
@@ -140,7 +150,7 @@ def test_quote() -> None:
 
 def test_link_inside_bold() -> None:
     assert to_html("*see <https://a.example|docs>*") == (
-        '<p><strong>see <a href="https://a.example">docs</a></strong></p>'
+        '<p><strong>see <a href="https://a.example" rel="noopener noreferrer">docs</a></strong></p>'
     )
 
 
@@ -182,12 +192,21 @@ def test_subject_limit_and_trailing_punctuation() -> None:
 @pytest.mark.parametrize(
     ("text", "html"),
     [
-        ("<https://x.io/_docs_/a|docs>", '<a href="https://x.io/_docs_/a">docs</a>'),
-        ("<https://x.io/*a*/~b~/c>", '<a href="https://x.io/*a*/~b~/c">https://x.io/*a*/~b~/c</a>'),
-        ("_see <https://x.io/_a_|here>_", '<em>see <a href="https://x.io/_a_">here</a></em>'),
+        (
+            "<https://x.io/_docs_/a|docs>",
+            '<a href="https://x.io/_docs_/a" rel="noopener noreferrer">docs</a>',
+        ),
+        (
+            "<https://x.io/*a*/~b~/c>",
+            '<a href="https://x.io/*a*/~b~/c" rel="noopener noreferrer">https://x.io/*a*/~b~/c</a>',
+        ),
+        (
+            "_see <https://x.io/_a_|here>_",
+            '<em>see <a href="https://x.io/_a_" rel="noopener noreferrer">here</a></em>',
+        ),
         (
             "see https://x.io/_docs_/a.",
-            'see <a href="https://x.io/_docs_/a">https://x.io/_docs_/a</a>.',
+            'see <a href="https://x.io/_docs_/a" rel="noopener noreferrer">https://x.io/_docs_/a</a>.',
         ),
         (
             "`*a* <https://x.io|x>` *b*",
@@ -203,7 +222,7 @@ def test_formatting_never_applies_inside_a_url_or_code(text: str, html: str) -> 
     "url", ["HTTPS://X.io/a", "Http://x.io", "MAILTO:jane@customer.example", "hTtPs://x.io/Q"]
 )
 def test_link_schemes_are_case_insensitive(url: str) -> None:
-    assert to_html(f"<{url}|go>") == f'<p><a href="{url}">go</a></p>'
+    assert to_html(f"<{url}|go>") == f'<p><a href="{url}" rel="noopener noreferrer">go</a></p>'
 
 
 @pytest.mark.parametrize(
@@ -249,7 +268,8 @@ def test_no_block_element_inside_a_paragraph() -> None:
 
 def test_a_fence_in_a_link_label_is_the_label() -> None:
     assert to_html("<https://a.io|```a```> and <https://b.io|```>") == (
-        '<p><a href="https://a.io">```a```</a> and <a href="https://b.io">```</a></p>'
+        '<p><a href="https://a.io" rel="noopener noreferrer">```a```</a> and '
+        '<a href="https://b.io" rel="noopener noreferrer">```</a></p>'
     )
 
 
@@ -274,3 +294,128 @@ def test_subject_keeps_snake_case_and_names_the_mentioned_user() -> None:
     assert subject_from("<@U1>: snake_case_name fails", names={"U1": "Jane"}) == (
         "@Jane: snake_case_name fails"
     )
+
+
+# ----- as Slack sends it: escaped once, quotes, numbered and nested lists, emoji -----
+
+REL = 'rel="noopener noreferrer"'
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("AT&amp;T says 5 &lt; 6", "<p>AT&amp;T says 5 &lt; 6</p>"),
+        ("&amp;lt; is how you write &lt;", "<p>&amp;lt; is how you write &lt;</p>"),
+        ("&lt;@U1&gt; and &lt;!here&gt;", "<p>&lt;@U1&gt; and &lt;!here&gt;</p>"),
+        ("&lt;https://x.io&gt;", f'<p>&lt;<a href="https://x.io" {REL}>https://x.io</a>&gt;</p>'),
+        ("`a &amp;&amp; b`", "<p><code>a &amp;&amp; b</code></p>"),
+        ("```if a &gt; b```", "<pre><code>if a &gt; b</code></pre>"),
+        (
+            "<https://x.example/?a=1&amp;b=2|Q&amp;A>",
+            f'<p><a href="https://x.example/?a=1&amp;b=2" {REL}>Q&amp;A</a></p>',
+        ),
+        ("<#C1|r&amp;d>", "<p>#r&amp;d</p>"),
+    ],
+)
+def test_slacks_entities_are_decoded_exactly_once(text: str, html: str) -> None:
+    assert to_html(text) == html
+
+
+def test_a_link_keeps_every_parameter() -> None:
+    html = to_html("<https://x.example/r?a=1&amp;b=2&amp;c=%263|report>")
+    assert HtmlEvents(html).hrefs() == ["https://x.example/r?a=1&b=2&c=%263"]
+
+
+def test_subjects_read_decoded() -> None:
+    assert subject_from("AT&amp;T: 5 &lt; 6 &gt; 4") == "AT&T: 5 < 6 > 4"
+
+
+def test_slacks_quote_lines_become_a_quote() -> None:
+    assert to_html("as you said:\n&gt; it *fails*\n&gt; twice\nright") == (
+        "<p>as you said:</p><blockquote>it <strong>fails</strong><br>twice</blockquote><p>right</p>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("3. restart\n4. retry", '<ol start="3"><li>restart</li><li>retry</li></ol>'),
+        ("1) one\n2) two", "<ol><li>one</li><li>two</li></ol>"),
+        ("2. b\n5. e\n6. f", '<ol start="2"><li>b</li><li value="5">e</li><li>f</li></ol>'),
+        ("0. zero\n1. one", '<ol start="0"><li>zero</li><li>one</li></ol>'),
+        ("1. a\n• b", "<ol><li>a</li></ol><ul><li>b</li></ul>"),
+    ],
+)
+def test_numbered_lists_keep_their_numbers(text: str, html: str) -> None:
+    assert to_html(text) == html
+
+
+def test_slacks_nested_lists_nest() -> None:
+    text = "• fruit\n    ◦ apple\n        ▪︎ green\n    ◦ pear\n• nuts"
+    assert to_html(text) == (
+        "<ul><li>fruit<ul><li>apple<ul><li>green</li></ul></li><li>pear</li></ul></li>"
+        "<li>nuts</li></ul>"
+    )
+
+
+def test_slacks_nested_numbering_uses_letters_then_roman_numerals() -> None:
+    text = "1. plan\n    a. scope\n    b. cost\n        i. people\n        ii. tools\n2. do"
+    assert to_html(text) == (
+        '<ol><li>plan<ol type="a"><li>scope</li><li>cost<ol type="i"><li>people</li>'
+        "<li>tools</li></ol></li></ol></li><li>do</li></ol>"
+    )
+
+
+def test_letters_at_the_margin_are_prose() -> None:
+    assert to_html("a. b c\nI. Intro") == "<p>a. b c<br>I. Intro</p>"
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("<!here> <!channel> <!everyone>", "<p>@here @channel @everyone</p>"),
+        ("<!here|here> <!channel|@channel>", "<p>@here @channel</p>"),
+        ("<!date^1392734382^{date}|Feb 18th>", "<p>Feb 18th</p>"),
+    ],
+)
+def test_broadcasts_read_as_slack_shows_them(text: str, html: str) -> None:
+    assert to_html(text) == html
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        (":fire: it burns :+1:", "<p>🔥 it burns 👍</p>"),
+        (":wave::skin-tone-4:", "<p>👋🏽</p>"),
+        (":partyparrot: custom", "<p>:partyparrot: custom</p>"),
+        ("at 12:30:45 sharp", "<p>at 12:30:45 sharp</p>"),
+        ("`:fire:`", "<p><code>:fire:</code></p>"),
+        ("_:white_check_mark: done_", "<p><em>✅ done</em></p>"),
+        ("<https://x.io|:tada: release>", f'<p><a href="https://x.io" {REL}>🎉 release</a></p>'),
+    ],
+)
+def test_emoji_shortcodes_read_as_emoji_and_custom_ones_as_typed(text: str, html: str) -> None:
+    assert to_html(text) == html
+
+
+def test_a_custom_emoji_does_not_hide_an_address() -> None:
+    assert to_html("see:https://x.io") == (
+        f'<p>see:<a href="https://x.io" {REL}>https://x.io</a></p>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "url", "after"),
+    [
+        ("https://en.wikipedia.org/wiki/Foo_(bar)", "https://en.wikipedia.org/wiki/Foo_(bar)", ""),
+        ("(https://x.io/a)", "https://x.io/a", ")"),
+        ("(see https://x.io/f(1)).", "https://x.io/f(1)", ")."),
+        ("https://x.io/?q=a&amp;b=c.", "https://x.io/?q=a&b=c", "."),
+    ],
+)
+def test_a_bare_address_keeps_a_closing_parenthesis_it_opened(
+    text: str, url: str, after: str
+) -> None:
+    html = to_html(text)
+    assert HtmlEvents(html).hrefs() == [url]
+    assert html.endswith(f"</a>{after}</p>")

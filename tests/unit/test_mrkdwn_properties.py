@@ -1,10 +1,14 @@
 """Properties of the rendered HTML over any text, and over text built from mrkdwn's pieces.
 
 Whatever the sender typed: only allowlisted tags, no event handlers, no link but http(s) and
-mailto, blocks never inside a paragraph; and a link the sender wrote keeps its URL exactly.
+mailto, blocks never inside a paragraph; a link the sender wrote keeps its URL exactly; what
+Slack escaped reads as typed (decoded exactly once); a numbered list shows the sender's
+numbers, and a nested list nests as deep as the sender indented it.
 """
 
 from __future__ import annotations
+
+from html import escape
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,6 +26,8 @@ _PIECES = [
     "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "javascript:alert(1)",
     "<javascript:alert(1)|x>", "<JaVaScRiPt:alert(1)>", "<data:text/html,<b>x</b>|d>",
     "<vbscript:msgbox(1)>", '" onmouseover="alert(1)', "https://", "snake_case", "2*3*4",
+    "&amp;", "&lt;", "&gt;", "&gt; ", "&amp;lt;", "3. ", "    ◦ ", "\ta. ", "    ii. ", ":fire:",
+    ":custom_one:", ":+1::skin-tone-3:", "(", ")", "https://x.io/a_(b)", "<!everyone>",
 ]  # fmt: skip
 
 
@@ -44,12 +50,18 @@ URLS = st.one_of(_web, _mail)
 LABELS = st.text(st.characters(exclude_characters="<>|\n\r"), max_size=15)
 
 
+def slack_escaped(text: str) -> str:
+    """``text`` as Slack sends what the sender typed: ``&``, ``<`` and ``>`` as entities."""
+    return escape(text, quote=False)
+
+
 @st.composite
 def links(draw: st.DrawFn) -> tuple[str, str]:
-    """A Slack link as the sender's text, and its URL."""
+    """A Slack link as the sender's text (escaped as Slack escapes it), and its URL."""
     url = draw(URLS)
     label = draw(st.none() | LABELS)
-    return (f"<{url}>" if label is None else f"<{url}|{label}>"), url
+    target = slack_escaped(url)
+    return (f"<{target}>" if label is None else f"<{target}|{slack_escaped(label)}>"), url
 
 
 MRKDWN = st.lists(
@@ -96,3 +108,72 @@ def test_every_link_keeps_its_url_byte_for_byte(
     hrefs = HtmlEvents(to_html(text)).hrefs()
     for _, (_, url) in parts:
         assert url in hrefs, f"{url!r} lost from {text!r}: {hrefs}"
+
+
+# Text with nothing mrkdwn reads as markup, but every character Slack escapes, and what looks
+# like an entity already: the sender may type "&amp;" meaning those five characters.
+_TYPED = st.lists(
+    st.sampled_from([*"ab &<>;#", "&amp;", "&lt;", "&gt;", "amp;", "lt;"]), max_size=40
+).map(lambda pieces: "x" + "".join(pieces))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TYPED)
+def test_what_slack_escaped_reads_as_typed(text: str) -> None:
+    html = to_html(slack_escaped(text))
+    assert html == f"<p>{escape(text.strip(), quote=False)}</p>"
+    shown = [data for kind, data, _ in HtmlEvents(html).events if kind == "text"]
+    assert shown == [text.strip()]
+
+
+@settings(max_examples=500, deadline=None)
+@given(MRKDWN)
+def test_nothing_is_escaped_twice(text: str) -> None:
+    # "&amp;amp;" shows as "&amp;": only text that said so may render it.
+    assert "&amp;amp;" not in to_html(text) or "&amp;amp;" in text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=8))
+def test_a_numbered_list_shows_the_senders_numbers(numbers: list[int]) -> None:
+    html = to_html("\n".join(f"{number}. item {i}" for i, number in enumerate(numbers)))
+    assert_safe_and_valid(html)
+    assert _shown_numbers(html) == numbers
+
+
+def _shown_numbers(html: str) -> list[int]:
+    """The numbers a browser shows for a single ordered list's items."""
+    shown: list[int] = []
+    following = 1
+    for kind, tag, attrs in HtmlEvents(html).events:
+        values = {name: int(value or 0) for name, value in attrs}
+        if kind == "start" and tag == "ol":
+            following = values.get("start", 1)
+        elif kind == "start" and tag == "li":
+            shown.append(values.get("value", following))
+            following = shown[-1] + 1
+    return shown
+
+
+@st.composite
+def _depths(draw: st.DrawFn) -> list[int]:
+    """Indent levels of bullet lines: the first at 0, each at most one deeper than the last."""
+    depths = [0]
+    for _ in range(draw(st.integers(min_value=0, max_value=8))):
+        depths.append(draw(st.integers(min_value=0, max_value=depths[-1] + 1)))
+    return depths
+
+
+@settings(max_examples=300, deadline=None)
+@given(_depths(), st.sampled_from(["•", "◦", "-", "*"]))
+def test_a_nested_list_nests_as_indented(depths: list[int], bullet: str) -> None:
+    text = "\n".join(f"{'    ' * depth}{bullet} item {i}" for i, depth in enumerate(depths))
+    html = to_html(text)
+    assert_safe_and_valid(html)
+    nesting, found = 0, []
+    for kind, tag, _ in HtmlEvents(html).events:
+        if tag == "ul":
+            nesting += 1 if kind == "start" else -1
+        elif kind == "start" and tag == "li":
+            found.append(nesting - 1)
+    assert found == depths

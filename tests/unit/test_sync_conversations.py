@@ -21,6 +21,7 @@ from tests.unit.sync_world import (
     OPS,
     SAM,
     TENANT,
+    UNTHREAD_LINK,
     World,
     created,
     deleted,
@@ -120,7 +121,11 @@ async def test_subject_fallback_when_neither_gives_text(
     assert result.outcome == "synced"
     [stored] = w.vitally.conversations(TENANT)
     assert stored.body.subject == subject
-    assert stored.body.messages[0].message == "<ul><li>log.txt (text/plain, 120 B)</li></ul>"
+    # A file with no public link links to the conversation in Unthread.
+    assert stored.body.messages[0].message == (
+        f'<ul><li><a href="{UNTHREAD_LINK}" rel="noopener noreferrer">log.txt</a>'
+        " (text/plain, 120 B, in Unthread)</li></ul>"
+    )
 
 
 async def test_subject_names_the_mentioned_author_and_has_no_markup() -> None:
@@ -170,13 +175,17 @@ async def test_traits_carry_unthread_fields_and_omit_nulls() -> None:
         "unthreadAssigneeEmail": SAM,
         "unthreadClosedAt": "2026-11-25T11:00:00.000Z",
         "unthreadStatusUpdatedAt": "2026-11-25T11:00:00.250Z",
+        "unthreadUrl": UNTHREAD_LINK,
     }
     w2 = World()
     await w2.run(
         created(friendlyId=None, priority=None, channelId=None, tags=[], assignee=None),
         offset=1,
     )
-    assert w2.vitally.conversations(TENANT)[0].body.traits == {"unthreadStatus": "open"}
+    assert w2.vitally.conversations(TENANT)[0].body.traits == {
+        "unthreadStatus": "open",
+        "unthreadUrl": UNTHREAD_LINK,
+    }
 
 
 async def test_an_unreadable_closed_time_is_unknown_not_a_broken_event() -> None:
@@ -449,6 +458,7 @@ async def test_a_closed_conversation_shows_closed_with_its_times() -> None:
         "unthreadAssigneeEmail": SAM,
         "unthreadClosedAt": "2026-11-25T10:01:00.000Z",
         "unthreadStatusUpdatedAt": "2026-11-25T10:01:00.000Z",
+        "unthreadUrl": UNTHREAD_LINK,
     }
 
 

@@ -13,7 +13,17 @@ from schemas.audit import Reason
 from schemas.events import Message
 from schemas.vitally import Participant
 from tests.fakes import tenant_context
-from tests.unit.sync_world import JANE, JOE, KIM, SAM, TENANT, World, created, posted
+from tests.unit.sync_world import (
+    JANE,
+    JOE,
+    KIM,
+    SAM,
+    TENANT,
+    UNTHREAD_LINK,
+    World,
+    created,
+    posted,
+)
 
 
 def user(id_: str) -> Participant:
@@ -217,10 +227,13 @@ async def test_a_message_of_files_alone_lists_them(text: str | None) -> None:
     result = await w.run(posted(text, files=[LOG_FILE, public]), state=state)
     assert result.outcome == "synced"
     reply = w.vitally.conversations(TENANT)[0].messages[-1]
-    # The private URL needs a Slack login: named, not linked. The public permalink is linked.
+    # The private URL needs a Slack login: linked to the conversation in Unthread instead.
+    # The public permalink is linked.
     assert reply.body.message == (
-        "<ul><li>log.txt (text/plain, 120 B)</li>"
-        '<li><a href="https://slack-files.example/T1-F02-abc">screen shot.png</a>'
+        f'<ul><li><a href="{UNTHREAD_LINK}" rel="noopener noreferrer">log.txt</a>'
+        " (text/plain, 120 B, in Unthread)</li>"
+        '<li><a href="https://slack-files.example/T1-F02-abc" rel="noopener noreferrer">'
+        "screen shot.png</a>"
         " (image/png, 1.5 MB)</li></ul>"
     )
 
@@ -232,7 +245,9 @@ async def test_files_are_listed_under_the_text() -> None:
     assert result.outcome == "synced"
     reply = w.vitally.conversations(TENANT)[0].messages[-1]
     assert reply.body.message == (
-        "<p>Here is the <strong>log</strong></p><ul><li>log.txt (text/plain, 120 B)</li></ul>"
+        "<p>Here is the <strong>log</strong></p>"
+        f'<ul><li><a href="{UNTHREAD_LINK}" rel="noopener noreferrer">log.txt</a>'
+        " (text/plain, 120 B, in Unthread)</li></ul>"
     )
 
 

@@ -252,6 +252,24 @@ async def test_optional_settings_are_shown_kept_when_left_out_and_cleared_by_nul
     assert tenant.on_conversation_deleted == "keep"
 
 
+async def test_the_link_back_to_unthread_is_a_setting_with_a_default(harness: Harness) -> None:
+    _, plain = await harness.put(GOOD)
+    assert plain["unthreadUrlTemplate"] is None
+    tenant = harness.store.tenant("T01ACME")
+    assert tenant is not None
+    assert tenant.unthread_url("c1", None) == "https://app.unthread.io/dashboard/conversations/c1"
+    own = "https://acme.unthread.example/t/{friendlyId}"
+    _, set_ = await harness.put({**GOOD, "unthreadUrlTemplate": own})
+    _, kept = await harness.put(GOOD)
+    assert set_["unthreadUrlTemplate"] == kept["unthreadUrlTemplate"] == own
+    tenant = harness.store.tenant("T01ACME")
+    assert (
+        tenant is not None and tenant.unthread_url("c1", 7) == "https://acme.unthread.example/t/7"
+    )
+    _, cleared = await harness.put({**GOOD, "unthreadUrlTemplate": None})
+    assert cleared["unthreadUrlTemplate"] is None
+
+
 @pytest.mark.parametrize(
     ("change", "code", "hint"),
     [
@@ -260,6 +278,9 @@ async def test_optional_settings_are_shown_kept_when_left_out_and_cleared_by_nul
         ({"backfillSince": 1767225600}, "invalid_backfill_since", "string"),
         ({"onConversationDeleted": "archive"}, "invalid_on_conversation_deleted", "delete"),
         ({"onConversationDeleted": True}, "invalid_on_conversation_deleted", "string"),
+        ({"unthreadUrlTemplate": "https://u.example/t"}, "invalid_unthread_url_template", "{"),
+        ({"unthreadUrlTemplate": "data:{friendlyId}"}, "invalid_unthread_url_template", "http"),
+        ({"unthreadUrlTemplate": 7}, "invalid_unthread_url_template", "string"),
     ],
 )
 async def test_invalid_settings_are_refused_before_vitally_is_asked(
