@@ -37,6 +37,7 @@ from streams.seam.changelog import ChangelogTable
 from streams.seam.commits import CommittingTransport, HandledOffsets
 from streams.seam.membership import MEMBERSHIP, StaticMemberAssignor
 from streams.seam.membership import install as install_membership
+from streams.seam.sealed import sealed_app
 from streams.seam.stop import install as install_stop
 from streams.settings import Settings
 from streams.shutdown import ShutdownDeadline
@@ -300,7 +301,8 @@ def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> fa
 
 
 def _faust_app(settings: Settings, layout: TopicLayout) -> faust.App:
-    return faust.App(
+    # Every option Faust uses is given here; it reads none from the environment.
+    return sealed_app(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
         broker_credentials=faust_credentials(settings),

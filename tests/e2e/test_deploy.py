@@ -1,16 +1,18 @@
 """Deployability: the Procfile's worker command, run as a platform runs it, in an empty
 working directory with no DATA_DIR set, becomes ready; Faust's own worker options pass
-through (``--web-port``)."""
+through (``--web-port``); Faust's own environment variables change nothing."""
 
 from __future__ import annotations
 
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from demo.events import new_conversation, reply
 from devtools.processes import free_port, procfile_command
 
-from tests.fixtures.sandbox import SandboxHandle
+from tests.fixtures.sandbox import ACME_TOKEN, SandboxHandle, add_acme
 from tests.fixtures.worker import Deployment, WorkerProcess
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
@@ -44,3 +46,38 @@ def test_faust_commands_run_on_the_workers_app(deployed: Deployment) -> None:
     # (Faust's `agents` cannot describe an agent on two topics, as ours is: Faust's limit.)
     tables = deployed.cli("faust", "tables")
     assert "conversations" in tables.stdout
+
+
+# Faust's own variables, set to what would crash the worker or change its delivery silently.
+FAUST_HOSTILE = {
+    "CONSUMER_AUTO_OFFSET_RESET": "latest",
+    "PRODUCER_ACKS": "1",
+    "APP_DEBUG": "true",
+    "BROKER_URL": "kafka://elsewhere.invalid:9092",
+    "BROKER_COMMIT_INTERVAL": "-1",
+    "TABLE_STANDBY_REPLICAS": "-1",
+    "APP_ENV_PREFIX": "EVIL",
+    "EVIL_PRODUCER_ACKS": "0",
+    "FAUST_DEBUG": "1",
+}
+
+
+def test_faust_variables_in_the_environment_change_nothing(
+    deployed: Deployment, sandbox: SandboxHandle
+) -> None:
+    add_acme(sandbox)
+    deployed.connect("T01ACME", subdomain="acme", api_key=ACME_TOKEN)
+    now = datetime.now(UTC)
+    # Produced before the worker starts: with Faust's "latest" these would never be read.
+    sent = deployed.produce([
+        new_conversation("T01ACME", "c-env", submitter="jane@customer.example",
+                         assignee="sam@vendor.example", title="Sealed", text="Hi", at=now),
+        reply("T01ACME", "c-env", "Hello Jane", sender="sam@vendor.example", support=True,
+              at=now, message_id="m-env"),
+    ])  # fmt: skip
+    # Ours, and -1 is valid for us (the broker's default); Faust's reading of it crashed.
+    deployed.start_worker(wait=True, TOPIC_REPLICATION_FACTOR="-1", **FAUST_HOSTILE)
+    audits = deployed.audit(sent)
+    assert [(a["outcome"], a["reason"]) for a in audits] == [("synced", None)] * 2
+    [conversation] = sandbox.conversations("acme")
+    assert len(conversation["messages"]) == 2
