@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import ssl
 import tomllib
 from pathlib import Path
@@ -156,3 +157,56 @@ def test_no_client_is_configured_anywhere_else() -> None:
         if '"bootstrap.servers"' in line or "bootstrap_servers=" in line
     ]
     assert offenders == []
+
+
+def test_heroku_style_urls_and_pem_text_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ca, cert, key = (Path(path).read_text() for path in _ca(tmp_path))
+    monkeypatch.setenv("KAFKA_URL", "kafka+ssl://b1.example:9096,kafka+ssl://b2.example:9096")
+    monkeypatch.setenv("KAFKA_TRUSTED_CERT", ca)
+    monkeypatch.setenv("KAFKA_CLIENT_CERT", cert)
+    monkeypatch.setenv("KAFKA_CLIENT_CERT_KEY", key)
+    monkeypatch.setenv("KAFKA_SSL_CHECK_HOSTNAME", "false")
+    kafka = KafkaSettings()
+    assert kafka.kafka_bootstrap_servers == "b1.example:9096,b2.example:9096"
+    assert kafka.kafka_security_protocol == "SSL"  # implied by kafka+ssl://
+    key_path = Path(kafka.kafka_ssl_key_file or "")
+    assert key_path.read_text().strip() == key.strip()
+    assert key_path.stat().st_mode & 0o077 == 0  # only this process's user can read the key
+    assert key.strip() not in repr(kafka)
+    confluent = confluent_config(kafka)
+    assert confluent["ssl.certificate.location"] == kafka.kafka_ssl_cert_file
+    assert confluent["ssl.endpoint.identification.algorithm"] == "none"
+    context = aiokafka_config(kafka)["ssl_context"]
+    assert isinstance(context, ssl.SSLContext) and context.check_hostname is False
+
+
+def test_host_port_and_kafka_urls_mix_and_ours_win_over_platform_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KAFKA_URL", "kafka+ssl://platform:9096")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka://a:9092, b:9092/")
+    kafka = KafkaSettings()
+    assert kafka.kafka_bootstrap_servers == "a:9092,b:9092"
+    assert kafka.kafka_security_protocol == "PLAINTEXT"
+    assert kafka.ssl_context() is None
+
+
+@pytest.mark.parametrize(
+    ("servers", "message"),
+    [
+        ("http://a:9092", "expected host:port or kafka[+ssl]://host:port"),
+        ("kafka://a:9092/path", "expected host:port or kafka[+ssl]://host:port"),
+    ],
+)
+def test_other_urls_are_refused(servers: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        KafkaSettings(kafka_bootstrap_servers=servers)
+
+
+def test_an_ssl_url_with_a_plaintext_protocol_is_refused() -> None:
+    with pytest.raises(ValidationError, match="kafka\\+ssl:// brokers"):
+        KafkaSettings.model_validate(
+            {"kafka_url": "kafka+ssl://a:1", "kafka_security_protocol": "PLAINTEXT"}
+        )
