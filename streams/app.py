@@ -28,6 +28,7 @@ from processors.unthread_lookup import CachedUnthreadLookup
 from schemas.integration import IntegrationRecord
 from streams.agent import AgentConfig, SyncAgent
 from streams.handler import EventHandler
+from streams.liveness import TICK_S, Liveness
 from streams.logs import logging_config
 from streams.metrics import Metrics, Readings, serve_metrics
 from streams.parking import ParkedIndex, ParkingPolicy
@@ -141,10 +142,31 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     app.task(integrations.run)
     _close_on_shutdown(app, agent, vitally, unthread)
 
-    register_views(app, integrations=integrations, fenced=lambda: MEMBERSHIP.fenced_as)
+    register_views(
+        app,
+        integrations=integrations,
+        fenced=lambda: MEMBERSHIP.fenced_as,
+        liveness=_liveness(app, settings, agent, clock),
+    )
     _watch_membership(app, settings)
     register_tenant_api(app, settings, integrations=integrations)
     return app
+
+
+def _liveness(app: faust.App, settings: Settings, agent: SyncAgent, clock: Clock) -> Liveness:
+    liveness = Liveness(
+        monotonic=clock.monotonic,
+        lag=agent.lag,
+        progress=agent.progress,
+        settled=agent.settled,
+        progress_stall_s=settings.liveness_stall_seconds,
+    )
+
+    async def tick() -> None:
+        liveness.tick()
+
+    app.timer(interval=TICK_S)(tick)
+    return liveness
 
 
 def _unthread_client(settings: Settings) -> UnthreadClient:

@@ -281,6 +281,14 @@ class Settings(ClientSettings):
         "worker with its `WORKER_ID`, at most the session timeout",
     )
 
+    liveness_stall_seconds: float = Field(
+        default=300.0,
+        ge=60,
+        description="`/live` fails when records wait on this worker's partitions and none was "
+        "finished for this long outside a rebalance (an event ends, parked at worst, within "
+        "its in-line retries: about a minute by default)",
+    )
+
     @model_validator(mode="after")
     def _group_timeouts(self) -> Self:
         if self.kafka_heartbeat_interval_seconds * 3 > self.kafka_session_timeout_seconds:

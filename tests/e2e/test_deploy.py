@@ -5,9 +5,11 @@ through (``--web-port``); Faust's own environment variables change nothing."""
 from __future__ import annotations
 
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from demo.events import new_conversation, reply
 from devtools.processes import free_port, procfile_command
@@ -81,3 +83,24 @@ def test_faust_variables_in_the_environment_change_nothing(
     assert [(a["outcome"], a["reason"]) for a in audits] == [("synced", None)] * 2
     [conversation] = sandbox.conversations("acme")
     assert len(conversation["messages"]) == 2
+
+
+def test_readiness_holds_through_a_rebalance_and_liveness_reflects_the_worker(
+    deployed: Deployment,
+) -> None:
+    first = deployed.start_worker()
+    live = httpx.get(f"{first.web_url}/live", timeout=5)
+    assert live.status_code == 200
+    assert live.json()["checks"] == {"event_loop_runs_timers": True, "consumer_progressing": True}
+    second = deployed.start_worker(wait=False)  # joining: every member rebalances
+    answers: list[tuple[int, bool]] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        body = httpx.get(f"{first.web_url}/ready", timeout=5)
+        answers.append((body.status_code, body.json()["rebalancing"]))
+        if any(rebalancing for _, rebalancing in answers) and not answers[-1][1]:
+            break
+        time.sleep(0.05)
+    second.wait_ready()
+    assert any(rebalancing for _, rebalancing in answers), "no rebalance seen"
+    assert {status for status, _ in answers} == {200}  # ready throughout
