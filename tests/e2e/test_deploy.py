@@ -104,3 +104,30 @@ def test_readiness_holds_through_a_rebalance_and_liveness_reflects_the_worker(
     second.wait_ready()
     assert any(rebalancing for _, rebalancing in answers), "no rebalance seen"
     assert {status for status, _ in answers} == {200}  # ready throughout
+
+
+def test_the_web_process_serves_the_tenant_api_on_the_platforms_port_and_kafka_url(
+    deployed: Deployment, tmp_path: Path
+) -> None:
+    # As Heroku runs it: PORT given by the platform, the brokers as its add-on's KAFKA_URL.
+    port = free_port()
+    env = deployed.env(
+        PORT=str(port), WEB_HOST="127.0.0.1", KAFKA_URL=f"kafka://{deployed.bootstrap}"
+    )
+    for ours in ("WEB_PORT", "KAFKA_BOOTSTRAP_SERVERS"):
+        env.pop(ours, None)
+    env["DATA_DIR"] = str(tmp_path / "data")
+    log_path = tmp_path / "web.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own Procfile command
+            procfile_command("web"), env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    worker = WorkerProcess(process, f"http://127.0.0.1:{port}", log_path)
+    deployed.workers.append(worker)
+    worker.wait_ready()
+    answer = httpx.get(
+        f"{worker.web_url}/tenants/T-NONE/integrations/vitally",
+        headers={"Authorization": f"Bearer {deployed.admin_token}"},
+        timeout=5,
+    )
+    assert (answer.status_code, answer.json()["error"]) == (404, "not_connected")
