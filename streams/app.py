@@ -340,6 +340,8 @@ def _faust_app(settings: Settings, layout: TopicLayout) -> faust.App:
         broker_heartbeat_interval=settings.kafka_heartbeat_interval_seconds,
         broker_rebalance_timeout=settings.kafka_rebalance_timeout_seconds,
         producer_acks=-1,
+        # Faust binds to web_bind; web_host is only the name in its canonical URL.
+        web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=settings.web_port,
         web_in_thread=False,

@@ -39,12 +39,13 @@ def faust_variables() -> dict[str, str]:
     }
 
 
-def worker_app() -> faust.App:
+def worker_app(**values: str) -> faust.App:
     settings = Settings.model_validate(
         {
             "admin_api_token": "t" * 16,
             "secrets_key": Fernet.generate_key().decode(),
             "kafka_bootstrap_servers": "127.0.0.1:19092",
+            **values,
         }
     )
     return create_app(settings, TopicLayout(input_partitions=4, replication_factor=3))
@@ -72,7 +73,7 @@ def test_the_named_hostile_values_change_nothing(monkeypatch: pytest.MonkeyPatch
     assert conf.debug is False
     assert [str(url) for url in conf.broker] == ["kafka://127.0.0.1:19092"]
     assert conf.broker_commit_interval == 1.0
-    assert conf.web_bind == "0.0.0.0"  # noqa: S104 - Faust's default, not the environment's
+    assert conf.web_bind == "0.0.0.0"  # noqa: S104 - our WEB_HOST's default
     assert conf.table_standby_replicas == 1  # Faust's default, not the environment's
 
 
@@ -85,3 +86,9 @@ def test_every_faust_variable_set_to_garbage_changes_no_setting(
         # Invalid for every type Faust parses: read at all, it would fail or differ.
         monkeypatch.setenv(variable, "-1")
     assert snapshot(worker_app()) == clean
+
+
+def test_faust_binds_where_web_host_says() -> None:
+    # Faust's server binds to its web_bind, not to web_host: ours sets both.
+    conf = worker_app(web_host="127.0.0.1", web_port="6099").conf
+    assert (conf.web_bind, conf.web_port) == ("127.0.0.1", 6099)
