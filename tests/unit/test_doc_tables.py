@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
@@ -9,6 +12,9 @@ from ops.settings import ReaderSettings
 from streams.doc_tables import DOC, REGENERATE, environment_table, metrics_table, render
 from streams.metrics import Metrics
 from streams.settings import Settings
+from streams.web.guard import OPEN_PATHS
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_doc_is_generated_from_the_code() -> None:
@@ -59,3 +65,10 @@ def test_a_metric_added_to_metrics_is_listed_without_editing_the_generator(
 
     monkeypatch.setattr(Metrics, "__init__", with_one_more)
     assert "| `vitally_sync_new_things_total` | counter | `kind` | New things |" in metrics_table()
+
+
+def test_the_open_paths_the_docs_name_are_the_guards() -> None:
+    # The HTTP API's authentication paragraph, and the README's: no path left out or added.
+    for doc, start in ((DOC, "Only `GET` and `HEAD` of"), (ROOT / "README.md", "only `GET` (and")):
+        sentence = doc.read_text().split(start, 1)[1].split(" open", 1)[0]
+        assert set(re.findall(r"`(/[a-z]*)`", sentence)) == OPEN_PATHS, doc.name
