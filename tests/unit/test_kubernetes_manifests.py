@@ -11,6 +11,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from devtools.processes import procfile_command
 
 from streams.settings import Settings
 from streams.web.guard import OPEN_PATHS
@@ -49,6 +50,10 @@ def test_the_validator_refuses_a_broken_manifest() -> None:
               "spec": {"replicas": "three"}}  # fmt: skip
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, VERSIONS[-1], strict=True)
+
+
+def test_the_pod_runs_the_procfiles_command() -> None:
+    assert _worker()["containers"][0]["args"] == procfile_command("web")
 
 
 def test_worker_id_is_the_pods_name() -> None:
