@@ -6,21 +6,17 @@ listener; the test's own helpers use the PLAINTEXT listener of the same broker."
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from demo.events import new_conversation
 from kafka_local import LocalKafka
 from kafka_local.config import HOST, free_ports
 
+from tests.fixtures.certificates import Issued, issue
 from tests.fixtures.sandbox import ACME_TOKEN, SandboxHandle, add_acme
 from tests.fixtures.worker import Deployment, deployment
 
@@ -30,61 +26,21 @@ TENANT = "T01ACME"
 
 
 @dataclass
-class Pem:
-    cert: str
-    key: str
-
-
-def _issue(name: str, ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None) -> tuple[
-    x509.Certificate, ec.EllipticCurvePrivateKey
-]:  # fmt: skip
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    issuer, signer = (ca[0].subject, ca[1]) if ca else (subject, key)
-    now = dt.datetime.now(dt.UTC)
-    builder = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca is None, path_length=None), critical=True)
-    )  # fmt: skip
-    if ca is not None:  # a name that is not the address the broker is reached at
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False
-        )
-    return builder.sign(signer, hashes.SHA256()), key
-
-
-def _pem(pair: tuple[x509.Certificate, ec.EllipticCurvePrivateKey]) -> Pem:
-    cert, key = pair
-    return Pem(
-        cert.public_bytes(serialization.Encoding.PEM).decode(),
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode(),
-    )
-
-
-@dataclass
 class TlsBroker:
     kafka: LocalKafka
     url: str
-    ca: Pem
-    client: Pem
+    ca: Issued
+    client: Issued
 
 
 @pytest.fixture(scope="module")
 def tls_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsBroker]:
     files: Path = tmp_path_factory.mktemp("tls")
-    ca_pair = _issue("vitally-sync test CA", None)
-    ca, broker, client = (
-        _pem(ca_pair), _pem(_issue("broker.kafka.example", ca_pair)),
-        _pem(_issue("vitally-sync", ca_pair)),
-    )  # fmt: skip
-    (files / "ca.pem").write_text(ca.cert)
-    (files / "broker.pem").write_text(broker.key + broker.cert + ca.cert)
+    ca = issue("vitally-sync test CA")
+    # A name that is not the address the broker is reached at, as Heroku's brokers have.
+    broker, client = issue("broker.kafka.example", ca), issue("vitally-sync", ca)
+    (files / "ca.pem").write_text(ca.cert_pem)
+    (files / "broker.pem").write_text(broker.key_pem + broker.cert_pem + ca.cert_pem)
     port, controller, tls = free_ports(3)
     properties = {
         "listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller},"
@@ -106,9 +62,9 @@ def tls_deployed(tls_kafka: TlsBroker, sandbox: SandboxHandle) -> Iterator[Deplo
     service = {
         # As the add-on's KAFKA_URL; ours wins when both are set, so it carries the URL here.
         "KAFKA_BOOTSTRAP_SERVERS": tls_kafka.url,
-        "KAFKA_TRUSTED_CERT": tls_kafka.ca.cert,
-        "KAFKA_CLIENT_CERT": tls_kafka.client.cert,
-        "KAFKA_CLIENT_CERT_KEY": tls_kafka.client.key,
+        "KAFKA_TRUSTED_CERT": tls_kafka.ca.cert_pem,
+        "KAFKA_CLIENT_CERT": tls_kafka.client.cert_pem,
+        "KAFKA_CLIENT_CERT_KEY": tls_kafka.client.key_pem,
         "KAFKA_SSL_CHECK_HOSTNAME": "false",
     }
     with deployment(tls_kafka.kafka.bootstrap_servers, sandbox.base_url, service_env=service) as d:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import ssl
 import tomllib
@@ -10,10 +9,6 @@ from pathlib import Path
 
 import faust
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from pydantic import ValidationError
 
 from integrations.kafka_config import (
@@ -22,6 +17,7 @@ from integrations.kafka_config import (
     confluent_config,
     faust_credentials,
 )
+from tests.fixtures.certificates import issue
 
 SASL = {
     "kafka_bootstrap_servers": "b1:9093,b2:9093",
@@ -34,25 +30,10 @@ SASL = {
 
 def _ca(tmp_path: Path) -> tuple[str, str, str]:
     """A self-signed certificate and its key, as PEM files: (ca, cert, key)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-ca")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(1)
-        .not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    ca = issue("test-ca")
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    cert_path.write_text(ca.cert_pem)
+    key_path.write_text(ca.key_pem)
     return str(cert_path), str(cert_path), str(key_path)
 
 
