@@ -191,3 +191,11 @@ def test_an_ssl_url_with_a_plaintext_protocol_is_refused() -> None:
         KafkaSettings.model_validate(
             {"kafka_url": "kafka+ssl://a:1", "kafka_security_protocol": "PLAINTEXT"}
         )
+
+
+def test_pem_text_on_one_line_with_escaped_newlines_is_a_valid_file(tmp_path: Path) -> None:
+    ca = issue("one-line-ca")
+    one_line = ca.cert_pem.strip().replace("\n", "\\n")  # as some secret stores hand it over
+    kafka = KafkaSettings(kafka_security_protocol="SSL", kafka_ssl_ca_file=one_line)
+    assert Path(kafka.kafka_ssl_ca_file or "").read_text() == ca.cert_pem
+    assert isinstance(kafka.ssl_context(), ssl.SSLContext)  # loads as a CA bundle
