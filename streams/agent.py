@@ -192,6 +192,14 @@ class SyncAgent:
                 behind[(tp.topic, tp.partition)] = max(0, consumer.highwater(tp) - done)
         return behind
 
+    def progress(self) -> int:
+        """Grows whenever a record of a source partition is finished in order (liveness)."""
+        return sum(
+            self._handled.next_offset(tp) or 0
+            for tp in self._app.consumer.assignment()
+            if tp.topic in self._sources
+        )
+
     async def run(self, stream: StreamT[bytes]) -> None:
         """The agent: every record of the input and retry topics, in its conversation's lane."""
         await self._integrations.ready.wait()

@@ -29,6 +29,7 @@ from schemas.integration import IntegrationRecord
 from schemas.kafka_limits import PRODUCER_MAX_REQUEST_BYTES
 from streams.agent import AgentConfig, SyncAgent
 from streams.handler import EventHandler
+from streams.liveness import TICK_S, Liveness
 from streams.logs import logging_config
 from streams.metrics import Metrics, Readings, serve_metrics
 from streams.parking import ParkedIndex, ParkingPolicy
@@ -38,6 +39,7 @@ from streams.seam.changelog import ChangelogTable
 from streams.seam.commits import CommittingTransport, HandledOffsets
 from streams.seam.membership import MEMBERSHIP, StaticMemberAssignor
 from streams.seam.membership import install as install_membership
+from streams.seam.sealed import sealed_app
 from streams.seam.stop import install as install_stop
 from streams.settings import Settings
 from streams.shutdown import ShutdownDeadline
@@ -141,10 +143,31 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     app.task(integrations.run)
     _close_on_shutdown(app, agent, vitally, unthread)
 
-    register_views(app, integrations=integrations, fenced=lambda: MEMBERSHIP.fenced_as)
+    register_views(
+        app,
+        integrations=integrations,
+        fenced=lambda: MEMBERSHIP.fenced_as,
+        liveness=_liveness(app, settings, agent, clock),
+    )
     _watch_membership(app, settings)
     register_tenant_api(app, settings, integrations=integrations)
     return app
+
+
+def _liveness(app: faust.App, settings: Settings, agent: SyncAgent, clock: Clock) -> Liveness:
+    liveness = Liveness(
+        monotonic=clock.monotonic,
+        lag=agent.lag,
+        progress=agent.progress,
+        settled=agent.settled,
+        progress_stall_s=settings.liveness_stall_seconds,
+    )
+
+    async def tick() -> None:
+        liveness.tick()
+
+    app.timer(interval=TICK_S)(tick)
+    return liveness
 
 
 def _unthread_client(settings: Settings) -> UnthreadClient:
@@ -301,7 +324,8 @@ def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> fa
 
 
 def _faust_app(settings: Settings, layout: TopicLayout) -> faust.App:
-    return faust.App(
+    # Every option Faust uses is given here; it reads none from the environment.
+    return sealed_app(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
         broker_credentials=faust_credentials(settings),
@@ -319,6 +343,8 @@ def _faust_app(settings: Settings, layout: TopicLayout) -> faust.App:
         producer_acks=-1,
         # Set, not inherited: what the worker writes is measured against it (kafka_limits).
         producer_max_request_size=PRODUCER_MAX_REQUEST_BYTES,
+        # Faust binds to web_bind; web_host is only the name in its canonical URL.
+        web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=settings.web_port,
         web_ssl_context=settings.web_ssl_context(),

@@ -4,8 +4,8 @@ Faust's own sensors (messages, commits, offsets per partition, rebalances, table
 and ours, on one registry per app. No label carries a tenant, an email or any text from an
 event: the label values are fixed sets (outcomes, reasons, status classes, integration states)
 or the service's own topics, partitions and endpoint templates, so the number of series is
-bounded however many tenants there are. docs/operations.md lists them with alerts worth
-setting.
+bounded however many tenants there are. docs/interfaces.md lists them (generated from this
+registry by streams/doc_tables.py); README's "Alerts worth setting" says what to watch.
 """
 
 from __future__ import annotations

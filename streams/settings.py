@@ -2,7 +2,8 @@
 connection (:class:`~integrations.kafka_config.KafkaSettings`) < what every command needs
 (:class:`ClientSettings`) < the worker's (:class:`Settings`): a command asks for no more.
 
-Every variable, its default and bounds are listed in docs/interfaces.md (Environment). The
+Every variable, its default and bounds are listed in docs/interfaces.md (Environment),
+generated from these fields' descriptions (``python -m streams.doc_tables``). The
 names others set (KAFKA_BOOTSTRAP_SERVERS, VITALLY_BASE_URL, ADMIN_API_TOKEN, SECRETS_KEY) are
 fixed; the rest are ours, with defaults that suit one worker on a laptop.
 """
@@ -14,7 +15,7 @@ import ssl
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from integrations.kafka_config import KafkaSettings
@@ -37,21 +38,54 @@ class ClientSettings(KafkaSettings):
     # hide_input_in_errors: a too-short ADMIN_API_TOKEN must not be echoed into the start-up log.
     model_config = SettingsConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 
-    vitally_base_url: str | None = None
-    # Every tenant's Unthread calls go here instead of Unthread's API (the sandbox, tests).
-    unthread_base_url: str | None = None
-    app_id: str = "vitally-sync"
-    input_topic: str = "unthread.conversation-events"
-    audit_topic: str = "vitally-sync.audit"
-    dlq_topic: str = "vitally-sync.dlq"
-    integrations_topic: str = "vitally-sync.integrations"
-    # Ours: records that wake parked conversations, co-partitioned with the input topic.
-    retry_topic: str = "vitally-sync.retry"
-    # Used only when the worker has to create the input topic; an existing one is taken as is.
-    topic_partitions: int = Field(default=8, ge=1)
-    # -1: the broker's default.replication.factor, for our topics and Faust's changelogs alike.
-    topic_replication_factor: int = Field(default=-1, ge=-1)
-    http_timeout_seconds: float = Field(default=10.0, gt=0, le=30)
+    vitally_base_url: str | None = Field(
+        None,
+        description="when set, every tenant's Vitally calls go to this base URL, whatever its "
+        "subdomain and region (the sandbox, tests)",
+    )
+    unthread_base_url: str | None = Field(
+        None,
+        description="when set, every tenant's Unthread calls, and the check of an "
+        "`unthreadApiKey` at connect, go to this base URL (the Unthread sandbox, tests)",
+        json_schema_extra={"shown_default": "unset (`https://api.unthread.io/api`)"},
+    )
+    app_id: str = Field(
+        "vitally-sync",
+        description="Faust app id: the consumer group and the prefix of Faust's internal topics",
+    )
+    input_topic: str = Field("unthread.conversation-events", description="input")
+    audit_topic: str = Field("vitally-sync.audit", description="audit records")
+    dlq_topic: str = Field("vitally-sync.dlq", description="dead letters")
+    integrations_topic: str = Field(
+        "vitally-sync.integrations", description="tenants' connections (compacted)"
+    )
+    retry_topic: str = Field(
+        "vitally-sync.retry",
+        description="wakes parked conversations; same partition count as the input",
+    )
+    topic_partitions: int = Field(
+        default=8,
+        ge=1,
+        description="partitions of an input topic the worker has to create; an existing input "
+        "topic is used with the count it has, and the audit, DLQ and retry topics are created "
+        "with that count",
+    )
+    topic_replication_factor: int = Field(
+        default=-1,
+        ge=-1,
+        description="replication of the topics the worker creates (and of Faust's changelog); "
+        "`-1` takes the broker's `default.replication.factor` (read from the broker for the "
+        "changelog); not 0",
+    )
+    http_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=30,
+        description="deadline of one Vitally (or Unthread) call, start to end, below "
+        "`KAFKA_REBALANCE_TIMEOUT_SECONDS`; also how long a write that got no answer is assumed "
+        "to be still landing; a stop still running this + 10 s after SIGTERM ends the process "
+        "(exit 70)",
+    )
 
     @field_validator("topic_replication_factor")
     @classmethod
@@ -65,61 +99,209 @@ class Settings(ClientSettings):
     """The worker's settings: everything a command needs, and what only the worker needs."""
 
     # A short bearer token is guessable; an empty one would let "Bearer " through.
-    admin_api_token: SecretStr = Field(min_length=16)
-    secrets_key: SecretStr
+    admin_api_token: SecretStr = Field(
+        min_length=16, description="the HTTP API's bearer token (worker only)"
+    )
+    secrets_key: SecretStr = Field(
+        description="comma-separated Fernet keys, newest first: the first encrypts tenants' API "
+        "keys, any of them decrypts (the worker, `connect`, `rotate-secrets`)"
+    )
 
-    web_host: str = "0.0.0.0"  # noqa: S104 - the worker's HTTP API is meant to be reachable
-    web_port: int = 6066
-    # PEM certificate (chain) and key: with both, the HTTP API is served over TLS itself.
-    web_ssl_cert: str | None = None
-    web_ssl_key: str | None = None
+    web_host: str = Field(
+        "0.0.0.0",  # noqa: S104 - the worker's HTTP API is meant to be reachable
+        description="HTTP bind address",
+    )
+    web_port: int = Field(
+        6066,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("web_port", "port"),
+        description="HTTP port: the tenant API, the probes and `/metrics`; `PORT` (set by "
+        "platforms that route HTTP to one port, such as Heroku's `web` dynos) when "
+        "`WEB_PORT` is not set",
+    )
+    web_ssl_cert: str | None = Field(
+        None,
+        description="PEM certificate (chain) file: with `WEB_SSL_KEY`, the HTTP API is served "
+        "over TLS itself (both or neither)",
+    )
+    web_ssl_key: str | None = Field(
+        None, description="PEM private key file of `WEB_SSL_CERT`"
+    )
     # The HTTP API's bodies are a few short strings; anything much larger is refused (413).
-    max_request_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
-    store: str = "memory://"
-    data_dir: str = Field(default_factory=default_data_dir)
+    max_request_bytes: int = Field(
+        default=16_384,
+        ge=1024,
+        le=1_048_576,
+        description="larger request bodies are refused (413)",
+    )
+    store: str = Field(
+        "memory://",
+        description="Faust's table store URL (`memory://` rebuilds the table from its "
+        "changelog at every start)",
+    )
+    data_dir: str = Field(
+        default_factory=default_data_dir,
+        description="Faust's data directory, created with its parents; absolute by default, so "
+        "the worker starts from any working directory (the image sets `/var/lib/vitally-sync`)",
+        json_schema_extra={
+            "shown_default": "`$XDG_STATE_HOME/vitally-sync`, else `~/.local/state/vitally-sync`"
+        },
+    )
     # JSON lines when stdout is not a terminal (deploys), text on a terminal (streams/logs.py).
-    log_format: LogFormat = "auto"
+    log_format: LogFormat = Field(
+        "auto",
+        description="JSON lines unless standard output is a terminal (`auto`); Faust's "
+        "banner is left out with JSON",
+    )
 
-    max_in_flight: int = Field(default=256, ge=1)
-    max_in_flight_per_partition: int = Field(default=64, ge=2)
+    max_in_flight: int = Field(
+        default=256,
+        ge=1,
+        description="events admitted at once per worker; beyond it, backpressure into Kafka",
+    )
+    max_in_flight_per_partition: int = Field(
+        default=64,
+        ge=2,
+        description="past it, the partition's fetching pauses (resumes at half) so other "
+        "partitions keep flowing",
+    )
     # Beyond this many events of one tenant at once, its further events are parked briefly.
-    max_in_flight_per_tenant: int = Field(default=32, ge=1)
-    lookup_cache_max_entries: int = Field(default=100_000, ge=100)
+    max_in_flight_per_tenant: int = Field(
+        default=32,
+        ge=1,
+        description="past it, a tenant's further events park for about a second "
+        "(`tenant_backlogged`)",
+    )
+    lookup_cache_max_entries: int = Field(
+        default=100_000, ge=100, description="size of the email look-up cache"
+    )
     # Unthread messages are small; this bounds what one parked conversation can hold.
-    max_event_bytes: int = Field(default=256_000, ge=1024)
-    commit_interval_seconds: float = Field(default=1.0, gt=0)
+    max_event_bytes: int = Field(
+        default=256_000,
+        ge=1024,
+        description="larger records are `oversized` (DLQ); at most 996416, so that a DLQ copy "
+        "with its key and headers fits the 1,000,000-byte request limit every producer of the "
+        "service is given (checked at start)",
+    )
+    commit_interval_seconds: float = Field(
+        default=1.0, gt=0, description="how often Faust commits the handled offsets"
+    )
 
-    http_max_connections: int = Field(default=100, ge=1)
-    vitally_rate_limit_share: float = Field(default=1.0, gt=0, le=1)
-    retry_attempts: int = Field(default=5, ge=1)
-    retry_base_delay_seconds: float = Field(default=0.5, ge=0)
-    retry_max_delay_seconds: float = Field(default=8.0, ge=0)
+    http_max_connections: int = Field(
+        default=100,
+        ge=1,
+        description="Vitally requests in flight per worker, and the connection pool's size; "
+        "more are needed at high Vitally latency",
+    )
+    vitally_rate_limit_share: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="this worker's share of each tenant's Vitally request budget (1,000 a minute)",
+    )
+    retry_attempts: int = Field(
+        default=5, ge=1, description="tries of an event in line before it parks"
+    )
+    retry_base_delay_seconds: float = Field(
+        default=0.5, ge=0, description="first in-line backoff, doubled each try"
+    )
+    retry_max_delay_seconds: float = Field(
+        default=8.0,
+        ge=0,
+        description="longest in-line wait, for a backoff, for Vitally's advice or for the "
+        "tenant's budget; a longer one parks the event instead",
+    )
 
-    park_min_delay_seconds: float = Field(default=60.0, gt=0)
-    park_max_delay_seconds: float = Field(default=3600.0, gt=0)
-    park_transient_max_delay_seconds: float = Field(default=300.0, gt=0)
+    park_min_delay_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="first re-check of a parked event, doubled each time (up to 20% random "
+        "extra, so conversations parked together do not all wake together)",
+    )
+    park_max_delay_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="longest re-check interval for the other reasons (missing people)",
+    )
+    park_transient_max_delay_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="longest re-check interval for `vitally_unavailable` and "
+        "`vitally_rate_limited` (they are woken as soon as the tenant's Vitally answers)",
+    )
     # How long a customer or teammate missing from Vitally is waited for, then skipped.
-    park_people_window_seconds: float = Field(default=7 * 24 * 3600.0, gt=0)
-    park_scan_interval_seconds: float = Field(default=2.0, gt=0)
+    park_people_window_seconds: float = Field(
+        default=7 * 24 * 3600.0,
+        gt=0,
+        description="how long (7 days) a customer or teammate missing from Vitally is waited "
+        "for; then `skipped`",
+    )
+    park_scan_interval_seconds: float = Field(
+        default=2.0, gt=0, description="how often the timer looks for due parked conversations"
+    )
 
-    lookup_cache_ttl_seconds: float = Field(default=600.0, gt=0)
-    lookup_miss_ttl_seconds: float = Field(default=60.0, gt=0)
+    lookup_cache_ttl_seconds: float = Field(
+        default=600.0, gt=0, description="how long a found Vitally user or admin is cached"
+    )
+    lookup_miss_ttl_seconds: float = Field(
+        default=60.0, gt=0, description='how long "no such person" is cached'
+    )
 
     # Kafka group membership (README "Operations": what a crash, a deploy, a scale-out cost).
     # Static membership id; empty turns it off (streams/identity.py).
-    worker_id: str = Field(default_factory=default_worker_id, max_length=249)
+    worker_id: str = Field(
+        default_factory=default_worker_id,
+        max_length=249,
+        description="static group membership (`group.instance.id`): a worker restarted under "
+        "its id within the session timeout gets its partitions back without a rebalance; must "
+        "be unique per running worker (a duplicate is fenced: `/ready` 503, exit 1); empty "
+        "turns static membership off",
+        json_schema_extra={
+            "shown_default": "`$DYNO`, else `$POD_NAME`, else `$HOSTNAME`, else the host name"
+        },
+    )
     # A worker that dies without a restart is replaced after about session + one heartbeat;
     # the others notice a join or a leave (and start the rebalance) within one heartbeat.
-    kafka_session_timeout_seconds: float = Field(default=10.0, ge=6, le=90)
-    kafka_heartbeat_interval_seconds: float = Field(default=1.0, gt=0)
+    kafka_session_timeout_seconds: float = Field(
+        default=10.0,
+        ge=6,
+        le=90,
+        description="a worker that stops heartbeating is replaced after about this plus one "
+        "heartbeat",
+    )
+    kafka_heartbeat_interval_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="how soon a join or a leave is noticed and the rebalance starts; at most a "
+        "third of the session timeout",
+    )
     # How long a rebalance waits for every member to rejoin; a member rejoins once its calls
     # in flight have ended, so it must exceed HTTP_TIMEOUT_SECONDS.
-    kafka_rebalance_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
-    # On SIGTERM leave the group (static members do not by default): the others take the
-    # partitions over at once instead of waiting for this WORKER_ID to come back (at most the
-    # session timeout). Off by default: a restart under the same id then costs no rebalance
-    # at all (README Operations, BENCHMARKS.md Availability).
-    leave_group_on_shutdown: bool = False
+    kafka_rebalance_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=300,
+        description="how long a rebalance waits for every member to rejoin (each first ends "
+        "its calls in flight); above `HTTP_TIMEOUT_SECONDS`",
+    )
+    # Off by default: a restart under the same id then costs no rebalance at all (README
+    # Operations, BENCHMARKS.md Availability).
+    leave_group_on_shutdown: bool = Field(
+        False,
+        description="`true`: on SIGTERM a static member leaves the group once its work in "
+        "flight is committed, so the others take over at once (two rebalances per restarted "
+        "worker; for platforms that give a replacement a new name); `false`: they wait for a "
+        "worker with its `WORKER_ID`, at most the session timeout",
+    )
+
+    liveness_stall_seconds: float = Field(
+        default=300.0,
+        ge=60,
+        description="`/live` fails when records wait on this worker's partitions and none was "
+        "finished for this long outside a rebalance (an event ends, parked at worst, within "
+        "its in-line retries: about a minute by default)",
+    )
 
     @field_validator("max_event_bytes")
     @classmethod

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 import httpx
 from confluent_kafka import Consumer, Producer
 from cryptography.fernet import Fernet
-from devtools.processes import stop_process, wait_for_http
+from devtools.processes import procfile_command, stop_process, wait_for_http
 from kafka_local import LocalKafka
 
 from demo.events import Record, new_conversation, reply
@@ -115,7 +114,7 @@ def main() -> int:
             env=env, check=True, cwd=ROOT,
         )  # fmt: skip
         step(f"starting the worker (Procfile), web API on http://127.0.0.1:{args.web_port}")
-        worker = spawn("worker", worker_command(), env=env)
+        worker = spawn("worker", procfile_command(), env=env)
         stack.callback(stop_process, worker)
         wait_http(f"http://127.0.0.1:{args.web_port}/ready", timeout=90)
         events = sample_events(datetime.now(UTC))
@@ -171,11 +170,6 @@ def secrets_key() -> str:
     if not path.exists():
         path.write_text(Fernet.generate_key().decode())
     return path.read_text().strip()
-
-
-def worker_command() -> list[str]:
-    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("worker:"))
-    return shlex.split(line.partition(":")[2])
 
 
 def spawn(

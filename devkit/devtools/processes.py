@@ -29,9 +29,11 @@ def free_port() -> int:
         return port
 
 
-def procfile_command(process: str = "worker") -> list[str]:
+def procfile_command(process: str = "web") -> list[str]:
     """The Procfile's command for ``process``: what runs is what is deployed."""
     for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("#"):
+            continue
         name, _, command = line.partition(":")
         if name.strip() == process:
             return shlex.split(command.strip())

@@ -12,8 +12,6 @@ import logging
 import sys
 from pathlib import Path
 
-import faust
-
 from integrations.kafka_config import missing_codecs
 from streams.commands.common import PROG, CommandError, environment_epilog
 from streams.logs import json_output
@@ -44,6 +42,7 @@ def run_worker(args: list[str]) -> int:
     if "--help" in args[1:]:
         return worker_help(args[0])
     from streams.app import create_app  # Faust's app and its seam: only when one runs
+    from streams.seam.sealed import WORKER_ROOT_OPTIONS
 
     settings = Settings()
     if missing := missing_codecs():
@@ -65,7 +64,8 @@ def run_worker(args: list[str]) -> int:
     # Faust prints a start-up banner and status lines that are not log records: with JSON
     # logs every line of the output must be an object, so it keeps them to itself.
     quiet = ["--quiet"] if args[0] == "worker" and json_output(settings.log_format) else []
-    sys.argv = [prog, *quiet, *args]
+    root = [*WORKER_ROOT_OPTIONS, *quiet] if args[0] == "worker" else []
+    sys.argv = [prog, *root, *args]
     app.main()
     return 0
 
@@ -79,7 +79,9 @@ def worker_help(command: str = "worker") -> int:
 def faust_help(args: list[str], prog: str | None = None) -> int:
     """Faust's own help (its commands, or one command's options), from a bare app: nothing
     connects and no setting is read."""
-    app = faust.App(PROG, autodiscover=False)
+    from streams.seam.sealed import sealed_app
+
+    app = sealed_app(PROG, autodiscover=False)
     sys.argv = [prog or f"{PROG} faust", *(args or ["--help"])]
     try:
         app.main()

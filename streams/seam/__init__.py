@@ -10,7 +10,8 @@ Everything here works around a Faust behaviour that would otherwise lose or dupl
 * :mod:`.web`: the guard middleware goes in front of every page of Faust's web server;
 * :mod:`.membership`: static group membership (a restarted member's handed-back
   assignment, a fenced member, leaving the group on shutdown);
-* :mod:`.stop`: a SIGTERM waits for the rebalance under way before the worker stops.
+* :mod:`.stop`: a SIGTERM waits for the rebalance under way before the worker stops;
+* :mod:`.sealed`: Faust's settings read no environment variable, only what we pass.
 
 The names below are not Faust's public API. Importing this package checks each of them, so a
 Faust or aiokafka release that renames one fails the worker at start, loudly, instead of
@@ -29,6 +30,7 @@ import faust
 from aiokafka.consumer.group_coordinator import GroupCoordinator
 from faust.assignor import PartitionAssignor
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types.settings import Settings as FaustSettings
 from faust.web.drivers import aiohttp as faust_aiohttp
 from faust.worker import Worker
 
@@ -60,6 +62,8 @@ INTERNALS: dict[type, tuple[str, ...]] = {
         "reset_generation",
     ),
     Worker: ("_stop_on_signal",),  # stop.py: wrapped
+    # sealed.py: the mapping Faust's settings read their variables from.
+    FaustSettings: ("env", "_init_env_prefix", "getenv"),
     # membership.py: StaticMemberAssignor.on_assignment is Faust's, minus one check.
     PartitionAssignor: (
         "on_assignment",

@@ -2,9 +2,10 @@
 
 One aiohttp middleware on Faust's web server, so nothing can be added without it:
 
-* every request but the probes (``GET /ready``, ``GET /``) needs
-  ``Authorization: Bearer <ADMIN_API_TOKEN>``, compared in constant time; that includes Faust's
-  own ``/table`` and ``/router`` pages, which would otherwise show table data to anyone;
+* every request but ``GET`` of the probes and the metrics (``/ready``, ``/live``, ``/``,
+  ``/metrics``) needs ``Authorization: Bearer <ADMIN_API_TOKEN>``, compared in constant time;
+  that includes Faust's own ``/table`` and ``/router`` pages, which would otherwise show table
+  data to anyone;
 * every failure is answered as JSON ``{"error": code, "message": ...}``: an
   :class:`~integrations.api.ApiError` with its status, aiohttp's own 404/405/413 with theirs,
   and anything unexpected as a logged 500 (the worker keeps running).
@@ -26,7 +27,7 @@ from integrations.api import ApiError
 
 log = logging.getLogger(__name__)
 
-OPEN_PATHS = frozenset({"/ready", "/", "/metrics"})
+OPEN_PATHS = frozenset({"/ready", "/live", "/", "/metrics"})
 _HTTP_CODES = {
     400: "bad_request",
     404: "not_found",

@@ -47,14 +47,17 @@ def test_the_image_runs_cis_python_minor_with_locked_dependencies_as_non_root() 
     assert "--require-hashes -r requirements.lock" in installs[0]
     assert all("--no-deps" in line for line in installs[1:])  # nothing unlocked after it
     users = [line for line in stages["runtime"] if line.startswith("USER")]
-    assert users and users[-1].split()[1] not in ("root", "0")
+    # Numeric, so that Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+    assert users and re.fullmatch(r"[1-9]\d*:[1-9]\d*", users[-1].split()[1])
     assert any("DATA_DIR=/var/lib/vitally-sync" in line for line in base)
-    assert any("--home-dir /var/lib/vitally-sync --create-home vitally" in line for line in base)
+    assert any("--uid 10001 --gid 10001 --home-dir /var/lib/vitally-sync" in line for line in base)
 
 
-def test_the_procfile_runs_the_documented_worker() -> None:
+def test_the_procfile_runs_the_documented_worker_as_web() -> None:
+    # Heroku routes HTTP only to `web`: the tenant API must be served by that process.
     procfile = (ROOT / "Procfile").read_text()
-    assert "worker: vitally-sync worker -l info" in procfile.splitlines()
+    assert "web: vitally-sync worker -l info" in procfile.splitlines()
+    assert not any(line.startswith("worker:") for line in procfile.splitlines())
 
 
 def test_compose_demo_uses_the_demos_entry_point() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import ssl
 import tomllib
 from pathlib import Path
@@ -16,7 +17,7 @@ from integrations.kafka_config import (
     confluent_config,
     faust_credentials,
 )
-from tests.fixtures.tls import self_signed
+from tests.fixtures.certificates import issue
 
 SASL = {
     "kafka_bootstrap_servers": "b1:9093,b2:9093",
@@ -29,8 +30,11 @@ SASL = {
 
 def _ca(tmp_path: Path) -> tuple[str, str, str]:
     """A self-signed certificate and its key, as PEM files: (ca, cert, key)."""
-    cert, key = self_signed(tmp_path)
-    return str(cert), str(cert), str(key)
+    ca = issue("test-ca")
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_text(ca.cert_pem)
+    key_path.write_text(ca.key_pem)
+    return str(cert_path), str(cert_path), str(key_path)
 
 
 def test_plaintext_by_default() -> None:
@@ -134,3 +138,64 @@ def test_no_client_is_configured_anywhere_else() -> None:
         if '"bootstrap.servers"' in line or "bootstrap_servers=" in line
     ]
     assert offenders == []
+
+
+def test_heroku_style_urls_and_pem_text_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ca, cert, key = (Path(path).read_text() for path in _ca(tmp_path))
+    monkeypatch.setenv("KAFKA_URL", "kafka+ssl://b1.example:9096,kafka+ssl://b2.example:9096")
+    monkeypatch.setenv("KAFKA_TRUSTED_CERT", ca)
+    monkeypatch.setenv("KAFKA_CLIENT_CERT", cert)
+    monkeypatch.setenv("KAFKA_CLIENT_CERT_KEY", key)
+    monkeypatch.setenv("KAFKA_SSL_CHECK_HOSTNAME", "false")
+    kafka = KafkaSettings()
+    assert kafka.kafka_bootstrap_servers == "b1.example:9096,b2.example:9096"
+    assert kafka.kafka_security_protocol == "SSL"  # implied by kafka+ssl://
+    key_path = Path(kafka.kafka_ssl_key_file or "")
+    assert key_path.read_text().strip() == key.strip()
+    assert key_path.stat().st_mode & 0o077 == 0  # only this process's user can read the key
+    assert key.strip() not in repr(kafka)
+    confluent = confluent_config(kafka)
+    assert confluent["ssl.certificate.location"] == kafka.kafka_ssl_cert_file
+    assert confluent["ssl.endpoint.identification.algorithm"] == "none"
+    context = aiokafka_config(kafka)["ssl_context"]
+    assert isinstance(context, ssl.SSLContext) and context.check_hostname is False
+
+
+def test_host_port_and_kafka_urls_mix_and_ours_win_over_platform_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KAFKA_URL", "kafka+ssl://platform:9096")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka://a:9092, b:9092/")
+    kafka = KafkaSettings()
+    assert kafka.kafka_bootstrap_servers == "a:9092,b:9092"
+    assert kafka.kafka_security_protocol == "PLAINTEXT"
+    assert kafka.ssl_context() is None
+
+
+@pytest.mark.parametrize(
+    ("servers", "message"),
+    [
+        ("http://a:9092", "expected host:port or kafka[+ssl]://host:port"),
+        ("kafka://a:9092/path", "expected host:port or kafka[+ssl]://host:port"),
+    ],
+)
+def test_other_urls_are_refused(servers: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        KafkaSettings(kafka_bootstrap_servers=servers)
+
+
+def test_an_ssl_url_with_a_plaintext_protocol_is_refused() -> None:
+    with pytest.raises(ValidationError, match="kafka\\+ssl:// brokers"):
+        KafkaSettings.model_validate(
+            {"kafka_url": "kafka+ssl://a:1", "kafka_security_protocol": "PLAINTEXT"}
+        )
+
+
+def test_pem_text_on_one_line_with_escaped_newlines_is_a_valid_file(tmp_path: Path) -> None:
+    ca = issue("one-line-ca")
+    one_line = ca.cert_pem.strip().replace("\n", "\\n")  # as some secret stores hand it over
+    kafka = KafkaSettings(kafka_security_protocol="SSL", kafka_ssl_ca_file=one_line)
+    assert Path(kafka.kafka_ssl_ca_file or "").read_text() == ca.cert_pem
+    assert isinstance(kafka.ssl_context(), ssl.SSLContext)  # loads as a CA bundle

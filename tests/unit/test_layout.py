@@ -7,6 +7,7 @@ imported only in streams/seam; the service never imports the development tools.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,3 +104,27 @@ def test_the_walk_finds_each_kind_of_violation(
     monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
     [violation] = list(_violations(module))
     assert expected in violation
+
+
+def _package_imports() -> dict[str, set[str]]:
+    """Per package, the other packages of ours it imports, and ``faust`` if it does."""
+    found: dict[str, set[str]] = {package: set() for package in SERVICE}
+    for path in _modules():
+        own = path.relative_to(ROOT).parts[0]
+        for _, module in _imports(path):
+            top = module.split(".")[0]
+            if (top in SERVICE and top != own) or top == "faust":
+                found[own].add(top)
+    return found
+
+
+def test_the_architecture_doc_lists_what_each_package_imports() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    section = text.split("| package | imports of ours (and Faust) |", 1)[1].split("\n\n", 1)[0]
+    documented = {}
+    for row in re.findall(r"^\| `(\w+)` \| (.+) \|$", section, flags=re.MULTILINE):
+        package, imports = row
+        documented[package] = set(re.findall(r"`(\w+)`", imports))
+    assert documented == _package_imports(), "update docs/architecture.md's import table"
+    # ...and its drawing of the layers is this test's.
+    assert "  <-  ".join(", ".join(layer) for layer in LAYERS) in text
