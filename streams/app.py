@@ -27,6 +27,7 @@ from processors.protocols import Collaborators
 from processors.unthread_lookup import CachedUnthreadLookup
 from schemas.integration import IntegrationRecord
 from streams.agent import AgentConfig, SyncAgent
+from streams.delivery import Deliveries
 from streams.handler import EventHandler
 from streams.logs import logging_config
 from streams.metrics import Metrics, Readings, serve_metrics
@@ -99,6 +100,11 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     vitally = _vitally_client(settings, clock, observer=Observers(metrics, health))
     states = TableStates(table)
     replay = ReplayGuard(app)
+    deliveries = Deliveries(
+        stopping=stopping,
+        timeout_s=app.conf.broker_request_timeout,
+        on_failure=metrics.not_delivered,
+    )
 
     directory = _directory(settings, vitally, clock, stopping)
     handler = EventHandler(
@@ -108,6 +114,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
             _raw_topic(app, settings.audit_topic, partitions=partitions),
             _raw_topic(app, settings.dlq_topic, partitions=partitions),
             metrics,
+            deliveries,
         ),
         calls=Collaborators(vitally, directory, clock),
         unthread=_unthread_lookup(settings, unthread),
@@ -125,6 +132,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         _agent_config(settings),
         handler=handler,
         states=states,
+        deliveries=deliveries,
         index=index,
         integrations=integrations,
         directory=directory,

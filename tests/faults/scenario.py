@@ -17,7 +17,7 @@ from tests.faults.checks import SyncCounts, wait_until_synced
 from tests.faults.crew import Crew
 from tests.faults.diagnose import diagnose
 from tests.faults.feeder import Feeder
-from tests.faults.offsets import caught_up
+from tests.faults.offsets import caught_up, end_offsets
 from tests.faults.partition_stall import partition_stall
 from tests.faults.progress import Progress
 from tests.faults.report import REPORT, summarize
@@ -146,6 +146,15 @@ class Scenario:
         assert counts.extras == 0, detail
         assert settled, f"{self.name}: the worker never committed everything\n{detail}"
 
+    def written(self) -> dict[str, int]:
+        """What the workers wrote besides Vitally: DLQ copies and retry records (wake-ups of
+        parked conversations), in all, from the topics' end offsets."""
+        d = self.deployed
+        return {
+            "dlq_records": sum(end_offsets(d.bootstrap, d.dlq_topic).values()),
+            "retry_records": sum(end_offsets(d.bootstrap, d.retry_topic).values()),
+        }
+
     def finish(self, timeout: float = 150.0, **notes: Any) -> SyncCounts:
         """Wait, write the summary line, assert the counts are 0."""
         self.mark("faults done, waiting for the end state")
@@ -160,6 +169,7 @@ class Scenario:
                 "partition_stall_partition": partition,
                 **notes,
             }
+        notes = {**self.written(), **notes}
         logs = REPORT.parent / "fault-logs" / self.name
         self.crew.save_logs(logs)
         if counts.lost or counts.duplicate_ids:
