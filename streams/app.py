@@ -361,7 +361,11 @@ def _integration_store(app: faust.App, settings: Settings, index: ParkedIndex) -
     integrations_topic = _raw_topic(app, settings.integrations_topic)
 
     async def publish(record: IntegrationRecord) -> None:
-        sent = await integrations_topic.send(key=record.tenant_id.encode(), value=record.to_json())
+        # Partition 0 always, as the CLI writes: one tenant's records stay in one partition,
+        # in order, even on a topic made with several.
+        sent = await integrations_topic.send(
+            key=record.tenant_id.encode(), value=record.to_json(), partition=0
+        )
         await sent  # durable before anyone is told it happened
 
     return IntegrationStore(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from demo.events import new_conversation
 from devtools.processes import ROOT, free_port
 
 from integrations.secrets import SecretBox, UndecryptableSecret
+from integrations.topic import Entry, latest
 from schemas.integration import IntegrationRecord
 from tests.e2e.tenant_api import Api, basic
 from tests.fixtures.kafka import KafkaBroker, consume_all
@@ -27,6 +29,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 
 TENANT = "T01ROTATE"
 TOKEN = "acme-rotation-secret"
+NEW_TOKEN = "acme-rotation-secret-2"
 
 
 def _latest(deployed: Deployment) -> IntegrationRecord:
@@ -78,6 +81,59 @@ def test_rotating_secrets_key_keeps_every_tenant_syncing(
     assert [c["externalId"] for c in sandbox.conversations("acme")] == [
         "c-rot-1", "c-rot-2", "c-rot-3",
     ]  # fmt: skip
+
+
+def test_rotation_with_a_running_worker_and_a_concurrent_reconnect_and_recheck(
+    deployed: Deployment, sandbox: SandboxHandle
+) -> None:
+    """rotate-secrets while a worker runs and, at the same time, a tenant reconnects through
+    the worker's API with a new key and another is re-checked through the CLI: whatever the
+    interleaving, the reconnect and the re-check stand for the worker and the CLI alike, and
+    each tenant's last record on the topic (what compaction keeps) is its current one, under
+    the new key."""
+    sandbox.add_org(
+        "acme", tokens=[TOKEN, NEW_TOKEN], users=[{"email": "jane@customer.example"}],
+        admins=[{"email": "ops@vendor.example", "licenseStatus": "active"}],
+    )  # fmt: skip
+    k1, k2 = deployed.secrets_key, Fernet.generate_key().decode()
+    tenants = [f"T0{i}" for i in range(4)]
+    for tenant in tenants:  # stored under k1
+        deployed.connect(tenant, subdomain="acme", api_key=TOKEN)
+    deployed.secrets_key = f"{k2},{k1}"
+    worker = deployed.start_worker()
+    api = Api(worker, deployed.admin_token)
+
+    with ThreadPoolExecutor(3) as pool:
+        rotation = pool.submit(deployed.cli, "rotate-secrets")
+        reconnected = pool.submit(api.connect, tenants[0], "acme", basic(NEW_TOKEN))
+        pool.submit(deployed.cli, "recheck", "--tenant", tenants[1]).result()
+        fingerprint = reconnected.result()["keyFingerprint"]
+        assert json.loads(rotation.result().stdout)["undecryptable"] == []
+
+    records = consume_all(deployed.bootstrap, deployed.integrations_topic, timeout_s=15)
+    log = [
+        Entry(r.key.decode(), IntegrationRecord.from_json(r.value))
+        for r in records
+        if r.key and r.value
+    ]
+    current = latest(log)
+    assert set(current) == set(tenants)
+    for tenant, held in current.items():
+        assert held.last, f"{tenant}: an older record was written after its current one"
+        SecretBox(k2).decrypt(held.record.api_key_encrypted)  # the new key alone reads it
+    assert current[tenants[0]].record.key_fingerprint == fingerprint
+    assert current[tenants[1]].record.recheck_requested_at is not None
+    cli_view = deployed.status(tenants[0])
+    assert cli_view["keyFingerprint"] == fingerprint
+    assert deployed.status(tenants[1])["recheckRequestedAt"] is not None
+    assert api.get(tenants[0]).json()["keyFingerprint"] == fingerprint
+    assert api.get(tenants[1]).json()["recheckRequestedAt"] is not None
+    deployed.produce([
+        new_conversation(tenants[0], "c-after", submitter="jane@customer.example",
+                         assignee=None, title="Rotation", text="hi", at=datetime.now(UTC))
+    ])  # fmt: skip
+    (audit,) = deployed.audit(expected=1)
+    assert audit["outcome"] == "synced", audit
 
 
 def test_cli_connect_reports_unreachable_vitally_and_reads_the_key_from_stdin(
