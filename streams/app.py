@@ -17,7 +17,7 @@ from faust.types import TP, StreamT
 from prometheus_client import CollectorRegistry
 
 from apiclient.client import CallObserver, Observers
-from integrations.kafka_config import faust_credentials
+from apiclient.ratelimit import TenantRateLimiter
 from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
 from processors.clock import Clock, SystemClock
@@ -28,6 +28,7 @@ from processors.unthread_lookup import CachedUnthreadLookup
 from schemas.integration import IntegrationRecord
 from streams.agent import AgentConfig, SyncAgent
 from streams.delivery import Deliveries
+from streams.faust_credentials import faust_credentials
 from streams.handler import EventHandler
 from streams.logs import logging_config
 from streams.metrics import Metrics, Readings, serve_metrics
@@ -50,7 +51,6 @@ from unthread.client import UnthreadClient
 from unthread.client import build_http_client as build_unthread_http_client
 from unthread.client import default_limiter as default_unthread_limiter
 from vitally.client import VitallyClient, build_http_client
-from vitally.ratelimit import TenantRateLimiter
 from vitally.retry import NO_RETRY, RetryPolicy
 
 log = logging.getLogger(__name__)

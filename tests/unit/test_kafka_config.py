@@ -15,12 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pydantic import ValidationError
 
-from integrations.kafka_config import (
-    KafkaSettings,
-    aiokafka_config,
-    confluent_config,
-    faust_credentials,
-)
+from integrations.kafka_config import KafkaSettings, aiokafka_config, confluent_config
+from streams.faust_credentials import faust_credentials
 
 SASL = {
     "kafka_bootstrap_servers": "b1:9093,b2:9093",
