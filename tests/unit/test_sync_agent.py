@@ -43,7 +43,7 @@ from streams.ports import KafkaOutputs, ReplayGuard, TableStates
 from streams.seam.changelog import ChangelogTable
 from streams.seam.commits import HandledOffsets
 from tests.fakes import FakeTime, InMemoryVitally
-from tests.kafka_client import Broker
+from tests.kafka_client import Broker, Sent
 
 INPUT, RETRY, AUDIT = "events", "events-retry", "audit"
 EVENTS = TP(INPUT, 0)
@@ -276,16 +276,22 @@ async def test_a_failed_table_change_stops_the_worker_without_acking(world: Worl
     assert world.entries("acked") == []  # the next owner of the partition does it again
 
 
-async def test_an_audit_record_kafka_refuses_is_sent_again_and_its_record_waits_unacked(
-    world: World,
-) -> None:
+async def _audited(world: World) -> Sent:
+    """Record "a" handled, its audit record sent and not yet answered by Kafka."""
     world.handler.outputs = world.outputs
     world.integrations.ready.set()
     await world.agent.on_assigned(set())
     await world.send(b"a")
     world.handler.finish(0)
-    (refused,) = await world.broker.published(1)
-    assert refused.topic == AUDIT
+    (sent,) = await world.broker.published(1)
+    assert sent.topic == AUDIT
+    return sent
+
+
+async def test_an_audit_record_kafka_refuses_is_sent_again_and_its_record_waits_unacked(
+    world: World,
+) -> None:
+    refused = await _audited(world)
     refused.answer.set_exception(RuntimeError("MessageSizeTooLargeError"))
     sent = await world.broker.published(2)
     assert (sent[1].topic, sent[1].key, sent[1].value) == (AUDIT, b"a", refused.value)
@@ -299,12 +305,7 @@ async def test_an_audit_record_kafka_refuses_is_sent_again_and_its_record_waits_
 async def test_a_refused_audit_record_while_stopping_stops_the_worker_without_acking(
     world: World,
 ) -> None:
-    world.handler.outputs = world.outputs
-    world.integrations.ready.set()
-    await world.agent.on_assigned(set())
-    await world.send(b"a")
-    world.handler.finish(0)
-    (refused,) = await world.broker.published(1)
+    refused = await _audited(world)
     world.stopping[0] = True
     refused.answer.set_exception(RuntimeError("topic deleted"))
     async with asyncio.timeout(2):
