@@ -2,9 +2,10 @@
 
 Kafka offers no compare-and-set, and workers, the HTTP API and the CLI may write a tenant's
 record while a rotation runs (a connect, a re-check, a worker flagging a rejected key). So a
-rotation changes nothing but the ciphertexts: the rotated record keeps its ``updatedAt``, and
-any record written meanwhile (always with a later ``updatedAt``) stays the current one for
-the workers (:meth:`IntegrationRecord.supersedes`), wherever it lands on the topic.
+rotation changes nothing but the ciphertexts, and its copy is dated one microsecond after the
+record it copies: newer than that record (whichever partition an older writer put it on), and
+older than any record written after the rotation read it, which stays the current one for the
+workers (:meth:`IntegrationRecord.supersedes`) wherever it lands on the topic.
 
 What compaction keeps is the last record per key, though, not the current one: a rotated
 copy of an older record written after a newer one would come back after compaction and
@@ -18,12 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from integrations.secrets import SecretBox, UndecryptableSecret
 from integrations.topic import Entry, latest
 from schemas.integration import IntegrationRecord
 
 ROUNDS = 5
+COPY_DELAY = timedelta(microseconds=1)
 
 
 class RotationUnsettled(RuntimeError):
@@ -76,11 +79,12 @@ def _newest(box: SecretBox, record: IntegrationRecord) -> bool:
 
 
 def _rotated(box: SecretBox, record: IntegrationRecord) -> IntegrationRecord:
-    """The same record, its keys re-encrypted; ``updatedAt`` unchanged (see the module)."""
+    """The same record, its keys re-encrypted, one microsecond newer (see the module)."""
     unthread = record.unthread_api_key_encrypted
     return record.model_copy(
         update={
             "api_key_encrypted": box.rotate(record.api_key_encrypted),
             "unthread_api_key_encrypted": box.rotate(unthread) if unthread is not None else None,
+            "updated_at": record.updated_at + COPY_DELAY,
         }
     )

@@ -50,8 +50,7 @@ class IntegrationRecord(BaseModel):
 
     def supersedes(self, previous: IntegrationRecord | None) -> bool:
         """Whether this record, read after ``previous``, is the tenant's integration now: the
-        later ``updatedAt`` wins, and at the same ``updatedAt`` the later record (a key
-        rotation keeps ``updatedAt``: it re-encrypts, it changes nothing). The one rule
+        later ``updatedAt`` wins, and at the same ``updatedAt`` the later record. The one rule
         workers and the CLI read the integrations topic with."""
         return previous is None or self.updated_at >= previous.updated_at
 

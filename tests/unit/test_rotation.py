@@ -47,7 +47,7 @@ class Topic:
         return [e.record for e in self.log if e.tenant_id == tenant][-1]
 
 
-def test_each_key_is_re_encrypted_once_with_the_newest_key_and_updated_at_kept() -> None:
+def test_each_key_is_re_encrypted_once_with_the_newest_key_a_microsecond_newer() -> None:
     old = SecretBox(OLD)
     topic = Topic(_record("T1", old, at=T0), _record("T2", old, at=T0))
     done = rotate_secrets(SecretBox(f"{NEW},{OLD}"), topic.read, topic.publish)
@@ -55,7 +55,7 @@ def test_each_key_is_re_encrypted_once_with_the_newest_key_and_updated_at_kept()
     assert len(topic.log) == 4
     for tenant in ("T1", "T2"):
         last = topic.last(tenant)
-        assert last is not None and last.updated_at == T0
+        assert last is not None and last.updated_at == T0 + timedelta(microseconds=1)
         assert SecretBox(NEW).decrypt(last.api_key_encrypted) == "Basic k"
     again = rotate_secrets(SecretBox(f"{NEW},{OLD}"), topic.read, topic.publish)
     assert again.rotated == set() and len(topic.log) == 4  # nothing left to do
@@ -70,7 +70,8 @@ def test_a_record_written_during_the_rotation_stays_current_and_ends_up_last() -
     rotate_secrets(SecretBox(f"{NEW},{OLD}"), topic.read, topic.publish)
     current = latest(topic.read())["T1"]
     assert current.last  # what compaction keeps is what the workers hold
-    assert current.record.updated_at == reconnect.updated_at
+    assert current.record.updated_at == reconnect.updated_at + timedelta(microseconds=1)
+    assert current.record.key_fingerprint == reconnect.key_fingerprint
     assert SecretBox(NEW).decrypt(current.record.api_key_encrypted) == "Basic new"
 
 
