@@ -103,6 +103,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     deliveries = Deliveries(
         stopping=stopping,
         timeout_s=app.conf.broker_request_timeout,
+        grace_s=settings.http_timeout_seconds,
         on_failure=metrics.not_delivered,
     )
 

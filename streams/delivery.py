@@ -15,14 +15,17 @@ the partition: its input record stays unacked, so nothing after it in its partit
 committed, and once the topic takes writes again the record is audited and acked without a
 restart. Re-sending, not handling the record again, matters: its outcome and table change
 are already written, and a second run would only audit it as a duplicate. A worker that is
-stopping or handing its partitions over gives up, unacked (:class:`UndeliveredOutput`):
-the agent then stops the worker, and the next owner handles the record again.
+stopping or handing its partitions over keeps trying for ``grace_s`` (what a call in flight
+gets at a handover), so a refusal that clears by itself (a leader moving) costs no restart;
+past it, it gives up, unacked (:class:`UndeliveredOutput`): the agent then stops the worker
+rather than hold the rebalance, and the next owner handles the record again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -82,13 +85,17 @@ class Deliveries:
         *,
         stopping: Callable[[], bool],
         timeout_s: float,
+        grace_s: float,
         on_failure: Callable[[OutputKind], None],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._stopping = stopping
         self._timeout_s = timeout_s
+        self._grace_s = grace_s
         self._on_failure = on_failure
         self._sleep = sleep
+        self._monotonic = monotonic
 
     @staticmethod
     def collect() -> list[Sent]:
@@ -115,14 +122,21 @@ class Deliveries:
             pending.append(sent)
 
     async def delivered(self, outputs: list[Sent]) -> None:
-        """Return once Kafka has every output; raise :class:`UndeliveredOutput` if one was
-        refused and the worker is stopping."""
+        """Return once Kafka has every output; raise :class:`UndeliveredOutput` if one is
+        still refused after the worker has been stopping for ``grace_s``."""
         for output, sent in outputs:
             delay = FIRST_DELAY_S
+            stopping_since: float | None = None
             while (error := await self._outcome(sent)) is not None:
                 self._on_failure(output.kind)
-                if self._stopping():
-                    raise UndeliveredOutput(output, error)
+                if not self._stopping():
+                    stopping_since = None
+                elif stopping_since is None:
+                    stopping_since = self._monotonic()
+                if stopping_since is not None:
+                    if self._monotonic() - stopping_since >= self._grace_s:
+                        raise UndeliveredOutput(output, error)
+                    delay = min(delay, self._grace_s)
                 log.error(
                     "could not write the %s record to %s (%s); its input record is not acked "
                     "and nothing after it in its partition is committed; sending again in %.0f s",

@@ -162,7 +162,7 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
     broker = Broker(app, monkeypatch)
     stopping = [False]
     deliveries = Deliveries(
-        stopping=lambda: stopping[0], timeout_s=2.0, on_failure=lambda _: None,
+        stopping=lambda: stopping[0], timeout_s=2.0, grace_s=0.0, on_failure=lambda _: None,
         sleep=lambda _: asyncio.sleep(0),
     )  # fmt: skip
     outputs = KafkaOutputs(
