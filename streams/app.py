@@ -25,7 +25,6 @@ from processors.conversation_index import ConversationIndex
 from processors.directory import CachedDirectory
 from processors.protocols import Collaborators
 from processors.unthread_lookup import CachedUnthreadLookup
-from schemas.integration import IntegrationRecord
 from streams.agent import AgentConfig, SyncAgent
 from streams.delivery import Deliveries
 from streams.faust_credentials import faust_credentials
@@ -46,7 +45,7 @@ from streams.tenant_gate import TenantGate
 from streams.topics import TopicLayout
 from streams.vitally_health import VitallyHealth
 from streams.web.probes import register_views
-from streams.web.tenants import register_tenant_api
+from streams.web.tenants import faust_publisher, register_tenant_api
 from unthread.client import UnthreadClient
 from unthread.client import build_http_client as build_unthread_http_client
 from unthread.client import default_limiter as default_unthread_limiter
@@ -359,23 +358,14 @@ def _register_agent(
 
 
 def _integration_store(app: faust.App, settings: Settings, index: ParkedIndex) -> IntegrationStore:
-    integrations_topic = _raw_topic(app, settings.integrations_topic)
-
-    async def publish(record: IntegrationRecord) -> None:
-        # Partition 0 always, as the CLI writes: one tenant's records stay in one partition,
-        # in order, even on a topic made with several.
-        sent = await integrations_topic.send(
-            key=record.tenant_id.encode(), value=record.to_json(), partition=0
-        )
-        await sent  # durable before anyone is told it happened
-
     return IntegrationStore(
         kafka=settings,
         topic=settings.integrations_topic,
         box=SecretBox(settings.secrets_key.get_secret_value()),
         base_url_override=settings.vitally_base_url,
         unthread_base_url=settings.unthread_base_url,
-        publish=publish,
+        # The API's publisher: partition 0, durable before anyone is told it happened.
+        publish=faust_publisher(app, settings.integrations_topic),
         on_reconnect=index.wake_tenant,
         on_recheck=index.wake_tenant,
     )

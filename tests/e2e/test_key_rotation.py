@@ -22,7 +22,7 @@ from integrations.topic import Entry, latest
 from schemas.integration import IntegrationRecord
 from tests.e2e.tenant_api import Api, basic, wait_for
 from tests.faults.offsets import end_offsets
-from tests.fixtures.kafka import KafkaBroker, consume_all, produce
+from tests.fixtures.kafka import KafkaBroker, consume_all, create_topic, produce
 from tests.fixtures.sandbox import SandboxHandle
 from tests.fixtures.worker import CLI, Deployment
 
@@ -143,6 +143,39 @@ def test_rotation_with_a_running_worker_and_a_concurrent_reconnect_and_recheck(
     ])  # fmt: skip
     (audit,) = deployed.audit(expected=1)
     assert audit["outcome"] == "synced", audit
+
+
+def test_every_integrations_write_goes_to_partition_0_of_a_topic_made_with_several(
+    deployed: Deployment, sandbox: SandboxHandle
+) -> None:
+    """Connects through the API, a re-check through the CLI and a worker's own
+    needs_attention all write partition 0, so a tenant's records keep their order on a topic
+    made with three."""
+    create_topic(deployed.bootstrap, deployed.integrations_topic, partitions=3)
+    sandbox.add_org(
+        "acme", tokens=[TOKEN], users=[{"email": "jane@customer.example"}],
+        admins=[{"email": "ops@vendor.example", "licenseStatus": "active"}],
+    )  # fmt: skip
+    worker = deployed.start_worker()
+    api = Api(worker, deployed.admin_token)
+    tenants = [f"T-PART-{i}" for i in range(6)]  # their keys hash to every partition
+    for tenant in tenants:
+        api.connect(tenant, "acme", basic(TOKEN))
+    deployed.cli("recheck", "--tenant", tenants[1])
+    sandbox.set_tokens("acme", [NEW_TOKEN])  # Vitally now refuses the stored key
+    deployed.produce(
+        new_conversation(tenant, f"c-{tenant}", submitter="jane@customer.example",
+                         assignee=None, title="Refused", text="hi", at=datetime.now(UTC))
+        for tenant in tenants
+    )  # fmt: skip
+    wait_for(
+        lambda: all(api.get(t).json()["status"] == "needs_attention" for t in tenants),
+        what="the worker to flag every refused key",
+    )  # fmt: skip
+    records = consume_all(deployed.bootstrap, deployed.integrations_topic, timeout_s=15)
+    flagged = [r for r in records if r.value and b'"needs_attention"' in r.value]
+    assert len(flagged) == len(tenants) and len(records) == 2 * len(tenants) + 1
+    assert {r.partition for r in records} == {0}
 
 
 def _stored(tenant: str, box: SecretBox) -> IntegrationRecord:
