@@ -1,7 +1,7 @@
 """One logical API call: tenant, endpoint, and how to read (or fail to read) its answer.
 
 Each API subclasses `ApiCall` with its target type, its errors, its credential header and
-what in that header must never reach a log (`vitally._call.Call`, `unthread.client._Call`).
+what in that header must never reach a log (each API package's own subclass).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class ApiCall(Generic[T]):
     the ids filled into it never reach either.
     """
 
-    # The API's name, prefixed to log fields ("vitally_tenant") and log lines.
+    # The API's name, prefixed to log fields ("<api>_tenant") and log lines.
     api: ClassVar[str]
     errors: ClassVar[ErrorFamily[Any, Any]]
 

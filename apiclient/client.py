@@ -30,7 +30,7 @@ Params = Mapping[str, str | int]
 class CallObserver(Protocol):
     """Told of every request the client sends and every wait for a tenant's budget: the
     metrics, and what the worker knows of each tenant's API health without a call of its own
-    (:mod:`streams.vitally_health`)."""
+    (the worker's per-tenant health tracking)."""
 
     def called(
         self,
@@ -119,7 +119,7 @@ class ApiClient:
         await self._http.aclose()
 
     def _sent(self) -> None:
-        """Called once per HTTP request the client sends (the Vitally client counts them)."""
+        """Called once per HTTP request the client sends (a client may count them)."""
 
     async def _send_or_none(
         self, call: ApiCall[Any], *, params: Params | None = None

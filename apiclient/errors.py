@@ -1,6 +1,6 @@
 """The error tree every API client raises, once for all of them.
 
-Each API (`vitally.errors`, `unthread.errors`) names its own classes, reasons and docstrings;
+Each API's package names its own classes, reasons and docstrings in its `errors` module;
 the behaviour lives here, in bases it mixes in behind its own:
 
 * ApiError                 .reason (stable snake_case code), .transient, .maybe_applied,
@@ -16,8 +16,10 @@ the behaviour lives here, in bases it mixes in behind its own:
     + ResponseError  2xx whose body we cannot read
 
 An API's classes put the shared base first and its own family base second, e.g.
-`class VitallyNotFound(NotFound[Reason], VitallyStatusError)`, so `except VitallyError` catches
-all of Vitally's and the behaviour is the shared one. `ErrorFamily` maps a status to an API's
+`class AcmeNotFound(NotFound[Reason], AcmeStatusError)`, so `except AcmeError` catches all
+of that API's and the behaviour is the shared one. That module is the one map from the API's
+failures to reasons: each class's `reason`, and its `park_reason` (why an event may wait
+when the failure outlasts the retries). `ErrorFamily` maps a status to an API's
 class: the one place that does.
 """
 
@@ -25,6 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
+
+from schemas.audit import Reason
 
 R = TypeVar("R", bound=str)
 E = TypeVar("E", bound="StatusError[Any]")
@@ -35,11 +39,14 @@ BODY_EXCERPT_CHARS = 300
 class ApiError(Exception, Generic[R]):
     """Base of every error an API client raises; nothing above a client sees httpx."""
 
-    # Names the API in messages ("Vitally answered 500 to ...").
+    # Names the API in messages ("Acme answered 500 to ...").
     api: ClassVar[str] = "the API"
     # What a Throttled error says was spent.
     budget: ClassVar[str] = "request budget"
     reason: R
+    # Why an event may wait for this failure to clear (`apiclient.retry.GiveUp.park`): an
+    # audit reason, named by each API's errors.
+    park_reason: Reason
     transient: bool = False
     retry_after: float | None = None
 

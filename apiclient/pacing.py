@@ -1,4 +1,4 @@
-"""What the send loop asks of a tenant's request budget (`vitally.ratelimit.TenantRateLimiter`)."""
+"""What the send loop asks of a tenant's request budget (`ratelimit.TenantRateLimiter`)."""
 
 from __future__ import annotations
 

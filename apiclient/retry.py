@@ -4,8 +4,8 @@ One decision for both callers: the client's own retries (which cannot look a wri
 never repeat one that may have landed) and the handler's in-line retries of a whole event
 (which look it up by its externalId first). What is not retried either fails or, when it may
 clear by itself, is parked by the handler with the decision's reason.
-The policy reads only what every client's errors say (`Retryable`), so the Unthread client
-decides with it too (it acts on RetryIn/GiveUp; the park reasons are the Vitally handler's).
+The policy reads only what every client's errors say (`Retryable`), the park reason included
+(an audit reason each API's errors name for themselves), so every client decides with it.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
-ParkReason = Literal["vitally_unavailable", "vitally_rate_limited"]
+from schemas.audit import Reason
 
 
 class Retryable(Protocol):
-    """What the policy reads of a failure: VitallyError and UnthreadError both say it."""
+    """What the policy reads of a failure: every API client's errors say it."""
 
     @property
     def reason(self) -> str: ...
@@ -32,6 +32,12 @@ class Retryable(Protocol):
 
     @property
     def retry_after(self) -> float | None: ...
+
+    @property
+    def park_reason(self) -> Reason:
+        """Why an event may wait for this failure to clear (the API's "rate limited" or
+        "unavailable" reason), should it outlast the retries."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ class GiveUp:
     """Stop trying now. ``park`` names why the failure may clear by itself (the event can
     wait for it); None means it will not (a rejection: the event fails)."""
 
-    park: ParkReason | None
+    park: Reason | None
 
 
 Decision = RetryIn | GiveUp
@@ -57,7 +63,7 @@ class RetryPolicy:
     """How often and how patiently a transient failure is repeated.
 
     Attempts are numbered from 1; `attempt` is always the one that just failed. A wait
-    longer than `max_delay` (Vitally's advice after a 429 can be a minute) is never sat out
+    longer than `max_delay` (a server's advice after a 429 can be a minute) is never sat out
     in line: the caller gives up and the event parks, instead of holding a partition.
     """
 
@@ -78,13 +84,12 @@ class RetryPolicy:
         """What to do after ``attempt`` failed with ``error``.
 
         ``can_look_up``: the caller looks a write up by its externalId before repeating it,
-        so a write that may have landed can be retried (Vitally has no idempotency key).
+        so a write that may have landed can be retried (for an API without idempotency keys).
         ``may_wait``: false while the worker stops or rebalances: nothing more in line.
         """
         if not error.transient and not error.maybe_applied:
             return GiveUp(park=None)
-        limited = error.reason == "vitally_rate_limited"
-        park: ParkReason = "vitally_rate_limited" if limited else "vitally_unavailable"
+        park = error.park_reason
         delay = self.delay(attempt, error)
         if (
             attempt >= self.max_attempts

@@ -5,7 +5,8 @@ The service talks to Kafka through three libraries: Faust (its aiokafka consumer
 and admin client), plain aiokafka (:mod:`integrations.tail`) and confluent-kafka (topic
 creation, the offset probe, start offsets, the CLI's one-shot readers and writers, replay).
 Each spells security differently; :class:`KafkaSettings` is read from the environment once
-and :func:`confluent_config`, :func:`aiokafka_config` and :func:`faust_credentials` give each
+and :func:`confluent_config`, :func:`aiokafka_config` and
+:func:`streams.faust_credentials.faust_credentials` (Faust is the stream layer's) give each
 library the same broker, protocol, mechanism, credentials and certificates.
 
 Each variable, with what it accepts, is in docs/interfaces.md (Environment), generated from
@@ -20,7 +21,6 @@ import logging
 import ssl
 from typing import Any, Literal
 
-import faust
 from aiokafka import codec as aiokafka_codec
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -202,21 +202,6 @@ def aiokafka_config(kafka: KafkaSettings) -> dict[str, Any]:
     if kafka.uses_ssl:
         config["ssl_context"] = kafka.ssl_context()
     return config
-
-
-def faust_credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSLCredentials | None:
-    """Faust's ``broker_credentials``: what its own aiokafka clients authenticate with."""
-    if kafka.uses_sasl:
-        password = kafka.kafka_sasl_password
-        return faust.SASLCredentials(
-            username=kafka.kafka_sasl_username,
-            password=password.get_secret_value() if password else None,
-            ssl_context=kafka.ssl_context(),  # SASL_SSL with one, SASL_PLAINTEXT without
-            mechanism=kafka.kafka_sasl_mechanism,
-        )
-    if kafka.uses_ssl:
-        return faust.SSLCredentials(kafka.ssl_context())
-    return None
 
 
 _SCHEMES = ("kafka", "kafka+ssl")

@@ -30,6 +30,7 @@ class SecretBox:
         if not keys:
             raise SecretsKeyError("SECRETS_KEY is empty")
         try:
+            self._newest = Fernet(keys[0])
             self._fernet = MultiFernet([Fernet(k) for k in keys])
         except ValueError as exc:
             raise SecretsKeyError(
@@ -45,6 +46,14 @@ class SecretBox:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
             raise UndecryptableSecret("no key in SECRETS_KEY decrypts this secret") from exc
+
+    def is_newest(self, token: str) -> bool:
+        """Whether the newest key (the first) decrypts it: nothing left to rotate."""
+        try:
+            self._newest.decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
 
     def rotate(self, token: str) -> str:
         """Re-encrypt with the newest key."""

@@ -156,7 +156,7 @@ class IntegrationStore:
             self._records.pop(tenant_id, None)
             self._undecryptable.discard(tenant_id)
             return
-        if previous is not None and record.updated_at < previous.updated_at:
+        if not record.supersedes(previous):
             return  # our own newer write already applied; the topic caught up with an older one
         if (
             record.status == "needs_attention"

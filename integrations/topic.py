@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -42,16 +43,58 @@ def publish_record(kafka: KafkaSettings, topic: str, record: IntegrationRecord) 
 
 
 def read_records(kafka: KafkaSettings, topic: str) -> dict[str, IntegrationRecord]:
-    """The latest record per tenant, read from the beginning of the topic to its end."""
-    records: dict[str, IntegrationRecord] = {}
+    """The latest record per tenant, read from the beginning of the topic to its end, by the
+    workers' rule (:meth:`IntegrationRecord.supersedes`)."""
+    return {tenant: entry.record for tenant, entry in latest(read_log(kafka, topic)).items()}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One record of the integrations topic, ``record`` None for a tombstone."""
+
+    tenant_id: str
+    record: IntegrationRecord | None
+
+
+@dataclass(frozen=True)
+class Latest:
+    """A tenant's current record, and whether it is also its last one on the topic (the
+    one compaction keeps)."""
+
+    record: IntegrationRecord
+    last: bool
+
+
+def read_log(kafka: KafkaSettings, topic: str) -> list[Entry]:
+    """Every readable record with a key, in the order it was written (one partition)."""
+    log: list[Entry] = []
     for key, value in read_topic(kafka, topic):
         if key is None:
             continue
-        if value is None:
-            records.pop(key.decode(), None)
-        else:
-            records[key.decode()] = IntegrationRecord.from_json(value)
-    return records
+        try:
+            record = None if value is None else IntegrationRecord.from_json(value)
+        except ValueError:
+            continue  # as the workers do: an unreadable record is ignored
+        log.append(Entry(key.decode(), record))
+    return log
+
+
+def latest(log: list[Entry]) -> dict[str, Latest]:
+    """Each tenant's current record as the workers see it; a tombstone forgets the tenant."""
+    current: dict[str, Entry] = {}
+    last: dict[str, Entry] = {}
+    for entry in log:
+        last[entry.tenant_id] = entry
+        held = current.get(entry.tenant_id)
+        if entry.record is None:
+            current.pop(entry.tenant_id, None)
+        elif entry.record.supersedes(held.record if held else None):
+            current[entry.tenant_id] = entry
+    return {
+        tenant: Latest(entry.record, last[tenant] is entry)
+        for tenant, entry in current.items()
+        if entry.record is not None
+    }
 
 
 def read_topic(kafka: KafkaSettings, topic: str) -> Iterator[tuple[bytes | None, bytes | None]]:

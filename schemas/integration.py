@@ -53,6 +53,12 @@ class IntegrationRecord(BaseModel):
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()
 
+    def supersedes(self, previous: IntegrationRecord | None) -> bool:
+        """Whether this record, read after ``previous``, is the tenant's integration now: the
+        later ``updatedAt`` wins, and at the same ``updatedAt`` the later record. The one rule
+        workers and the CLI read the integrations topic with."""
+        return previous is None or self.updated_at >= previous.updated_at
+
     @classmethod
     def from_json(cls, raw: bytes) -> IntegrationRecord:
         return cls.model_validate_json(raw)

@@ -3,9 +3,10 @@
 The agent stays thin. It reads input and retry records without auto-ack, hands each to a
 per-conversation lane (:mod:`streams.lanes`) and acks in offset order per partition once the
 record is fully handled: its table changes are in the changelog (Faust's flush before a
-commit does not wait for them, see :mod:`streams.seam.changelog`) and its audit record is
-in the Kafka client's batches, which that flush does wait for. So an offset is only
-committed after the audit record and table change it produced (docs/faust-pitfalls.md).
+commit does not wait for them, see :mod:`streams.seam.changelog`) and Kafka has accepted its
+audit record and DLQ copy (Faust's flush ignores a refused one, see :mod:`streams.delivery`).
+So an offset is only committed after the audit record, DLQ copy and table change it
+produced (docs/faust-pitfalls.md).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from integrations.kafka_config import KafkaSettings
 from integrations.store import IntegrationStore
 from processors.clock import Clock, epoch_ms
 from processors.directory import CachedDirectory
+from streams.delivery import Deliveries, UndeliveredOutput
 from streams.handler import SourceRecord
 from streams.lanes import KeyedLanes, OffsetSequencer
 from streams.logs import bind_event
@@ -67,6 +69,7 @@ class SyncAgent:
         *,
         handler: RecordHandler,
         states: TableStates,
+        deliveries: Deliveries,
         index: ParkedIndex,
         integrations: IntegrationStore,
         directory: CachedDirectory,
@@ -79,6 +82,7 @@ class SyncAgent:
         self._config = config
         self._handler = handler
         self._states = states
+        self._deliveries = deliveries
         self._index = index
         self._integrations = integrations
         self._directory = directory
@@ -229,8 +233,14 @@ class SyncAgent:
         )
         try:
             writes = self._states.collect_writes()
+            outputs = self._deliveries.collect()
             await self._handler.handle(record)
             await self._states.written(writes)
+            await self._deliveries.delivered(outputs)
+        except UndeliveredOutput as undelivered:
+            log.critical("%s; stopping the worker, this record unacked", undelivered)  # noqa: TRY400 - one line, the reason is in it
+            await self._app.crash(undelivered)
+            return
         except Exception:
             # Only Kafka itself failing to take our output lands here. Acking would lose the
             # record; stopping unacked makes the next owner redo it.

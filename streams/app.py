@@ -17,7 +17,7 @@ from faust.types import TP, StreamT
 from prometheus_client import CollectorRegistry
 
 from apiclient.client import CallObserver, Observers
-from integrations.kafka_config import faust_credentials
+from apiclient.ratelimit import TenantRateLimiter
 from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
 from processors.clock import Clock, SystemClock
@@ -25,9 +25,10 @@ from processors.conversation_index import ConversationIndex
 from processors.directory import CachedDirectory
 from processors.protocols import Collaborators
 from processors.unthread_lookup import CachedUnthreadLookup
-from schemas.integration import IntegrationRecord
 from schemas.kafka_limits import PRODUCER_MAX_REQUEST_BYTES
 from streams.agent import AgentConfig, SyncAgent
+from streams.delivery import Deliveries
+from streams.faust_credentials import faust_credentials
 from streams.handler import EventHandler
 from streams.liveness import TICK_S, Liveness
 from streams.logs import logging_config
@@ -47,12 +48,11 @@ from streams.tenant_gate import TenantGate
 from streams.topics import TopicLayout
 from streams.vitally_health import VitallyHealth
 from streams.web.probes import register_views
-from streams.web.tenants import register_tenant_api
+from streams.web.tenants import faust_publisher, register_tenant_api
 from unthread.client import UnthreadClient
 from unthread.client import build_http_client as build_unthread_http_client
 from unthread.client import default_limiter as default_unthread_limiter
 from vitally.client import VitallyClient, build_http_client
-from vitally.ratelimit import TenantRateLimiter
 from vitally.retry import NO_RETRY, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,12 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     vitally = _vitally_client(settings, clock, observer=Observers(metrics, health))
     states = TableStates(table)
     replay = ReplayGuard(app)
+    deliveries = Deliveries(
+        stopping=stopping,
+        timeout_s=app.conf.broker_request_timeout,
+        grace_s=settings.http_timeout_seconds,
+        on_failure=metrics.not_delivered,
+    )
 
     directory = _directory(settings, vitally, clock, stopping)
     handler = EventHandler(
@@ -111,6 +117,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
             _raw_topic(app, settings.audit_topic, partitions=partitions),
             _raw_topic(app, settings.dlq_topic, partitions=partitions),
             metrics,
+            deliveries,
         ),
         calls=Collaborators(vitally, directory, clock),
         unthread=_unthread_lookup(settings, unthread),
@@ -128,6 +135,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         _agent_config(settings),
         handler=handler,
         states=states,
+        deliveries=deliveries,
         index=index,
         integrations=integrations,
         directory=directory,
@@ -380,19 +388,14 @@ def _register_agent(
 
 
 def _integration_store(app: faust.App, settings: Settings, index: ParkedIndex) -> IntegrationStore:
-    integrations_topic = _raw_topic(app, settings.integrations_topic)
-
-    async def publish(record: IntegrationRecord) -> None:
-        sent = await integrations_topic.send(key=record.tenant_id.encode(), value=record.to_json())
-        await sent  # durable before anyone is told it happened
-
     return IntegrationStore(
         kafka=settings,
         topic=settings.integrations_topic,
         box=SecretBox(settings.secrets_key.get_secret_value()),
         base_url_override=settings.vitally_base_url,
         unthread_base_url=settings.unthread_base_url,
-        publish=publish,
+        # The API's publisher: partition 0, durable before anyone is told it happened.
+        publish=faust_publisher(app, settings.integrations_topic),
         on_reconnect=index.wake_tenant,
         on_recheck=index.wake_tenant,
     )

@@ -30,13 +30,14 @@ from collections.abc import Sequence
 from pydantic import SecretStr, field_validator
 
 from integrations.connect import connect_tenant, disconnect_tenant, request_recheck
-from integrations.secrets import SecretBox, UndecryptableSecret
+from integrations.rotation import RotationUnsettled, rotate_secrets
+from integrations.secrets import SecretBox
 from integrations.sync_counts import AuditCounts
-from integrations.topic import publish_record, read_records, read_topic
+from integrations.topic import publish_record, read_log, read_records, read_topic
 from integrations.validation import ConnectError
 from ops import cli as ops_cli
 from schemas.integration import IntegrationRecord
-from streams.commands.common import environment_epilog, guarded, read_secret
+from streams.commands.common import CommandError, environment_epilog, guarded, read_secret
 from streams.commands.replay import add_replay_parser
 from streams.commands.worker import run_worker
 from streams.settings import ClientSettings, Settings
@@ -291,22 +292,15 @@ def _tenants(settings: ClientSettings, ns: argparse.Namespace) -> int:
 
 
 def _rotate(settings: SecretSettings, ns: argparse.Namespace) -> int:
-    box = SecretBox(settings.secrets_key.get_secret_value())
-    records = read_records(settings, settings.integrations_topic)
-    stuck: list[str] = []
-    for record in records.values():
-        try:
-            encrypted = box.rotate(record.api_key_encrypted)
-            unthread = record.unthread_api_key_encrypted
-            unthread = box.rotate(unthread) if unthread is not None else None
-        except UndecryptableSecret:
-            # Keep going: one tenant whose key was encrypted with a dropped SECRETS_KEY must
-            # not stop the others from moving to the new key. It has to reconnect.
-            stuck.append(record.tenant_id)
-            continue
-        rotated = record.model_copy(
-            update={"api_key_encrypted": encrypted, "unthread_api_key_encrypted": unthread}
+    topic = settings.integrations_topic
+    try:
+        done = rotate_secrets(
+            SecretBox(settings.secrets_key.get_secret_value()),
+            read_log=lambda: read_log(settings, topic),
+            publish=lambda record: publish_record(settings, topic, record),
         )
-        publish_record(settings, settings.integrations_topic, rotated)
-    print(json.dumps({"rotated": len(records) - len(stuck), "undecryptable": stuck}))
+    except RotationUnsettled as exc:
+        raise CommandError(str(exc)) from exc
+    stuck = sorted(done.undecryptable)
+    print(json.dumps({"rotated": len(done.rotated), "undecryptable": stuck}))
     return 1 if stuck else 0

@@ -93,4 +93,7 @@ def logging_config(fmt: LogFormat) -> dict[str, Any]:
                 "filters": ["event"],
             }
         },
+        # Faust's one warning there, on a refused send, prints the whole record (a DLQ copy
+        # carries message text); streams/delivery.py logs the refusal without it.
+        "loggers": {"faust.topics": {"level": "ERROR"}},
     }

@@ -74,8 +74,19 @@ class Metrics:
             registry=registry,
         )
 
+        self.undelivered = Counter(
+            "vitally_sync_output_delivery_failures",
+            "Audit records (output=audit) and DLQ copies (output=dlq) Kafka refused or did not "
+            "confirm in time; each is sent again and its input record waits, unacked",
+            ["output"],
+            registry=registry,
+        )
+
     def audited(self, record: AuditRecord) -> None:
         self.events.labels(record.outcome, record.reason or "").inc()
+
+    def not_delivered(self, output: str) -> None:
+        self.undelivered.labels(output).inc()
 
     def called(
         self,

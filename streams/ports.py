@@ -9,6 +9,7 @@ from faust.types import TP, FutureMessage
 
 from schemas.audit import AuditRecord
 from schemas.state import ConversationState
+from streams.delivery import Deliveries
 from streams.handler import SourceRecord
 from streams.metrics import Metrics
 from streams.seam.changelog import ChangelogTable
@@ -46,18 +47,24 @@ class TableStates:
 
 
 class KafkaOutputs:
-    """Audit records and dead letters, sent through Faust's producer."""
+    """Audit records and dead letters, sent through Faust's producer; the agent awaits their
+    delivery before the ack (:mod:`streams.delivery`)."""
 
     def __init__(
-        self, audit_topic: faust.TopicT, dlq_topic: faust.TopicT, metrics: Metrics
+        self,
+        audit_topic: faust.TopicT,
+        dlq_topic: faust.TopicT,
+        metrics: Metrics,
+        deliveries: Deliveries,
     ) -> None:
         self._audit = audit_topic
         self._dlq = dlq_topic
         self._metrics = metrics
+        self._deliveries = deliveries
 
     async def audit(self, record: AuditRecord) -> None:
         key = record.conversation_id.encode() if record.conversation_id else None
-        await self._audit.send(key=key, value=record.to_json())
+        await self._deliveries.send("audit", self._audit, key, record.to_json())
         self._metrics.audited(record)
 
     async def dead_letter(self, source: SourceRecord, reason: str, detail: str) -> None:
@@ -68,7 +75,7 @@ class KafkaOutputs:
             "x-source-partition": str(source.partition).encode(),
             "x-source-offset": str(source.offset).encode(),
         }
-        await self._dlq.send(key=source.key, value=source.value, headers=headers)
+        await self._deliveries.send("dlq", self._dlq, source.key, source.value, headers)
 
 
 class ReplayGuard:

@@ -125,9 +125,7 @@ class Settings(ClientSettings):
         description="PEM certificate (chain) file: with `WEB_SSL_KEY`, the HTTP API is served "
         "over TLS itself (both or neither)",
     )
-    web_ssl_key: str | None = Field(
-        None, description="PEM private key file of `WEB_SSL_CERT`"
-    )
+    web_ssl_key: str | None = Field(None, description="PEM private key file of `WEB_SSL_CERT`")
     # The HTTP API's bodies are a few short strings; anything much larger is refused (413).
     max_request_bytes: int = Field(
         default=16_384,

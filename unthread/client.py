@@ -19,13 +19,13 @@ import httpx
 
 from apiclient.call import ApiCall
 from apiclient.client import ApiClient
+from apiclient.http import build_http_client as _build_pooled_client
+from apiclient.ratelimit import TenantRateLimiter, parse_seconds
+from apiclient.retry import RetryPolicy
 from schemas.events import Conversation
 from schemas.unthread import ListPage, UnthreadUser
 from unthread.errors import ERRORS
 from unthread.target import UnthreadTarget
-from vitally.client import build_http_client as _build_pooled_client
-from vitally.ratelimit import TenantRateLimiter, parse_seconds
-from vitally.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +40,9 @@ _USERS_PAGE = ListPage[UnthreadUser]
 def build_http_client(timeout: float = 10.0, max_connections: int = 50) -> httpx.AsyncClient:
     """The shared HTTP client for all tenants' Unthread calls.
 
-    Built exactly as Vitally's (`vitally.client.build_http_client`: aiohttp's pool, a deadline
-    on the whole call, no redirects, no cookies), but a pool of its own, so lookups never
-    queue behind Vitally writes.
+    Built as Vitally's (`apiclient.http.build_http_client`: aiohttp's pool, a deadline on the
+    whole call, no redirects, no cookies), but a pool of its own, so lookups never queue
+    behind Vitally writes.
     """
     return _build_pooled_client(timeout=timeout, max_connections=max_connections)
 

@@ -19,6 +19,10 @@
    with redirects off, a 3xx means a wrong base URL, and following it would send the key
    elsewhere.)
 
+Every class also names its `park_reason`, why an event may wait for the failure to clear:
+"unthread_rate_limited" for UnthreadThrottled and UnthreadRateLimited, "unthread_unavailable"
+for the others.
+
 Every call we make only reads (`POST /users/list` is a query), so nothing is ever
 `maybe_applied` and every transient failure may be repeated.
 `body_excerpt` is a truncated copy of what the server said, with the API key scrubbed out.
@@ -39,6 +43,7 @@ Reason = Literal[
     "unthread_unavailable",
     "unthread_unexpected_status",
 ]
+ParkReason = Literal["unthread_unavailable", "unthread_rate_limited"]
 
 
 class UnthreadError(base.ApiError[Reason]):
@@ -47,12 +52,14 @@ class UnthreadError(base.ApiError[Reason]):
     api = "Unthread"
     budget = "Unthread budget"
     reason: Reason = "unthread_unavailable"
+    park_reason: ParkReason = "unthread_unavailable"
 
 
 class UnthreadThrottled(base.Throttled[Reason], UnthreadError):
     """Not sent: waiting for the tenant's request budget would take longer than allowed."""
 
     reason: Reason = "unthread_rate_limited"
+    park_reason: ParkReason = "unthread_rate_limited"
 
 
 class UnthreadRequestError(base.RequestError[Reason], UnthreadError):
@@ -75,6 +82,7 @@ class UnthreadRateLimited(base.RateLimited[Reason], UnthreadStatusError):
     """429: over Unthread's (undocumented) limit; wait `retry_after` seconds when known."""
 
     reason: Reason = "unthread_rate_limited"
+    park_reason: ParkReason = "unthread_rate_limited"
 
 
 class UnthreadNotFound(base.NotFound[Reason], UnthreadStatusError):

@@ -1,5 +1,6 @@
 """Vitally REST client for many tenants: targets, errors, pacing, retries, call counting."""
 
+from apiclient.ratelimit import RateLimitSnapshot, TenantRateLimiter
 from vitally.calls import CallCounter, count_calls
 from vitally.client import SortBy, VitallyClient, build_http_client
 from vitally.errors import (
@@ -16,7 +17,6 @@ from vitally.errors import (
     VitallyThrottled,
     error_class_for_status,
 )
-from vitally.ratelimit import RateLimitSnapshot, TenantRateLimiter
 from vitally.retry import NO_RETRY, RetryPolicy
 from vitally.target import Region, VitallyTarget, base_url_for, basic_auth_value
 

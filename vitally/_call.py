@@ -10,8 +10,8 @@ import httpx
 
 from apiclient.call import ApiCall
 from apiclient.call import Method as Method
+from apiclient.ratelimit import parse_seconds
 from vitally.errors import ERRORS
-from vitally.ratelimit import parse_seconds
 from vitally.target import VitallyTarget
 
 

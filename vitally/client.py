@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from http.cookiejar import CookieJar
 from typing import Any, Literal, TypeVar
 
-import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from apiclient.client import ApiClient
+from apiclient.http import build_http_client as build_http_client
 from schemas.vitally import (
     ConversationCreate,
     ConversationUpdate,
@@ -33,7 +32,6 @@ from schemas.vitally import (
 from vitally._call import Call
 from vitally.calls import record_call
 from vitally.target import VitallyTarget
-from vitally.transport import VitallyTransport
 
 SortBy = Literal["createdAt", "updatedAt"]
 Params = Mapping[str, str | int]
@@ -46,34 +44,6 @@ _USERS_PAGE = Page[VitallyUser]
 _CONVERSATIONS_PAGE = Page[VitallyConversationSummary]
 _ADMIN_PAGE = TypeAdapter(Page[VitallyAdmin])
 _ADMIN = TypeAdapter(VitallyAdmin)
-
-
-def build_http_client(timeout: float = 10.0, max_connections: int = 100) -> httpx.AsyncClient:
-    """The shared HTTP client for all tenants, on aiohttp's connection pool (`VitallyTransport`).
-
-    Every timeout stays well under Kafka's 60 s rebalance timeout, so one slow call cannot hold
-    a partition through a rebalance. Redirects are not followed: a redirect would carry a
-    tenant's key to a host it was not meant for. `timeout` bounds each phase and the whole call
-    (`VitallyTransport`). Cookies are neither kept nor sent: tenants
-    share this client and, in the EU, one host, so a cookie set in answer to one tenant's call
-    would go out with the next tenant's. Idle connections are kept for reuse.
-    """
-    if not 0 < timeout <= 30:
-        raise ValueError("timeout must be in (0, 30] seconds")
-    return httpx.AsyncClient(
-        transport=VitallyTransport(max_connections=max_connections, deadline_seconds=timeout),
-        timeout=httpx.Timeout(connect=min(timeout, 5.0), read=timeout, write=timeout, pool=timeout),
-        follow_redirects=False,
-        cookies=_NoCookies(),
-        headers={"User-Agent": "vitally-sync"},
-    )
-
-
-class _NoCookies(CookieJar):
-    """A jar that keeps nothing (and skips parsing what it would not keep)."""
-
-    def extract_cookies(self, response: Any, request: Any) -> None:
-        return None
 
 
 class VitallyClient(ApiClient):

@@ -20,6 +20,11 @@
   (1xx/3xx answers raise a plain VitallyStatusError, reason "vitally_unexpected_status": with
    redirects off, a 3xx means a wrong base URL, and following it would send the key elsewhere.)
 
+Every class also names its `park_reason`, why an event may wait for the failure to clear
+should it outlast the retries: "vitally_rate_limited" for VitallyThrottled and
+VitallyRateLimited, "vitally_unavailable" for the others (only transient ones, or writes that
+may have landed, are ever parked).
+
 `maybe_applied` matters because Vitally has no idempotency key: a POST that may have landed must
 not be re-sent blindly; the caller first looks the record up by its externalId.
 `body_excerpt` is a truncated copy of what the server said, with our own credential scrubbed out.
@@ -45,6 +50,7 @@ Reason = Literal[
     "vitally_unexpected_status",
     "vitally_unreachable",
 ]
+ParkReason = Literal["vitally_unavailable", "vitally_rate_limited"]
 
 
 class VitallyError(base.ApiError[Reason]):
@@ -52,12 +58,14 @@ class VitallyError(base.ApiError[Reason]):
 
     api = "Vitally"
     reason: Reason = "vitally_transport_error"
+    park_reason: ParkReason = "vitally_unavailable"
 
 
 class VitallyThrottled(base.Throttled[Reason], VitallyError):
     """Not sent: waiting for the tenant's request budget would take longer than allowed."""
 
     reason: Reason = "vitally_rate_limited"
+    park_reason: ParkReason = "vitally_rate_limited"
 
 
 class VitallyRequestError(base.RequestError[Reason], VitallyError):
@@ -80,6 +88,7 @@ class VitallyRateLimited(base.RateLimited[Reason], VitallyStatusError):
     """429: over the tenant's request budget; wait `retry_after` seconds when known."""
 
     reason: Reason = "vitally_rate_limited"
+    park_reason: ParkReason = "vitally_rate_limited"
 
 
 class VitallyNotFound(base.NotFound[Reason], VitallyStatusError):

@@ -1,16 +1,16 @@
-"""When to repeat a failed Vitally call: the policy shared with the Unthread client, which
-lives in `apiclient.retry` (its park reasons are the Vitally handler's)."""
+"""When to repeat a failed Vitally call: the policy every client shares, which lives in
+`apiclient.retry`; a Vitally error's park reason is `vitally.errors.ParkReason`."""
 
 from apiclient.retry import (
     DEFAULT_RETRY,
     NO_RETRY,
     Decision,
     GiveUp,
-    ParkReason,
     Retryable,
     RetryIn,
     RetryPolicy,
 )
+from vitally.errors import ParkReason
 
 __all__ = [
     "DEFAULT_RETRY",

@@ -85,8 +85,9 @@ def faust_publisher(app: faust.App, topic_name: str) -> Publish:
 
     async def publish(record: IntegrationRecord) -> None:
         try:
-            # Partition 0 always (as the CLI does): one tenant's records must stay in one
-            # partition, in order, even if the topic was made with more than one.
+            # Partition 0 always (as the CLI does; the workers' own needs_attention writes come
+            # through here too): one tenant's records must stay in one partition, in order,
+            # even if the topic was made with more than one.
             sent = await topic.send(
                 key=record.tenant_id.encode(), value=record.to_json(), partition=0, force=True
             )

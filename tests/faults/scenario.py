@@ -146,6 +146,15 @@ class Scenario:
         assert counts.extras == 0, detail
         assert settled, f"{self.name}: the worker never committed everything\n{detail}"
 
+    def written(self) -> dict[str, int]:
+        """What the workers wrote besides Vitally: DLQ copies and retry records (wake-ups of
+        parked conversations), in all, from the topics' end offsets."""
+        d = self.deployed
+        return {
+            "dlq_records": written(d.bootstrap, d.dlq_topic),
+            "retry_records": written(d.bootstrap, d.retry_topic),
+        }
+
     def finish(self, timeout: float = 150.0, **notes: Any) -> SyncCounts:
         """Wait, write the summary line, assert the counts are 0."""
         self.mark("faults done, waiting for the end state")
@@ -160,12 +169,7 @@ class Scenario:
                 "partition_stall_partition": partition,
                 **notes,
             }
-        d = self.deployed
-        notes = {
-            "dlq_records": written(d.bootstrap, d.dlq_topic),
-            "retry_records": written(d.bootstrap, d.retry_topic),
-            **notes,
-        }
+        notes = {**self.written(), **notes}
         logs = REPORT.parent / "fault-logs" / self.name
         self.crew.save_logs(logs)
         if counts.lost or counts.duplicate_ids:

@@ -31,7 +31,7 @@ from tests.faults.offsets import rewind
 from tests.faults.report import REPORT
 from tests.faults.scenario import Scenario
 from tests.faults.workload import Workload
-from tests.fixtures.kafka import KafkaBroker, consume_all
+from tests.fixtures.kafka import KafkaBroker, consume_all, set_topic_config
 from tests.fixtures.sandbox import SandboxHandle
 from tests.fixtures.worker import Deployment
 
@@ -40,6 +40,8 @@ pytestmark = [pytest.mark.faults, pytest.mark.kafka]
 # Long enough for a worker that waits out the production park backoff (up to 300 s), so the
 # report says how long it took instead of timing out; a healthy run needs a fraction of it.
 BLIND_BACKOFF_TIMEOUT_S = 420.0
+# The broker's default max.message.bytes, given back to a topic a scenario made unwritable.
+KAFKA_MAX_MESSAGE_BYTES = "1048588"
 
 
 def _posts(sandbox: SandboxHandle, subdomains: list[str]) -> int:
@@ -192,6 +194,35 @@ def test_scale_1_3_1(fault_deployment: Deployment, sandbox: SandboxHandle) -> No
     run.mark("1 worker left")
     run.all_produced(feeder)
     run.finish()
+
+
+@pytest.mark.timeout(BLIND_BACKOFF_TIMEOUT_S)
+def test_unwritable_audit_topic(fault_deployment: Deployment, sandbox: SandboxHandle) -> None:
+    """For 20 s the audit topic refuses every record (its max.message.bytes below any audit
+    record), at the default settings: nothing is committed past a record whose audit record
+    is not in, and once the topic takes records again every input record has its final
+    audit record, without a restart and without a good event in the DLQ."""
+    deployed = fault_deployment
+    workload = Workload(2, 60, 9, prefix="u")
+    run = Scenario("unwritable_audit", deployed, sandbox, workload, fast_parking=False)
+    feeder = run.start_fed(latency_ms=10, rate=60)
+    run.wait_messages(0.25)
+    run.mark("audit topic refuses every record")
+    set_topic_config(deployed.bootstrap, deployed.audit_topic, "max.message.bytes", "64")
+    time.sleep(20)
+    set_topic_config(
+        deployed.bootstrap, deployed.audit_topic, "max.message.bytes", KAFKA_MAX_MESSAGE_BYTES
+    )
+    run.fault_over("audit topic takes records again")
+    run.all_produced(feeder)
+    run.finish()
+    audit = _final_audit(deployed, workload.events, timeout=60)
+    final = {
+        (a["source"]["partition"], a["source"]["offset"]) for a in audit if a["outcome"] != "parked"
+    }
+    assert len(final) == workload.events, f"{len(final)} of {workload.events} records audited"
+    assert run.written()["dlq_records"] == 0
+    assert run.crew.revived == 0, f"workers exited: {run.crew.exits}"
 
 
 def test_malformed_records_interleaved(

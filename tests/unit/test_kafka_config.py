@@ -11,12 +11,8 @@ import faust
 import pytest
 from pydantic import ValidationError
 
-from integrations.kafka_config import (
-    KafkaSettings,
-    aiokafka_config,
-    confluent_config,
-    faust_credentials,
-)
+from integrations.kafka_config import KafkaSettings, aiokafka_config, confluent_config
+from streams.faust_credentials import faust_credentials
 from tests.fixtures.certificates import issue
 
 SASL = {

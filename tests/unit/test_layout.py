@@ -1,7 +1,9 @@
 """The folders show the flow, and imports run one way (docs/architecture.md).
 
-Each package may import only the packages below it; Faust's and aiokafka's internals are
-imported only in streams/seam; the service never imports the development tools.
+Each package may import only the packages below it, and the two packages of one layer (the
+Vitally and Unthread clients) not each other: what they share is in apiclient, which names
+neither API. Faust is imported only in streams, its and aiokafka's internals only in
+streams/seam; the service never imports the development tools.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ DEVKIT = (
 # Modules that reach past Faust's and aiokafka's public API (aiokafka's is its top level):
 # only streams/seam may use them.
 INTERNAL_MODULES = ("faust.transport", "faust.tables", "faust.web.drivers", "mode")
+# Faust (and mode, under it) is the stream layer's; nothing below it knows Faust.
+FAUST = ("faust", "mode")
+# What every API client shares knows no API by name (the service's own name is no API's).
+API_NAMES = re.compile(r"vitally(?!-sync)|unthread", re.IGNORECASE)
 
 
 def _layer(package: str) -> int:
@@ -72,6 +78,10 @@ def _violations(path: Path) -> Iterator[str]:
         where = f"{relative}:{line} imports {module}"
         if top in SERVICE and _layer(top) > _layer(own):
             yield f"{where}: {own} may not import upward"
+        if top in SERVICE and top != own and _layer(top) == _layer(own) and own != "streams":
+            yield f"{where}: {own} and {top} share a layer; what both need goes below them"
+        if top in FAUST and own != "streams":
+            yield f"{where}: Faust belongs in streams"
         if top in DEVKIT:
             yield f"{where}: the service does not ship the development tools"
         if not in_seam and _internal(module):
@@ -85,6 +95,16 @@ def test_imports_run_one_way() -> None:
     assert found == []
 
 
+def test_what_the_api_clients_share_names_neither_api() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sorted((ROOT / "apiclient").rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if API_NAMES.search(line)
+    ]
+    assert found == []
+
+
 @pytest.mark.parametrize(
     ("own", "source", "expected"),
     [
@@ -93,6 +113,10 @@ def test_imports_run_one_way() -> None:
         ("streams", "from faust.transport.drivers import aiokafka", "belong in streams/seam"),
         ("streams", "from vitally_sandbox import create_app", "development tools"),
         ("integrations", "from aiokafka.consumer import fetcher", "belong in streams/seam"),
+        ("unthread", "from vitally.client import build_http_client", "share a layer"),
+        ("vitally", "import unthread.errors", "share a layer"),
+        ("integrations", "import faust", "Faust belongs in streams"),
+        ("processors", "from faust import Record", "Faust belongs in streams"),
     ],
 )
 def test_the_walk_finds_each_kind_of_violation(

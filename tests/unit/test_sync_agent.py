@@ -24,24 +24,28 @@ import faust
 import pytest
 from cryptography.fernet import Fernet
 from faust.sensors import Sensor
-from faust.types import TP, AgentT, EventT, StreamT
+from faust.types import TP, AgentT, EventT, RecordMetadata, StreamT
+from prometheus_client import CollectorRegistry
 
 from integrations.kafka_config import KafkaSettings
 from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
 from processors.directory import CachedDirectory
+from schemas.audit import AuditRecord
 from schemas.state import ConversationState
 from streams.agent import AgentConfig, SyncAgent
 from streams.app import _raw_topic, _register_agent
+from streams.delivery import Deliveries
 from streams.handler import SourceRecord
+from streams.metrics import Metrics
 from streams.parking import ParkedIndex
-from streams.ports import ReplayGuard, TableStates
+from streams.ports import KafkaOutputs, ReplayGuard, TableStates
 from streams.seam.changelog import ChangelogTable
 from streams.seam.commits import HandledOffsets
 from tests.fakes import FakeTime, InMemoryVitally
-from tests.kafka_client import Broker
+from tests.kafka_client import Broker, Sent
 
-INPUT, RETRY = "events", "events-retry"
+INPUT, RETRY, AUDIT = "events", "events-retry", "audit"
 EVENTS = TP(INPUT, 0)
 
 Log = list[tuple[str, bytes | None, int]]
@@ -55,6 +59,7 @@ class Handler:
     def __init__(self, log: Log) -> None:
         self.log = log
         self.states: TableStates | None = None
+        self.outputs: KafkaOutputs | None = None
         self._finish: dict[int, asyncio.Event] = {}
 
     async def handle(self, record: SourceRecord) -> list[object]:
@@ -67,6 +72,8 @@ class Handler:
                 tenant_id="T01ACME", conversation_id=conversation, status="synced"
             )
             self.states.put(conversation, state.at_offset(record.offset))
+        if self.outputs is not None:
+            await self.outputs.audit(_audit(record))
         self.log.append(("finished", record.key, record.offset))
         return []
 
@@ -75,6 +82,14 @@ class Handler:
 
     def _gate(self, offset: int) -> asyncio.Event:
         return self._finish.setdefault(offset, asyncio.Event())
+
+
+def _audit(record: SourceRecord) -> AuditRecord:
+    return AuditRecord(
+        source=record.ref, tenant_id="T01ACME", conversation_id=(record.key or b"").decode(),
+        message_id=None, event="conversation_created", event_id=f"e{record.offset}",
+        outcome="synced", reason=None, detail=None, event_timestamp=None, processed_at=1,
+    )  # fmt: skip
 
 
 class Acks(Sensor):
@@ -104,7 +119,9 @@ class World:
     integrations: IntegrationStore
     broker: Broker
     put: Callable[..., Any]
+    outputs: KafkaOutputs
     log: Log = field(default_factory=list)
+    stopping: list[bool] = field(default_factory=lambda: [False])
 
     async def send(self, *keys: bytes) -> None:
         for key in keys:
@@ -143,11 +160,20 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
     handler = Handler(log)
     states = TableStates(table)
     broker = Broker(app, monkeypatch)
+    stopping = [False]
+    deliveries = Deliveries(
+        stopping=lambda: stopping[0], timeout_s=2.0, grace_s=0.0, on_failure=lambda _: None,
+        sleep=lambda _: asyncio.sleep(0),
+    )  # fmt: skip
+    outputs = KafkaOutputs(
+        _raw_topic(app, AUDIT), _raw_topic(app, "dlq"), Metrics(CollectorRegistry()), deliveries
+    )
     agent = SyncAgent(
         app,
         AgentConfig(kafka, "sync-agent-test", INPUT, RETRY, 100, 100),
         handler=handler,
         states=states,
+        deliveries=deliveries,
         index=ParkedIndex(),
         integrations=integrations,
         directory=CachedDirectory(InMemoryVitally()),
@@ -164,7 +190,10 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
     await buffer.start()  # publishes what table writes put in the buffer
     try:
         async with faust_agent.test_context() as tested:
-            yield World(app, agent, handler, states, integrations, broker, tested.put, log)
+            yield World(
+                app, agent, handler, states, integrations, broker, tested.put, outputs, log,
+                stopping,
+            )  # fmt: skip
     finally:
         await buffer.stop()
 
@@ -245,3 +274,45 @@ async def test_a_failed_table_change_stops_the_worker_without_acking(world: Worl
     assert str(world.app.crash_reason) == "output to Kafka failed"
     await asyncio.sleep(0.01)
     assert world.entries("acked") == []  # the next owner of the partition does it again
+
+
+async def _audited(world: World) -> Sent:
+    """Record "a" handled, its audit record sent and not yet answered by Kafka."""
+    world.handler.outputs = world.outputs
+    world.integrations.ready.set()
+    await world.agent.on_assigned(set())
+    await world.send(b"a")
+    world.handler.finish(0)
+    (sent,) = await world.broker.published(1)
+    assert sent.topic == AUDIT
+    return sent
+
+
+async def test_an_audit_record_kafka_refuses_is_sent_again_and_its_record_waits_unacked(
+    world: World,
+) -> None:
+    refused = await _audited(world)
+    refused.answer.set_exception(RuntimeError("MessageSizeTooLargeError"))
+    sent = await world.broker.published(2)
+    assert (sent[1].topic, sent[1].key, sent[1].value) == (AUDIT, b"a", refused.value)
+    assert world.entries("acked") == []  # not acked, so not committed past
+    sent[1].answer.set_result(RecordMetadata(AUDIT, 0, TP(AUDIT, 0), 0))
+    await world.until("acked", 1)
+    assert world.entries("acked") == [(b"a", 0)]
+    assert world.app.crash_reason is None
+
+
+async def test_a_refused_audit_record_while_stopping_stops_the_worker_without_acking(
+    world: World,
+) -> None:
+    refused = await _audited(world)
+    world.stopping[0] = True
+    refused.answer.set_exception(RuntimeError("topic deleted"))
+    async with asyncio.timeout(2):
+        while world.app.crash_reason is None:
+            await asyncio.sleep(0.001)
+    assert "audit record for this input record was not written to audit" in str(
+        world.app.crash_reason
+    )
+    await asyncio.sleep(0.01)
+    assert world.entries("acked") == []

@@ -3,10 +3,10 @@ import bisect
 
 import pytest
 
+from apiclient.ratelimit import BudgetSpent, bucket_for, parse_limit
 from tests.fakes import FakeTime
 from tests.unit.vitally.fakes import VirtualTimeLoop, run_virtual
 from vitally import TenantRateLimiter
-from vitally.ratelimit import BudgetSpent, bucket_for, parse_limit
 
 
 def busiest_window(times: list[float], window: float) -> int:

@@ -1,8 +1,9 @@
-"""Per-tenant pacing, so each tenant stays inside Vitally's request budget.
+"""Per-tenant pacing, so each tenant stays inside an API's request budget.
 
-Vitally allows L requests (1000 today, 100 in older docs) per tenant in any sliding window of W
-seconds (60), and says so on every response: `RateLimit-Limit: 1000, 1000;window=60`,
-`RateLimit-Remaining`, `RateLimit-Reset` (seconds until the earliest request leaves the window).
+An API may allow L requests per tenant in any sliding window of W seconds and say so on every
+response: `RateLimit-Limit: 1000, 1000;window=60`, `RateLimit-Remaining`, `RateLimit-Reset`
+(seconds until the earliest request leaves the window). Until a server says so, a limiter
+assumes `default_limit` in `default_window` (each client passes its API's own).
 
 Each tenant gets its own leaky bucket, so one tenant being throttled never delays another.
 The server's headers resize the bucket, and a nearly empty budget or a 429 parks that tenant

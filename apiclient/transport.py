@@ -1,6 +1,6 @@
-"""The connection pool under the Vitally client: aiohttp's, behind httpx's API.
+"""The connection pool under every API client: aiohttp's, behind httpx's API.
 
-The worker makes about one Vitally call per event, so the HTTP client's CPU per request
+The worker makes about one API call per event, so the HTTP client's CPU per request
 bounds a worker's events per second at low latency. httpx's own pool (httpcore, pure Python)
 costs ~0.75-1.35 ms of CPU per request here, aiohttp's (a C parser, a per-host deque of idle
 connections) ~0.3-0.45 ms (`python -m bench.httpcost --transport httpcore|aiohttp`).
@@ -32,7 +32,7 @@ from httpx_aiohttp import AiohttpTransport
 KEEPALIVE_EXPIRY_SECONDS = 30.0
 
 
-class VitallyTransport(AiohttpTransport):
+class PooledTransport(AiohttpTransport):
     """httpx's transport over aiohttp's connection pool, with a deadline on the whole call."""
 
     def __init__(self, max_connections: int, deadline_seconds: float) -> None:
@@ -65,7 +65,7 @@ def _session(max_connections: int) -> aiohttp.ClientSession:
         ssl=httpx.create_ssl_context(),
     )
     # No trust_env: aiohttp would re-read the proxy variables on every request (~0.5 ms of
-    # CPU each, as much as the rest of the request); Vitally is called directly.
+    # CPU each, as much as the rest of the request); the APIs are called directly.
     # Cookies are the httpx client's concern (it keeps none): aiohttp's own jar stays empty.
     return aiohttp.ClientSession(
         connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar()
@@ -86,6 +86,6 @@ def _sorted(
     if isinstance(cause, asyncio.TimeoutError):
         return httpx.ReadTimeout(message, request=request)
     if mapped is None or isinstance(mapped, httpx.ConnectError | httpx.ConnectTimeout):
-        # Connected, then failed: the request may have reached Vitally.
+        # Connected, then failed: the request may have reached the server.
         return httpx.RemoteProtocolError(message, request=request)
     return mapped
