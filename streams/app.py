@@ -20,7 +20,7 @@ from apiclient.client import CallObserver, Observers
 from integrations.kafka_config import faust_credentials
 from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
-from processors.clock import Clock, SystemClock
+from processors.clock import Clock, SystemClock, epoch_ms
 from processors.conversation_index import ConversationIndex
 from processors.directory import CachedDirectory
 from processors.protocols import Collaborators
@@ -80,7 +80,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     integrations = _integration_store(app, settings, index)
     # One registry per app: Faust's sensors and ours, on GET /metrics.
     metrics = Metrics(CollectorRegistry())
-    unthread = _unthread_client(settings)
+    unthread = _unthread_client(settings, observer=metrics.unthread)
 
     def stopping() -> bool:
         # Both are set at once: by a SIGTERM, and by the consumer's rebalance callback, which
@@ -96,7 +96,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         index=index, probe=probe, clock=clock.monotonic,
         batch=settings.max_in_flight_per_tenant, stopping=stopping,
     )  # fmt: skip
-    vitally = _vitally_client(settings, clock, observer=Observers(metrics, health))
+    vitally = _vitally_client(settings, clock, observer=Observers(metrics.vitally, health))
     states = TableStates(table)
     replay = ReplayGuard(app)
 
@@ -134,7 +134,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         clock=clock,
     )
     _register_agent(app, agent, source, settings.park_scan_interval_seconds)
-    _serve_metrics(app, metrics, agent, index, integrations)
+    _serve_metrics(app, metrics, agent, index, integrations, clock)
 
     _recover_tenants(app, health, agent)
     app.task(integrations.run)
@@ -146,10 +146,11 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     return app
 
 
-def _unthread_client(settings: Settings) -> UnthreadClient:
+def _unthread_client(settings: Settings, observer: CallObserver) -> UnthreadClient:
     return UnthreadClient(
         build_unthread_http_client(timeout=settings.http_timeout_seconds),
         limiter=default_unthread_limiter(),
+        observer=observer,
         # The handler retries whole events; a lookup the budget would hold long parks one.
         retry=NO_RETRY,
         max_budget_wait=settings.retry_max_delay_seconds,
@@ -235,12 +236,15 @@ def _serve_metrics(
     agent: SyncAgent,
     index: ParkedIndex,
     integrations: IntegrationStore,
+    clock: Clock,
 ) -> None:
     metrics.watch(
         Readings(
             parked_by_reason=index.by_reason,
+            waiting_age_by_reason=lambda: index.waiting_ages(epoch_ms(clock)),
             in_flight=lambda: agent.in_flight,
             lag=agent.lag,
+            lag_seconds=agent.lag_seconds,
             integrations_by_status=integrations.by_status,
         )
     )

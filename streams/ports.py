@@ -69,6 +69,7 @@ class KafkaOutputs:
             "x-source-offset": str(source.offset).encode(),
         }
         await self._dlq.send(key=source.key, value=source.value, headers=headers)
+        self._metrics.dead_lettered(reason)
 
 
 class ReplayGuard:

@@ -22,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fixtures.sandbox import SandboxHandle
 from tests.fixtures.worker import Deployment
+from tests.metric_names import ROOT, documented, scraped
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 
@@ -300,6 +301,14 @@ def _check_metrics(
     assert any(name.startswith(f"{deployed.name.replace('-', '_')}_") for name, _ in samples)
     names = {name for name, _ in samples}
     assert {"vitally_sync_consumer_lag", "vitally_sync_integrations"} <= names
+    assert samples[("vitally_sync_dlq_records_total", (("reason", "invalid_json"),))] == 1
+    # Caught up: the oldest record not handled has waited for nothing.
+    ages = [v for (n, ls), v in samples.items() if n == "vitally_sync_consumer_lag_seconds"]
+    assert ages and all(age == 0 for age in ages)
+    # The docs list exactly what this worker exposes, as exposed (counters with _total).
+    exposed = scraped(text_string_to_metric_families(answer.text))
+    assert documented(ROOT / "docs" / "interfaces.md") == set(exposed)
+    assert documented(ROOT / "README.md") == set(exposed)
 
 
 def _check_logs(
