@@ -17,6 +17,7 @@ from faust.types import TP, StreamT
 from prometheus_client import CollectorRegistry
 
 from apiclient.client import CallObserver, Observers
+from integrations.audit_summary import SummaryCounts, SummaryWriter
 from integrations.kafka_config import faust_credentials
 from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
@@ -80,6 +81,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     integrations = _integration_store(app, settings, index)
     # One registry per app: Faust's sensors and ours, on GET /metrics.
     metrics = Metrics(CollectorRegistry())
+    counts, summary = _audit_summary(app, settings, clock)
     unthread = _unthread_client(settings, observer=metrics.unthread)
 
     def stopping() -> bool:
@@ -108,6 +110,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
             _raw_topic(app, settings.audit_topic, partitions=partitions),
             _raw_topic(app, settings.dlq_topic, partitions=partitions),
             metrics,
+            summary,
         ),
         calls=Collaborators(vitally, directory, clock),
         unthread=_unthread_lookup(settings, unthread),
@@ -142,8 +145,47 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
 
     register_views(app, integrations=integrations, fenced=lambda: MEMBERSHIP.fenced_as)
     _watch_membership(app, settings)
-    register_tenant_api(app, settings, integrations=integrations)
+    register_tenant_api(app, settings, integrations=integrations, counts=counts)
     return app
+
+
+def _audit_summary(
+    app: faust.App, settings: Settings, clock: Clock
+) -> tuple[SummaryCounts, SummaryWriter]:
+    """The sync counts: read from the summary topic for every tenant, and counted (then
+    published) for the input partitions this worker owns (integrations/audit_summary.py)."""
+    topic = _raw_topic(app, settings.audit_summary_topic)
+    counts = SummaryCounts(kafka=settings, topic=settings.audit_summary_topic)
+
+    async def publish(key: bytes, value: bytes) -> None:
+        sent = await topic.send(key=key, value=value)
+        await sent  # on the broker before the partition's next owner reads it
+
+    summary = SummaryWriter(publish, now_ms=lambda: epoch_ms(clock))
+    adopting: set[asyncio.Task[None]] = set()
+
+    async def adopt(partitions: set[int]) -> None:
+        await counts.read_to_end()  # past the previous owners' last values
+        for partition in partitions:
+            summary.adopt(partition, counts.of_partition(partition))
+
+    def mine(tps: set[TP]) -> set[int]:
+        return {tp.partition for tp in tps if tp.topic == settings.input_topic}
+
+    async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
+        summary.begin(mine(assigned))
+        task = asyncio.ensure_future(adopt(mine(assigned)))
+        adopting.add(task)
+        task.add_done_callback(adopting.discard)
+
+    async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
+        await summary.release(mine(revoked))
+
+    on_signal(app.on_partitions_assigned, on_assigned)
+    on_signal(app.on_partitions_revoked, on_revoked)
+    app.timer(interval=settings.audit_summary_interval_seconds)(summary.publish)
+    app.task(counts.run)
+    return counts, summary
 
 
 def _unthread_client(settings: Settings, observer: CallObserver) -> UnthreadClient:

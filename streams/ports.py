@@ -7,6 +7,7 @@ from typing import Any
 import faust
 from faust.types import TP, FutureMessage
 
+from integrations.audit_summary import SummaryWriter
 from schemas.audit import AuditRecord
 from schemas.state import ConversationState
 from streams.handler import SourceRecord
@@ -49,16 +50,22 @@ class KafkaOutputs:
     """Audit records and dead letters, sent through Faust's producer."""
 
     def __init__(
-        self, audit_topic: faust.TopicT, dlq_topic: faust.TopicT, metrics: Metrics
+        self,
+        audit_topic: faust.TopicT,
+        dlq_topic: faust.TopicT,
+        metrics: Metrics,
+        summary: SummaryWriter,
     ) -> None:
         self._audit = audit_topic
         self._dlq = dlq_topic
         self._metrics = metrics
+        self._summary = summary
 
     async def audit(self, record: AuditRecord) -> None:
         key = record.conversation_id.encode() if record.conversation_id else None
         await self._audit.send(key=key, value=record.to_json())
         self._metrics.audited(record)
+        self._summary.add(record.model_dump(mode="json", by_alias=True))
 
     async def dead_letter(self, source: SourceRecord, reason: str, detail: str) -> None:
         headers = {

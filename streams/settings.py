@@ -45,6 +45,8 @@ class ClientSettings(KafkaSettings):
     integrations_topic: str = "vitally-sync.integrations"
     # Ours: records that wake parked conversations, co-partitioned with the input topic.
     retry_topic: str = "vitally-sync.retry"
+    # Ours: per tenant and input partition, the latest sync counts (compacted).
+    audit_summary_topic: str = "vitally-sync.audit-summary"
     # Used only when the worker has to create the input topic; an existing one is taken as is.
     topic_partitions: int = Field(default=8, ge=1)
     # -1: the broker's default.replication.factor, for our topics and Faust's changelogs alike.
@@ -96,6 +98,8 @@ class Settings(ClientSettings):
     # How long a customer or teammate missing from Vitally is waited for, then skipped.
     park_people_window_seconds: float = Field(default=7 * 24 * 3600.0, gt=0)
     park_scan_interval_seconds: float = Field(default=2.0, gt=0)
+    # How often a worker publishes the sync counts that changed (integrations/audit_summary.py).
+    audit_summary_interval_seconds: float = Field(default=15.0, gt=0, le=600)
 
     lookup_cache_ttl_seconds: float = Field(default=600.0, gt=0)
     lookup_miss_ttl_seconds: float = Field(default=60.0, gt=0)

@@ -18,6 +18,7 @@ from streams.handler import SourceRecord
 from streams.metrics import Metrics, Readings
 from streams.ports import KafkaOutputs
 from tests.metric_names import ROOT, documented, promql_names, registered, series
+from tests.unit.summary_pipe import SummaryPipe
 from unthread import UnthreadClient, UnthreadServerError, UnthreadTarget
 from vitally import RetryPolicy
 
@@ -104,7 +105,8 @@ async def test_dead_letters_are_counted_by_reason_and_no_label_names_a_tenant() 
         )
     )
     dlq = Topic()
-    outputs = KafkaOutputs(Topic(), dlq, metrics)  # type: ignore[arg-type]
+    pipe = SummaryPipe()
+    outputs = KafkaOutputs(Topic(), dlq, metrics, pipe.writer)  # type: ignore[arg-type]
     source = SourceRecord("in", 0, 7, b"conv", b"{bad")
     await outputs.dead_letter(source, "invalid_json", "not JSON")
     await outputs.dead_letter(source, "invalid_json", "not JSON")
@@ -121,6 +123,8 @@ async def test_dead_letters_are_counted_by_reason_and_no_label_names_a_tenant() 
             processed_at=1,
         )  # fmt: skip
     )
+    await pipe.writer.publish()
+    assert pipe.for_tenant("T01ACME")["byOutcome"] == {"failed": 1}  # counted for the API too
     metrics.vitally.called("T01ACME", "POST /resources/conversations", 503, 0.2, None)
     found = scrape(metrics)
     assert found["vitally_sync_dlq_records_total"] == [({"reason": "invalid_json"}, 2.0)]
