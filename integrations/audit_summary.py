@@ -306,11 +306,22 @@ class SummaryWriter:
     async def _publish_keys(self, keys: set[tuple[str, int]]) -> None:
         self._dirty -= keys
         now = self._now_ms()
-        for tenant, partition in sorted(keys):
+        left = sorted(keys)
+        while left:
+            tenant, partition = left[0]
             counts = self._counts.get((tenant, partition))
             if counts is not None:
                 summary = TenantSummary.of(tenant, partition, counts, now)
-                await self._publish(summary.key, summary.model_dump_json(by_alias=True).encode())
+                try:
+                    await self._publish(
+                        summary.key, summary.model_dump_json(by_alias=True).encode()
+                    )
+                except Exception:  # noqa: BLE001 - counts must never stop the worker
+                    # Kafka did not take it (in time): tried again with the next publish.
+                    log.warning("audit summary not published", exc_info=True)
+                    self._dirty |= set(left)
+                    return
+            left.pop(0)
 
     def _count(self, tenant: str, partition: int, record: dict[str, Any]) -> None:
         key = (tenant, partition)

@@ -159,7 +159,9 @@ def _audit_summary(
 
     async def publish(key: bytes, value: bytes) -> None:
         sent = await topic.send(key=key, value=value)
-        await sent  # on the broker before the partition's next owner reads it
+        # On the broker before the partition's next owner reads it; bounded, as a revoke
+        # waits for it (SummaryWriter logs a failure and tries again later).
+        await asyncio.wait_for(sent, timeout=settings.http_timeout_seconds)
 
     summary = SummaryWriter(publish, now_ms=lambda: epoch_ms(clock))
     adopting: set[asyncio.Task[None]] = set()

@@ -232,3 +232,25 @@ async def test_a_partition_taken_over_carries_on_from_its_last_published_counts(
     published.clear()
     await new.publish()
     assert published == []
+
+
+async def test_counts_kafka_did_not_take_are_published_again_later() -> None:
+    published: list[bytes] = []
+    failing = True
+
+    async def publish(key: bytes, value: bytes) -> None:
+        if failing:
+            raise TimeoutError("no broker")
+        published.append(key)
+
+    writer = SummaryWriter(publish, now_ms=lambda: T0)
+    writer.begin([0, 1])
+    writer.adopt(0, {})
+    writer.adopt(1, {})
+    writer.add(json.loads(at(0, outcome="synced", offset=1)))
+    writer.add(json.loads(at(1, outcome="synced", offset=1)))
+    await writer.publish()  # logged, not raised: a timer must not crash the worker
+    assert published == []
+    failing = False
+    await writer.publish()
+    assert published == [b"T01ACME/0", b"T01ACME/1"]
