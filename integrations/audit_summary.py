@@ -40,38 +40,6 @@ class _Camel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
-class ProblemEntry(_Camel):
-    """A failure or parked event as kept in a summary: ids, codes, where and when."""
-
-    outcome: str
-    reason: str | None
-    detail: str | None
-    conversation_id: str | None
-    message_id: str | None
-    event: str | None
-    topic: str
-    partition: int
-    offset: int
-    processed_at: int | None
-
-    @classmethod
-    def of(cls, problem: Problem) -> ProblemEntry:
-        topic, partition, offset = problem.source
-        return cls(
-            outcome=problem.outcome, reason=problem.reason, detail=problem.detail,
-            conversation_id=problem.conversation_id, message_id=problem.message_id,
-            event=problem.event, topic=topic, partition=partition, offset=offset,
-            processed_at=problem.processed_at,
-        )  # fmt: skip
-
-    def problem(self) -> Problem:
-        return Problem(
-            outcome=self.outcome, reason=self.reason, detail=self.detail,
-            conversation_id=self.conversation_id, message_id=self.message_id, event=self.event,
-            source=(self.topic, self.partition, self.offset), processed_at=self.processed_at,
-        )  # fmt: skip
-
-
 class TenantSummary(_Camel):
     """One tenant's counts for one input partition: the summary topic's value."""
 
@@ -83,8 +51,9 @@ class TenantSummary(_Camel):
     by_reason: dict[str, int]
     # The oldest audit record counted (ms since the epoch).
     since: int | None
-    recent_failures: list[ProblemEntry]
-    parked: list[ProblemEntry]
+    # Problems as they are (camelCase fields; source as [topic, partition, offset]).
+    recent_failures: list[Problem]
+    parked: list[Problem]
     parked_truncated: bool
 
     @classmethod
@@ -95,8 +64,8 @@ class TenantSummary(_Camel):
             tenant_id=tenant_id, partition=partition, published_at=published_at,
             by_outcome=dict(counts.by_outcome), by_reason=dict(counts.by_reason),
             since=counts.first_processed_at,
-            recent_failures=[ProblemEntry.of(p) for p in counts.recent_failures],
-            parked=[ProblemEntry.of(p) for p in counts.parked.values()],
+            recent_failures=list(counts.recent_failures),
+            parked=list(counts.parked.values()),
             parked_truncated=counts.parked_truncated,
         )  # fmt: skip
 
@@ -104,8 +73,8 @@ class TenantSummary(_Camel):
         counts = TenantCounts(first_processed_at=self.since)
         counts.by_outcome.update(self.by_outcome)
         counts.by_reason.update(self.by_reason)
-        counts.recent_failures = [p.problem() for p in self.recent_failures]
-        counts.parked = {(p.topic, p.partition, p.offset): p.problem() for p in self.parked}
+        counts.recent_failures = list(self.recent_failures)
+        counts.parked = {p.source: p for p in self.parked}
         counts.parked_truncated = self.parked_truncated
         return counts
 
