@@ -104,6 +104,7 @@ class World:
     integrations: IntegrationStore
     broker: Broker
     put: Callable[..., Any]
+    clock: FakeTime
     log: Log = field(default_factory=list)
 
     async def send(self, *keys: bytes) -> None:
@@ -141,6 +142,7 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
         base_url_override=None,
     )
     handler = Handler(log)
+    clock = FakeTime()
     states = TableStates(table)
     broker = Broker(app, monkeypatch)
     agent = SyncAgent(
@@ -154,7 +156,7 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
         replay=ReplayGuard(app),
         handled=handled,
         retry_topic=_raw_topic(app, RETRY),
-        clock=FakeTime(),
+        clock=clock,
     )
     _register_agent(app, agent, _raw_topic(app, INPUT), park_scan_interval=60.0)
     (faust_agent,) = app.agents.values()
@@ -164,7 +166,7 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
     await buffer.start()  # publishes what table writes put in the buffer
     try:
         async with faust_agent.test_context() as tested:
-            yield World(app, agent, handler, states, integrations, broker, tested.put, log)
+            yield World(app, agent, handler, states, integrations, broker, tested.put, clock, log)
     finally:
         await buffer.stop()
 
@@ -245,3 +247,28 @@ async def test_a_failed_table_change_stops_the_worker_without_acking(world: Worl
     assert str(world.app.crash_reason) == "output to Kafka failed"
     await asyncio.sleep(0.01)
     assert world.entries("acked") == []  # the next owner of the partition does it again
+
+
+async def test_lag_in_seconds_is_how_long_the_oldest_record_not_finished_has_waited(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.integrations.ready.set()
+    await world.agent.on_assigned(set())
+    highwater = {EVENTS: 0}
+    monkeypatch.setattr(world.app.consumer, "assignment", lambda: {EVENTS})
+    monkeypatch.setattr(world.app.consumer, "highwater", lambda tp: highwater[tp])
+    assert world.agent.lag_seconds() == {}  # nothing of it read yet: not measured
+    world.clock.seconds = 1000.0
+    for key, at in ((b"a", 900.0), (b"b", 950.0)):
+        await world.put(b"{}", key=key, partition=EVENTS.partition, timestamp=at, wait=False)
+    await world.until("handed", 2)
+    assert world.agent.lag_seconds() == {(INPUT, 0): 100.0}  # offset 0, in hand
+    world.handler.finish(0)
+    await world.until("acked", 1)
+    assert world.agent.lag_seconds() == {(INPUT, 0): 50.0}  # offset 1 is the oldest now
+    world.handler.finish(1)
+    await world.until("acked", 2)
+    highwater[EVENTS] = 5  # three more on the broker, not read yet: at most this old
+    assert world.agent.lag_seconds() == {(INPUT, 0): 50.0}
+    highwater[EVENTS] = 2  # caught up
+    assert world.agent.lag_seconds() == {(INPUT, 0): 0.0}
