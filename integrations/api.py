@@ -106,7 +106,7 @@ class Integrations(Protocol):
 
 
 class Counts(Protocol):
-    """Sync counts per tenant (integrations.sync_counts.AuditCounts satisfies it)."""
+    """Sync counts per tenant (integrations.audit_summary.SummaryCounts satisfies it)."""
 
     def for_tenant(self, tenant_id: str) -> dict[str, Any]: ...
 

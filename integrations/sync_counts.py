@@ -1,40 +1,32 @@
-"""Sync counts per tenant, by outcome and by reason, read from the audit topic.
+"""Sync counts per tenant, by outcome and by reason, counted from audit records.
 
-The audit topic is the record of what the service did, so the counts are taken from it rather
-than kept alongside: every worker reads every partition from the beginning (no consumer group,
-like :class:`integrations.store.IntegrationStore`) and keeps tailing, so a GET on any worker
-counts the audit records of all of them. The counts therefore cover the audit topic's
-retention, and count audit records: after a crash an event handled again is counted again
-(the audit topic is at least once), and a parked event that later resolves counts twice.
+The worker that writes an audit record counts it (:mod:`integrations.audit_summary` publishes
+and reads the counts), so the counts count audit records: after a crash an event handled
+again is counted again (the audit topic is at least once), and a parked event that later
+resolves counts twice.
 
-Next to the counts, each tenant keeps what an operator asks about next, from the same records
-and within the same bounds: its most recent failures (``failed``, and the skips an operator
-can act on, :data:`schemas.audit_reasons.ACTIONABLE_SKIPS`) and its events parked right now
-(an event's ``parked`` records come before its one final record, all with the same ``source``;
+Next to the counts, each tenant keeps what an operator asks about next, from the same records:
+its most recent failures (``failed``, and the skips an operator can act on,
+:data:`schemas.audit_reasons.ACTIONABLE_SKIPS`) and its events parked right now (an event's
+``parked`` records come before its one final record, all with the same ``source``;
 ``duplicate/already_parked`` is a redelivery while it waits, not its end). Only ids, codes and
 times are kept, as in the audit record itself: never message text or secrets.
 
-Memory: per tenant at most :data:`RECENT_FAILURES` failures and :data:`PARKED_TRACKED` parked
-events (a few hundred bytes each), for at most :data:`MAX_TENANTS` tenants. Parked records
-come only from connected tenants, so made-up tenant ids add at most their failures.
+Memory: per tenant and input partition at most :data:`RECENT_FAILURES` failures and
+:data:`PARKED_TRACKED` parked events (a few hundred bytes each), for at most
+:data:`MAX_TENANTS` tenants. Parked records come only from connected tenants, so made-up
+tenant ids add at most their failures.
 """
 
 from __future__ import annotations
 
-import asyncio
 import heapq
-import json
-import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
-from integrations.kafka_config import KafkaSettings
-from integrations.tail import tail_topic
 from schemas.audit_reasons import ACTIONABLE_SKIPS, fix_for
-
-log = logging.getLogger(__name__)
 
 # Tenant ids come from the input topic; a flood of made-up ones must not grow memory forever.
 MAX_TENANTS = 100_000
@@ -96,10 +88,22 @@ class TenantCounts:
         self.by_outcome[outcome] += 1
         if reason:
             self.by_reason[reason] += 1
-        if processed_at is not None and (
-            self.first_processed_at is None or processed_at < self.first_processed_at
-        ):
+        if processed_at is not None:
+            self.add_since(processed_at)
+
+    def add_since(self, processed_at: int) -> None:
+        if self.first_processed_at is None or processed_at < self.first_processed_at:
             self.first_processed_at = processed_at
+
+    def view(self) -> dict[str, Any]:
+        """``syncCounts`` but ``complete`` (which is the reader's to say)."""
+        return {
+            "total": sum(self.by_outcome.values()),
+            "byOutcome": dict(self.by_outcome),
+            "byReason": dict(self.by_reason),
+            # The oldest audit record counted.
+            "since": _iso(self.first_processed_at),
+        }
 
     def note(self, problem: Problem) -> None:
         """Follow a parked event, or keep a failure (see :func:`shown`)."""
@@ -140,96 +144,36 @@ class TenantCounts:
         }
 
 
-class AuditCounts:
-    """Counts of audit records per tenant; :meth:`run` feeds it from the audit topic."""
-
-    def __init__(self, *, kafka: KafkaSettings, topic: str) -> None:
-        self._kafka = kafka
-        self._topic = topic
-        self._tenants: dict[str, TenantCounts] = {}
-        self._full_logged = False
-        self.caught_up = asyncio.Event()
-
-    def add(self, value: bytes | None) -> None:
-        """Count one audit record; anything unreadable is skipped (the audit is not ours to fix)."""
-        try:
-            record = json.loads(value or b"")
-        except (ValueError, RecursionError):
-            return
-        if not isinstance(record, dict):
-            return
-        tenant, outcome = record.get("tenantId"), record.get("outcome")
-        if not isinstance(tenant, str) or not isinstance(outcome, str):
-            return
-        counts = self._counts(tenant)
-        if counts is None:
-            return
-        reason, at = _str(record.get("reason")), record.get("processedAt")
-        processed_at = at if isinstance(at, int) and not isinstance(at, bool) else None
-        counts.add(outcome, reason, processed_at)
-        kept = shown(outcome, reason)
-        if not kept and (not counts.parked or reason == "already_parked"):
-            return  # most records: nothing to keep, no parked event they could end
-        source = _source(record.get("source"))
-        if source is None:
-            return
-        if not kept:
-            counts.resolved(source)
-            return
-        detail = _str(record.get("detail"))
-        counts.note(
-            Problem(
-                outcome=outcome,
-                reason=reason,
-                detail=detail[:DETAIL_CHARS] if detail else detail,
-                conversation_id=_str(record.get("conversationId")),
-                message_id=_str(record.get("messageId")),
-                event=_str(record.get("event")),
-                source=source,
-                processed_at=processed_at,
-            )
+def count_record(counts: TenantCounts, record: dict[str, Any]) -> None:
+    """Count one audit record (its JSON object) of the tenant ``counts`` belongs to."""
+    outcome = record.get("outcome")
+    if not isinstance(outcome, str):
+        return
+    reason, at = _str(record.get("reason")), record.get("processedAt")
+    processed_at = at if isinstance(at, int) and not isinstance(at, bool) else None
+    counts.add(outcome, reason, processed_at)
+    kept = shown(outcome, reason)
+    if not kept and (not counts.parked or reason == "already_parked"):
+        return  # most records: nothing to keep, no parked event they could end
+    source = _source(record.get("source"))
+    if source is None:
+        return
+    if not kept:
+        counts.resolved(source)
+        return
+    detail = _str(record.get("detail"))
+    counts.note(
+        Problem(
+            outcome=outcome,
+            reason=reason,
+            detail=detail[:DETAIL_CHARS] if detail else detail,
+            conversation_id=_str(record.get("conversationId")),
+            message_id=_str(record.get("messageId")),
+            event=_str(record.get("event")),
+            source=source,
+            processed_at=processed_at,
         )
-
-    def for_tenant(self, tenant_id: str) -> dict[str, Any]:
-        counts = self._tenants.get(tenant_id) or TenantCounts()
-        return {
-            "total": sum(counts.by_outcome.values()),
-            "byOutcome": dict(counts.by_outcome),
-            "byReason": dict(counts.by_reason),
-            # The oldest audit record counted: older ones have left the topic's retention.
-            "since": _iso(counts.first_processed_at),
-            # False while this worker is still reading the audit topic's history.
-            "complete": self.caught_up.is_set(),
-        }
-
-    def attention(self, tenant_id: str) -> dict[str, Any]:
-        """``recentFailures`` and ``parked``: the tenant's records an operator acts on."""
-        return (self._tenants.get(tenant_id) or TenantCounts()).attention()
-
-    async def run(self) -> None:
-        """Read the audit topic from the start, then keep tailing it."""
-
-        def loaded() -> None:
-            log.info("audit counts loaded", extra={"tenants": len(self._tenants)})
-            self.caught_up.set()
-
-        await tail_topic(
-            kafka=self._kafka,
-            topic=self._topic,
-            on_record=lambda _key, value: self.add(value),
-            on_caught_up=loaded,
-        )
-
-    def _counts(self, tenant: str) -> TenantCounts | None:
-        counts = self._tenants.get(tenant)
-        if counts is None:
-            if len(self._tenants) >= MAX_TENANTS:
-                if not self._full_logged:
-                    log.warning("audit counts: too many tenants, new ones are not counted")
-                    self._full_logged = True
-                return None
-            counts = self._tenants[tenant] = TenantCounts()
-        return counts
+    )
 
 
 def shown(outcome: str, reason: str | None) -> bool:

@@ -23,7 +23,7 @@ from faust.types import TP, EventT, StreamT
 
 from integrations.kafka_config import KafkaSettings
 from integrations.store import IntegrationStore
-from processors.clock import Clock, epoch_ms
+from processors.clock import Clock, epoch_ms, epoch_s
 from processors.directory import CachedDirectory
 from streams.delivery import Deliveries, UndeliveredOutput
 from streams.handler import SourceRecord
@@ -108,6 +108,8 @@ class SyncAgent:
         # until then.
         self._measured = asyncio.Event()
         self._rebuild_index = True
+        # Per source partition, the timestamp (s) of the last record finished in order.
+        self._finished_at: dict[TP, float] = {}
 
     def settled(self) -> bool:
         """No rebalance under way, tables recovered, and the assignment measured."""
@@ -204,6 +206,29 @@ class SyncAgent:
             if tp.topic in self._sources
         )
 
+    def lag_seconds(self) -> dict[tuple[str, int], float]:
+        """Per source partition, how long the oldest record not finished has waited since its
+        timestamp: the one in hand, else (records remain, not yet read) at most as long as
+        since the last finished one's timestamp; 0 when caught up. Like :meth:`lag`, a
+        partition appears once a record of it was finished or is in hand."""
+        consumer, now = self._app.consumer, epoch_s(self._clock)
+        ages = {}
+        for tp in consumer.assignment():
+            if tp.topic not in self._sources:
+                continue
+            oldest, done = self._sequencer.oldest(tp), self._handled.next_offset(tp)
+            if oldest is not None:
+                since: float | None = oldest.message.timestamp
+            elif done is None:
+                continue  # nothing finished since it was assigned: not measured yet
+            elif consumer.highwater(tp) > done:
+                since = self._finished_at.get(tp)
+            else:
+                since = now
+            if since is not None:
+                ages[(tp.topic, tp.partition)] = max(0.0, now - since)
+        return ages
+
     async def run(self, stream: StreamT[bytes]) -> None:
         """The agent: every record of the input and retry topics, in its conversation's lane."""
         await self._integrations.ready.wait()
@@ -250,4 +275,5 @@ class SyncAgent:
         for finished in self._sequencer.finish(message.tp, slot):
             await stream.ack(finished)
             self._handled.finished(finished.message.tp, finished.message.offset)
+            self._finished_at[finished.message.tp] = finished.message.timestamp
         self._window.finished(message.tp)

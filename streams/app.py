@@ -18,9 +18,10 @@ from prometheus_client import CollectorRegistry
 
 from apiclient.client import CallObserver, Observers
 from apiclient.ratelimit import TenantRateLimiter
+from integrations.audit_summary import SummaryCounts, SummaryWriter
 from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
-from processors.clock import Clock, SystemClock
+from processors.clock import Clock, SystemClock, epoch_ms
 from processors.conversation_index import ConversationIndex
 from processors.directory import CachedDirectory
 from processors.protocols import Collaborators
@@ -83,7 +84,8 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     integrations = _integration_store(app, settings, index)
     # One registry per app: Faust's sensors and ours, on GET /metrics.
     metrics = Metrics(CollectorRegistry())
-    unthread = _unthread_client(settings)
+    counts, summary = _audit_summary(app, settings, clock)
+    unthread = _unthread_client(settings, observer=metrics.unthread)
 
     def stopping() -> bool:
         # Both are set at once: by a SIGTERM, and by the consumer's rebalance callback, which
@@ -99,7 +101,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         index=index, probe=probe, clock=clock.monotonic,
         batch=settings.max_in_flight_per_tenant, stopping=stopping,
     )  # fmt: skip
-    vitally = _vitally_client(settings, clock, observer=Observers(metrics, health))
+    vitally = _vitally_client(settings, clock, observer=Observers(metrics.vitally, health))
     states = TableStates(table)
     replay = ReplayGuard(app)
     deliveries = Deliveries(
@@ -118,6 +120,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
             _raw_topic(app, settings.dlq_topic, partitions=partitions),
             metrics,
             deliveries,
+            summary,
         ),
         calls=Collaborators(vitally, directory, clock),
         unthread=_unthread_lookup(settings, unthread),
@@ -145,7 +148,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         clock=clock,
     )
     _register_agent(app, agent, source, settings.park_scan_interval_seconds)
-    _serve_metrics(app, metrics, agent, index, integrations)
+    _serve_metrics(app, metrics, agent, index, integrations, clock)
 
     _recover_tenants(app, health, agent)
     app.task(integrations.run)
@@ -158,7 +161,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         liveness=_liveness(app, settings, agent, clock),
     )
     _watch_membership(app, settings)
-    register_tenant_api(app, settings, integrations=integrations)
+    register_tenant_api(app, settings, integrations=integrations, counts=counts)
     return app
 
 
@@ -178,10 +181,52 @@ def _liveness(app: faust.App, settings: Settings, agent: SyncAgent, clock: Clock
     return liveness
 
 
-def _unthread_client(settings: Settings) -> UnthreadClient:
+def _audit_summary(
+    app: faust.App, settings: Settings, clock: Clock
+) -> tuple[SummaryCounts, SummaryWriter]:
+    """The sync counts: read from the summary topic for every tenant, and counted (then
+    published) for the input partitions this worker owns (integrations/audit_summary.py)."""
+    topic = _raw_topic(app, settings.audit_summary_topic)
+    counts = SummaryCounts(kafka=settings, topic=settings.audit_summary_topic)
+
+    async def publish(key: bytes, value: bytes) -> None:
+        sent = await topic.send(key=key, value=value)
+        # On the broker before the partition's next owner reads it; bounded, as a revoke
+        # waits for it (SummaryWriter logs a failure and tries again later).
+        await asyncio.wait_for(sent, timeout=settings.http_timeout_seconds)
+
+    summary = SummaryWriter(publish, now_ms=lambda: epoch_ms(clock))
+    adopting: set[asyncio.Task[None]] = set()
+
+    async def adopt(partitions: set[int]) -> None:
+        await counts.read_to_end()  # past the previous owners' last values
+        for partition in partitions:
+            summary.adopt(partition, counts.of_partition(partition))
+
+    def mine(tps: set[TP]) -> set[int]:
+        return {tp.partition for tp in tps if tp.topic == settings.input_topic}
+
+    async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
+        summary.begin(mine(assigned))
+        task = asyncio.ensure_future(adopt(mine(assigned)))
+        adopting.add(task)
+        task.add_done_callback(adopting.discard)
+
+    async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
+        await summary.release(mine(revoked))
+
+    on_signal(app.on_partitions_assigned, on_assigned)
+    on_signal(app.on_partitions_revoked, on_revoked)
+    app.timer(interval=settings.audit_summary_interval_seconds)(summary.publish)
+    app.task(counts.run)
+    return counts, summary
+
+
+def _unthread_client(settings: Settings, observer: CallObserver) -> UnthreadClient:
     return UnthreadClient(
         build_unthread_http_client(timeout=settings.http_timeout_seconds),
         limiter=default_unthread_limiter(),
+        observer=observer,
         # The handler retries whole events; a lookup the budget would hold long parks one.
         retry=NO_RETRY,
         max_budget_wait=settings.retry_max_delay_seconds,
@@ -267,12 +312,15 @@ def _serve_metrics(
     agent: SyncAgent,
     index: ParkedIndex,
     integrations: IntegrationStore,
+    clock: Clock,
 ) -> None:
     metrics.watch(
         Readings(
             parked_by_reason=index.by_reason,
+            waiting_age_by_reason=lambda: index.waiting_ages(epoch_ms(clock)),
             in_flight=lambda: agent.in_flight,
             lag=agent.lag,
+            lag_seconds=agent.lag_seconds,
             integrations_by_status=integrations.by_status,
         )
     )

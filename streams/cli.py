@@ -29,10 +29,10 @@ from collections.abc import Sequence
 
 from pydantic import SecretStr, field_validator
 
+from integrations.audit_summary import SummaryCounts
 from integrations.connect import connect_tenant, disconnect_tenant, request_recheck
 from integrations.rotation import RotationUnsettled, rotate_secrets
 from integrations.secrets import SecretBox
-from integrations.sync_counts import AuditCounts
 from integrations.topic import publish_record, read_log, read_records, read_topic
 from integrations.validation import ConnectError
 from ops import cli as ops_cli
@@ -274,10 +274,10 @@ def _status(settings: ClientSettings, ns: argparse.Namespace) -> int:
     if record is None:
         print(json.dumps({"error": "not_connected", "message": "no such tenant"}), file=sys.stderr)
         return 2
-    # The same answer as GET .../integrations/vitally: the audit topic, read whole.
-    counts = AuditCounts(kafka=settings, topic=settings.audit_topic)
-    for _, value in read_topic(settings, settings.audit_topic):
-        counts.add(value)
+    # The same answer as GET .../integrations/vitally: the (compacted) audit summary, whole.
+    counts = SummaryCounts(kafka=settings, topic=settings.audit_summary_topic)
+    for key, value in read_topic(settings, settings.audit_summary_topic):
+        counts.add(key, value)
     counts.caught_up.set()
     view = {**record.public_view(), "syncCounts": counts.for_tenant(ns.tenant)}
     print(json.dumps({**view, **counts.attention(ns.tenant)}))

@@ -125,7 +125,7 @@ def _exposed(name: str, kind: str) -> str:
     if kind == "counter":
         return f"`{name}_total`"
     if kind == "histogram":
-        return f"`{name}_bucket`, `{name}_sum`, `{name}_count`"
+        return f"`{name}` (scraped as `_bucket`, `_sum`, `_count`)"
     return f"`{name}`"
 
 

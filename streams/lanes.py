@@ -60,6 +60,11 @@ class OffsetSequencer(Generic[P, E]):
             return len(self._pending.get(partition, ()))
         return sum(len(q) for q in self._pending.values())
 
+    def oldest(self, partition: P) -> E | None:
+        """The item of the lowest offset not yet released, if any."""
+        queue = self._pending.get(partition)
+        return queue[0].item if queue else None
+
     def lowest_unfinished(self, partition: P) -> int | None:
         queue = self._pending.get(partition)
         return queue[0].offset if queue else None

@@ -4,8 +4,9 @@ Faust's own sensors (messages, commits, offsets per partition, rebalances, table
 and ours, on one registry per app. No label carries a tenant, an email or any text from an
 event: the label values are fixed sets (outcomes, reasons, status classes, integration states)
 or the service's own topics, partitions and endpoint templates, so the number of series is
-bounded however many tenants there are. docs/interfaces.md lists them (generated from this
-registry by streams/doc_tables.py); README's "Alerts worth setting" says what to watch.
+bounded however many tenants there are. docs/interfaces.md lists them as scraped (generated
+from this registry by streams/doc_tables.py); README's "Alerts worth setting" says what to
+watch; deploy/ holds alert rules and a dashboard on them.
 """
 
 from __future__ import annotations
@@ -31,62 +32,75 @@ class Readings:
     """Where the gauges read the worker's state at scrape time."""
 
     parked_by_reason: Callable[[], Mapping[str, int]]
+    # Seconds the oldest waiting event of each reason has waited (since it was first parked).
+    waiting_age_by_reason: Callable[[], Mapping[str, float]]
     in_flight: Callable[[], int]
     lag: Callable[[], Mapping[tuple[str, int], int]]
+    lag_seconds: Callable[[], Mapping[tuple[str, int], float]]
     integrations_by_status: Callable[[], Mapping[str, int]]
 
 
-class Metrics:
-    """Our counters and histograms; also the Vitally client's call observer."""
+@dataclass(frozen=True)
+class ApiMetricNames:
+    """The names of one API's call metrics (counters without the ``_total`` they are exposed
+    with, which prometheus_client adds)."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.registry = registry
-        self.events = Counter(
-            "vitally_sync_audit_records",
-            "Audit records written, by outcome and reason (reason empty when synced)",
-            ["outcome", "reason"],
-            registry=registry,
-        )
+    api: str
+    requests: str
+    latency: str
+    budget_wait: str
+    not_sent: str
+
+
+VITALLY = ApiMetricNames(
+    "Vitally",
+    requests="vitally_sync_vitally_requests",
+    latency="vitally_sync_vitally_request_seconds",
+    # Named before Unthread had metrics; kept, as alerts already use them.
+    budget_wait="vitally_sync_rate_limit_wait_seconds",
+    not_sent="vitally_sync_rate_limit_not_sent",
+)
+UNTHREAD = ApiMetricNames(
+    "Unthread",
+    requests="vitally_sync_unthread_requests",
+    latency="vitally_sync_unthread_request_seconds",
+    budget_wait="vitally_sync_unthread_rate_limit_wait_seconds",
+    not_sent="vitally_sync_unthread_rate_limit_not_sent",
+)
+
+
+class ApiMetrics:
+    """One API client's call observer: requests by endpoint template and status class, their
+    latency, and the waits for (and refusals by) the tenant's rate budget."""
+
+    def __init__(self, registry: CollectorRegistry, names: ApiMetricNames) -> None:
+        api = names.api
         self.calls = Counter(
-            "vitally_sync_vitally_requests",
-            "Requests sent to Vitally, by endpoint template and status class "
+            names.requests,
+            f"Requests sent to {api}, by endpoint template and status class "
             "(2xx, 4xx, 429, 5xx, other, or no_answer)",
             ["endpoint", "status"],
             registry=registry,
         )
         self.latency = Histogram(
-            "vitally_sync_vitally_request_seconds",
-            "Time from sending a Vitally request to its answer (or failure)",
+            names.latency,
+            f"Time from sending a {api} request to its answer (or failure)",
             ["endpoint"],
             buckets=_CALL_BUCKETS,
             registry=registry,
         )
         self.budget_wait = Histogram(
-            "vitally_sync_rate_limit_wait_seconds",
-            "Time a request waited for its tenant's Vitally rate budget",
+            names.budget_wait,
+            f"Time a request waited for its tenant's {api} rate budget",
             buckets=_WAIT_BUCKETS,
             registry=registry,
         )
         self.not_sent = Counter(
-            "vitally_sync_rate_limit_not_sent",
-            "Requests not sent because the tenant's budget would have held them too long "
-            "(the event parks as vitally_rate_limited)",
+            names.not_sent,
+            f"Requests not sent because the tenant's {api} budget would have held them too "
+            "long (the event parks)",
             registry=registry,
         )
-
-        self.undelivered = Counter(
-            "vitally_sync_output_delivery_failures",
-            "Audit records (output=audit) and DLQ copies (output=dlq) Kafka refused or did not "
-            "confirm in time; each is sent again and its input record waits, unacked",
-            ["output"],
-            registry=registry,
-        )
-
-    def audited(self, record: AuditRecord) -> None:
-        self.events.labels(record.outcome, record.reason or "").inc()
-
-    def not_delivered(self, output: str) -> None:
-        self.undelivered.labels(output).inc()
 
     def called(
         self,
@@ -104,6 +118,44 @@ class Metrics:
 
     def throttled(self, tenant_id: str, retry_after: float | None) -> None:
         self.not_sent.inc()
+
+
+class Metrics:
+    """Our counters, histograms and gauges, on one registry: ``vitally`` and ``unthread``
+    observe the API clients' calls."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.events = Counter(
+            "vitally_sync_audit_records",
+            "Audit records written, by outcome and reason (reason empty when synced)",
+            ["outcome", "reason"],
+            registry=registry,
+        )
+        self.dead_letters = Counter(
+            "vitally_sync_dlq_records",
+            "Records sent to the DLQ, by reason",
+            ["reason"],
+            registry=registry,
+        )
+        self.undelivered = Counter(
+            "vitally_sync_output_delivery_failures",
+            "Audit records (output=audit) and DLQ copies (output=dlq) Kafka refused or did not "
+            "confirm in time; each is sent again and its input record waits, unacked",
+            ["output"],
+            registry=registry,
+        )
+        self.vitally = ApiMetrics(registry, VITALLY)
+        self.unthread = ApiMetrics(registry, UNTHREAD)
+
+    def audited(self, record: AuditRecord) -> None:
+        self.events.labels(record.outcome, record.reason or "").inc()
+
+    def dead_lettered(self, reason: str) -> None:
+        self.dead_letters.labels(reason).inc()
+
+    def not_delivered(self, output: str) -> None:
+        self.undelivered.labels(output).inc()
 
     def watch(self, readings: Readings) -> None:
         self.registry.register(_Gauges(readings))
@@ -129,6 +181,15 @@ class _Gauges(Collector):
         for reason, count in sorted(self._readings.parked_by_reason().items()):
             parked.add_metric([reason], count)
         yield parked
+        waiting = GaugeMetricFamily(
+            "vitally_sync_oldest_waiting_event_age_seconds",
+            "Seconds since the oldest event this worker holds parked or set aside for a reason "
+            "was first parked, by that reason",
+            labels=["reason"],
+        )
+        for reason, age in sorted(self._readings.waiting_age_by_reason().items()):
+            waiting.add_metric([reason], age)
+        yield waiting
         yield GaugeMetricFamily(
             "vitally_sync_events_in_flight",
             "Records admitted and not yet finished on this worker",
@@ -142,6 +203,15 @@ class _Gauges(Collector):
         for (topic, partition), behind in sorted(self._readings.lag().items()):
             lag.add_metric([topic, str(partition)], behind)
         yield lag
+        lag_seconds = GaugeMetricFamily(
+            "vitally_sync_consumer_lag_seconds",
+            "Per source partition, how long the oldest record not yet finished has waited "
+            "since its timestamp (0 when caught up)",
+            labels=["topic", "partition"],
+        )
+        for (topic, partition), age in sorted(self._readings.lag_seconds().items()):
+            lag_seconds.add_metric([topic, str(partition)], age)
+        yield lag_seconds
         integrations = GaugeMetricFamily(
             "vitally_sync_integrations",
             "Tenants' integrations as this worker knows them, by status",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from schemas.audit import Reason
@@ -91,6 +92,8 @@ class _Entry:
     # (streams.vitally_health), until the head is written again.
     head: tuple[int, int] = (0, 0)
     woken: bool = False
+    # Per reason, when the conversation's oldest event waiting for it was first parked (ms).
+    since: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass
@@ -113,7 +116,12 @@ class ParkedIndex:
         mark = (first.offset, first.next_attempt_at)
         before = self._entries.get(key)
         entry = _Entry(
-            first.partition, state.tenant_id, first.next_attempt_at, first.reason, head=mark
+            first.partition,
+            state.tenant_id,
+            first.next_attempt_at,
+            first.reason,
+            head=mark,
+            since=_oldest_by_reason((p.reason, p.first_parked_at) for p in state.waiting),
         )
         if before is not None and before.head == mark and before.woken:
             # Only events queued behind it changed: the head stays woken, and due.
@@ -176,5 +184,18 @@ class ParkedIndex:
         """Conversations with parked events, by the reason of the one due next."""
         return dict(Counter(entry.reason for entry in self._entries.values()))
 
+    def waiting_ages(self, now_ms: int) -> dict[str, float]:
+        """Per reason, the seconds since the oldest event waiting for it was first parked
+        (queued behind a conversation's head, or set aside, alike)."""
+        oldest = _oldest_by_reason(pair for e in self._entries.values() for pair in e.since)
+        return {reason: max(0.0, (now_ms - since) / 1000) for reason, since in oldest}
+
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _oldest_by_reason(pairs: Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    oldest: dict[str, int] = {}
+    for reason, since in pairs:
+        oldest[reason] = min(since, oldest.get(reason, since))
+    return tuple(oldest.items())

@@ -7,6 +7,7 @@ from typing import Any
 import faust
 from faust.types import TP, FutureMessage
 
+from integrations.audit_summary import SummaryWriter
 from schemas.audit import AuditRecord
 from schemas.state import ConversationState
 from streams.delivery import Deliveries
@@ -56,16 +57,19 @@ class KafkaOutputs:
         dlq_topic: faust.TopicT,
         metrics: Metrics,
         deliveries: Deliveries,
+        summary: SummaryWriter,
     ) -> None:
         self._audit = audit_topic
         self._dlq = dlq_topic
         self._metrics = metrics
         self._deliveries = deliveries
+        self._summary = summary
 
     async def audit(self, record: AuditRecord) -> None:
         key = record.conversation_id.encode() if record.conversation_id else None
         await self._deliveries.send("audit", self._audit, key, record.to_json())
         self._metrics.audited(record)
+        self._summary.add(record.model_dump(mode="json", by_alias=True))
 
     async def dead_letter(self, source: SourceRecord, reason: str, detail: str) -> None:
         headers = {
@@ -76,6 +80,7 @@ class KafkaOutputs:
             "x-source-offset": str(source.offset).encode(),
         }
         await self._deliveries.send("dlq", self._dlq, source.key, source.value, headers)
+        self._metrics.dead_lettered(reason)
 
 
 class ReplayGuard:

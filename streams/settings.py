@@ -63,6 +63,10 @@ class ClientSettings(KafkaSettings):
         "vitally-sync.retry",
         description="wakes parked conversations; same partition count as the input",
     )
+    audit_summary_topic: str = Field(
+        "vitally-sync.audit-summary",
+        description="per tenant and input partition, the latest sync counts (compacted)",
+    )
     topic_partitions: int = Field(
         default=8,
         ge=1,
@@ -237,6 +241,13 @@ class Settings(ClientSettings):
     )
     park_scan_interval_seconds: float = Field(
         default=2.0, gt=0, description="how often the timer looks for due parked conversations"
+    )
+    audit_summary_interval_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=600,
+        description="how often a worker publishes the sync counts that changed "
+        "(the tenant GET's counts are at most this far behind)",
     )
 
     lookup_cache_ttl_seconds: float = Field(

@@ -4,7 +4,8 @@ Faust only creates its own internal topics, and it needs to know the input topic
 count up front: tables must be co-partitioned with their source. So the worker asks Kafka
 first: an existing input topic is used with whatever partitions it has; a missing one is
 created with TOPIC_PARTITIONS. The audit and DLQ topics follow the input's partition count
-(records keep their conversation's partition); the integrations topic is compacted.
+(records keep their conversation's partition); the integrations and audit summary topics are
+compacted.
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ class TopicLayout:
     replication_factor: int = 1
 
 
+# The summary's latest value per key is all that is read: compacted, and segments rolled
+# often, so what compaction has not folded yet stays small (integrations/audit_summary.py).
+SUMMARY_CONFIG = {
+    "cleanup.policy": "compact",
+    "segment.ms": str(10 * 60 * 1000),
+    "min.cleanable.dirty.ratio": "0.1",
+}
+
+
 def ensure_topics(settings: ClientSettings) -> TopicLayout:
     admin = AdminClient(confluent_config(settings))
     partitions = _partitions(admin, settings.input_topic)
@@ -50,6 +60,7 @@ def ensure_topics(settings: ClientSettings) -> TopicLayout:
     # Retry records must land on their conversation's partition number: same count as input.
     _create(admin, settings, settings.retry_topic, partitions)
     _create(admin, settings, settings.integrations_topic, 1, {"cleanup.policy": "compact"})
+    _create(admin, settings, settings.audit_summary_topic, 1, SUMMARY_CONFIG)
     # Another worker may have created a topic between our look and our create.
     layout = TopicLayout(
         input_partitions=_settled_partitions(admin, settings.input_topic) or partitions,

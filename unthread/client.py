@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from apiclient.call import ApiCall
-from apiclient.client import ApiClient
+from apiclient.client import ApiClient, CallObserver
 from apiclient.http import build_http_client as _build_pooled_client
 from apiclient.ratelimit import TenantRateLimiter, parse_seconds
 from apiclient.retry import RetryPolicy
@@ -83,9 +83,15 @@ class UnthreadClient(ApiClient):
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_budget_wait: float | None = None,
+        observer: CallObserver | None = None,
     ):
         super().__init__(
-            http, limiter=limiter, retry=retry, sleep=sleep, max_budget_wait=max_budget_wait
+            http,
+            limiter=limiter,
+            retry=retry,
+            sleep=sleep,
+            max_budget_wait=max_budget_wait,
+            observer=observer,
         )
 
     async def list_users(

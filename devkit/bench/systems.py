@@ -185,6 +185,7 @@ class VitallySyncSystem:
             "DLQ_TOPIC": deployment.topic("dlq"),
             "INTEGRATIONS_TOPIC": deployment.topic("integrations"),
             "RETRY_TOPIC": deployment.topic("retry"),
+            "AUDIT_SUMMARY_TOPIC": deployment.topic("audit-summary"),
             **(
                 {"UNTHREAD_BASE_URL": deployment.unthread_base_url}
                 if deployment.unthread_base_url

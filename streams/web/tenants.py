@@ -2,7 +2,7 @@
 
 ``register_tenant_api`` wires the pieces the endpoints need: a Vitally client for validation,
 a publisher that writes the integrations topic through Faust's producer and waits until Kafka
-has the record, the audit counts (a background task), the view, and the guard middleware
+has the record, the sync counts (read by the app), the view, and the guard middleware
 (:mod:`streams.web.guard`) in front of every page of the server.
 """
 
@@ -16,10 +16,10 @@ from aiohttp import web as aiohttp_web
 from faust.web import Request, Response, View
 
 from integrations.api import ApiResponse, SaveFailed, TenantApi
+from integrations.audit_summary import SummaryCounts
 from integrations.connect import Publish
 from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
-from integrations.sync_counts import AuditCounts
 from schemas.integration import IntegrationRecord
 from streams.seam.app_state import on_signal
 from streams.seam.web import add_middleware
@@ -39,9 +39,8 @@ SAVE_TIMEOUT_SECONDS = 30.0
 
 
 def register_tenant_api(
-    app: faust.App, settings: Settings, *, integrations: IntegrationStore
+    app: faust.App, settings: Settings, *, integrations: IntegrationStore, counts: SummaryCounts
 ) -> TenantApi:
-    counts = AuditCounts(kafka=settings, topic=settings.audit_topic)
     timeout = min(settings.http_timeout_seconds, PROBE_TIMEOUT_SECONDS)
     probe = VitallyClient(build_http_client(timeout=timeout), retry=PROBE_RETRY)
     unthread = UnthreadClient(build_unthread_http_client(timeout=timeout), retry=PROBE_RETRY)
@@ -55,8 +54,6 @@ def register_tenant_api(
         unthread=unthread,
         unthread_base_url=settings.unthread_base_url,
     )
-
-    app.task(counts.run)
 
     async def close_probe(app: faust.App, **kwargs: Any) -> None:
         await probe.aclose()

@@ -26,7 +26,7 @@ def test_read_only_commands_need_no_secrets_and_create_no_topics(
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap.bootstrap_servers, "APP_ID": name,
         "INPUT_TOPIC": f"{name}.in", "AUDIT_TOPIC": f"{name}.audit",
         "DLQ_TOPIC": f"{name}.dlq", "INTEGRATIONS_TOPIC": f"{name}.integrations",
-        "RETRY_TOPIC": f"{name}.retry",
+        "RETRY_TOPIC": f"{name}.retry", "AUDIT_SUMMARY_TOPIC": f"{name}.audit-summary",
     }  # fmt: skip
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:

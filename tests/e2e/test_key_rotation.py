@@ -11,6 +11,7 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -76,11 +77,30 @@ def test_rotating_secrets_key_keeps_every_tenant_syncing(
     worker.stop()
 
     deployed.secrets_key = k2  # the old key is gone
+    # Audit records no worker wrote: the counts come from the workers' summaries, so a
+    # worker's start and `status` do not read the audit topic, and these count nowhere.
+    real = deployed.audit(expected=2)[0]
+    produce(deployed.bootstrap, deployed.audit_topic, [
+        (b"c-stray", json.dumps(real | {
+            "outcome": "failed", "reason": "internal_error",
+            "source": {**real["source"], "offset": 10_000 + n},
+        }).encode(), ())
+        for n in range(50)
+    ])  # fmt: skip
     worker = deployed.start_worker()
-    _sync_one(deployed, "c-rot-3", produced=3)
-    status = json.loads(deployed.cli("status", "--tenant", TENANT).stdout)
+    _sync_one(deployed, "c-rot-3", produced=3 + 50)
+
+    def counted() -> dict[str, Any] | None:
+        status: dict[str, Any] = json.loads(deployed.cli("status", "--tenant", TENANT).stdout)
+        return status if status["syncCounts"]["total"] >= 3 else None
+
+    # Counted by three workers in turn, each carrying on from the last one's summary.
+    status = wait_for(counted, what="the sync counts of three workers")
     assert status["status"] == "connected" and "apiKeyEncrypted" not in status
     assert status["syncCounts"]["byOutcome"] == {"synced": 3}
+    assert status["syncCounts"]["complete"] is True
+    shown = Api(worker, deployed.admin_token).get(TENANT).json()
+    assert shown["syncCounts"]["byOutcome"] == {"synced": 3}
     assert [c["externalId"] for c in sandbox.conversations("acme")] == [
         "c-rot-1", "c-rot-2", "c-rot-3",
     ]  # fmt: skip

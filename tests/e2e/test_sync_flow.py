@@ -20,8 +20,10 @@ import pytest
 from demo.events import Record, envelope, message, new_conversation, reply
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.e2e.tenant_api import wait_for
 from tests.fixtures.sandbox import SandboxHandle
 from tests.fixtures.worker import Deployment
+from tests.metric_names import ROOT, documented, scraped
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 
@@ -300,6 +302,24 @@ def _check_metrics(
     assert any(name.startswith(f"{deployed.name.replace('-', '_')}_") for name, _ in samples)
     names = {name for name, _ in samples}
     assert {"vitally_sync_consumer_lag", "vitally_sync_integrations"} <= names
+    assert samples[("vitally_sync_dlq_records_total", (("reason", "invalid_json"),))] == 1
+    # Caught up: the oldest record not handled has waited for nothing.
+    ages = [v for (n, ls), v in samples.items() if n == "vitally_sync_consumer_lag_seconds"]
+    assert ages and all(age == 0 for age in ages)
+    # The docs list exactly what this worker exposes, as exposed (counters with _total).
+    exposed = scraped(text_string_to_metric_families(answer.text))
+    assert documented(ROOT / "docs" / "interfaces.md") == set(exposed)
+    assert documented(ROOT / "README.md") == set(exposed)
+
+
+def _waiting_ages(deployed: Deployment) -> dict[str, float]:
+    answer = httpx.get(f"{deployed.workers[0].web_url}/metrics", timeout=10)
+    return {
+        sample.labels["reason"]: sample.value
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+        if sample.name == "vitally_sync_oldest_waiting_event_age_seconds"
+    }
 
 
 def _check_logs(
@@ -360,10 +380,16 @@ def test_an_unknown_sender_holds_back_only_their_message_until_a_recheck(
     assert "new@customer.example" in parked[0]["detail"]
     [stored] = sandbox.conversations("acme")
     assert [m["externalId"] for m in stored["messages"]][1:] == ["m-u3", "m-u4"]
+    # The on-call sees how long it has waited, by reason (set aside: the thread flows past).
+    first_parked = parked[0]["processedAt"] / 1000
+    [age] = _waiting_ages(deployed).values()
+    assert list(_waiting_ages(deployed)) == ["customer_not_in_vitally"]
+    assert 0 <= age <= datetime.now(UTC).timestamp() - first_parked + 1
 
     sandbox.add_user("acme", email="new@customer.example", name="New Person")
     deployed.cli("recheck", "--tenant", TENANT)
     audit = deployed.audit(expected=produced + 1, timeout=30)
+    wait_for(lambda: _waiting_ages(deployed) == {}, what="nothing waits any more")
     final = [a for a in audit if a["messageId"] == "m-u2"][-1]
     assert (final["outcome"], final["reason"]) == ("synced", None)
     [stored] = sandbox.conversations("acme")

@@ -1,5 +1,6 @@
-"""``vitally-sync status``: the same answer as the tenant API's GET, from the topics read whole
-(the readers replaced here; tests/e2e/test_key_rotation.py runs it against a broker)."""
+"""``vitally-sync status``: the same answer as the tenant API's GET, from the integrations and
+audit summary topics read whole (the readers replaced here; tests/e2e/test_key_rotation.py
+runs it against a broker)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from schemas.integration import IntegrationRecord
 from streams import cli
 from streams.settings import Settings
 from tests.unit.ops_records import T0, audit_json
+from tests.unit.summary_pipe import SummaryPipe
 
 TENANT = "T01ACME"
 AT = datetime(2025, 11, 25, 9, tzinfo=UTC)
@@ -35,12 +37,14 @@ AUDIT = [
 
 
 @pytest.fixture
-def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+async def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
     topics = {"vitally-sync.integrations": {TENANT: RECORD}}
+    pipe = SummaryPipe()  # what the workers that wrote AUDIT published
+    await pipe.add(*AUDIT)
 
     def read_topic(bootstrap: str, topic: str) -> Iterator[tuple[bytes | None, bytes | None]]:
-        assert topic == "vitally-sync.audit"
-        yield from ((b"c-1", value) for value in AUDIT)
+        assert topic == "vitally-sync.audit-summary"
+        yield from pipe.published
 
     monkeypatch.setattr(cli, "read_records", lambda bootstrap, topic: topics[topic])
     monkeypatch.setattr(cli, "read_topic", read_topic)

@@ -98,3 +98,28 @@ def test_window_pauses_a_full_partition_and_resumes_it_at_half() -> None:
     counts[TP("in", 1)] = 1
     window.admitted(TP("in", 1))
     assert paused == [hot]
+
+
+def test_the_oldest_waiting_event_per_reason_counts_queued_and_aside_events() -> None:
+    def since(reason: str, at: int, offset: int) -> ParkedEvent:
+        return parked(reason, offset=offset).model_copy(update={"first_parked_at": at})
+
+    index = ParkedIndex()
+    queued = state(
+        "T1", since("vitally_unavailable", 5_000, 1), since("waiting_for_earlier_event", 1_000, 2)
+    )
+    index.update("T1/a", queued)
+    aside = ConversationState(tenant_id="T2", conversation_id="b", status="synced",
+                              aside=(since("customer_not_in_vitally", 2_000, 3),
+                                     since("vitally_unavailable", 3_000, 4)))  # fmt: skip
+    index.update("T2/b", aside)
+    assert index.waiting_ages(now_ms=11_000) == {
+        "vitally_unavailable": 8.0,
+        "waiting_for_earlier_event": 10.0,
+        "customer_not_in_vitally": 9.0,
+    }
+    index.update("T2/b", None)  # resolved
+    assert index.waiting_ages(now_ms=11_000) == {
+        "vitally_unavailable": 6.0,
+        "waiting_for_earlier_event": 10.0,
+    }

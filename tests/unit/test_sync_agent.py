@@ -27,6 +27,7 @@ from faust.sensors import Sensor
 from faust.types import TP, AgentT, EventT, RecordMetadata, StreamT
 from prometheus_client import CollectorRegistry
 
+from integrations.audit_summary import SummaryWriter
 from integrations.kafka_config import KafkaSettings
 from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
@@ -110,6 +111,10 @@ class Acks(Sensor):
         self.acked.append(("acked", event.key, offset))
 
 
+async def _no_publish(key: bytes, value: bytes) -> None:
+    """The sync counts' summaries go nowhere here."""
+
+
 @dataclass
 class World:
     app: faust.App
@@ -120,6 +125,7 @@ class World:
     broker: Broker
     put: Callable[..., Any]
     outputs: KafkaOutputs
+    clock: FakeTime
     log: Log = field(default_factory=list)
     stopping: list[bool] = field(default_factory=lambda: [False])
 
@@ -158,6 +164,7 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
         base_url_override=None,
     )
     handler = Handler(log)
+    clock = FakeTime()
     states = TableStates(table)
     broker = Broker(app, monkeypatch)
     stopping = [False]
@@ -165,8 +172,13 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
         stopping=lambda: stopping[0], timeout_s=2.0, grace_s=0.0, on_failure=lambda _: None,
         sleep=lambda _: asyncio.sleep(0),
     )  # fmt: skip
+    summary = SummaryWriter(_no_publish, now_ms=lambda: 0)
     outputs = KafkaOutputs(
-        _raw_topic(app, AUDIT), _raw_topic(app, "dlq"), Metrics(CollectorRegistry()), deliveries
+        _raw_topic(app, AUDIT),
+        _raw_topic(app, "dlq"),
+        Metrics(CollectorRegistry()),
+        deliveries,
+        summary,
     )
     agent = SyncAgent(
         app,
@@ -180,7 +192,7 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
         replay=ReplayGuard(app),
         handled=handled,
         retry_topic=_raw_topic(app, RETRY),
-        clock=FakeTime(),
+        clock=clock,
     )
     _register_agent(app, agent, _raw_topic(app, INPUT), park_scan_interval=60.0)
     (faust_agent,) = app.agents.values()
@@ -191,8 +203,8 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
     try:
         async with faust_agent.test_context() as tested:
             yield World(
-                app, agent, handler, states, integrations, broker, tested.put, outputs, log,
-                stopping,
+                app, agent, handler, states, integrations, broker, tested.put, outputs, clock,
+                log, stopping,
             )  # fmt: skip
     finally:
         await buffer.stop()
@@ -316,3 +328,28 @@ async def test_a_refused_audit_record_while_stopping_stops_the_worker_without_ac
     )
     await asyncio.sleep(0.01)
     assert world.entries("acked") == []
+
+
+async def test_lag_in_seconds_is_how_long_the_oldest_record_not_finished_has_waited(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.integrations.ready.set()
+    await world.agent.on_assigned(set())
+    highwater = {EVENTS: 0}
+    monkeypatch.setattr(world.app.consumer, "assignment", lambda: {EVENTS})
+    monkeypatch.setattr(world.app.consumer, "highwater", lambda tp: highwater[tp])
+    assert world.agent.lag_seconds() == {}  # nothing of it read yet: not measured
+    world.clock.seconds = 1000.0
+    for key, at in ((b"a", 900.0), (b"b", 950.0)):
+        await world.put(b"{}", key=key, partition=EVENTS.partition, timestamp=at, wait=False)
+    await world.until("handed", 2)
+    assert world.agent.lag_seconds() == {(INPUT, 0): 100.0}  # offset 0, in hand
+    world.handler.finish(0)
+    await world.until("acked", 1)
+    assert world.agent.lag_seconds() == {(INPUT, 0): 50.0}  # offset 1 is the oldest now
+    world.handler.finish(1)
+    await world.until("acked", 2)
+    highwater[EVENTS] = 5  # three more on the broker, not read yet: at most this old
+    assert world.agent.lag_seconds() == {(INPUT, 0): 50.0}
+    highwater[EVENTS] = 2  # caught up
+    assert world.agent.lag_seconds() == {(INPUT, 0): 0.0}

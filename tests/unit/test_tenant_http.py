@@ -27,12 +27,12 @@ from integrations.api import SaveFailed, TenantApi
 from integrations.kafka_config import KafkaSettings
 from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
-from integrations.sync_counts import AuditCounts
 from schemas.audit_reasons import GUIDE
 from schemas.integration import IntegrationRecord
 from streams.web.tenants import serve_tenant_api
 from tests.fixtures.hostile import HOSTILE_SUBDOMAINS
 from tests.unit.ops_records import T0, audit_json
+from tests.unit.summary_pipe import SummaryPipe
 from vitally import RetryPolicy, VitallyClient
 
 TOKEN = "admin-token-0123456789abcdef"
@@ -76,7 +76,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 class Harness:
     client: TestClient[Any, Any]
     store: IntegrationStore
-    counts: AuditCounts
+    counts: SummaryPipe
     vitally: RecordingTransport
     published: list[IntegrationRecord] = field(default_factory=list)
     fail_publish: bool = False
@@ -102,7 +102,7 @@ async def harness() -> AsyncIterator[Harness]:
         base_url_override=None,
     )  # fmt: skip
     store.ready.set()
-    counts = AuditCounts(kafka=KafkaSettings(kafka_bootstrap_servers="unused:9092"), topic="audit")
+    counts = SummaryPipe()
     sandbox = httpx.ASGITransport(app=create_app(seed=SEED, clock=ManualClock()))
     recording = RecordingTransport(sandbox)
     published: list[IntegrationRecord] = []
@@ -116,7 +116,8 @@ async def harness() -> AsyncIterator[Harness]:
     app = faust.App("tenant-http-test", broker="kafka://unused:9092", autodiscover=False)
     async with httpx.AsyncClient(transport=recording) as http:
         api = TenantApi(
-            integrations=store, counts=counts, box=box, publish=publish, base_url_override=None,
+            integrations=store, counts=counts.reader, box=box, publish=publish,
+            base_url_override=None,
             probe=VitallyClient(http, retry=RetryPolicy(max_attempts=1)),
         )  # fmt: skip
         serve_tenant_api(app, api, admin_token=TOKEN, max_body=MAX_BODY)
@@ -304,13 +305,11 @@ async def test_a_record_saved_before_the_settings_existed_reads_with_the_default
 
 async def test_get_shows_sync_counts_by_outcome_and_reason(harness: Harness) -> None:
     await harness.put(GOOD)
-    for outcome, reason, tenant in [("synced", None, "T01ACME"), ("synced", None, "T01ACME"),
-                                    ("skipped", "private_note", "T01ACME"),
-                                    ("skipped", "private_note", "T02OTHER")]:  # fmt: skip
-        record = {"tenantId": tenant, "outcome": outcome, "reason": reason,
-                  "processedAt": 1764064800000}  # fmt: skip
-        harness.counts.add(json.dumps(record).encode())
-    harness.counts.add(b"not json")
+    await harness.counts.add(
+        audit_json(outcome="synced", offset=1), audit_json(outcome="synced", offset=2),
+        audit_json(outcome="skipped", reason="private_note", offset=3),
+        audit_json(tenant="T02OTHER", outcome="skipped", reason="private_note", offset=4),
+    )  # fmt: skip
     _, body = await harness.call("GET")
     assert body["syncCounts"] == {
         "total": 3, "byOutcome": {"synced": 2, "skipped": 1},
@@ -330,7 +329,7 @@ async def test_get_shows_recent_failures_and_parked_events(harness: Harness) -> 
                    detail="vitally_bad_request POST /resources/conversations", at=T0 + 3000),
         audit_json(tenant="T02OTHER", outcome="failed", reason="internal_error", offset=4),
     ]:  # fmt: skip
-        harness.counts.add(record)
+        await harness.counts.add(record)
     status, body = await harness.call("GET")
     assert status == 200
     [failure] = body["recentFailures"]
