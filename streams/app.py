@@ -31,7 +31,7 @@ from streams.handler import EventHandler
 from streams.logs import logging_config
 from streams.metrics import Metrics, Readings, serve_metrics
 from streams.parking import ParkedIndex, ParkingPolicy
-from streams.ports import KafkaOutputs, ReplayGuard, TableStates
+from streams.ports import KafkaOutputs, ReplayGuard, TableEntries, TableStates
 from streams.seam.app_state import on_signal
 from streams.seam.changelog import ChangelogTable
 from streams.seam.commits import CommittingTransport, HandledOffsets
@@ -43,6 +43,7 @@ from streams.shutdown import ShutdownDeadline
 from streams.tenant_gate import TenantGate
 from streams.topics import TopicLayout
 from streams.vitally_health import VitallyHealth
+from streams.waiting import WaitingEvents
 from streams.web.probes import register_views
 from streams.web.tenants import register_tenant_api
 from unthread.client import UnthreadClient
@@ -76,6 +77,16 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         key_type=bytes,
         value_type=bytes,
     )
+    # A conversation's waiting events, one entry each (streams.waiting): parking the n-th
+    # event of a thread writes that event, never the thread.
+    waiting = app.Table(
+        "waiting",
+        default=None,
+        partitions=partitions,
+        help="Events waiting per conversation, one per entry, and where each input record waits",
+        key_type=bytes,
+        value_type=bytes,
+    )
     index = ParkedIndex()
     integrations = _integration_store(app, settings, index)
     # One registry per app: Faust's sensors and ours, on GET /metrics.
@@ -104,6 +115,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     handler = EventHandler(
         tenants=integrations,
         states=states,
+        waiting=TableEntries(waiting),
         outputs=KafkaOutputs(
             _raw_topic(app, settings.audit_topic, partitions=partitions),
             _raw_topic(app, settings.dlq_topic, partitions=partitions),
@@ -125,6 +137,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         _agent_config(settings),
         handler=handler,
         states=states,
+        waiting=WaitingEvents(TableEntries(waiting)),
         index=index,
         integrations=integrations,
         directory=directory,

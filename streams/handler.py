@@ -32,7 +32,7 @@ from processors.sync import process_event
 from processors.tenant import TenantContext
 from schemas.audit import AuditRecord, Reason, SourceRef
 from schemas.events import InboundEvent, InvalidEvent, MessageEvent, parse_event
-from schemas.state import ConversationState, ParkedEvent
+from schemas.state import MAX_ASIDE, ConversationState, ParkedEvent
 from streams.logs import bind_event
 from streams.parking import (
     BACKLOGGED,
@@ -46,6 +46,7 @@ from streams.parking import (
     missing_person,
 )
 from streams.tenant_gate import TenantGate
+from streams.waiting import EventEntries, Slot, WaitingEvents
 from unthread.errors import UnthreadAuthError, UnthreadError
 from vitally.calls import count_calls
 from vitally.errors import (
@@ -134,6 +135,7 @@ class EventHandler:
         *,
         tenants: Tenants,
         states: States,
+        waiting: EventEntries,
         outputs: Outputs,
         calls: Collaborators,
         unthread: UnthreadLookup,
@@ -154,6 +156,7 @@ class EventHandler:
         self._gate = gate or TenantGate(cap=1 << 30)
         self._tenants = tenants
         self._states = states
+        self._waiting = WaitingEvents(waiting)
         self._outputs = outputs
         self._calls = calls
         self._directory = calls.directory
@@ -176,8 +179,8 @@ class EventHandler:
             return [await self._reject(record, exc)]
         bind_event(tenant=event.tenant_id, conversation=event.conversation_id)
         key = state_key(event.tenant_id, event.conversation_id)
-        state = self._states.get(key)
-        if state is not None and state.parks((record.topic, record.partition, record.offset)):
+        state = self._load(key)
+        if state is not None and self._waiting.parks(key, state, _source(record)):
             return [await self._emit(record, event, duplicate("already_parked", state), 1, 0)]
         if state is not None and state.applied(record.offset):
             # A replay or redelivery: answered at once, never queued behind a parked event.
@@ -185,7 +188,7 @@ class EventHandler:
         # Asked before anything is decided: a record that is parked unattempted must keep it,
         # for it is resumed later by a retry record that is itself new.
         maybe_applied = await self._maybe_applied(record)
-        if state is not None and state.parked:
+        if state is not None and state.queue.queued:
             attempt = _Attempt(skipped(WAITING), 0, 0, park=WAITING, verify=maybe_applied)
             return await self._settle(record, event, key, state, attempt, None)
         attempt = await self._attempt(record, event, state, maybe_applied)
@@ -199,47 +202,51 @@ class EventHandler:
         audits: list[AuditRecord] = []
         tried: set[tuple[str, int, int]] = set()  # each at most once per retry record
         while not self._stopping():
-            state = self._states.get(key)
+            state = self._load(key)
             # Woken: the tenant's Vitally answers again (streams.vitally_health).
-            head = self._next_due(state, tried, woken=self._index.woken(key))
-            if state is None or head is None:
+            slot = self._next_due(key, state, tried, woken=self._index.woken(key))
+            if state is None or slot is None:
                 break
+            head = slot.event
             source = SourceRecord.parked(head)
             bind_event(topic=source.topic, partition=source.partition, offset=source.offset)
             try:
                 event = self._parse(source)
             except InvalidEvent as exc:
                 audits.append(await self._reject(source, exc))
-                self._write(key, _without(state, head))
+                self._write(key, self._waiting.remove(key, state, slot))
                 continue
             bind_event(tenant=event.tenant_id, conversation=event.conversation_id)
-            # The queue's head runs as if nothing were parked (it is the conversation's next
-            # event); a placeholder has no conversation yet, it stays one.
+            # The queue's head runs as the conversation's next event.
             await self._forget_misses_on_recheck(head, state.tenant_id)
-            current = state
-            if head in state.parked and state.status != "pending":
-                current = state.model_copy(update={"parked": ()})
             attempt = await self._attempt(
-                source, event, current, head.verify or maybe_applied, head.unsure_at
+                source, event, state, head.verify or maybe_applied, head.unsure_at
             )
-            audits += await self._settle(source, event, key, state, attempt, head)
-            tried.add(_source_of(head))
+            audits += await self._settle(source, event, key, state, attempt, slot)
+            tried.add(slot.source)
         return audits
 
     def _next_due(
-        self, state: ConversationState | None, tried: set[tuple[str, int, int]], *, woken: bool
-    ) -> ParkedEvent | None:
+        self,
+        key: str,
+        state: ConversationState | None,
+        tried: set[tuple[str, int, int]],
+        *,
+        woken: bool,
+    ) -> Slot | None:
         """The queue's head when it is due, else the first due message set aside. ``woken``:
         what waits for Vitally is due although its backoff has not passed."""
         if state is None:
             return None
-        candidates = (*state.parked[:1], *state.aside)
         return next(
             (
-                event
-                for event in candidates
-                if _source_of(event) not in tried
-                and (self._due(event, state.tenant_id) or (woken and event.reason in TRANSIENT))
+                slot
+                for slot in self._waiting.candidates(key, state)
+                if slot.source not in tried
+                and (
+                    self._due(slot.event, state.tenant_id)
+                    or (woken and slot.event.reason in TRANSIENT)
+                )
             ),
             None,
         )
@@ -380,12 +387,11 @@ class EventHandler:
         key: str,
         state: ConversationState | None,
         attempt: _Attempt,
-        head: ParkedEvent | None,
+        slot: Slot | None,
     ) -> list[AuditRecord]:
         """Write the outcome: park (again) or resolve, and audit every transition."""
         now = epoch_ms(self._clock)
-        queued = tuple(p for p in state.parked if p != head) if state else ()
-        aside = tuple(p for p in state.aside if p != head) if state else ()
+        head = slot.event if slot else None
         attempts = (head.attempts if head else 0) + attempt.attempts
         first = head.first_parked_at if head else now
         if attempt.park and not self._parking.gives_up(attempt.park, first, now):
@@ -397,19 +403,20 @@ class EventHandler:
                 verify=attempt.verify, unsure_at=attempt.unsure_at, attempted_at=now,
             )  # fmt: skip
             holder = state or ConversationState.placeholder(event.tenant_id, event.conversation_id)
-            if _waits_alone(event, state, head, attempt.park):
-                # Only this message needs the missing person: the thread flows past it.
-                waiting = holder.passed_over(record.offset).model_copy(
-                    update={"parked": queued, "aside": (*aside, parked)}
-                )
-            else:
-                queue = (*queued, parked) if head is None and queued else (parked, *queued)
-                waiting = holder.model_copy(update={"parked": queue, "aside": aside})
-            if waiting.parked_bytes > self._parking.max_parked_bytes:
-                overflow = SyncResult("failed", "parked_overflow", detail="too much parked")
-                await self._outputs.dead_letter(record, "parked_overflow", "too much parked")
+            alone = _waits_alone(event, state, slot, attempt.park)
+            moved = slot is None or slot.kind == "q"
+            if alone and moved and len(holder.queue.aside) >= MAX_ASIDE:
+                overflow = SyncResult("failed", "parked_overflow", detail="too many set aside")
+                await self._outputs.dead_letter(record, "parked_overflow", "too many set aside")
+                if slot is not None:
+                    self._write(key, self._waiting.remove(key, holder, slot))
                 return [await self._emit(record, event, overflow, attempts, attempt.calls)]
-            self._write(key, waiting)
+            if alone:
+                # Only this message needs the missing person: the thread flows past it.
+                holder = holder.passed_over(record.offset)
+                self._write(key, self._waiting.put_aside(key, holder, parked, slot))
+            else:
+                self._write(key, self._waiting.enqueue(key, holder, parked, slot))
             if head is not None and head.reason == attempt.park:
                 return []  # still blocked for the same reason: nothing new to report
             detail = attempt.result.detail
@@ -425,16 +432,16 @@ class EventHandler:
         result = attempt.result
         if result.reason in PEOPLE and result.detail is not None:
             result = replace(result, detail=missing_person(result.reason, result.detail, None))
-        base = result.state or (state.model_copy(update={"parked": ()}) if state else None)
-        if base is not None and base.status == "pending" and not queued and not aside:
+        rest = self._waiting.remove(key, state, slot) if state and slot else state
+        base = result.state or rest
+        if base is not None and rest is not None:
+            base = base.with_queue(rest.queue)
+        if base is not None and base.status == "pending" and base.queue.empty:
             # A placeholder has no use once nothing waits in it; but a stored one that still
             # lists this event must be overwritten, or the event would be resumed forever.
-            base = base if state is not None and state.waiting else None
+            base = base if state is not None and not state.queue.empty else None
         if base is not None:
-            self._write(key, base.model_copy(update={"parked": queued, "aside": aside}))
-        elif queued:
-            holder = ConversationState.placeholder(event.tenant_id, event.conversation_id)
-            self._write(key, holder.model_copy(update={"parked": queued}))
+            self._write(key, base)
         if result.outcome == "failed":
             await self._outputs.dead_letter(record, result.reason or "failed", result.detail or "")
         return [await self._emit(record, event, result, attempts, attempt.calls)]
@@ -445,9 +452,18 @@ class EventHandler:
             return Enrichment(event)
         return await enrich(event, target=tenant.unthread, lookup=self._unthread)
 
-    def _write(self, key: str, state: ConversationState) -> ConversationState:
+    def _write(self, key: str, state: ConversationState) -> None:
         self._states.put(key, state)
-        self._index.update(key, state)
+        candidates = [slot.event for slot in self._waiting.candidates(key, state)]
+        self._index.update(key, state.tenant_id, candidates)
+
+    def _load(self, key: str) -> ConversationState | None:
+        """The conversation's entry; one written before the waiting table had its waiting
+        events inline, which move to their own entries now."""
+        state = self._states.get(key)
+        if state is not None and (state.queue.legacy_parked or state.queue.legacy_aside):
+            state = self._waiting.migrate(key, state)
+            self._write(key, state)
         return state
 
     def _parse(self, record: SourceRecord) -> InboundEvent:
@@ -503,13 +519,13 @@ class EventHandler:
 def _waits_alone(
     event: InboundEvent,
     state: ConversationState | None,
-    head: ParkedEvent | None,
+    slot: Slot | None,
     reason: Reason,
 ) -> bool:
     """Whether a parked event waits aside rather than in the conversation's queue: a message
     of a conversation already in Vitally, held up only by its own sender or recipient. A
     conversation's creation, and anything after a transient failure, keep strict order."""
-    if state is not None and head is not None and head in state.aside:
+    if slot is not None and slot.kind == "a":
         return True
     return (
         reason in PEOPLE and isinstance(event, MessageEvent) and state is not None and state.synced
@@ -537,17 +553,8 @@ def _unthread_park(exc: UnthreadError) -> Reason:
     )
 
 
-def _source_of(event: ParkedEvent) -> tuple[str, int, int]:
-    return (event.topic, event.partition, event.offset)
-
-
-def _without(state: ConversationState, event: ParkedEvent) -> ConversationState:
-    return state.model_copy(
-        update={
-            "parked": tuple(p for p in state.parked if p != event),
-            "aside": tuple(p for p in state.aside if p != event),
-        }
-    )
+def _source(record: SourceRecord) -> tuple[str, int, int]:
+    return (record.topic, record.partition, record.offset)
 
 
 def _failure(exc: VitallyError) -> SyncResult:

@@ -3,8 +3,9 @@
 An event is parked when what blocks it may clear by itself: Vitally unavailable after the
 in-line retries, the tenant's key rejected (the tenant needs attention until reconnected),
 or a customer or teammate not yet in Vitally (re-checked for a window, then skipped). Parked
-events live in the conversation's table entry, so they survive restarts and rebalances, and
-while a conversation has one, its later events queue behind it: order is never broken.
+events live in the waiting table, one entry each (:mod:`streams.waiting`), so they survive
+restarts and rebalances, and while a conversation has one, its later events queue behind it:
+order is never broken.
 
 Faust timers cannot write tables, so retries are driven by records: a timer finds due
 conversations in :class:`ParkedIndex` and sends a retry record keyed by the conversation to
@@ -17,10 +18,11 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from schemas.audit import Reason
-from schemas.state import ConversationState
+from schemas.state import ParkedEvent
 
 # Reasons that clear without an operator; everything else parked waits for one (a reconnect).
 TRANSIENT: frozenset[Reason] = frozenset(
@@ -103,27 +105,26 @@ class ParkedIndex:
     resend_after_ms: int = 30_000
     _entries: dict[str, _Entry] = field(default_factory=dict)
 
-    def update(self, key: str, state: ConversationState | None) -> None:
-        # What can run next: the queue's head, and every message set aside.
-        candidates = (*state.parked[:1], *state.aside) if state is not None else ()
-        if state is None or not candidates:
+    def update(self, key: str, tenant_id: str, candidates: Sequence[ParkedEvent]) -> None:
+        """``candidates``: what of the conversation can run next (the queue's head, and every
+        message set aside); none: nothing waits."""
+        if not candidates:
             self._entries.pop(key, None)
             return
         first = min(candidates, key=lambda p: p.next_attempt_at)
         mark = (first.offset, first.next_attempt_at)
         before = self._entries.get(key)
-        entry = _Entry(
-            first.partition, state.tenant_id, first.next_attempt_at, first.reason, head=mark
-        )
+        entry = _Entry(first.partition, tenant_id, first.next_attempt_at, first.reason, head=mark)
         if before is not None and before.head == mark and before.woken:
             # Only events queued behind it changed: the head stays woken, and due.
             entry.woken, entry.due_ms, entry.sent_at_ms = True, before.due_ms, before.sent_at_ms
         self._entries[key] = entry
 
-    def rebuild(self, states: list[tuple[str, ConversationState]]) -> None:
+    def rebuild(self, waiting: list[tuple[str, str, list[ParkedEvent]]]) -> None:
+        """From (key, tenant, candidates) of every conversation with waiting events."""
         self._entries.clear()
-        for key, state in states:
-            self.update(key, state)
+        for key, tenant_id, candidates in waiting:
+            self.update(key, tenant_id, candidates)
 
     def wake_tenant(self, tenant_id: str) -> None:
         """The tenant was reconnected, or an operator asked for a re-check of its missing

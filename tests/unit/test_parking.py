@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from faust.types import TP
 
-from schemas.state import ConversationState, ParkedEvent
+from schemas.state import ParkedEvent
 from streams.parking import ParkedIndex, ParkingPolicy
 from streams.seam.flow import PartitionWindow
 from streams.tenant_gate import TenantGate
@@ -14,11 +14,6 @@ POLICY = ParkingPolicy(min_delay_s=10, max_delay_s=100, transient_max_delay_s=40
 def parked(reason: str, *, partition: int = 0, due: int = 0, offset: int = 1) -> ParkedEvent:
     return ParkedEvent(topic="in", partition=partition, offset=offset, key="c", value="{}",
                        reason=reason, first_parked_at=0, next_attempt_at=due)  # fmt: skip
-
-
-def state(tenant: str, *events: ParkedEvent) -> ConversationState:
-    return ConversationState(tenant_id=tenant, conversation_id="c", status="pending",
-                             parked=events)  # fmt: skip
 
 
 def test_backoff_doubles_from_the_minimum_up_to_the_cap_for_its_kind() -> None:
@@ -47,9 +42,9 @@ def test_only_missing_people_are_given_up_on_after_the_window() -> None:
 
 def test_index_yields_due_conversations_of_owned_partitions_once_until_resend() -> None:
     index = ParkedIndex(resend_after_ms=1_000)
-    index.update("T1/a", state("T1", parked("vitally_unavailable", partition=0, due=100)))
-    index.update("T1/b", state("T1", parked("vitally_unavailable", partition=1, due=100)))
-    index.update("T1/c", state("T1", parked("vitally_unavailable", partition=0, due=900)))
+    index.update("T1/a", "T1", [parked("vitally_unavailable", partition=0, due=100)])
+    index.update("T1/b", "T1", [parked("vitally_unavailable", partition=1, due=100)])
+    index.update("T1/c", "T1", [parked("vitally_unavailable", partition=0, due=900)])
     assert index.due(500, {0}) == [("T1/a", 0)]
     assert index.due(600, {0}) == []  # sent a moment ago
     assert sorted(index.due(2_000, {0, 1})) == [("T1/a", 0), ("T1/b", 1), ("T1/c", 0)]
@@ -57,12 +52,12 @@ def test_index_yields_due_conversations_of_owned_partitions_once_until_resend() 
 
 def test_index_forgets_resolved_conversations_and_wakes_a_reconnected_tenant() -> None:
     index = ParkedIndex()
-    index.update("T1/a", state("T1", parked("integration_needs_attention", due=10**15)))
-    index.update("T2/b", state("T2", parked("integration_needs_attention", due=10**15)))
+    index.update("T1/a", "T1", [parked("integration_needs_attention", due=10**15)])
+    index.update("T2/b", "T2", [parked("integration_needs_attention", due=10**15)])
     assert index.due(1_000, {0}) == []
     index.wake_tenant("T1")
     assert index.due(1_000, {0}) == [("T1/a", 0)]
-    index.update("T1/a", state("T1"))
+    index.update("T1/a", "T1", [])
     assert len(index) == 1
 
 

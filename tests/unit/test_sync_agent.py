@@ -35,9 +35,10 @@ from streams.agent import AgentConfig, SyncAgent
 from streams.app import _raw_topic, _register_agent
 from streams.handler import SourceRecord
 from streams.parking import ParkedIndex
-from streams.ports import ReplayGuard, TableStates
+from streams.ports import ReplayGuard, TableEntries, TableStates
 from streams.seam.changelog import ChangelogTable
 from streams.seam.commits import HandledOffsets
+from streams.waiting import WaitingEvents
 from tests.fakes import FakeTime, InMemoryVitally
 from tests.kafka_client import Broker
 
@@ -130,6 +131,7 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
         autodiscover=False,
     )
     table = app.Table("conversations", default=None, key_type=bytes, value_type=bytes)
+    waiting = app.Table("waiting", default=None, key_type=bytes, value_type=bytes)
     log: Log = []
     app.sensors.add(Acks(log))
     handled = HandledOffsets()
@@ -148,6 +150,7 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
         AgentConfig(kafka, "sync-agent-test", INPUT, RETRY, 100, 100),
         handler=handler,
         states=states,
+        waiting=WaitingEvents(TableEntries(waiting)),
         index=ParkedIndex(),
         integrations=integrations,
         directory=CachedDirectory(InMemoryVitally()),
