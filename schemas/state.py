@@ -86,6 +86,10 @@ class WaitingQueue(BaseModel):
     def empty(self) -> bool:
         return self.queued == 0 and not self.aside
 
+    def pushed_front(self) -> WaitingQueue:
+        """One more event before the head (its sequence number is the new ``head``)."""
+        return self.model_copy(update={"head": self.head - 1})
+
     def pushed(self) -> WaitingQueue:
         """One more event at the queue's tail (its sequence number is the old ``tail``)."""
         return self.model_copy(update={"tail": self.tail + 1})
@@ -174,6 +178,14 @@ class ConversationState(BaseModel):
         unapplied = (*(o for o in self.unapplied if o != offset), offset)[-UNAPPLIED_OFFSETS:]
         return self.at_offset(offset).model_copy(update={"unapplied": unapplied})
 
+    def settled(self, offset: int) -> ConversationState:
+        """The record at ``offset`` was applied after all (it waited for its create)."""
+        if offset not in self.unapplied:
+            return self
+        return self.model_copy(
+            update={"unapplied": tuple(o for o in self.unapplied if o != offset)}
+        )
+
     def applied(self, offset: int) -> bool:
         """Whether the input record at ``offset`` was applied in Vitally, or settled for good:
         a replay or redelivery of it is a duplicate. A conversation that was skipped whole
@@ -186,6 +198,15 @@ class ConversationState(BaseModel):
 
     def with_queue(self, queue: WaitingQueue) -> ConversationState:
         return self.model_copy(update={"queue": queue})
+
+    def keeping_waiting(self, before: ConversationState) -> ConversationState:
+        """This outcome, with what still waits in ``before``; from a placeholder, also the
+        offsets it did not apply (a create starts the state afresh)."""
+        kept = self.with_queue(before.queue)
+        if before.status != "pending" or not before.unapplied:
+            return kept
+        unapplied = (*before.unapplied, *(o for o in kept.unapplied if o not in before.unapplied))
+        return kept.model_copy(update={"unapplied": unapplied[-UNAPPLIED_OFFSETS:]})
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()

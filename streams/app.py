@@ -89,6 +89,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     )
     index = ParkedIndex()
     integrations = _integration_store(app, settings, index)
+    index.attention_cleared = lambda tenant_id: not integrations.needs_attention(tenant_id)
     # One registry per app: Faust's sensors and ours, on GET /metrics.
     metrics = Metrics(CollectorRegistry())
     unthread = _unthread_client(settings)
@@ -228,6 +229,8 @@ def _parking_policy(settings: Settings) -> ParkingPolicy:
         max_delay_s=settings.park_max_delay_seconds,
         transient_max_delay_s=settings.park_transient_max_delay_seconds,
         people_window_s=settings.park_people_window_seconds,
+        attention_window_s=settings.park_attention_window_seconds,
+        create_window_s=settings.park_create_window_seconds,
     )
 
 

@@ -31,11 +31,18 @@ from processors.results import HandOver, SyncResult, duplicate, skipped
 from processors.sync import process_event
 from processors.tenant import TenantContext
 from schemas.audit import AuditRecord, Reason, SourceRef
-from schemas.events import InboundEvent, InvalidEvent, MessageEvent, parse_event
+from schemas.events import (
+    ConversationEvent,
+    InboundEvent,
+    InvalidEvent,
+    MessageEvent,
+    parse_event,
+)
 from schemas.state import MAX_ASIDE, ConversationState, ParkedEvent
 from streams.logs import bind_event
 from streams.parking import (
     BACKLOGGED,
+    FOR_CREATE,
     HANDOVER,
     NEEDS_ATTENTION,
     PEOPLE,
@@ -188,11 +195,16 @@ class EventHandler:
         # Asked before anything is decided: a record that is parked unattempted must keep it,
         # for it is resumed later by a retry record that is itself new.
         maybe_applied = await self._maybe_applied(record)
-        if state is not None and state.queue.queued:
+        head = self._waiting.head(key, state) if state is not None else None
+        for_create = head is not None and head.event.reason == FOR_CREATE
+        if state is not None and head is not None and for_create and _creates(event):
+            # The create its follow-ups wait for: it goes first, and they are due after it.
+            self._waiting.due_now(key, head, epoch_ms(self._clock))
+        elif state is not None and state.queue.queued:
             attempt = _Attempt(skipped(WAITING), 0, 0, park=WAITING, verify=maybe_applied)
-            return await self._settle(record, event, key, state, attempt, None)
+            return await self._settle(record, event, key, state, attempt, None, for_create)
         attempt = await self._attempt(record, event, state, maybe_applied)
-        return await self._settle(record, event, key, state, attempt, None)
+        return await self._settle(record, event, key, state, attempt, None, for_create)
 
     async def _resume(self, record: SourceRecord) -> list[AuditRecord]:
         """A retry record: work through the conversation's parked events, the queue in order,
@@ -243,10 +255,7 @@ class EventHandler:
                 slot
                 for slot in self._waiting.candidates(key, state)
                 if slot.source not in tried
-                and (
-                    self._due(slot.event, state.tenant_id)
-                    or (woken and slot.event.reason in TRANSIENT)
-                )
+                and (self._due(slot.event, state) or (woken and slot.event.reason in TRANSIENT))
             ),
             None,
         )
@@ -264,11 +273,14 @@ class EventHandler:
         if asked is not None and tenant is not None:
             await self._directory.forget_misses(tenant.target, asked)
 
-    def _due(self, head: ParkedEvent, tenant_id: str) -> bool:
+    def _due(self, head: ParkedEvent, state: ConversationState) -> bool:
+        tenant_id, now = state.tenant_id, epoch_ms(self._clock)
         if head.reason == WAITING:
             return True  # it only waited for the event before it, which is now resolved
-        if head.reason == NEEDS_ATTENTION:
-            return not self._tenants.needs_attention(tenant_id)
+        if head.reason == NEEDS_ATTENTION:  # due once reconnected, or to end it
+            return not self._tenants.needs_attention(tenant_id) or head.next_attempt_at <= now
+        if head.reason == FOR_CREATE:  # due once the create was handled, or to end it
+            return state.status != "pending" or head.next_attempt_at <= now
         if self._rechecked(head, tenant_id) is not None:
             return True  # people were added to Vitally: try now, not after the backoff
         return head.next_attempt_at <= epoch_ms(self._clock)
@@ -378,6 +390,8 @@ class EventHandler:
                 if result.outcome == "skipped" and result.reason in PEOPLE:
                     park = result.reason
                     return _Attempt(result, attempt, calls.value, park, verify, unsure_at)
+                if _before_its_create(result, state):
+                    return _Attempt(result, attempt, calls.value, FOR_CREATE, verify, unsure_at)
                 return _Attempt(result, attempt, calls.value)
 
     async def _settle(
@@ -388,8 +402,10 @@ class EventHandler:
         state: ConversationState | None,
         attempt: _Attempt,
         slot: Slot | None,
+        for_create: bool = False,
     ) -> list[AuditRecord]:
-        """Write the outcome: park (again) or resolve, and audit every transition."""
+        """Write the outcome: park (again) or resolve, and audit every transition.
+        ``for_create``: the conversation's queue waits for its create."""
         now = epoch_ms(self._clock)
         head = slot.event if slot else None
         attempts = (head.attempts if head else 0) + attempt.attempts
@@ -399,10 +415,14 @@ class EventHandler:
                 topic=record.topic, partition=record.partition, offset=record.offset,
                 key=(record.key or b"").decode(), value=(record.value or b"").decode(),
                 reason=attempt.park, attempts=attempts, first_parked_at=first,
-                next_attempt_at=self._parking.next_attempt(now, attempt.park, attempts),
+                next_attempt_at=self._parking.next_attempt(now, attempt.park, attempts, first),
                 verify=attempt.verify, unsure_at=attempt.unsure_at, attempted_at=now,
             )  # fmt: skip
             holder = state or ConversationState.placeholder(event.tenant_id, event.conversation_id)
+            front = for_create and _creates(event)  # before the follow-ups waiting for it
+            if attempt.park == FOR_CREATE or (for_create and not front):
+                # Before its create: the create's offset will pass it, unapplied.
+                holder = holder.passed_over(record.offset)
             alone = _waits_alone(event, state, slot, attempt.park)
             moved = slot is None or slot.kind == "q"
             if alone and moved and len(holder.queue.aside) >= MAX_ASIDE:
@@ -416,7 +436,7 @@ class EventHandler:
                 holder = holder.passed_over(record.offset)
                 self._write(key, self._waiting.put_aside(key, holder, parked, slot))
             else:
-                self._write(key, self._waiting.enqueue(key, holder, parked, slot))
+                self._write(key, self._waiting.enqueue(key, holder, parked, slot, front=front))
             if head is not None and head.reason == attempt.park:
                 return []  # still blocked for the same reason: nothing new to report
             detail = attempt.result.detail
@@ -433,9 +453,18 @@ class EventHandler:
         if result.reason in PEOPLE and result.detail is not None:
             result = replace(result, detail=missing_person(result.reason, result.detail, None))
         rest = self._waiting.remove(key, state, slot) if state and slot else state
+        if attempt.park == NEEDS_ATTENTION:
+            # Its window passed with the tenant still needing attention: ended.
+            result = SyncResult("skipped", "needs_attention_expired", detail=result.detail)
+        if attempt.park in (NEEDS_ATTENTION, FOR_CREATE) and rest is not None:
+            rest = rest.passed_over(record.offset)  # not applied: a replay handles it again
+        if attempt.park == FOR_CREATE:
+            result = replace(result, state=None)  # nothing of it applies to a placeholder
         base = result.state or rest
         if base is not None and rest is not None:
-            base = base.with_queue(rest.queue)
+            base = base.keeping_waiting(rest)
+        if base is not None and result.outcome == "synced":
+            base = base.settled(record.offset)
         if base is not None and base.status == "pending" and base.queue.empty:
             # A placeholder has no use once nothing waits in it; but a stored one that still
             # lists this event must be overwritten, or the event would be resumed forever.
@@ -530,6 +559,16 @@ def _waits_alone(
     return (
         reason in PEOPLE and isinstance(event, MessageEvent) and state is not None and state.synced
     )
+
+
+def _creates(event: InboundEvent) -> bool:
+    return isinstance(event, ConversationEvent) and event.event == "conversation_created"
+
+
+def _before_its_create(result: SyncResult, state: ConversationState | None) -> bool:
+    """A follow-up, update or delete of a conversation whose create has not been handled."""
+    pending = state is None or state.status == "pending"
+    return pending and result.outcome == "skipped" and result.reason == "conversation_not_synced"
 
 
 def _unresolved(result: SyncResult, enriched: Enrichment, offset: int) -> SyncResult:

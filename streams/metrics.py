@@ -67,6 +67,13 @@ class Metrics:
             buckets=_WAIT_BUCKETS,
             registry=registry,
         )
+        # An alert of its own: events given up on because a tenant stayed unusable.
+        self.attention_expired = Counter(
+            "vitally_sync_needs_attention_expired",
+            "Events no longer waited for after PARK_ATTENTION_WINDOW_SECONDS because their "
+            "tenant still needed attention (replay them after the reconnect)",
+            registry=registry,
+        )
         self.not_sent = Counter(
             "vitally_sync_rate_limit_not_sent",
             "Requests not sent because the tenant's budget would have held them too long "
@@ -76,6 +83,8 @@ class Metrics:
 
     def audited(self, record: AuditRecord) -> None:
         self.events.labels(record.outcome, record.reason or "").inc()
+        if record.reason == "needs_attention_expired":
+            self.attention_expired.inc()
 
     def called(
         self,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from schemas.audit import Reason
@@ -31,6 +31,8 @@ TRANSIENT: frozenset[Reason] = frozenset(
 PEOPLE: frozenset[Reason] = frozenset({"customer_not_in_vitally", "teammate_not_in_vitally"})
 NEEDS_ATTENTION: Reason = "integration_needs_attention"
 WAITING: Reason = "waiting_for_earlier_event"
+# A follow-up, update or delete that arrived before its conversation's create.
+FOR_CREATE: Reason = "waiting_for_create"
 BACKLOGGED: Reason = "tenant_backlogged"
 # Its turn came while the worker stopped or its partitions moved: no call is started then.
 HANDOVER: Reason = "worker_handover"
@@ -45,10 +47,19 @@ class ParkingPolicy:
     max_delay_s: float = 3600.0
     transient_max_delay_s: float = 300.0
     people_window_s: float = 7 * 24 * 3600.0
-    max_parked_bytes: int = 700_000
+    attention_window_s: float = 14 * 24 * 3600.0
+    create_window_s: float = 3600.0
     jitter: float = 0.2
 
-    def next_attempt(self, now_ms: int, reason: str, attempts: int) -> int:
+    def next_attempt(
+        self, now_ms: int, reason: str, attempts: int, first_parked_at: int | None = None
+    ) -> int:
+        if reason in (NEEDS_ATTENTION, FOR_CREATE):
+            # Not tried on a timer: a reconnect or re-check of the tenant wakes it
+            # (ParkedIndex.wake_tenant), the create's arrival its follow-ups; else the end
+            # of the window, to end it.
+            window = self._window_s(reason) or 0.0
+            return (now_ms if first_parked_at is None else first_parked_at) + int(window * 1000)
         if reason == HANDOVER:
             return now_ms  # nothing failed: the partition's next owner takes it up at once
         if reason == BACKLOGGED:
@@ -62,8 +73,17 @@ class ParkingPolicy:
         return now_ms + int(delay * 1000)
 
     def gives_up(self, reason: str, first_parked_at: int, now_ms: int) -> bool:
-        """Only missing people are given up on; Vitally outages and bad keys never are."""
-        return reason in PEOPLE and now_ms - first_parked_at >= self.people_window_s * 1000
+        """Missing people and a tenant left needing attention are given up on after their
+        window; Vitally outages and backlogs never are."""
+        window = self._window_s(reason)
+        return window is not None and now_ms - first_parked_at >= window * 1000
+
+    def _window_s(self, reason: str) -> float | None:
+        if reason == NEEDS_ATTENTION:
+            return self.attention_window_s
+        if reason == FOR_CREATE:
+            return self.create_window_s
+        return self.people_window_s if reason in PEOPLE else None
 
 
 def missing_person(reason: str, email: str, due_in_ms: int | None) -> str:
@@ -103,6 +123,9 @@ class ParkedIndex:
     """
 
     resend_after_ms: int = 30_000
+    # Whether a tenant's integration works again (connected, not needing attention): what
+    # waits for it is due at once, e.g. after a reconnect this worker did not see.
+    attention_cleared: Callable[[str], bool] = lambda _tenant: False
     _entries: dict[str, _Entry] = field(default_factory=dict)
 
     def update(self, key: str, tenant_id: str, candidates: Sequence[ParkedEvent]) -> None:
@@ -114,7 +137,10 @@ class ParkedIndex:
         first = min(candidates, key=lambda p: p.next_attempt_at)
         mark = (first.offset, first.next_attempt_at)
         before = self._entries.get(key)
-        entry = _Entry(first.partition, tenant_id, first.next_attempt_at, first.reason, head=mark)
+        due = first.next_attempt_at
+        if first.reason == NEEDS_ATTENTION and self.attention_cleared(tenant_id):
+            due = 0
+        entry = _Entry(first.partition, tenant_id, due, first.reason, head=mark)
         if before is not None and before.head == mark and before.woken:
             # Only events queued behind it changed: the head stays woken, and due.
             entry.woken, entry.due_ms, entry.sent_at_ms = True, before.due_ms, before.sent_at_ms

@@ -95,6 +95,8 @@ class Settings(ClientSettings):
     park_transient_max_delay_seconds: float = Field(default=300.0, gt=0)
     # How long a customer or teammate missing from Vitally is waited for, then skipped.
     park_people_window_seconds: float = Field(default=7 * 24 * 3600.0, gt=0)
+    park_attention_window_seconds: float = Field(default=14 * 24 * 3600.0, gt=0)
+    park_create_window_seconds: float = Field(default=3600.0, gt=0)
     park_scan_interval_seconds: float = Field(default=2.0, gt=0)
 
     lookup_cache_ttl_seconds: float = Field(default=600.0, gt=0)

@@ -95,17 +95,32 @@ class WaitingEvents:
         return listed
 
     def enqueue(
-        self, key: str, state: ConversationState, event: ParkedEvent, head: Slot | None
+        self,
+        key: str,
+        state: ConversationState,
+        event: ParkedEvent,
+        head: Slot | None,
+        *,
+        front: bool = False,
     ) -> ConversationState:
         """``event`` waits in the queue: in the head's place when it is the head parked again,
-        else at the tail."""
+        before the head when ``front`` (a create that what waits needs), else at the tail."""
         if head is not None and head.kind == "q":
             self._store(key, "q", head.seq, event, marked=True)
             return state
         if head is not None:
             state = self.remove(key, state, head)
+        if front and state.queue.queued:
+            queue = state.queue.pushed_front()
+            self._store(key, "q", queue.head, event)
+            return state.with_queue(queue)
         self._store(key, "q", state.queue.tail, event)
         return state.with_queue(state.queue.pushed())
+
+    def due_now(self, key: str, slot: Slot, now_ms: int) -> None:
+        """What ``slot`` waited for happened: it is due at once (the index reads its time)."""
+        event = slot.event.model_copy(update={"next_attempt_at": now_ms})
+        self._store(key, slot.kind, slot.seq, event, marked=True)
 
     def put_aside(
         self, key: str, state: ConversationState, event: ParkedEvent, head: Slot | None

@@ -32,12 +32,23 @@ def test_a_handed_over_event_is_due_at_once() -> None:
     assert not POLICY.gives_up("worker_handover", 0, 10**12)
 
 
-def test_only_missing_people_are_given_up_on_after_the_window() -> None:
+def test_missing_people_a_tenant_needing_attention_and_a_missing_create_are_given_up_on() -> None:
     assert not POLICY.gives_up("customer_not_in_vitally", 0, 999_999)
     assert POLICY.gives_up("customer_not_in_vitally", 0, 1_000_000)
     assert POLICY.gives_up("teammate_not_in_vitally", 0, 5_000_000)
-    for reason in ("vitally_unavailable", "integration_needs_attention", "tenant_backlogged"):
+    fortnight = 14 * 24 * 3600 * 1000
+    assert not POLICY.gives_up("integration_needs_attention", 0, fortnight - 1)
+    assert POLICY.gives_up("integration_needs_attention", 0, fortnight)
+    assert POLICY.gives_up("waiting_for_create", 0, 3_600_000)
+    for reason in ("vitally_unavailable", "tenant_backlogged", "worker_handover"):
         assert not POLICY.gives_up(reason, 0, 10**12)
+
+
+def test_what_waits_for_an_operator_or_a_create_is_due_only_at_its_window_end() -> None:
+    assert POLICY.next_attempt(5_000, "integration_needs_attention", 7, 1_000) == (
+        1_000 + 14 * 24 * 3600 * 1000
+    )
+    assert POLICY.next_attempt(5_000, "waiting_for_create", 1, 2_000) == 2_000 + 3_600_000
 
 
 def test_index_yields_due_conversations_of_owned_partitions_once_until_resend() -> None:
