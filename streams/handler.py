@@ -111,8 +111,13 @@ class States(Protocol):
     def put(self, key: str, state: ConversationState) -> None: ...
 
 
+class OutputFailed(Exception):
+    """Kafka did not take an audit record or a dead letter: the one failure that stops the
+    worker (unacked), for the record's outcome could not be kept."""
+
+
 class Outputs(Protocol):
-    """Where audit records and dead letters go."""
+    """Where audit records and dead letters go; a failed send raises :class:`OutputFailed`."""
 
     async def audit(self, record: AuditRecord) -> None: ...
 
@@ -178,8 +183,27 @@ class EventHandler:
         self._sleep = sleep
 
     async def handle(self, record: SourceRecord) -> list[AuditRecord]:
-        if record.topic == self._retry_topic:
-            return await self._resume(record)
+        """Never raises but :class:`OutputFailed`: any other surprise ends the record as
+        ``failed/internal_error`` in the DLQ, or, for a retry record, leaves the conversation
+        waiting, tried again after the longest backoff."""
+        try:
+            if record.topic == self._retry_topic:
+                return await self._resume(record)
+            return await self._handle(record)
+        except OutputFailed:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one record's surprise must not stop the worker
+            log.exception("handling failed", extra={"error": type(exc).__name__})
+            if record.topic == self._retry_topic:
+                self._index.defer((record.value or b"").decode(), self._parking.later(self._now))
+                return []
+            return [await self._internal_error(record, exc)]
+
+    @property
+    def _now(self) -> int:
+        return epoch_ms(self._clock)
+
+    async def _handle(self, record: SourceRecord) -> list[AuditRecord]:
         try:
             event = self._parse(record)
         except InvalidEvent as exc:
@@ -519,6 +543,17 @@ class EventHandler:
             event_timestamp=event.event_timestamp,
             processed_at=epoch_ms(self._clock),
         )
+        await self._outputs.audit(audit)
+        return audit
+
+    async def _internal_error(self, record: SourceRecord, exc: Exception) -> AuditRecord:
+        """The record is failed with what is surely serialisable: no field of the event."""
+        await self._outputs.dead_letter(record, "internal_error", type(exc).__name__)
+        audit = AuditRecord(
+            tenant_id=None, conversation_id=None, message_id=None, event=None, event_id=None,
+            source=record.ref, outcome="failed", reason="internal_error",
+            detail=type(exc).__name__, processed_at=self._now,
+        )  # fmt: skip
         await self._outputs.audit(audit)
         return audit
 

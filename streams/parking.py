@@ -72,6 +72,10 @@ class ParkingPolicy:
         delay *= 1 + self.jitter * random.random()  # noqa: S311 - not security relevant
         return now_ms + int(delay * 1000)
 
+    def later(self, now_ms: int) -> int:
+        """The longest backoff from now: for a conversation whose resume failed unexpectedly."""
+        return now_ms + int(self.max_delay_s * 1000)
+
     def gives_up(self, reason: str, first_parked_at: int, now_ms: int) -> bool:
         """Missing people and a tenant left needing attention are given up on after their
         window; Vitally outages and backlogs never are."""
@@ -182,6 +186,12 @@ class ParkedIndex:
             entry.woken, entry.due_ms, entry.sent_at_ms = True, 0, None
             woken += 1
         return woken
+
+    def defer(self, key: str, until_ms: int) -> None:
+        """No retry record for ``key`` before ``until_ms`` (its resume failed unexpectedly)."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry.due_ms, entry.sent_at_ms, entry.woken = until_ms, None, False
 
     def woken(self, key: str) -> bool:
         entry = self._entries.get(key)

@@ -10,7 +10,7 @@ from faust.types import TP, FutureMessage
 
 from schemas.audit import AuditRecord
 from schemas.state import ConversationState, ParkedEvent
-from streams.handler import SourceRecord
+from streams.handler import OutputFailed, SourceRecord
 from streams.metrics import Metrics
 from streams.seam.changelog import ChangelogTable
 from streams.waiting import WaitingEvents, legacy_candidates
@@ -97,7 +97,11 @@ class KafkaOutputs:
 
     async def audit(self, record: AuditRecord) -> None:
         key = record.conversation_id.encode() if record.conversation_id else None
-        await self._audit.send(key=key, value=record.to_json())
+        value = record.to_json()  # a record that cannot be serialised is not Kafka's failure
+        try:
+            await self._audit.send(key=key, value=value)
+        except Exception as exc:
+            raise OutputFailed("audit record not sent") from exc
         self._metrics.audited(record)
 
     async def dead_letter(self, source: SourceRecord, reason: str, detail: str) -> None:
@@ -108,7 +112,10 @@ class KafkaOutputs:
             "x-source-partition": str(source.partition).encode(),
             "x-source-offset": str(source.offset).encode(),
         }
-        await self._dlq.send(key=source.key, value=source.value, headers=headers)
+        try:
+            await self._dlq.send(key=source.key, value=source.value, headers=headers)
+        except Exception as exc:
+            raise OutputFailed("dead letter not sent") from exc
 
 
 class ReplayGuard:
