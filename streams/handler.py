@@ -223,7 +223,7 @@ class EventHandler:
         for_create = head is not None and head.event.reason == FOR_CREATE
         if state is not None and head is not None and for_create and _creates(event):
             # The create its follow-ups wait for: it goes first, and they are due after it.
-            self._waiting.due_now(key, head, epoch_ms(self._clock))
+            self._waiting.due_now(key, head, self._now)
         elif state is not None and state.queue.queued:
             attempt = _Attempt(skipped(WAITING), 0, 0, park=WAITING, verify=maybe_applied)
             return await self._settle(record, event, key, state, attempt, None, for_create)
@@ -430,7 +430,7 @@ class EventHandler:
     ) -> list[AuditRecord]:
         """Write the outcome: park (again) or resolve, and audit every transition.
         ``for_create``: the conversation's queue waits for its create."""
-        now = epoch_ms(self._clock)
+        now = self._now
         head = slot.event if slot else None
         attempts = (head.attempts if head else 0) + attempt.attempts
         first = head.first_parked_at if head else now
@@ -442,37 +442,68 @@ class EventHandler:
                 next_attempt_at=self._parking.next_attempt(now, attempt.park, attempts, first),
                 verify=attempt.verify, unsure_at=attempt.unsure_at, attempted_at=now,
             )  # fmt: skip
-            holder = state or ConversationState.placeholder(event.tenant_id, event.conversation_id)
-            front = for_create and _creates(event)  # before the follow-ups waiting for it
-            if attempt.park == FOR_CREATE or (for_create and not front):
-                # Before its create: the create's offset will pass it, unapplied.
-                holder = holder.passed_over(record.offset)
-            alone = _waits_alone(event, state, slot, attempt.park)
-            moved = slot is None or slot.kind == "q"
-            if alone and moved and len(holder.queue.aside) >= MAX_ASIDE:
-                overflow = SyncResult("failed", "parked_overflow", detail="too many set aside")
-                await self._outputs.dead_letter(record, "parked_overflow", "too many set aside")
-                if slot is not None:
-                    self._write(key, self._waiting.remove(key, holder, slot))
+            overflow = self._park(key, event, state, parked, slot, for_create)
+            if overflow is not None:
+                await self._outputs.dead_letter(record, "parked_overflow", overflow.detail or "")
                 return [await self._emit(record, event, overflow, attempts, attempt.calls)]
-            if alone:
-                # Only this message needs the missing person: the thread flows past it.
-                holder = holder.passed_over(record.offset)
-                self._write(key, self._waiting.put_aside(key, holder, parked, slot))
-            else:
-                self._write(key, self._waiting.enqueue(key, holder, parked, slot, front=front))
             if head is not None and head.reason == attempt.park:
                 return []  # still blocked for the same reason: nothing new to report
-            detail = attempt.result.detail
-            if attempt.park in PEOPLE and detail is not None:
-                log.info(
-                    "waiting for a person to be added to Vitally",
-                    extra={"tenant": event.tenant_id, "conversation": event.conversation_id,
-                           "reason": attempt.park, "email": detail},
-                )  # fmt: skip
-                detail = missing_person(attempt.park, detail, parked.next_attempt_at - now)
-            result = SyncResult("parked", attempt.park, detail=detail)
+            result = self._parked_result(event, attempt, parked.next_attempt_at - now)
             return [await self._emit(record, event, result, attempts, attempt.calls)]
+        result = self._resolve(key, state, attempt, slot, record.offset)
+        if result.outcome == "failed":
+            await self._outputs.dead_letter(record, result.reason or "failed", result.detail or "")
+        return [await self._emit(record, event, result, attempts, attempt.calls)]
+
+    def _park(
+        self,
+        key: str,
+        event: InboundEvent,
+        state: ConversationState | None,
+        parked: ParkedEvent,
+        slot: Slot | None,
+        for_create: bool,
+    ) -> SyncResult | None:
+        """Put ``parked`` where it waits: in the queue, before it (a create awaited), or
+        aside. A failure (``parked_overflow``) when it cannot wait."""
+        holder = state or ConversationState.placeholder(event.tenant_id, event.conversation_id)
+        front = for_create and _creates(event)  # before the follow-ups waiting for it
+        if parked.reason == FOR_CREATE or (for_create and not front):
+            # Before its create: the create's offset will pass it, unapplied.
+            holder = holder.passed_over(parked.offset)
+        if not _waits_alone(event, state, slot, parked.reason):
+            self._write(key, self._waiting.enqueue(key, holder, parked, slot, front=front))
+            return None
+        if (slot is None or slot.kind == "q") and len(holder.queue.aside) >= MAX_ASIDE:
+            if slot is not None:
+                self._write(key, self._waiting.remove(key, holder, slot))
+            return SyncResult("failed", "parked_overflow", detail="too many set aside")
+        # Only this message needs the missing person: the thread flows past it.
+        holder = holder.passed_over(parked.offset)
+        self._write(key, self._waiting.put_aside(key, holder, parked, slot))
+        return None
+
+    def _parked_result(self, event: InboundEvent, attempt: _Attempt, due_in: int) -> SyncResult:
+        assert attempt.park is not None  # noqa: S101 - only what parks is reported so
+        detail = attempt.result.detail
+        if attempt.park in PEOPLE and detail is not None:
+            log.info(
+                "waiting for a person to be added to Vitally",
+                extra={"tenant": event.tenant_id, "conversation": event.conversation_id,
+                       "reason": attempt.park, "email": detail},
+            )  # fmt: skip
+            detail = missing_person(attempt.park, detail, due_in)
+        return SyncResult("parked", attempt.park, detail=detail)
+
+    def _resolve(
+        self,
+        key: str,
+        state: ConversationState | None,
+        attempt: _Attempt,
+        slot: Slot | None,
+        offset: int,
+    ) -> SyncResult:
+        """The event's outcome is final: it leaves what waits, and the state is written."""
         result = attempt.result
         if result.reason in PEOPLE and result.detail is not None:
             result = replace(result, detail=missing_person(result.reason, result.detail, None))
@@ -481,23 +512,21 @@ class EventHandler:
             # Its window passed with the tenant still needing attention: ended.
             result = SyncResult("skipped", "needs_attention_expired", detail=result.detail)
         if attempt.park in (NEEDS_ATTENTION, FOR_CREATE) and rest is not None:
-            rest = rest.passed_over(record.offset)  # not applied: a replay handles it again
+            rest = rest.passed_over(offset)  # not applied: a replay handles it again
         if attempt.park == FOR_CREATE:
             result = replace(result, state=None)  # nothing of it applies to a placeholder
         base = result.state or rest
         if base is not None and rest is not None:
             base = base.keeping_waiting(rest)
         if base is not None and result.outcome == "synced":
-            base = base.settled(record.offset)
+            base = base.settled(offset)
         if base is not None and base.status == "pending" and base.queue.empty:
             # A placeholder has no use once nothing waits in it; but a stored one that still
             # lists this event must be overwritten, or the event would be resumed forever.
             base = base if state is not None and not state.queue.empty else None
         if base is not None:
             self._write(key, base)
-        if result.outcome == "failed":
-            await self._outputs.dead_letter(record, result.reason or "failed", result.detail or "")
-        return [await self._emit(record, event, result, attempts, attempt.calls)]
+        return result
 
     async def _enrich(self, event: InboundEvent, tenant: TenantContext | None) -> Enrichment:
         """What the event leaves out, from Unthread when the tenant gave us a key."""
@@ -584,7 +613,7 @@ def _waits_alone(
     event: InboundEvent,
     state: ConversationState | None,
     slot: Slot | None,
-    reason: Reason,
+    reason: str,
 ) -> bool:
     """Whether a parked event waits aside rather than in the conversation's queue: a message
     of a conversation already in Vitally, held up only by its own sender or recipient. A

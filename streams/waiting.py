@@ -86,6 +86,8 @@ class WaitingEvents:
         return [*([head] if head is not None else []), *self.aside(key, state)]
 
     def parks(self, key: str, state: ConversationState, source: tuple[str, int, int]) -> bool:
+        if state.queue.empty:
+            return False  # the hot path: nothing waits, nothing to read
         mark = self._entries.get(mark_key(key, source))
         if mark is None:
             return False
