@@ -242,6 +242,10 @@ class EventHandler:
             # Woken: the tenant's Vitally answers again (streams.vitally_health).
             slot = self._next_due(key, state, tried, woken=self._index.woken(key))
             if state is None or slot is None:
+                if state is not None and not tried:
+                    # Woken for nothing (a re-check of a tenant that still needs attention):
+                    # the index goes back to the head's own time, no retry every 30 s.
+                    self._reindex(key, state)
                 break
             head = slot.event
             source = SourceRecord.parked(head)
@@ -536,6 +540,9 @@ class EventHandler:
 
     def _write(self, key: str, state: ConversationState) -> None:
         self._states.put(key, state)
+        self._reindex(key, state)
+
+    def _reindex(self, key: str, state: ConversationState) -> None:
         candidates = [slot.event for slot in self._waiting.candidates(key, state)]
         self._index.update(key, state.tenant_id, candidates)
 

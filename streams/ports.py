@@ -16,7 +16,7 @@ from streams.seam.changelog import ChangelogTable
 from streams.waiting import WaitingEvents, legacy_candidates
 
 # A conversation's entry with nothing waiting, told without parsing it (rebalance scans).
-_IDLE = re.compile(rb'"queue":\{"head":(\d+),"tail":(\d+),"aside":\[\]')
+_IDLE = re.compile(rb'"queue":\{"head":(-?\d+),"tail":(-?\d+),"aside":\[\]')
 _IDLE_LEGACY = (b'"parked":[]', b'"aside":[]')
 
 

@@ -10,6 +10,8 @@ from prometheus_client import CollectorRegistry
 
 from schemas.state import ConversationState, ParkedEvent
 from streams.metrics import Metrics
+from streams.ports import TableEntries, TableStates
+from streams.waiting import WaitingEvents
 from tests.unit.sync_world import CONV, TENANT, created, deleted, posted, updated
 from tests.unit.test_handler import CREATE, INPUT, KEY, Harness, outcome
 from vitally.errors import VitallyAuthError, VitallyServerError
@@ -172,3 +174,43 @@ async def test_a_follow_up_whose_create_never_comes_ends_after_the_window_replay
     await h.feed(created())
     replayed = await h.feed(h.raw_at(deleted(), early.source.offset))
     assert replayed.outcome != "duplicate"
+
+
+async def test_a_recheck_of_a_tenant_still_needing_attention_sends_one_retry_record_only() -> None:
+    h = Harness(max_attempts=1)
+    await h.feed(created())
+    h.vitally.fail_next(
+        "add_message", VitallyAuthError(401, method="POST", path="/resources/messages")
+    )
+    await h.feed(posted(message_id="m_2"))
+    index, now = h.handler._index, int(h.clock.seconds * 1000)
+    index.wake_tenant(TENANT)  # an operator's re-check
+    assert index.due(now, {3}) == [(KEY, 3)]
+    assert await h.resume() == []  # still needs attention: nothing to try
+    assert index.due(now + 60_000, {3}) == []  # back to its own time, not every 30 s
+
+
+def test_the_rebalance_scan_finds_waiting_conversations_new_and_old() -> None:
+    table: dict[bytes, bytes] = {}
+    waiting_table: dict[bytes, bytes] = {}
+    entries = TableEntries(waiting_table)
+    states, waiting = TableStates(table), WaitingEvents(entries)
+    event = ParkedEvent(
+        topic=INPUT, partition=3, offset=7, key=CONV, value="{}",
+        reason="vitally_unavailable", first_parked_at=0, next_attempt_at=5,
+    )  # fmt: skip
+    idle = ConversationState.placeholder(TENANT, "idle")
+    busy = waiting.enqueue("T/busy", ConversationState.placeholder(TENANT, "busy"), event, None)
+    old = ConversationState.placeholder(TENANT, "old").model_dump(by_alias=True)
+    del old["queue"]
+    old.update(parked=[event.model_dump(by_alias=True)], aside=[])
+    states.put("T/idle", idle)
+    states.put("T/busy", busy)
+    table[b"T/old"] = json.dumps(old).encode()
+    found = {key: (tenant, events) for key, tenant, events in states.waiting({3}, waiting)}
+    assert found == {"T/busy": (TENANT, [event]), "T/old": (TENANT, [event])}
+    assert states.waiting({1}, waiting) == []
+    entries.delete("T/busy#q0")
+    assert (
+        b"T/busy#q0" not in waiting_table and b"T/busy@" + INPUT.encode() + b"/3/7" in waiting_table
+    )
