@@ -22,8 +22,8 @@ RECENT_MESSAGE_IDS = 200
 UNAPPLIED_OFFSETS = 200
 
 # Messages of one conversation waiting alone for a person missing from Vitally. Their sequence
-# numbers are the one part of the waiting events the conversation's entry holds (at most
-# about 80 KB of it at this bound, far below the producer's limit); a thread would need this
+# numbers are the one part of the waiting events the conversation's entry holds (under
+# 150 KB of it at this bound, far below the producer's limit); a thread would need this
 # many messages from people not in Vitally within the people window (7 days) to reach it.
 # Past it a message goes to the DLQ as parked_overflow. The queue itself has no bound.
 MAX_ASIDE = 10_000

@@ -8,7 +8,14 @@ import json
 
 from prometheus_client import CollectorRegistry
 
-from schemas.state import ConversationState, ParkedEvent
+from schemas.state import (
+    MAX_ASIDE,
+    RECENT_MESSAGE_IDS,
+    UNAPPLIED_OFFSETS,
+    ConversationState,
+    ParkedEvent,
+    WaitingQueue,
+)
 from streams.metrics import Metrics
 from streams.ports import TableEntries, TableStates
 from streams.waiting import WaitingEvents
@@ -214,3 +221,22 @@ def test_the_rebalance_scan_finds_waiting_conversations_new_and_old() -> None:
     assert (
         b"T/busy#q0" not in waiting_table and b"T/busy@" + INPUT.encode() + b"/3/7" in waiting_table
     )
+
+
+def test_no_table_value_of_a_queue_reaches_the_producer_limit() -> None:
+    producer_limit = 1_000_000
+    # The largest record MAX_EVENT_BYTES lets in, all characters JSON must escape.
+    worst = '"' * 256_000
+    event = ParkedEvent(
+        topic=INPUT, partition=3, offset=2**62, key="k" * 255, value=worst,
+        reason="vitally_unavailable", first_parked_at=0, next_attempt_at=0,
+    )  # fmt: skip
+    assert len(event.model_dump_json(by_alias=True)) < producer_limit
+    # The conversation's entry at every bound: aside full, ids and offsets remembered.
+    queue = WaitingQueue(head=-(2**40), tail=2**40, aside=tuple(range(2**40, 2**40 + MAX_ASIDE)))
+    full = ConversationState.placeholder(TENANT, CONV).with_queue(queue)
+    for n in range(RECENT_MESSAGE_IDS):
+        full = full.with_message(f"m-{n:040d}", n)
+    for n in range(UNAPPLIED_OFFSETS):
+        full = full.passed_over(2**62 + n)
+    assert len(full.to_json()) < producer_limit / 4
