@@ -104,3 +104,14 @@ def test_window_pauses_a_full_partition_and_resumes_it_at_half() -> None:
     counts[TP("in", 1)] = 1
     window.admitted(TP("in", 1))
     assert paused == [hot]
+
+
+def test_what_waits_for_a_tenant_that_works_again_is_due_at_once_after_a_rebuild() -> None:
+    # A worker that starts after the reconnect never saw it: the tenant's state decides.
+    cleared = {"T1"}
+    index = ParkedIndex(attention_cleared=lambda tenant: tenant in cleared)
+    index.rebuild([
+        ("T1/a", "T1", [parked("integration_needs_attention", due=10**15)]),
+        ("T2/b", "T2", [parked("integration_needs_attention", due=10**15)]),
+    ])  # fmt: skip
+    assert index.due(1_000, {0}) == [("T1/a", 0)]
