@@ -48,6 +48,7 @@ Reason = Literal[
     # the tenant
     "integration_not_connected",
     "integration_needs_attention",
+    "needs_attention_expired",
     "created_before_connect",
     # people
     "customer_not_in_vitally",
@@ -59,6 +60,7 @@ Reason = Literal[
     "conversation_not_synced",
     "conversation_deleted",
     "waiting_for_earlier_event",
+    "waiting_for_create",
     # the message
     "private_note",
     "automated_message",

@@ -53,7 +53,27 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
             "tenant's Unthread key (detail `unthread_auth_failed`): the integration is marked "
             "`needs_attention` and none of the tenant's events are sent until it is reconnected.",
             "Reconnect the tenant with a valid API key that can read users, admins and "
-            "conversations; the parked events then resume by themselves.",
+            "conversations; the parked events then resume by themselves. Until then they cost "
+            "nothing (no retry records); after `PARK_ATTENTION_WINDOW_SECONDS` they end as "
+            "`skipped/needs_attention_expired`.",
+        ),
+        "needs_attention_expired": ReasonGuide(
+            ("skipped",),
+            "The event waited `PARK_ATTENTION_WINDOW_SECONDS` (14 days) for its tenant to be "
+            "reconnected; the integration still needed attention, so it is no longer waited for "
+            "(the metric `vitally_sync_needs_attention_expired` counts these).",
+            "Reconnect the tenant with a valid key, then replay the input records of that time "
+            "(README, Replaying): they are handled again, not answered as duplicates.",
+        ),
+        "waiting_for_create": ReasonGuide(
+            ("parked",),
+            "A message, update or delete reached us before its conversation's create (Unthread "
+            "does not promise order): it waits, with what follows it, for the create, up to "
+            "`PARK_CREATE_WINDOW_SECONDS` (1 hour), and applies in order once the create is "
+            "handled. Past the window it is `skipped/conversation_not_synced` and stays "
+            "replayable.",
+            "Nothing, unless the window passes: then find why the create is missing "
+            "(`vitally-sync why` on it, the DLQ), and replay both.",
         ),
         "created_before_connect": ReasonGuide(
             ("skipped",),
@@ -129,7 +149,9 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
         ),
         "parked_overflow": ReasonGuide(
             ("failed",),
-            "The conversation already holds too much parked data; the record is in the DLQ.",
+            "A message would be the 10,001st of its conversation waiting alone for a person "
+            "missing from Vitally (a bound no real thread reaches within the people window); "
+            "the record is in the DLQ. The conversation's queue itself has no bound.",
             f"Fix the reason the conversation's events are parked (`vitally-sync why`), "
             f"{_FROM_DLQ}.",
         ),

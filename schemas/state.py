@@ -8,9 +8,9 @@ replays are recognised as duplicates without asking Vitally.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from schemas.vitally import TraitValue
@@ -20,6 +20,13 @@ RECENT_MESSAGE_IDS = 200
 # Offsets below the applied one that were not applied; past this many the oldest are
 # forgotten, and a replay of them is then answered as a duplicate.
 UNAPPLIED_OFFSETS = 200
+
+# Messages of one conversation waiting alone for a person missing from Vitally. Their sequence
+# numbers are the one part of the waiting events the conversation's entry holds (under
+# 150 KB of it at this bound, far below the producer's limit); a thread would need this
+# many messages from people not in Vitally within the people window (7 days) to reach it.
+# Past it a message goes to the DLQ as parked_overflow. The queue itself has no bound.
+MAX_ASIDE = 10_000
 
 SyncStatus = Literal["pending", "synced", "skipped", "deleted"]
 
@@ -51,6 +58,56 @@ class ParkedEvent(BaseModel):
     attempted_at: int | None = None
 
 
+class WaitingQueue(BaseModel):
+    """Where a conversation's waiting events are, not the events: they live one per entry in
+    the waiting table (:mod:`streams.waiting`), so holding n of them costs n writes of one
+    event each, never a rewrite of all the others.
+
+    The queue is the range ``head <= seq < tail``; ``aside`` lists the sequence numbers of the
+    messages that wait alone, each removed when it resolves. ``legacy`` holds events a worker
+    before this layout kept inline in the state; they move to the waiting table on the
+    conversation's next write.
+    """
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+    head: int = 0
+    tail: int = 0
+    aside: tuple[int, ...] = Field(default_factory=tuple)
+    next_aside: int = 0
+    legacy_parked: tuple[ParkedEvent, ...] = Field(default_factory=tuple, exclude=True)
+    legacy_aside: tuple[ParkedEvent, ...] = Field(default_factory=tuple, exclude=True)
+
+    @property
+    def queued(self) -> int:
+        return self.tail - self.head
+
+    @property
+    def empty(self) -> bool:
+        return self.queued == 0 and not self.aside
+
+    def pushed_front(self) -> WaitingQueue:
+        """One more event before the head (its sequence number is the new ``head``)."""
+        return self.model_copy(update={"head": self.head - 1})
+
+    def pushed(self) -> WaitingQueue:
+        """One more event at the queue's tail (its sequence number is the old ``tail``)."""
+        return self.model_copy(update={"tail": self.tail + 1})
+
+    def popped(self) -> WaitingQueue:
+        """The queue's head resolved: the next one is the head."""
+        return self.model_copy(update={"head": min(self.head + 1, self.tail)})
+
+    def set_aside(self) -> WaitingQueue:
+        """One more message waiting alone (its sequence number is the old ``next_aside``)."""
+        return self.model_copy(
+            update={"aside": (*self.aside, self.next_aside), "next_aside": self.next_aside + 1}
+        )
+
+    def without_aside(self, seq: int) -> WaitingQueue:
+        return self.model_copy(update={"aside": tuple(s for s in self.aside if s != seq)})
+
+
 class ConversationState(BaseModel):
     """One conversation's entry in the conversations table: its Vitally ids, what was applied,
     what waits."""
@@ -68,11 +125,10 @@ class ConversationState(BaseModel):
     admin_id: str | None = None
     last_offset: int = -1
     message_ids: tuple[str, ...] = Field(default_factory=tuple)
-    # Events waiting in order: everything later of the conversation queues behind the first.
-    parked: tuple[ParkedEvent, ...] = Field(default_factory=tuple)
-    # Messages of a synced conversation waiting for their sender to appear in Vitally: each
-    # waits alone, the rest of the thread flows past it.
-    aside: tuple[ParkedEvent, ...] = Field(default_factory=tuple)
+    # Events waiting in order (everything later of the conversation queues behind the first),
+    # and messages of a synced conversation waiting alone for their sender to appear in
+    # Vitally while the rest of the thread flows past: counters only, see WaitingQueue.
+    queue: WaitingQueue = Field(default_factory=WaitingQueue)
     # Offsets at or below ``last_offset`` not applied: set aside, or skipped for a reason that
     # can change (a person missing). A replay handles them again.
     unapplied: tuple[int, ...] = Field(default_factory=tuple)
@@ -85,6 +141,19 @@ class ConversationState(BaseModel):
     version_ms: int | None = None
     # The Vitally conversation was deleted (the tenant's onConversationDeleted is "delete").
     vitally_deleted: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inline_events(cls, data: Any) -> Any:
+        """A state written before the waiting table held its events inline: they are kept
+        aside in ``queue.legacy_*`` until the next write moves them."""
+        if not isinstance(data, dict) or ("parked" not in data and "aside" not in data):
+            return data
+        data = dict(data)
+        parked, aside = data.pop("parked", None) or [], data.pop("aside", None) or []
+        if parked or aside:
+            data["queue"] = {"legacyParked": parked, "legacyAside": aside}
+        return data
 
     @property
     def synced(self) -> bool:
@@ -109,6 +178,14 @@ class ConversationState(BaseModel):
         unapplied = (*(o for o in self.unapplied if o != offset), offset)[-UNAPPLIED_OFFSETS:]
         return self.at_offset(offset).model_copy(update={"unapplied": unapplied})
 
+    def settled(self, offset: int) -> ConversationState:
+        """The record at ``offset`` was applied after all (it waited for its create)."""
+        if offset not in self.unapplied:
+            return self
+        return self.model_copy(
+            update={"unapplied": tuple(o for o in self.unapplied if o != offset)}
+        )
+
     def applied(self, offset: int) -> bool:
         """Whether the input record at ``offset`` was applied in Vitally, or settled for good:
         a replay or redelivery of it is a duplicate. A conversation that was skipped whole
@@ -119,17 +196,17 @@ class ConversationState(BaseModel):
             and offset not in self.unapplied
         )
 
-    def parks(self, source: tuple[str, int, int]) -> bool:
-        return any((p.topic, p.partition, p.offset) == source for p in (*self.parked, *self.aside))
+    def with_queue(self, queue: WaitingQueue) -> ConversationState:
+        return self.model_copy(update={"queue": queue})
 
-    @property
-    def waiting(self) -> tuple[ParkedEvent, ...]:
-        """Every parked event, queued or aside."""
-        return (*self.parked, *self.aside)
-
-    @property
-    def parked_bytes(self) -> int:
-        return sum(len(p.value) for p in self.waiting)
+    def keeping_waiting(self, before: ConversationState) -> ConversationState:
+        """This outcome, with what still waits in ``before``; from a placeholder, also the
+        offsets it did not apply (a create starts the state afresh)."""
+        kept = self.with_queue(before.queue)
+        if before.status != "pending" or not before.unapplied:
+            return kept
+        unapplied = (*before.unapplied, *(o for o in kept.unapplied if o not in before.unapplied))
+        return kept.model_copy(update={"unapplied": unapplied[-UNAPPLIED_OFFSETS:]})
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()

@@ -37,6 +37,7 @@ from streams.seam.continuity import OffsetContinuity
 from streams.seam.flow import PartitionWindow, resume_fetching, stop_fetching
 from streams.seam.probe import OffsetProbe
 from streams.seam.start_offsets import start_offsets
+from streams.waiting import WaitingEvents
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class SyncAgent:
         handler: RecordHandler,
         states: TableStates,
         deliveries: Deliveries,
+        waiting: WaitingEvents,
         index: ParkedIndex,
         integrations: IntegrationStore,
         directory: CachedDirectory,
@@ -83,6 +85,7 @@ class SyncAgent:
         self._handler = handler
         self._states = states
         self._deliveries = deliveries
+        self._waiting = waiting
         self._index = index
         self._integrations = integrations
         self._directory = directory
@@ -144,7 +147,7 @@ class SyncAgent:
             if tp.topic == self._config.input_topic
         }
         if self._rebuild_index:
-            self._index.rebuild(self._states.parked(mine))
+            self._index.rebuild(self._states.waiting(mine, self._waiting))
             self._rebuild_index = False
         for key, partition in self._index.due(epoch_ms(self._clock), mine):
             conversation = key.partition("/")[2]

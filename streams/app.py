@@ -35,7 +35,7 @@ from streams.liveness import TICK_S, Liveness
 from streams.logs import logging_config
 from streams.metrics import Metrics, Readings, serve_metrics
 from streams.parking import ParkedIndex, ParkingPolicy
-from streams.ports import KafkaOutputs, ReplayGuard, TableStates
+from streams.ports import KafkaOutputs, ReplayGuard, TableEntries, TableStates
 from streams.seam.app_state import on_signal
 from streams.seam.changelog import ChangelogTable
 from streams.seam.commits import CommittingTransport, HandledOffsets
@@ -48,6 +48,7 @@ from streams.shutdown import ShutdownDeadline
 from streams.tenant_gate import TenantGate
 from streams.topics import TopicLayout
 from streams.vitally_health import VitallyHealth
+from streams.waiting import WaitingEvents
 from streams.web.probes import register_views
 from streams.web.tenants import faust_publisher, register_tenant_api
 from unthread.client import UnthreadClient
@@ -80,8 +81,19 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         key_type=bytes,
         value_type=bytes,
     )
+    # A conversation's waiting events, one entry each (streams.waiting): parking the n-th
+    # event of a thread writes that event, never the thread.
+    waiting = app.Table(
+        "waiting",
+        default=None,
+        partitions=partitions,
+        help="Events waiting per conversation, one per entry, and where each input record waits",
+        key_type=bytes,
+        value_type=bytes,
+    )
     index = ParkedIndex()
     integrations = _integration_store(app, settings, index)
+    index.attention_cleared = lambda tenant_id: not integrations.needs_attention(tenant_id)
     # One registry per app: Faust's sensors and ours, on GET /metrics.
     metrics = Metrics(CollectorRegistry())
     counts, summary = _audit_summary(app, settings, clock)
@@ -115,6 +127,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     handler = EventHandler(
         tenants=integrations,
         states=states,
+        waiting=TableEntries(waiting),
         outputs=KafkaOutputs(
             _raw_topic(app, settings.audit_topic, partitions=partitions),
             _raw_topic(app, settings.dlq_topic, partitions=partitions),
@@ -139,6 +152,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         handler=handler,
         states=states,
         deliveries=deliveries,
+        waiting=WaitingEvents(TableEntries(waiting)),
         index=index,
         integrations=integrations,
         directory=directory,
@@ -292,6 +306,8 @@ def _parking_policy(settings: Settings) -> ParkingPolicy:
         max_delay_s=settings.park_max_delay_seconds,
         transient_max_delay_s=settings.park_transient_max_delay_seconds,
         people_window_s=settings.park_people_window_seconds,
+        attention_window_s=settings.park_attention_window_seconds,
+        create_window_s=settings.park_create_window_seconds,
     )
 
 

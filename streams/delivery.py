@@ -33,6 +33,8 @@ from typing import Any, Literal
 
 import faust
 
+from streams.handler import OutputFailed
+
 log = logging.getLogger(__name__)
 
 OutputKind = Literal["audit", "dlq"]
@@ -64,7 +66,7 @@ class Output:
 Sent = tuple[Output, Awaitable[Any]]
 
 
-class UndeliveredOutput(RuntimeError):
+class UndeliveredOutput(OutputFailed):
     """An output Kafka refused, and the worker is stopping: its input record stays unacked."""
 
     def __init__(self, output: Output, error: BaseException) -> None:

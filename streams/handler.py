@@ -31,11 +31,18 @@ from processors.results import HandOver, SyncResult, duplicate, skipped
 from processors.sync import process_event
 from processors.tenant import TenantContext
 from schemas.audit import AuditRecord, Reason, SourceRef
-from schemas.events import InboundEvent, InvalidEvent, MessageEvent, parse_event
-from schemas.state import ConversationState, ParkedEvent
+from schemas.events import (
+    ConversationEvent,
+    InboundEvent,
+    InvalidEvent,
+    MessageEvent,
+    parse_event,
+)
+from schemas.state import MAX_ASIDE, ConversationState, ParkedEvent
 from streams.logs import bind_event
 from streams.parking import (
     BACKLOGGED,
+    FOR_CREATE,
     HANDOVER,
     NEEDS_ATTENTION,
     PEOPLE,
@@ -46,6 +53,7 @@ from streams.parking import (
     missing_person,
 )
 from streams.tenant_gate import TenantGate
+from streams.waiting import EventEntries, Slot, WaitingEvents
 from unthread.errors import UnthreadAuthError, UnthreadError
 from vitally.calls import count_calls
 from vitally.errors import (
@@ -103,8 +111,15 @@ class States(Protocol):
     def put(self, key: str, state: ConversationState) -> None: ...
 
 
+class OutputFailed(Exception):
+    """Kafka did not take an audit record or a dead letter, and will not before the worker
+    stops: the one failure that stops the worker (unacked), for the record's outcome could
+    not be kept. (A refusal while the worker runs is sent again: streams/delivery.py.)"""
+
+
 class Outputs(Protocol):
-    """Where audit records and dead letters go."""
+    """Where audit records and dead letters go; one Kafka never takes raises
+    :class:`OutputFailed`."""
 
     async def audit(self, record: AuditRecord) -> None: ...
 
@@ -134,6 +149,7 @@ class EventHandler:
         *,
         tenants: Tenants,
         states: States,
+        waiting: EventEntries,
         outputs: Outputs,
         calls: Collaborators,
         unthread: UnthreadLookup,
@@ -154,6 +170,7 @@ class EventHandler:
         self._gate = gate or TenantGate(cap=1 << 30)
         self._tenants = tenants
         self._states = states
+        self._waiting = WaitingEvents(waiting)
         self._outputs = outputs
         self._calls = calls
         self._directory = calls.directory
@@ -168,16 +185,35 @@ class EventHandler:
         self._sleep = sleep
 
     async def handle(self, record: SourceRecord) -> list[AuditRecord]:
-        if record.topic == self._retry_topic:
-            return await self._resume(record)
+        """Never raises but :class:`OutputFailed`: any other surprise ends the record as
+        ``failed/internal_error`` in the DLQ, or, for a retry record, leaves the conversation
+        waiting, tried again after the longest backoff."""
+        try:
+            if record.topic == self._retry_topic:
+                return await self._resume(record)
+            return await self._handle(record)
+        except OutputFailed:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one record's surprise must not stop the worker
+            log.exception("handling failed", extra={"error": type(exc).__name__})
+            if record.topic == self._retry_topic:
+                self._index.defer((record.value or b"").decode(), self._parking.later(self._now))
+                return []
+            return [await self._internal_error(record, exc)]
+
+    @property
+    def _now(self) -> int:
+        return epoch_ms(self._clock)
+
+    async def _handle(self, record: SourceRecord) -> list[AuditRecord]:
         try:
             event = self._parse(record)
         except InvalidEvent as exc:
             return [await self._reject(record, exc)]
         bind_event(tenant=event.tenant_id, conversation=event.conversation_id)
         key = state_key(event.tenant_id, event.conversation_id)
-        state = self._states.get(key)
-        if state is not None and state.parks((record.topic, record.partition, record.offset)):
+        state = self._load(key)
+        if state is not None and self._waiting.parks(key, state, _source(record)):
             return [await self._emit(record, event, duplicate("already_parked", state), 1, 0)]
         if state is not None and state.applied(record.offset):
             # A replay or redelivery: answered at once, never queued behind a parked event.
@@ -185,11 +221,16 @@ class EventHandler:
         # Asked before anything is decided: a record that is parked unattempted must keep it,
         # for it is resumed later by a retry record that is itself new.
         maybe_applied = await self._maybe_applied(record)
-        if state is not None and state.parked:
+        head = self._waiting.head(key, state) if state is not None else None
+        for_create = head is not None and head.event.reason == FOR_CREATE
+        if state is not None and head is not None and for_create and _creates(event):
+            # The create its follow-ups wait for: it goes first, and they are due after it.
+            self._waiting.due_now(key, head, self._now)
+        elif state is not None and state.queue.queued:
             attempt = _Attempt(skipped(WAITING), 0, 0, park=WAITING, verify=maybe_applied)
-            return await self._settle(record, event, key, state, attempt, None)
+            return await self._settle(record, event, key, state, attempt, None, for_create)
         attempt = await self._attempt(record, event, state, maybe_applied)
-        return await self._settle(record, event, key, state, attempt, None)
+        return await self._settle(record, event, key, state, attempt, None, for_create)
 
     async def _resume(self, record: SourceRecord) -> list[AuditRecord]:
         """A retry record: work through the conversation's parked events, the queue in order,
@@ -199,47 +240,52 @@ class EventHandler:
         audits: list[AuditRecord] = []
         tried: set[tuple[str, int, int]] = set()  # each at most once per retry record
         while not self._stopping():
-            state = self._states.get(key)
+            state = self._load(key)
             # Woken: the tenant's Vitally answers again (streams.vitally_health).
-            head = self._next_due(state, tried, woken=self._index.woken(key))
-            if state is None or head is None:
+            slot = self._next_due(key, state, tried, woken=self._index.woken(key))
+            if state is None or slot is None:
+                if state is not None and not tried:
+                    # Woken for nothing (a re-check of a tenant that still needs attention):
+                    # the index goes back to the head's own time, no retry every 30 s.
+                    self._reindex(key, state)
                 break
+            head = slot.event
             source = SourceRecord.parked(head)
             bind_event(topic=source.topic, partition=source.partition, offset=source.offset)
             try:
                 event = self._parse(source)
             except InvalidEvent as exc:
                 audits.append(await self._reject(source, exc))
-                self._write(key, _without(state, head))
+                self._write(key, self._waiting.remove(key, state, slot))
                 continue
             bind_event(tenant=event.tenant_id, conversation=event.conversation_id)
-            # The queue's head runs as if nothing were parked (it is the conversation's next
-            # event); a placeholder has no conversation yet, it stays one.
+            # The queue's head runs as the conversation's next event.
             await self._forget_misses_on_recheck(head, state.tenant_id)
-            current = state
-            if head in state.parked and state.status != "pending":
-                current = state.model_copy(update={"parked": ()})
             attempt = await self._attempt(
-                source, event, current, head.verify or maybe_applied, head.unsure_at
+                source, event, state, head.verify or maybe_applied, head.unsure_at
             )
-            audits += await self._settle(source, event, key, state, attempt, head)
-            tried.add(_source_of(head))
+            audits += await self._settle(source, event, key, state, attempt, slot)
+            tried.add(slot.source)
         return audits
 
     def _next_due(
-        self, state: ConversationState | None, tried: set[tuple[str, int, int]], *, woken: bool
-    ) -> ParkedEvent | None:
+        self,
+        key: str,
+        state: ConversationState | None,
+        tried: set[tuple[str, int, int]],
+        *,
+        woken: bool,
+    ) -> Slot | None:
         """The queue's head when it is due, else the first due message set aside. ``woken``:
         what waits for Vitally is due although its backoff has not passed."""
         if state is None:
             return None
-        candidates = (*state.parked[:1], *state.aside)
         return next(
             (
-                event
-                for event in candidates
-                if _source_of(event) not in tried
-                and (self._due(event, state.tenant_id) or (woken and event.reason in TRANSIENT))
+                slot
+                for slot in self._waiting.candidates(key, state)
+                if slot.source not in tried
+                and (self._due(slot.event, state) or (woken and slot.event.reason in TRANSIENT))
             ),
             None,
         )
@@ -257,11 +303,14 @@ class EventHandler:
         if asked is not None and tenant is not None:
             await self._directory.forget_misses(tenant.target, asked)
 
-    def _due(self, head: ParkedEvent, tenant_id: str) -> bool:
+    def _due(self, head: ParkedEvent, state: ConversationState) -> bool:
+        tenant_id, now = state.tenant_id, epoch_ms(self._clock)
         if head.reason == WAITING:
             return True  # it only waited for the event before it, which is now resolved
-        if head.reason == NEEDS_ATTENTION:
-            return not self._tenants.needs_attention(tenant_id)
+        if head.reason == NEEDS_ATTENTION:  # due once reconnected, or to end it
+            return not self._tenants.needs_attention(tenant_id) or head.next_attempt_at <= now
+        if head.reason == FOR_CREATE:  # due once the create was handled, or to end it
+            return state.status != "pending" or head.next_attempt_at <= now
         if self._rechecked(head, tenant_id) is not None:
             return True  # people were added to Vitally: try now, not after the backoff
         return head.next_attempt_at <= epoch_ms(self._clock)
@@ -371,6 +420,8 @@ class EventHandler:
                 if result.outcome == "skipped" and result.reason in PEOPLE:
                     park = result.reason
                     return _Attempt(result, attempt, calls.value, park, verify, unsure_at)
+                if _before_its_create(result, state):
+                    return _Attempt(result, attempt, calls.value, FOR_CREATE, verify, unsure_at)
                 return _Attempt(result, attempt, calls.value)
 
     async def _settle(
@@ -380,12 +431,13 @@ class EventHandler:
         key: str,
         state: ConversationState | None,
         attempt: _Attempt,
-        head: ParkedEvent | None,
+        slot: Slot | None,
+        for_create: bool = False,
     ) -> list[AuditRecord]:
-        """Write the outcome: park (again) or resolve, and audit every transition."""
-        now = epoch_ms(self._clock)
-        queued = tuple(p for p in state.parked if p != head) if state else ()
-        aside = tuple(p for p in state.aside if p != head) if state else ()
+        """Write the outcome: park (again) or resolve, and audit every transition.
+        ``for_create``: the conversation's queue waits for its create."""
+        now = self._now
+        head = slot.event if slot else None
         attempts = (head.attempts if head else 0) + attempt.attempts
         first = head.first_parked_at if head else now
         if attempt.park and not self._parking.gives_up(attempt.park, first, now):
@@ -393,51 +445,94 @@ class EventHandler:
                 topic=record.topic, partition=record.partition, offset=record.offset,
                 key=(record.key or b"").decode(), value=(record.value or b"").decode(),
                 reason=attempt.park, attempts=attempts, first_parked_at=first,
-                next_attempt_at=self._parking.next_attempt(now, attempt.park, attempts),
+                next_attempt_at=self._parking.next_attempt(now, attempt.park, attempts, first),
                 verify=attempt.verify, unsure_at=attempt.unsure_at, attempted_at=now,
             )  # fmt: skip
-            holder = state or ConversationState.placeholder(event.tenant_id, event.conversation_id)
-            if _waits_alone(event, state, head, attempt.park):
-                # Only this message needs the missing person: the thread flows past it.
-                waiting = holder.passed_over(record.offset).model_copy(
-                    update={"parked": queued, "aside": (*aside, parked)}
-                )
-            else:
-                queue = (*queued, parked) if head is None and queued else (parked, *queued)
-                waiting = holder.model_copy(update={"parked": queue, "aside": aside})
-            if waiting.parked_bytes > self._parking.max_parked_bytes:
-                overflow = SyncResult("failed", "parked_overflow", detail="too much parked")
-                await self._outputs.dead_letter(record, "parked_overflow", "too much parked")
+            overflow = self._park(key, event, state, parked, slot, for_create)
+            if overflow is not None:
+                await self._outputs.dead_letter(record, "parked_overflow", overflow.detail or "")
                 return [await self._emit(record, event, overflow, attempts, attempt.calls)]
-            self._write(key, waiting)
             if head is not None and head.reason == attempt.park:
                 return []  # still blocked for the same reason: nothing new to report
-            detail = attempt.result.detail
-            if attempt.park in PEOPLE and detail is not None:
-                log.info(
-                    "waiting for a person to be added to Vitally",
-                    extra={"tenant": event.tenant_id, "conversation": event.conversation_id,
-                           "reason": attempt.park, "email": detail},
-                )  # fmt: skip
-                detail = missing_person(attempt.park, detail, parked.next_attempt_at - now)
-            result = SyncResult("parked", attempt.park, detail=detail)
+            result = self._parked_result(event, attempt, parked.next_attempt_at - now)
             return [await self._emit(record, event, result, attempts, attempt.calls)]
-        result = attempt.result
-        if result.reason in PEOPLE and result.detail is not None:
-            result = replace(result, detail=missing_person(result.reason, result.detail, None))
-        base = result.state or (state.model_copy(update={"parked": ()}) if state else None)
-        if base is not None and base.status == "pending" and not queued and not aside:
-            # A placeholder has no use once nothing waits in it; but a stored one that still
-            # lists this event must be overwritten, or the event would be resumed forever.
-            base = base if state is not None and state.waiting else None
-        if base is not None:
-            self._write(key, base.model_copy(update={"parked": queued, "aside": aside}))
-        elif queued:
-            holder = ConversationState.placeholder(event.tenant_id, event.conversation_id)
-            self._write(key, holder.model_copy(update={"parked": queued}))
+        result = self._resolve(key, state, attempt, slot, record.offset)
         if result.outcome == "failed":
             await self._outputs.dead_letter(record, result.reason or "failed", result.detail or "")
         return [await self._emit(record, event, result, attempts, attempt.calls)]
+
+    def _park(
+        self,
+        key: str,
+        event: InboundEvent,
+        state: ConversationState | None,
+        parked: ParkedEvent,
+        slot: Slot | None,
+        for_create: bool,
+    ) -> SyncResult | None:
+        """Put ``parked`` where it waits: in the queue, before it (a create awaited), or
+        aside. A failure (``parked_overflow``) when it cannot wait."""
+        holder = state or ConversationState.placeholder(event.tenant_id, event.conversation_id)
+        front = for_create and _creates(event)  # before the follow-ups waiting for it
+        if parked.reason == FOR_CREATE or (for_create and not front):
+            # Before its create: the create's offset will pass it, unapplied.
+            holder = holder.passed_over(parked.offset)
+        if not _waits_alone(event, state, slot, parked.reason):
+            self._write(key, self._waiting.enqueue(key, holder, parked, slot, front=front))
+            return None
+        if (slot is None or slot.kind == "q") and len(holder.queue.aside) >= MAX_ASIDE:
+            if slot is not None:
+                self._write(key, self._waiting.remove(key, holder, slot))
+            return SyncResult("failed", "parked_overflow", detail="too many set aside")
+        # Only this message needs the missing person: the thread flows past it.
+        holder = holder.passed_over(parked.offset)
+        self._write(key, self._waiting.put_aside(key, holder, parked, slot))
+        return None
+
+    def _parked_result(self, event: InboundEvent, attempt: _Attempt, due_in: int) -> SyncResult:
+        assert attempt.park is not None  # noqa: S101 - only what parks is reported so
+        detail = attempt.result.detail
+        if attempt.park in PEOPLE and detail is not None:
+            log.info(
+                "waiting for a person to be added to Vitally",
+                extra={"tenant": event.tenant_id, "conversation": event.conversation_id,
+                       "reason": attempt.park, "email": detail},
+            )  # fmt: skip
+            detail = missing_person(attempt.park, detail, due_in)
+        return SyncResult("parked", attempt.park, detail=detail)
+
+    def _resolve(
+        self,
+        key: str,
+        state: ConversationState | None,
+        attempt: _Attempt,
+        slot: Slot | None,
+        offset: int,
+    ) -> SyncResult:
+        """The event's outcome is final: it leaves what waits, and the state is written."""
+        result = attempt.result
+        if result.reason in PEOPLE and result.detail is not None:
+            result = replace(result, detail=missing_person(result.reason, result.detail, None))
+        rest = self._waiting.remove(key, state, slot) if state and slot else state
+        if attempt.park == NEEDS_ATTENTION:
+            # Its window passed with the tenant still needing attention: ended.
+            result = SyncResult("skipped", "needs_attention_expired", detail=result.detail)
+        if attempt.park in (NEEDS_ATTENTION, FOR_CREATE) and rest is not None:
+            rest = rest.passed_over(offset)  # not applied: a replay handles it again
+        if attempt.park == FOR_CREATE:
+            result = replace(result, state=None)  # nothing of it applies to a placeholder
+        base = result.state or rest
+        if base is not None and rest is not None:
+            base = base.keeping_waiting(rest)
+        if base is not None and result.outcome == "synced":
+            base = base.settled(offset)
+        if base is not None and base.status == "pending" and base.queue.empty:
+            # A placeholder has no use once nothing waits in it; but a stored one that still
+            # lists this event must be overwritten, or the event would be resumed forever.
+            base = base if state is not None and not state.queue.empty else None
+        if base is not None:
+            self._write(key, base)
+        return result
 
     async def _enrich(self, event: InboundEvent, tenant: TenantContext | None) -> Enrichment:
         """What the event leaves out, from Unthread when the tenant gave us a key."""
@@ -445,9 +540,21 @@ class EventHandler:
             return Enrichment(event)
         return await enrich(event, target=tenant.unthread, lookup=self._unthread)
 
-    def _write(self, key: str, state: ConversationState) -> ConversationState:
+    def _write(self, key: str, state: ConversationState) -> None:
         self._states.put(key, state)
-        self._index.update(key, state)
+        self._reindex(key, state)
+
+    def _reindex(self, key: str, state: ConversationState) -> None:
+        candidates = [slot.event for slot in self._waiting.candidates(key, state)]
+        self._index.update(key, state.tenant_id, candidates)
+
+    def _load(self, key: str) -> ConversationState | None:
+        """The conversation's entry; one written before the waiting table had its waiting
+        events inline, which move to their own entries now."""
+        state = self._states.get(key)
+        if state is not None and (state.queue.legacy_parked or state.queue.legacy_aside):
+            state = self._waiting.migrate(key, state)
+            self._write(key, state)
         return state
 
     def _parse(self, record: SourceRecord) -> InboundEvent:
@@ -477,6 +584,17 @@ class EventHandler:
         await self._outputs.audit(audit)
         return audit
 
+    async def _internal_error(self, record: SourceRecord, exc: Exception) -> AuditRecord:
+        """The record is failed with what is surely serialisable: no field of the event."""
+        await self._outputs.dead_letter(record, "internal_error", type(exc).__name__)
+        audit = AuditRecord(
+            tenant_id=None, conversation_id=None, message_id=None, event=None, event_id=None,
+            source=record.ref, outcome="failed", reason="internal_error",
+            detail=type(exc).__name__, processed_at=self._now,
+        )  # fmt: skip
+        await self._outputs.audit(audit)
+        return audit
+
     async def _reject(self, record: SourceRecord, exc: InvalidEvent) -> AuditRecord:
         envelope = exc.envelope
         audit = AuditRecord(
@@ -503,17 +621,27 @@ class EventHandler:
 def _waits_alone(
     event: InboundEvent,
     state: ConversationState | None,
-    head: ParkedEvent | None,
-    reason: Reason,
+    slot: Slot | None,
+    reason: str,
 ) -> bool:
     """Whether a parked event waits aside rather than in the conversation's queue: a message
     of a conversation already in Vitally, held up only by its own sender or recipient. A
     conversation's creation, and anything after a transient failure, keep strict order."""
-    if state is not None and head is not None and head in state.aside:
+    if slot is not None and slot.kind == "a":
         return True
     return (
         reason in PEOPLE and isinstance(event, MessageEvent) and state is not None and state.synced
     )
+
+
+def _creates(event: InboundEvent) -> bool:
+    return isinstance(event, ConversationEvent) and event.event == "conversation_created"
+
+
+def _before_its_create(result: SyncResult, state: ConversationState | None) -> bool:
+    """A follow-up, update or delete of a conversation whose create has not been handled."""
+    pending = state is None or state.status == "pending"
+    return pending and result.outcome == "skipped" and result.reason == "conversation_not_synced"
 
 
 def _unresolved(result: SyncResult, enriched: Enrichment, offset: int) -> SyncResult:
@@ -537,17 +665,8 @@ def _unthread_park(exc: UnthreadError) -> Reason:
     )
 
 
-def _source_of(event: ParkedEvent) -> tuple[str, int, int]:
-    return (event.topic, event.partition, event.offset)
-
-
-def _without(state: ConversationState, event: ParkedEvent) -> ConversationState:
-    return state.model_copy(
-        update={
-            "parked": tuple(p for p in state.parked if p != event),
-            "aside": tuple(p for p in state.aside if p != event),
-        }
-    )
+def _source(record: SourceRecord) -> tuple[str, int, int]:
+    return (record.topic, record.partition, record.offset)
 
 
 def _failure(exc: VitallyError) -> SyncResult:

@@ -145,11 +145,20 @@ class Metrics:
             ["output"],
             registry=registry,
         )
+        # An alert of its own: events given up on because a tenant stayed unusable.
+        self.attention_expired = Counter(
+            "vitally_sync_needs_attention_expired",
+            "Events no longer waited for after PARK_ATTENTION_WINDOW_SECONDS because their "
+            "tenant still needed attention (replay them after the reconnect)",
+            registry=registry,
+        )
         self.vitally = ApiMetrics(registry, VITALLY)
         self.unthread = ApiMetrics(registry, UNTHREAD)
 
     def audited(self, record: AuditRecord) -> None:
         self.events.labels(record.outcome, record.reason or "").inc()
+        if record.reason == "needs_attention_expired":
+            self.attention_expired.inc()
 
     def dead_lettered(self, reason: str) -> None:
         self.dead_letters.labels(reason).inc()

@@ -3,8 +3,9 @@
 An event is parked when what blocks it may clear by itself: Vitally unavailable after the
 in-line retries, the tenant's key rejected (the tenant needs attention until reconnected),
 or a customer or teammate not yet in Vitally (re-checked for a window, then skipped). Parked
-events live in the conversation's table entry, so they survive restarts and rebalances, and
-while a conversation has one, its later events queue behind it: order is never broken.
+events live in the waiting table, one entry each (:mod:`streams.waiting`), so they survive
+restarts and rebalances, and while a conversation has one, its later events queue behind it:
+order is never broken.
 
 Faust timers cannot write tables, so retries are driven by records: a timer finds due
 conversations in :class:`ParkedIndex` and sends a retry record keyed by the conversation to
@@ -17,11 +18,11 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from schemas.audit import Reason
-from schemas.state import ConversationState
+from schemas.state import ParkedEvent
 
 # Reasons that clear without an operator; everything else parked waits for one (a reconnect).
 TRANSIENT: frozenset[Reason] = frozenset(
@@ -30,6 +31,8 @@ TRANSIENT: frozenset[Reason] = frozenset(
 PEOPLE: frozenset[Reason] = frozenset({"customer_not_in_vitally", "teammate_not_in_vitally"})
 NEEDS_ATTENTION: Reason = "integration_needs_attention"
 WAITING: Reason = "waiting_for_earlier_event"
+# A follow-up, update or delete that arrived before its conversation's create.
+FOR_CREATE: Reason = "waiting_for_create"
 BACKLOGGED: Reason = "tenant_backlogged"
 # Its turn came while the worker stopped or its partitions moved: no call is started then.
 HANDOVER: Reason = "worker_handover"
@@ -44,10 +47,19 @@ class ParkingPolicy:
     max_delay_s: float = 3600.0
     transient_max_delay_s: float = 300.0
     people_window_s: float = 7 * 24 * 3600.0
-    max_parked_bytes: int = 700_000
+    attention_window_s: float = 14 * 24 * 3600.0
+    create_window_s: float = 3600.0
     jitter: float = 0.2
 
-    def next_attempt(self, now_ms: int, reason: str, attempts: int) -> int:
+    def next_attempt(
+        self, now_ms: int, reason: str, attempts: int, first_parked_at: int | None = None
+    ) -> int:
+        if reason in (NEEDS_ATTENTION, FOR_CREATE):
+            # Not tried on a timer: a reconnect or re-check of the tenant wakes it
+            # (ParkedIndex.wake_tenant), the create's arrival its follow-ups; else the end
+            # of the window, to end it.
+            window = self._window_s(reason) or 0.0
+            return (now_ms if first_parked_at is None else first_parked_at) + int(window * 1000)
         if reason == HANDOVER:
             return now_ms  # nothing failed: the partition's next owner takes it up at once
         if reason == BACKLOGGED:
@@ -60,9 +72,22 @@ class ParkingPolicy:
         delay *= 1 + self.jitter * random.random()  # noqa: S311 - not security relevant
         return now_ms + int(delay * 1000)
 
+    def later(self, now_ms: int) -> int:
+        """The longest backoff from now: for a conversation whose resume failed unexpectedly."""
+        return now_ms + int(self.max_delay_s * 1000)
+
     def gives_up(self, reason: str, first_parked_at: int, now_ms: int) -> bool:
-        """Only missing people are given up on; Vitally outages and bad keys never are."""
-        return reason in PEOPLE and now_ms - first_parked_at >= self.people_window_s * 1000
+        """Missing people and a tenant left needing attention are given up on after their
+        window; Vitally outages and backlogs never are."""
+        window = self._window_s(reason)
+        return window is not None and now_ms - first_parked_at >= window * 1000
+
+    def _window_s(self, reason: str) -> float | None:
+        if reason == NEEDS_ATTENTION:
+            return self.attention_window_s
+        if reason == FOR_CREATE:
+            return self.create_window_s
+        return self.people_window_s if reason in PEOPLE else None
 
 
 def missing_person(reason: str, email: str, due_in_ms: int | None) -> str:
@@ -104,34 +129,41 @@ class ParkedIndex:
     """
 
     resend_after_ms: int = 30_000
+    # Whether a tenant's integration works again (connected, not needing attention): what
+    # waits for it is due at once, e.g. after a reconnect this worker did not see.
+    attention_cleared: Callable[[str], bool] = lambda _tenant: False
     _entries: dict[str, _Entry] = field(default_factory=dict)
 
-    def update(self, key: str, state: ConversationState | None) -> None:
-        # What can run next: the queue's head, and every message set aside.
-        candidates = (*state.parked[:1], *state.aside) if state is not None else ()
-        if state is None or not candidates:
+    def update(self, key: str, tenant_id: str, candidates: Sequence[ParkedEvent]) -> None:
+        """``candidates``: what of the conversation can run next (the queue's head, and every
+        message set aside); none: nothing waits."""
+        if not candidates:
             self._entries.pop(key, None)
             return
         first = min(candidates, key=lambda p: p.next_attempt_at)
         mark = (first.offset, first.next_attempt_at)
         before = self._entries.get(key)
+        due = first.next_attempt_at
+        if first.reason == NEEDS_ATTENTION and self.attention_cleared(tenant_id):
+            due = 0
         entry = _Entry(
             first.partition,
-            state.tenant_id,
-            first.next_attempt_at,
+            tenant_id,
+            due,
             first.reason,
             head=mark,
-            since=_oldest_by_reason((p.reason, p.first_parked_at) for p in state.waiting),
+            since=_oldest_by_reason((p.reason, p.first_parked_at) for p in candidates),
         )
         if before is not None and before.head == mark and before.woken:
             # Only events queued behind it changed: the head stays woken, and due.
             entry.woken, entry.due_ms, entry.sent_at_ms = True, before.due_ms, before.sent_at_ms
         self._entries[key] = entry
 
-    def rebuild(self, states: list[tuple[str, ConversationState]]) -> None:
+    def rebuild(self, waiting: list[tuple[str, str, list[ParkedEvent]]]) -> None:
+        """From (key, tenant, candidates) of every conversation with waiting events."""
         self._entries.clear()
-        for key, state in states:
-            self.update(key, state)
+        for key, tenant_id, candidates in waiting:
+            self.update(key, tenant_id, candidates)
 
     def wake_tenant(self, tenant_id: str) -> None:
         """The tenant was reconnected, or an operator asked for a re-check of its missing
@@ -163,6 +195,12 @@ class ParkedIndex:
             entry.woken, entry.due_ms, entry.sent_at_ms = True, 0, None
             woken += 1
         return woken
+
+    def defer(self, key: str, until_ms: int) -> None:
+        """No retry record for ``key`` before ``until_ms`` (its resume failed unexpectedly)."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry.due_ms, entry.sent_at_ms, entry.woken = until_ms, None, False
 
     def woken(self, key: str) -> bool:
         entry = self._entries.get(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import faust
@@ -9,11 +10,16 @@ from faust.types import TP, FutureMessage
 
 from integrations.audit_summary import SummaryWriter
 from schemas.audit import AuditRecord
-from schemas.state import ConversationState
+from schemas.state import ConversationState, ParkedEvent
 from streams.delivery import Deliveries
 from streams.handler import SourceRecord
 from streams.metrics import Metrics
 from streams.seam.changelog import ChangelogTable
+from streams.waiting import WaitingEvents, legacy_candidates
+
+# A conversation's entry with nothing waiting, told without parsing it (rebalance scans).
+_IDLE = re.compile(rb'"queue":\{"head":(-?\d+),"tail":(-?\d+),"aside":\[\]')
+_IDLE_LEGACY = (b'"parked":[]', b'"aside":[]')
 
 
 class TableStates:
@@ -36,15 +42,49 @@ class TableStates:
     async def written(self, writes: list[FutureMessage]) -> None:
         await self._table.written(writes)
 
-    def parked(self, partitions: set[int]) -> list[tuple[str, ConversationState]]:
-        """Conversations with parked events in ``partitions``; a full scan, so rebalances only."""
+    def waiting(
+        self, partitions: set[int], events: WaitingEvents
+    ) -> list[tuple[str, str, list[ParkedEvent]]]:
+        """(key, tenant, what can run next) of the conversations with waiting events in
+        ``partitions``; a full scan, so rebalances only."""
         found = []
         for raw_key, raw in self._table.items():
-            if raw and (b'"parked":[]' not in raw or b'"aside":[]' not in raw):
-                state = ConversationState.from_json(raw)
-                if state.waiting and state.waiting[0].partition in partitions:
-                    found.append((raw_key.decode(), state))
+            if not raw or _idle(raw):
+                continue
+            key, state = raw_key.decode(), ConversationState.from_json(raw)
+            candidates = legacy_candidates(state) or [
+                slot.event for slot in events.candidates(key, state)
+            ]
+            if candidates and candidates[0].partition in partitions:
+                found.append((key, state.tenant_id, candidates))
         return found
+
+
+def _idle(raw: bytes) -> bool:
+    idle = _IDLE.search(raw)
+    if idle is not None:
+        return idle.group(1) == idle.group(2)
+    return all(empty in raw for empty in _IDLE_LEGACY)
+
+
+class TableEntries:
+    """The waiting table (str keys, raw values): one waiting event, or one mark, per entry."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def get(self, key: str) -> bytes | None:
+        raw: bytes | None = self._table.get(key.encode())
+        return raw
+
+    def put(self, key: str, value: bytes) -> None:
+        self._table[key.encode()] = value
+
+    def delete(self, key: str) -> None:
+        # A tombstone in the changelog: compaction removes the entry for good.
+        raw_key = key.encode()
+        if raw_key in self._table:
+            del self._table[raw_key]
 
 
 class KafkaOutputs:

@@ -239,6 +239,20 @@ class Settings(ClientSettings):
         description="how long (7 days) a customer or teammate missing from Vitally is waited "
         "for; then `skipped`",
     )
+    park_attention_window_seconds: float = Field(
+        default=14 * 24 * 3600.0,
+        gt=0,
+        description="how long (14 days) the events of a tenant that needs attention (a rejected "
+        "or undecryptable key) wait for a reconnect or a re-check; then "
+        "`skipped/needs_attention_expired` (replayable)",
+    )
+    park_create_window_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="how long a follow-up, update or delete that arrives before its "
+        "conversation's create waits for it (`waiting_for_create`); then "
+        "`skipped/conversation_not_synced` (replayable)",
+    )
     park_scan_interval_seconds: float = Field(
         default=2.0, gt=0, description="how often the timer looks for due parked conversations"
     )

@@ -312,6 +312,24 @@ class InMemoryStates:
         self.writes.append((key, state))
 
 
+class InMemoryEntries:
+    """The waiting table as a dict of raw values; every write's size is counted."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, bytes] = {}
+        self.bytes_written = 0
+
+    def get(self, key: str) -> bytes | None:
+        return self.data.get(key)
+
+    def put(self, key: str, value: bytes) -> None:
+        self.data[key] = value
+        self.bytes_written += len(key) + len(value)
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
+
+
 @dataclass(frozen=True)
 class DeadLetter:
     source: SourceRecord

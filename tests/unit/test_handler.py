@@ -15,12 +15,14 @@ from processors.directory import CachedDirectory
 from processors.protocols import Collaborators
 from processors.unthread_lookup import CachedUnthreadLookup
 from schemas.audit import AuditRecord
-from schemas.state import ConversationState
+from schemas.state import ConversationState, ParkedEvent
 from streams.handler import EventHandler, SourceRecord, state_key
 from streams.parking import ParkedIndex, ParkingPolicy
 from streams.tenant_gate import TenantGate
+from streams.waiting import WaitingEvents
 from tests.fakes import (
     FakeTime,
+    InMemoryEntries,
     InMemoryStates,
     InMemoryVitally,
     RecordedSleep,
@@ -70,6 +72,7 @@ class Harness:
         self.tenant = tenant_context(TENANT, default_admin_email=OPS, unthread_key=unthread_key)
         self.tenants = StaticTenants(*([self.tenant] if connected else []))
         self.states = InMemoryStates()
+        self.entries = InMemoryEntries()
         self.outputs = RecordingOutputs()
         # One clock for all; waits move it on instead of passing.
         self.clock = FakeTime(FrozenClock().at.timestamp())
@@ -88,6 +91,7 @@ class Harness:
         self.handler = EventHandler(
             tenants=self.tenants,
             states=self.states,
+            waiting=self.entries,
             outputs=self.outputs,
             calls=Collaborators(self.vitally, self.directory, self.clock),
             unthread=CachedUnthreadLookup(self.unthread),
@@ -142,6 +146,21 @@ class Harness:
     @property
     def state(self) -> ConversationState | None:
         return self.states.get(KEY)
+
+    @property
+    def parked(self) -> tuple[ParkedEvent, ...]:
+        """The conversation's queue, in order, from the waiting table."""
+        state = self.state
+        if state is None:
+            return ()
+        return tuple(slot.event for slot in WaitingEvents(self.entries).queued(KEY, state))
+
+    @property
+    def aside(self) -> tuple[ParkedEvent, ...]:
+        state = self.state
+        if state is None:
+            return ()
+        return tuple(slot.event for slot in WaitingEvents(self.entries).aside(KEY, state))
 
 
 def no_answer(path: str) -> VitallyRequestError:
@@ -334,7 +353,7 @@ async def test_a_message_from_an_unknown_person_waits_alone_and_keeps_its_time()
     assert resolved.source.offset == first.source.offset
     by_id = {m.body.external_id: m.body for m in h.vitally.conversations(TENANT)[0].messages}
     assert by_id["m_1b"].timestamp == unknown_time(unknown)
-    assert h.state is not None and not h.state.aside and not h.state.unapplied
+    assert h.state is not None and not h.aside and not h.state.unapplied
 
 
 async def test_a_conversation_whose_creation_waits_still_holds_its_messages() -> None:
@@ -495,7 +514,7 @@ async def test_rate_limit_longer_than_max_delay_parks_instead_of_waiting(
     audit = await h.feed(created())
     assert outcome(audit) == ("parked", "vitally_rate_limited")
     assert h.sleep.calls == []
-    assert h.state is not None and [p.reason for p in h.state.parked] == ["vitally_rate_limited"]
+    assert h.state is not None and [p.reason for p in h.parked] == ["vitally_rate_limited"]
 
 
 @pytest.mark.parametrize(
@@ -627,7 +646,7 @@ async def test_rejected_key_parks_and_flags_the_tenant() -> None:
     [resolved] = await h.resume()
     assert outcome(resolved) == ("synced", None)
     assert resolved.source.topic == INPUT  # the audit names the original record
-    assert h.state is not None and h.state.synced and h.state.parked == ()
+    assert h.state is not None and h.state.synced and h.parked == ()
 
 
 async def test_a_stopping_or_rebalancing_worker_parks_instead_of_waiting_to_retry() -> None:
@@ -645,7 +664,7 @@ async def test_a_stopping_or_rebalancing_worker_parks_instead_of_waiting_to_retr
     audit, _ = await asyncio.gather(h.feed(created()), rebalance_during_the_call())
     assert outcome(audit) == ("parked", "vitally_unavailable")
     assert audit.attempts == 1 and h.sleep.calls == []
-    assert h.state is not None and h.state.parked[0].verify is False  # a 503 is not applied
+    assert h.state is not None and h.parked[0].verify is False  # a 503 is not applied
 
 
 async def test_a_stopping_or_rebalancing_worker_starts_no_call_and_hands_over() -> None:
@@ -661,7 +680,7 @@ async def test_a_stopping_or_rebalancing_worker_starts_no_call_and_hands_over() 
     ]
     assert len(h.vitally.calls) == calls
     assert await h.resume() == []  # nor does a retry record resume anything while stopping
-    assert h.state is not None and len(h.state.parked) == 2
+    assert h.state is not None and len(h.parked) == 2
 
     h.stopping = False  # the next owner: due at once
     resolved = await h.resume()
@@ -682,12 +701,12 @@ async def test_exhausted_retries_park_the_event() -> None:
     assert h.sleep.calls == [0.5, 1.0]
     assert h.outputs.dead_letters == []
     assert h.state is not None
-    [parked] = h.state.parked
+    [parked] = h.parked
     assert parked.reason == "vitally_unavailable" and parked.verify  # may have landed
 
     [resolved] = await h.resume()
     assert outcome(resolved) == ("synced", None)
-    assert h.state is not None and h.state.parked == () and h.state.synced
+    assert h.state is not None and h.parked == () and h.state.synced
     assert len(h.vitally.conversations(TENANT)) == 1
 
 
@@ -703,7 +722,7 @@ async def test_a_parked_write_that_got_no_answer_hands_on_when_it_was_made() -> 
     parked = await h.feed(created())
     assert outcome(parked) == ("parked", "vitally_unavailable")
     assert h.state is not None
-    [event] = h.state.parked
+    [event] = h.parked
     assert event.verify and event.unsure_at is not None and event.unsure_at >= before
 
     h.directory.taken_over()  # as on the partition's next owner
@@ -743,7 +762,7 @@ async def test_missing_customer_parks_and_later_events_wait_behind_it() -> None:
     assert outcome(reply) == ("parked", "waiting_for_earlier_event")
     assert reply.api_calls == 0
     assert h.state is not None
-    assert [p.reason for p in h.state.parked] == [
+    assert [p.reason for p in h.parked] == [
         "customer_not_in_vitally",
         "waiting_for_earlier_event",
     ]
@@ -758,7 +777,7 @@ async def test_missing_customer_parks_and_later_events_wait_behind_it() -> None:
         "m_initial",
         "m_2",
     ]
-    assert h.state is not None and h.state.parked == ()
+    assert h.state is not None and h.parked == ()
     assert await h.resume() == []  # nothing left to do
     # one audit per input record, and one more per parked event that resolved
     assert len(h.outputs.audits) == 2 + 2
@@ -777,7 +796,7 @@ async def test_a_redelivered_parked_record_is_not_parked_twice() -> None:
     [again] = await h.handler.handle(source)
     assert outcome(first) == ("parked", "customer_not_in_vitally")
     assert outcome(again) == ("duplicate", "already_parked")
-    assert h.state is not None and len(h.state.parked) == 1
+    assert h.state is not None and len(h.parked) == 1
 
 
 async def test_a_parked_event_that_then_fails_is_not_retried_forever() -> None:
@@ -790,7 +809,7 @@ async def test_a_parked_event_that_then_fails_is_not_retried_forever() -> None:
     [failed] = await h.resume()
     assert outcome(failed) == ("failed", "vitally_rejected")
     assert len(h.outputs.dead_letters) == 1
-    assert h.state is None or h.state.parked == ()
+    assert h.state is None or h.parked == ()
     assert await h.resume() == []  # resolved once: no second audit, no second dead letter
     assert len(h.outputs.dead_letters) == 1
 
@@ -802,7 +821,7 @@ async def test_a_parked_event_of_a_tenant_disconnected_meanwhile_resolves_once()
     h.tenants.contexts.clear()  # disconnected while the event was parked
     [skipped] = await h.resume()
     assert outcome(skipped) == ("skipped", "integration_not_connected")
-    assert h.state is None or h.state.parked == ()
+    assert h.state is None or h.parked == ()
     assert await h.resume() == []
 
 

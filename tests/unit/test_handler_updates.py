@@ -43,7 +43,7 @@ async def test_a_put_vitally_keeps_failing_parks_and_is_sent_when_resumed() -> N
     )
     audit = await h.feed(updated(assignee="sam@vendor.example", status="closed"))
     assert outcome(audit) == ("parked", "vitally_unavailable")
-    assert h.state is not None and not h.state.parked[0].verify
+    assert h.state is not None and not h.parked[0].verify
 
     [resolved] = await h.resume()
     assert (resolved.outcome, resolved.detail) == ("synced", "status")

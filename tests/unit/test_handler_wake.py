@@ -18,11 +18,11 @@ async def test_a_woken_event_resumes_before_its_backoff_and_in_order() -> None:
     assert outcome(parked) == ("parked", "vitally_unavailable")
     assert await h.resume() == []  # its backoff has not passed: it stays parked
     before = h.state
-    assert before is not None and len(before.parked) == 1
+    assert before is not None and len(h.parked) == 1
 
     assert h.handler._index.wake(TENANT, TRANSIENT, 10) == 1  # Vitally answers again
     [resolved] = await h.resume()
     assert outcome(resolved) == ("synced", None)
     after = h.state
-    assert after is not None and not after.parked
+    assert after is not None and not h.parked
     assert len(h.vitally.conversations(TENANT)) == 1

@@ -40,9 +40,10 @@ from streams.delivery import Deliveries
 from streams.handler import SourceRecord
 from streams.metrics import Metrics
 from streams.parking import ParkedIndex
-from streams.ports import KafkaOutputs, ReplayGuard, TableStates
+from streams.ports import KafkaOutputs, ReplayGuard, TableEntries, TableStates
 from streams.seam.changelog import ChangelogTable
 from streams.seam.commits import HandledOffsets
+from streams.waiting import WaitingEvents
 from tests.fakes import FakeTime, InMemoryVitally
 from tests.kafka_client import Broker, Sent
 
@@ -153,6 +154,7 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
         autodiscover=False,
     )
     table = app.Table("conversations", default=None, key_type=bytes, value_type=bytes)
+    waiting = app.Table("waiting", default=None, key_type=bytes, value_type=bytes)
     log: Log = []
     app.sensors.add(Acks(log))
     handled = HandledOffsets()
@@ -186,6 +188,7 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
         handler=handler,
         states=states,
         deliveries=deliveries,
+        waiting=WaitingEvents(TableEntries(waiting)),
         index=ParkedIndex(),
         integrations=integrations,
         directory=CachedDirectory(InMemoryVitally()),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from schemas.state import ConversationState, ParkedEvent
+from schemas.state import ParkedEvent
 from streams.parking import TRANSIENT, ParkedIndex
 from streams.vitally_health import VitallyHealth
 from vitally.errors import VitallyServerError
@@ -24,15 +24,10 @@ def parked(reason: str, offset: int = 1, due: int = 10**15) -> ParkedEvent:
                        reason=reason, first_parked_at=0, next_attempt_at=due)  # fmt: skip
 
 
-def state(tenant: str, *events: ParkedEvent) -> ConversationState:
-    return ConversationState(tenant_id=tenant, conversation_id="c", status="pending",
-                             parked=events)  # fmt: skip
-
-
 def outage_index(conversations: int, tenant: str = "T1") -> ParkedIndex:
     index = ParkedIndex()
     for n in range(conversations):
-        index.update(f"{tenant}/c{n}", state(tenant, parked("vitally_unavailable")))
+        index.update(f"{tenant}/c{n}", tenant, [parked("vitally_unavailable")])
     return index
 
 
@@ -77,7 +72,7 @@ async def test_the_first_live_success_wakes_a_batch_then_the_next_as_they_resolv
     assert len(woken) == 4 and all(index.woken(k) for k in woken)
     assert health.tick() == 0  # the batch is not resolved yet: no more
     for key in woken[:3]:
-        index.update(key, None)  # synced
+        index.update(key, "T1", [])  # synced
     assert health.tick() == 3
     assert probes.calls == []  # the live call said it all
 
@@ -107,7 +102,7 @@ async def test_a_down_tenant_is_probed_with_backoff_and_woken_when_the_probe_ans
 
 async def test_a_rate_limited_tenant_is_probed_once_its_reset_has_passed() -> None:
     index = ParkedIndex()
-    index.update("T1/c", state("T1", parked("vitally_rate_limited")))
+    index.update("T1/c", "T1", [parked("vitally_rate_limited")])
     health, probes, clock = build(index, answers=True)
     health.unavailable("T1", 17.0)  # 429 with RateLimit-Reset: 17
     clock.now += 16
@@ -148,8 +143,8 @@ async def test_a_tenant_that_fails_again_right_after_recovering_backs_off() -> N
 
 def test_other_reasons_and_other_tenants_are_not_woken() -> None:
     index = outage_index(2, "T1")
-    index.update("T2/c", state("T2", parked("vitally_unavailable")))
-    index.update("T1/p", state("T1", parked("customer_not_in_vitally")))
+    index.update("T2/c", "T2", [parked("vitally_unavailable")])
+    index.update("T1/p", "T1", [parked("customer_not_in_vitally")])
     assert index.wake("T1", TRANSIENT, 10) == 2
     assert not index.woken("T2/c") and not index.woken("T1/p")
 
@@ -157,10 +152,10 @@ def test_other_reasons_and_other_tenants_are_not_woken() -> None:
 def test_a_woken_head_stays_woken_while_only_its_queue_grows_and_not_once_parked_again() -> None:
     index = ParkedIndex()
     head = parked("vitally_unavailable", offset=1, due=5000)
-    index.update("T1/c", state("T1", head))
+    index.update("T1/c", "T1", [head])
     index.wake("T1", TRANSIENT, 1)
-    index.update("T1/c", state("T1", head, parked("waiting_for_earlier_event", offset=2)))
+    index.update("T1/c", "T1", [head])  # only the queue behind it changed
     assert index.woken("T1/c")
     again = parked("vitally_unavailable", offset=1, due=9000)  # tried, failed, parked anew
-    index.update("T1/c", state("T1", again))
+    index.update("T1/c", "T1", [again])
     assert not index.woken("T1/c")
