@@ -56,10 +56,12 @@ _FIELD_CODES: dict[str, ConnectErrorCode] = {
     "region": "invalid_region",
     "backfillSince": "invalid_backfill_since",
     "onConversationDeleted": "invalid_on_conversation_deleted",
+    "onVitallyConversationMissing": "invalid_on_vitally_conversation_missing",
 }
 _OPTIONS = {
     "backfill_since": "backfillSince",
     "on_conversation_deleted": "onConversationDeleted",
+    "on_vitally_conversation_missing": "onVitallyConversationMissing",
     "unthread_api_key": "unthreadApiKey",
 }
 _BODY_HINT = (

@@ -15,9 +15,11 @@ is saved, with one stable error code per thing the user has to fix:
 ``vitally_unreachable``        no answer from Vitally (DNS, connection, timeout, 5xx)
 ``invalid_backfill_since``     not an ISO 8601 date-time
 ``invalid_on_conversation_deleted``  not ``keep`` or ``delete``
+``invalid_on_vitally_conversation_missing``  not ``skip`` or ``recreate``
 =============================  ==========================================================
 
-The optional settings (``backfillSince``, ``onConversationDeleted``) are checked before
+The optional settings (``backfillSince``, ``onConversationDeleted``,
+``onVitallyConversationMissing``) are checked before
 Vitally is asked anything; one left out keeps its saved value, null restores its default.
 An ``unthreadApiKey`` is checked against Unthread after Vitally (``invalid_unthread_api_key``,
 ``unthread_unreachable``); left out it is kept, null removes it.
@@ -32,7 +34,11 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, TypeVar
 
 from processors.direction import normalise_email
-from schemas.integration import IntegrationRecord, OnConversationDeleted
+from schemas.integration import (
+    IntegrationRecord,
+    OnConversationDeleted,
+    OnVitallyConversationMissing,
+)
 from schemas.vitally import Page as VitallyPage
 from schemas.vitally import VitallyAdmin, VitallyConversationSummary, VitallyUser
 from unthread.errors import UnthreadAuthError, UnthreadError
@@ -51,6 +57,7 @@ ConnectErrorCode = Literal[
     "vitally_unreachable",
     "invalid_backfill_since",
     "invalid_on_conversation_deleted",
+    "invalid_on_vitally_conversation_missing",
     "invalid_unthread_api_key",
     "unthread_unreachable",
 ]
@@ -137,6 +144,7 @@ class SyncSettings:
 
     backfill_since: datetime | None = None
     on_conversation_deleted: OnConversationDeleted = "keep"
+    on_vitally_conversation_missing: OnVitallyConversationMissing = "skip"
 
 
 def resolve_settings(
@@ -147,6 +155,7 @@ def resolve_settings(
     saved = SyncSettings(
         previous.backfill_since if previous else None,
         previous.on_conversation_deleted if previous else "keep",
+        previous.on_vitally_conversation_missing if previous else "skip",
     )
     since = saved.backfill_since
     if "backfillSince" in given:
@@ -156,7 +165,11 @@ def resolve_settings(
     if "onConversationDeleted" in given:
         raw = given["onConversationDeleted"]
         policy = "keep" if raw is None else normalise_on_conversation_deleted(raw)
-    return SyncSettings(since, policy)
+    missing = saved.on_vitally_conversation_missing
+    if "onVitallyConversationMissing" in given:
+        raw = given["onVitallyConversationMissing"]
+        missing = "skip" if raw is None else normalise_on_vitally_conversation_missing(raw)
+    return SyncSettings(since, policy, missing)
 
 
 class UnthreadKeyProbe(Protocol):
@@ -210,6 +223,16 @@ def normalise_on_conversation_deleted(raw: str) -> OnConversationDeleted:
             "invalid_on_conversation_deleted", 'onConversationDeleted must be "keep" or "delete".'
         )
     return "keep" if value == "keep" else "delete"
+
+
+def normalise_on_vitally_conversation_missing(raw: str) -> OnVitallyConversationMissing:
+    value = raw.strip().lower()
+    if value not in ("skip", "recreate"):
+        raise ConnectError(
+            "invalid_on_vitally_conversation_missing",
+            'onVitallyConversationMissing must be "skip" or "recreate".',
+        )
+    return "skip" if value == "skip" else "recreate"
 
 
 async def validate_connection(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas.integration import OnConversationDeleted
+from schemas.integration import OnConversationDeleted, OnVitallyConversationMissing
 from unthread.target import UnthreadTarget
 from vitally.target import VitallyTarget
 
@@ -24,6 +24,7 @@ class TenantContext:
     # Conversations created on or after it (and before connected_at) are synced too.
     backfill_since: datetime | None = None
     on_conversation_deleted: OnConversationDeleted = "keep"
+    on_vitally_conversation_missing: OnVitallyConversationMissing = "skip"
 
     def backfills(self, created_at: datetime) -> bool:
         """Whether a conversation created then, before the connection, is synced anyway."""
