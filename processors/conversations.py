@@ -3,7 +3,11 @@
 A new Unthread conversation becomes one Vitally conversation whose ``externalId`` is the
 Unthread conversation id, whose subject is the title (else the start of the initial message)
 and whose first message is the initial message, from the customer's Vitally user to the
-conversation's admin (or, for a conversation a teammate opened, the other way round).
+conversation's admin (or, for a conversation a teammate opened, the other way round). A first
+message that is not synced as a message (a bot's post, an autoresponse, a private note) still
+makes the conversation: from the submitter, with what may be shown (the bot's text; for a
+note, the title), so that follow-ups have a place to land. A create re-sent after the
+deletion is skipped: neither a second conversation nor the deleted one back.
 
 Vitally documents no upsert for conversations, so we never create twice: the table says
 what exists, and where a previous attempt may have reached Vitally unrecorded (``verify``:
@@ -14,8 +18,9 @@ Unthread's status, priority, tags, assignee, friendly id, channel and closed/sta
 travel as traits (Vitally's own status is read-only), the same set at creation and on every
 update. An update sends only what changed since what the table says Vitally shows, and
 nothing for an update older than the data already applied (Unthread documents no order
-between its events). A deletion keeps the Vitally conversation unless the tenant asked for
-``onConversationDeleted: "delete"``.
+between its events; times are compared by kind, :func:`_stale`). An update of a conversation
+someone deleted in Vitally is remembered, not sent (``deleted_in_vitally``). A deletion keeps
+the Vitally conversation unless the tenant asked for ``onConversationDeleted: "delete"``.
 """
 
 from __future__ import annotations
