@@ -147,11 +147,19 @@ def _without_odd(
     for name, items in drop.items():
         key = name if name in cleaned else _snake(name)
         value = cleaned[key]
-        if items is None or not isinstance(value, list):
+        kept = (
+            [v for i, v in enumerate(value) if i not in items]
+            if items is not None and isinstance(value, list)
+            else []
+        )
+        if kept:
+            cleaned[key] = kept
+        else:
+            # Nothing readable left: unknown, not an empty list (which would clear a trait).
             del cleaned[key]
+        if items is None or not isinstance(value, list):
             names.append(name)
         else:
-            cleaned[key] = [v for i, v in enumerate(value) if i not in items]
             names += [f"{name}[{i}]" for i in sorted(items)]
     return cleaned, names
 

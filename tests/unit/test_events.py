@@ -405,3 +405,13 @@ def test_event_times_in_seconds_or_milliseconds(sent: object, ms: int) -> None:
     envelope["eventTimestamp"] = sent
     event = parse_event(*record(envelope), max_bytes=MAX)
     assert event.event_timestamp == ms
+
+
+def test_a_list_of_odd_values_alone_is_left_out_whole_not_emptied() -> None:
+    # An empty list would say "no tags" and clear the trait; nothing readable says nothing.
+    event = parse_event(
+        *record(conversation_envelope("conversation_updated", tags=[None, 3])), max_bytes=MAX
+    )
+    assert isinstance(event, ConversationEvent)
+    assert "tags" not in event.data.model_fields_set
+    assert ignored_fields(event) == ("tags[0]", "tags[1]")

@@ -260,6 +260,12 @@ async def test_optional_settings_are_shown_kept_when_left_out_and_cleared_by_nul
         ({"backfillSince": 1767225600}, "invalid_backfill_since", "string"),
         ({"onConversationDeleted": "archive"}, "invalid_on_conversation_deleted", "delete"),
         ({"onConversationDeleted": True}, "invalid_on_conversation_deleted", "string"),
+        (
+            {"onVitallyConversationMissing": "restore"},
+            "invalid_on_vitally_conversation_missing",
+            "recreate",
+        ),
+        ({"onVitallyConversationMissing": 1}, "invalid_on_vitally_conversation_missing", "string"),
     ],
 )
 async def test_invalid_settings_are_refused_before_vitally_is_asked(
@@ -277,8 +283,25 @@ async def test_a_record_saved_before_the_settings_existed_reads_with_the_default
     _, put = await harness.put(GOOD)
     saved = json.loads(harness.published[-1].to_json())
     del saved["backfillSince"], saved["onConversationDeleted"]
+    del saved["onVitallyConversationMissing"]
     old = IntegrationRecord.from_json(json.dumps(saved).encode())
     assert (old.backfill_since, old.on_conversation_deleted) == (None, "keep")
+    assert old.on_vitally_conversation_missing == "skip"
+
+
+async def test_the_recreate_setting_is_saved_kept_and_reaches_the_tenant(
+    harness: Harness,
+) -> None:
+    _, plain = await harness.put(GOOD)
+    assert plain["onVitallyConversationMissing"] == "skip"
+    _, chosen = await harness.put({**GOOD, "onVitallyConversationMissing": " Recreate "})
+    assert chosen["onVitallyConversationMissing"] == "recreate"
+    _, kept = await harness.put(GOOD)
+    assert kept["onVitallyConversationMissing"] == "recreate"
+    tenant = harness.store.tenant("T01ACME")
+    assert tenant is not None and tenant.on_vitally_conversation_missing == "recreate"
+    _, cleared = await harness.put({**GOOD, "onVitallyConversationMissing": None})
+    assert cleared["onVitallyConversationMissing"] == "skip"
 
 
 async def test_get_shows_sync_counts_by_outcome_and_reason(harness: Harness) -> None:
