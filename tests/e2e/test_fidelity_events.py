@@ -254,12 +254,7 @@ def test_a_conversation_deleted_in_vitally_is_skipped_then_recreated_on_request(
         f"/resources/conversations/{original['id']}", headers=sandbox.auth_headers(TOKEN)
     )
     assert gone.status_code == 204
-    later = [
-        reply(TENANT, "c-gone", "Any news?", sender=JANE, support=False,
-              at=now + timedelta(seconds=s), message_id=f"c-gone-m{s}")
-        for s in (2, 3)
-    ]  # fmt: skip
-    sent += deployed.produce(later)
+    sent += deployed.produce(_replies("c-gone", "Any news?", now, 2, 3))
     audit = deployed.audit(sent)
     assert [(a["outcome"], a["reason"]) for a in audit[1:]] == [
         ("skipped", "deleted_in_vitally"), ("skipped", "deleted_in_vitally"),
@@ -275,12 +270,7 @@ def test_a_conversation_deleted_in_vitally_is_skipped_then_recreated_on_request(
     )
     assert settings["onVitallyConversationMissing"] == "recreate"
     deployed.start_worker()
-    back = [
-        reply(TENANT, "c-gone", "Still failing", sender=JANE, support=False,
-              at=now + timedelta(seconds=s), message_id=f"c-gone-m{s}")
-        for s in (4, 5)
-    ]  # fmt: skip
-    sent += deployed.produce(back)
+    sent += deployed.produce(_replies("c-gone", "Still failing", now, 4, 5))
     audit = deployed.audit(sent)
     assert [(a["outcome"], a["detail"]) for a in audit[3:]] == [
         ("synced", "recreated_in_vitally"), ("synced", None),
@@ -289,3 +279,12 @@ def test_a_conversation_deleted_in_vitally_is_skipped_then_recreated_on_request(
     assert again["id"] != original["id"] and again["externalId"] == "c-gone"
     assert again["subject"] == original["subject"] and again["traits"] == original["traits"]
     assert [m["externalId"] for m in again["messages"]] == ["c-gone-m4", "c-gone-m5"]
+
+
+def _replies(conversation_id: str, text: str, start: datetime, *seconds: int) -> list[Record]:
+    """Jane's replies ``seconds`` after ``start``, each named by its second."""
+    return [
+        reply(TENANT, conversation_id, text, sender=JANE, support=False,
+              at=start + timedelta(seconds=s), message_id=f"{conversation_id}-m{s}")
+        for s in seconds
+    ]  # fmt: skip
