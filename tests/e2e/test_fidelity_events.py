@@ -201,11 +201,20 @@ def test_an_ids_only_update_applies_unthreads_current_fields(
     unthread.add_tenant(
         TENANT,
         keys=["acme-unthread-key"],
-        users=[{"id": "u-sam", "name": "Sam Agent", "email": SAM, "slackId": "U0SAM"}],
+        users=[{"id": "u-sam", "name": "Sam Agent", "email": SAM, "slackId": "U0SAM"},
+               {"id": "u-jane", "name": "Jane Doe", "email": JANE, "slackId": "U0JANE"}],
         conversations=[{
             "id": "c-upd", "title": "Export fails for every CSV", "status": "on_hold",
             "priority": 9, "tags": [{"id": "t1", "name": "billing"}, {"id": "t2", "name": "vip"}],
             "assignedToUserId": "u-sam", "createdAt": now.isoformat(),
+        }, {
+            # Its create is handled an hour after the conversation last changed: what is
+            # looked up is Unthread's now, and must not make the later updates stale.
+            "id": "c-late", "title": "Invoices missing", "status": "closed",
+            "submitterUserId": "u-jane", "assignedToUserId": None,
+            "createdAt": now.isoformat(), "updatedAt": (now + timedelta(hours=1)).isoformat(),
+            "initialMessage": {"id": "c-late-m1", "text": "Invoices missing", "userId": "U0JANE",
+                               "isExternal": True, "timestamp": now.isoformat()},
         }],
     )  # fmt: skip
     deployed.service_env["UNTHREAD_BASE_URL"] = unthread.api_url
@@ -223,13 +232,29 @@ def test_an_ids_only_update_applies_unthreads_current_fields(
     ids_only = envelope(TENANT, "conversation_updated",
                         {"id": "c-upd", "status": "on_hold", "assignedToUserId": "u-sam",
                          "tags": [{"id": "t1"}]}, at=now + timedelta(seconds=2))  # fmt: skip
-    sent = deployed.produce([created, Record.of("c-upd", sparse), Record.of("c-upd", ids_only)])
+    late_create = envelope(TENANT, "conversation_created", {"id": "c-late"}, at=now)
+    reopened = envelope(TENANT, "conversation_updated",
+                        {"id": "c-late", "status": "in_progress", "assignedToUserId": None,
+                         "updatedAt": (now + timedelta(minutes=5)).isoformat()},
+                        at=now + timedelta(minutes=5))  # fmt: skip
+    sent = deployed.produce([
+        created, Record.of("c-upd", sparse), Record.of("c-upd", ids_only),
+        Record.of("c-late", late_create), Record.of("c-late", reopened),
+    ])  # fmt: skip
     audit = deployed.audit(sent)
-    assert [(a["outcome"], a["reason"]) for a in audit] == [
+    by_conversation = {
+        c: [(a["outcome"], a["reason"]) for a in audit if a["conversationId"] == c]
+        for c in ("c-upd", "c-late")
+    }
+    assert by_conversation["c-upd"] == [
         ("synced", None), ("synced", None), ("skipped", "no_change"),
     ]  # fmt: skip
-    assert audit[1]["detail"] == "status,priority,tags,assignee,subject"
-    [stored] = sandbox.conversations("acme")
+    assert by_conversation["c-late"] == [("synced", None), ("synced", None)]
+    details = [a["detail"] for a in audit if a["conversationId"] == "c-upd"]
+    assert details[1] == "status,priority,tags,assignee,subject"
+    stored, late = sandbox.conversations("acme")
+    assert late["externalId"] == "c-late"
+    assert late["traits"]["unthreadStatus"] == "in_progress"
     assert stored["subject"] == "Export fails for every CSV"
     traits = stored["traits"]
     assert (traits["unthreadStatus"], traits["unthreadPriority"]) == ("on_hold", 9)
