@@ -88,7 +88,7 @@ async def conversation_created(event: ConversationEvent, step: Step) -> SyncResu
         unreadable = sender.unreadable or (customer_email is None and submitter.unreadable)
         return _skip("not_an_email" if unreadable else "no_sender_email", base)
     base = base.model_copy(update={"customer_email": customer_email})
-    body = _first_body(conv, private=shown_as is not None and initial.is_private_note is True)
+    body = _first_body(conv, private=initial.is_private_note is True)
     if body is None:
         return _skip("empty_message", base)
 
