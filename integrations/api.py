@@ -57,10 +57,12 @@ _FIELD_CODES: dict[str, ConnectErrorCode] = {
     "backfillSince": "invalid_backfill_since",
     "onConversationDeleted": "invalid_on_conversation_deleted",
     "unthreadUrlTemplate": "invalid_unthread_url_template",
+    "onVitallyConversationMissing": "invalid_on_vitally_conversation_missing",
 }
 _OPTIONS = {
     "backfill_since": "backfillSince",
     "on_conversation_deleted": "onConversationDeleted",
+    "on_vitally_conversation_missing": "onVitallyConversationMissing",
     "unthread_api_key": "unthreadApiKey",
     "unthread_url_template": "unthreadUrlTemplate",
 }

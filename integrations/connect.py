@@ -86,6 +86,7 @@ async def connect_tenant(
         backfill_since=settings.backfill_since,
         on_conversation_deleted=settings.on_conversation_deleted,
         unthread_url_template=settings.unthread_url_template,
+        on_vitally_conversation_missing=settings.on_vitally_conversation_missing,
         unthread_api_key_encrypted=unthread_key[0],
         unthread_key_fingerprint=unthread_key[1],
     )

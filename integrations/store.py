@@ -239,6 +239,7 @@ class IntegrationStore:
             connected_at=record.connected_at,
             backfill_since=record.backfill_since,
             on_conversation_deleted=record.on_conversation_deleted,
+            on_vitally_conversation_missing=record.on_vitally_conversation_missing,
             unthread=unthread,
             unthread_url_template=record.unthread_url_template or DEFAULT_UNTHREAD_URL_TEMPLATE,
         )

@@ -18,10 +18,11 @@ is saved, with one stable error code per thing the user has to fix:
 ``invalid_unthread_url_template``    not an http(s) URL naming the conversation by
                                      ``{conversationId}`` or ``{friendlyId}`` (and no other
                                      placeholder)
+``invalid_on_vitally_conversation_missing``  not ``skip`` or ``recreate``
 =============================  ==========================================================
 
 The optional settings (``backfillSince``, ``onConversationDeleted``,
-``unthreadUrlTemplate``) are checked before
+``unthreadUrlTemplate``, ``onVitallyConversationMissing``) are checked before
 Vitally is asked anything; one left out keeps its saved value, null restores its default.
 An ``unthreadApiKey`` is checked against Unthread after Vitally (``invalid_unthread_api_key``,
 ``unthread_unreachable``); left out it is kept, null removes it.
@@ -37,7 +38,11 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from processors.direction import normalise_email
 from processors.unthread_link import template_problem
-from schemas.integration import IntegrationRecord, OnConversationDeleted
+from schemas.integration import (
+    IntegrationRecord,
+    OnConversationDeleted,
+    OnVitallyConversationMissing,
+)
 from schemas.vitally import Page as VitallyPage
 from schemas.vitally import VitallyAdmin, VitallyConversationSummary, VitallyUser
 from unthread.errors import UnthreadAuthError, UnthreadError
@@ -57,6 +62,7 @@ ConnectErrorCode = Literal[
     "invalid_backfill_since",
     "invalid_on_conversation_deleted",
     "invalid_unthread_url_template",
+    "invalid_on_vitally_conversation_missing",
     "invalid_unthread_api_key",
     "unthread_unreachable",
 ]
@@ -144,6 +150,7 @@ class SyncSettings:
     backfill_since: datetime | None = None
     on_conversation_deleted: OnConversationDeleted = "keep"
     unthread_url_template: str | None = None  # None: the default
+    on_vitally_conversation_missing: OnVitallyConversationMissing = "skip"
 
 
 def resolve_settings(
@@ -155,6 +162,7 @@ def resolve_settings(
         previous.backfill_since if previous else None,
         previous.on_conversation_deleted if previous else "keep",
         previous.unthread_url_template if previous else None,
+        previous.on_vitally_conversation_missing if previous else "skip",
     )
     since = saved.backfill_since
     if "backfillSince" in given:
@@ -168,7 +176,11 @@ def resolve_settings(
     if "unthreadUrlTemplate" in given:
         raw = given["unthreadUrlTemplate"]
         template = None if raw is None else normalise_unthread_url_template(raw)
-    return SyncSettings(since, policy, template)
+    missing = saved.on_vitally_conversation_missing
+    if "onVitallyConversationMissing" in given:
+        raw = given["onVitallyConversationMissing"]
+        missing = "skip" if raw is None else normalise_on_vitally_conversation_missing(raw)
+    return SyncSettings(since, policy, template, missing)
 
 
 class UnthreadKeyProbe(Protocol):
@@ -233,6 +245,16 @@ def normalise_unthread_url_template(raw: str) -> str:
             '"https://app.unthread.io/dashboard/conversations/{conversationId}".',
         )
     return template
+
+
+def normalise_on_vitally_conversation_missing(raw: str) -> OnVitallyConversationMissing:
+    value = raw.strip().lower()
+    if value not in ("skip", "recreate"):
+        raise ConnectError(
+            "invalid_on_vitally_conversation_missing",
+            'onVitallyConversationMissing must be "skip" or "recreate".',
+        )
+    return "skip" if value == "skip" else "recreate"
 
 
 async def validate_connection(

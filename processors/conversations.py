@@ -3,7 +3,11 @@
 A new Unthread conversation becomes one Vitally conversation whose ``externalId`` is the
 Unthread conversation id, whose subject is the title (else the start of the initial message)
 and whose first message is the initial message, from the customer's Vitally user to the
-conversation's admin (or, for a conversation a teammate opened, the other way round).
+conversation's admin (or, for a conversation a teammate opened, the other way round). A first
+message that is not synced as a message (a bot's post, an autoresponse, a private note) still
+makes the conversation: from the submitter, with what may be shown (the bot's text; for a
+note, the title), so that follow-ups have a place to land. A create re-sent after the
+deletion is skipped: neither a second conversation nor the deleted one back.
 
 Vitally documents no upsert for conversations, so we never create twice: the table says
 what exists, and where a previous attempt may have reached Vitally unrecorded (``verify``:
@@ -14,8 +18,9 @@ Unthread's status, priority, tags, assignee, friendly id, channel and closed/sta
 travel as traits (Vitally's own status is read-only), the same set at creation and on every
 update. An update sends only what changed since what the table says Vitally shows, and
 nothing for an update older than the data already applied (Unthread documents no order
-between its events). A deletion keeps the Vitally conversation unless the tenant asked for
-``onConversationDeleted: "delete"``.
+between its events; times are compared by kind, :func:`_stale`). An update of a conversation
+someone deleted in Vitally is remembered, not sent (``deleted_in_vitally``). A deletion keeps
+the Vitally conversation unless the tenant asked for ``onConversationDeleted: "delete"``.
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from processors.body import mention_names, message_body
-from processors.direction import classify, normalise_email
-from processors.messages import message_time
+from processors.direction import Sender, classify, normalise_email
+from processors.filling import ids_only
+from processors.messages import message_time, missing_in_vitally
 from processors.mrkdwn import subject_from, to_html
-from processors.people import conversation_admin
+from processors.people import chosen_user, conversation_admin
 from processors.protocols import Step
-from processors.results import SyncResult, duplicate, skipped
+from processors.results import SyncResult, duplicate, noted, skipped
 from processors.tenant import TenantContext
 from processors.unthread_link import shown_friendly_id
 from schemas.audit import Reason
@@ -42,6 +48,7 @@ from schemas.vitally import (
     Participant,
     TraitValue,
 )
+from vitally.errors import VitallyNotFound
 
 # How far Vitally's clock may be behind the times in Unthread's events.
 CLOCK_SKEW = timedelta(minutes=15)
@@ -52,11 +59,16 @@ async def conversation_created(event: ConversationEvent, step: Step) -> SyncResu
     conv = event.data
     if state is not None and state.synced:
         return duplicate("already_synced", state.at_offset(offset))
+    if state is not None and state.status == "deleted":
+        # A create re-sent after the deletion: neither a second conversation nor the deleted
+        # one back.
+        return skipped("conversation_deleted", state.at_offset(offset))
+    submitter = _submitter(conv)
     base = ConversationState(
         tenant_id=tenant.tenant_id,
         conversation_id=conv.id,
         status="skipped",
-        customer_email=normalise_email(conv.submitter_user.email if conv.submitter_user else None),
+        customer_email=submitter.email,
         assignee_email=_assignee_email(conv),
         last_offset=offset,
     )
@@ -67,14 +79,18 @@ async def conversation_created(event: ConversationEvent, step: Step) -> SyncResu
     if initial is None:
         return _skip("no_initial_message", base)
     sender = classify(initial, submitter_email=base.customer_email)
+    shown_as: str | None = None
     if isinstance(sender, str):
-        return _skip(sender, base)
+        # A bot's, an autoresponder's or a private first message: the conversation is still
+        # the submitter's, and follow-ups need it. Shown from them, with what may be shown.
+        sender, shown_as = submitter, f"first message {sender}: from the submitter"
     customer_email = base.customer_email or (sender.email if sender.side == "customer" else None)
     if sender.email is None or customer_email is None:
-        return _skip("no_sender_email", base)
+        unreadable = sender.unreadable or (customer_email is None and submitter.unreadable)
+        return _skip("not_an_email" if unreadable else "no_sender_email", base)
     base = base.model_copy(update={"customer_email": customer_email})
     unthread_url = tenant.unthread_url(conv.id, conv.friendly_id)
-    body = message_body(initial, unthread_url) or message_body_from_title(conv)
+    body = _first_body(conv, unthread_url, private=initial.is_private_note is True)
     if body is None:
         return _skip("empty_message", base)
 
@@ -96,6 +112,7 @@ async def conversation_created(event: ConversationEvent, step: Step) -> SyncResu
     traits = {name: value for name, value in _traits(conv).items() if value is not None}
     if unthread_url is not None:
         traits["unthreadUrl"] = unthread_url
+    data_ms, event_ms = versions_of(event)
     synced = base.model_copy(
         update={
             "status": "synced",
@@ -104,9 +121,11 @@ async def conversation_created(event: ConversationEvent, step: Step) -> SyncResu
             "message_ids": (initial.id,),
             "subject": subject,
             "traits": traits,
-            "version_ms": version_of(event),
+            "version_ms": data_ms,
+            "event_ms": event_ms,
         }
     )
+    notes = "; ".join(n for n in (shown_as, chosen_user(user)) if n) or None
 
     if step.verify:
         existing = await calls.directory.conversation(
@@ -117,10 +136,8 @@ async def conversation_created(event: ConversationEvent, step: Step) -> SyncResu
             written_at=step.unsure_since,
         )
         if existing is not None:
-            return duplicate(
-                "already_in_vitally",
-                synced.model_copy(update={"vitally_conversation_id": existing}),
-            )
+            adopted = synced.model_copy(update={"vitally_conversation_id": existing})
+            return noted(duplicate("already_in_vitally", adopted), notes)
     request = ConversationCreate(
         external_id=conv.id,
         subject=subject,
@@ -142,6 +159,7 @@ async def conversation_created(event: ConversationEvent, step: Step) -> SyncResu
         state=synced.model_copy(update={"vitally_conversation_id": created.id}),
         vitally_conversation_id=created.id,
         vitally_message_id=first,
+        detail=notes,
     )
 
 
@@ -160,11 +178,14 @@ async def conversation_updated(event: ConversationEvent, step: Step) -> SyncResu
     if not state.synced or state.vitally_conversation_id is None:
         return skipped("conversation_not_synced", state.at_offset(offset))
     conv = event.data
-    version = version_of(event)
-    if version is not None and state.version_ms is not None and version < state.version_ms:
+    data_ms, event_ms = versions_of(event)
+    if _stale(data_ms, event_ms, state):
         return skipped("stale_update", state.at_offset(offset))
     updated = state.at_offset(offset).model_copy(
-        update={"version_ms": max(version or 0, state.version_ms or 0) or None}
+        update={
+            "version_ms": _latest(data_ms, state.version_ms),
+            "event_ms": _latest(event_ms, state.event_ms),
+        }
     )
     assignee = _assignee(conv)
     if assignee is not None and assignee[1] != state.assignee_email:
@@ -184,15 +205,23 @@ async def conversation_updated(event: ConversationEvent, step: Step) -> SyncResu
     subject = title if title and title != state.subject else None
     if not traits and subject is None:
         return skipped("no_change", updated)
-    change = ConversationUpdate(subject=subject, traits=traits or None)
-    await calls.vitally.update_conversation(tenant.target, state.vitally_conversation_id, change)
     shown = {**(state.traits or {}), **traits}
+    change = ConversationUpdate(subject=subject, traits=traits or None)
     updated = updated.model_copy(
         update={
             "subject": subject or state.subject,
             "traits": {name: value for name, value in shown.items() if value is not None},
         }
     )
+    if state.vitally_missing:
+        # Kept for the conversation's re-creation; nothing to send it to now.
+        return missing_in_vitally(updated)
+    try:
+        await calls.vitally.update_conversation(
+            tenant.target, state.vitally_conversation_id, change
+        )
+    except VitallyNotFound:
+        return missing_in_vitally(updated)
     return SyncResult(
         "synced",
         state=updated,
@@ -222,18 +251,50 @@ async def conversation_deleted(step: Step) -> SyncResult:
     return SyncResult("synced", state=deleted, vitally_conversation_id=vitally_id)
 
 
-def version_of(event: ConversationEvent) -> int | None:
-    """When Unthread changed the conversation data the event carries (ms since the epoch):
-    the later of ``updatedAt`` and ``statusUpdatedAt``, else the event's own time."""
+def versions_of(event: ConversationEvent) -> tuple[int | None, int | None]:
+    """When Unthread changed the conversation data the event carries, by the data's own
+    times (the later of ``updatedAt`` and ``statusUpdatedAt``), and by the event's time (ms
+    since the epoch). A time looked up in Unthread is not the event's: enrichment never fills
+    these in."""
     conv = event.data
     times = [t for t in (conv.updated_at, conv.status_updated_at) if t is not None]
-    if times:
-        return int(max(times).timestamp() * 1000)
-    return event.event_timestamp
+    data_ms = int(max(times).timestamp() * 1000) if times else None
+    return data_ms, event.event_timestamp
+
+
+def _stale(data_ms: int | None, event_ms: int | None, state: ConversationState) -> bool:
+    """Older than what was applied, comparing times of one kind: the data's own times when
+    both sides have them, else the events' times; a time of one kind never judges the other
+    (a create handled late, its data looked up, must not make later changes stale)."""
+    if data_ms is not None and state.version_ms is not None:
+        return data_ms < state.version_ms
+    if event_ms is not None and state.event_ms is not None:
+        return event_ms < state.event_ms
+    return False
+
+
+def _latest(time: int | None, known: int | None) -> int | None:
+    return max(time or 0, known or 0) or None
 
 
 def message_body_from_title(conv: Conversation) -> str | None:
     return to_html(conv.title) if conv.title and conv.title.strip() else None
+
+
+def _first_body(conv: Conversation, unthread_url: str | None, *, private: bool) -> str | None:
+    """The first message's body: its own (a bot's visible text included), else the title;
+    a private note's text is never shown, only the title or, without one, the subject."""
+    initial = conv.initial_message
+    if private or initial is None:
+        return message_body_from_title(conv) or to_html(_subject(conv))
+    return message_body(initial, unthread_url) or message_body_from_title(conv)
+
+
+def _submitter(conv: Conversation) -> Sender:
+    """The submitter as the customer who sent the conversation's first message."""
+    raw = conv.submitter_user.email if conv.submitter_user else None
+    email = normalise_email(raw)
+    return Sender("customer", email, unreadable=email is None and bool(raw and raw.strip()))
 
 
 def _skip(reason: Reason, state: ConversationState, detail: str | None = None) -> SyncResult:
@@ -257,8 +318,9 @@ def _created_at(conv: Conversation, event_timestamp: int | None) -> datetime | N
 def _subject(conv: Conversation) -> str:
     if conv.title and conv.title.strip():
         return subject_from(conv.title)
-    if conv.initial_message is not None and conv.initial_message.text:
-        subject = subject_from(conv.initial_message.text, names=mention_names(conv.initial_message))
+    initial = conv.initial_message
+    if initial is not None and initial.text and not initial.is_private_note:
+        subject = subject_from(initial.text, names=mention_names(initial))
         if subject:
             return subject
     return (
@@ -286,8 +348,9 @@ TRAIT_FIELDS: dict[str, str] = {
 def _traits(conv: Conversation) -> dict[str, TraitValue]:
     """Unthread's fields as Vitally traits (Vitally's conversation status is read-only).
 
-    Only the fields the event carries: one it leaves out is unknown and absent here; one it
-    sends empty is None (at creation not sent, on an update a null that clears the trait).
+    Only the fields the event carries: one it leaves out, or names by id alone (tags without
+    names), is unknown and absent here; one it sends empty is None (at creation not sent, on
+    an update a null that clears the trait).
     """
     present = conv.model_fields_set
     traits: dict[str, TraitValue] = {}
@@ -299,7 +362,7 @@ def _traits(conv: Conversation) -> dict[str, TraitValue]:
         traits["unthreadPriority"] = conv.priority
     if "channel_id" in present:
         traits["unthreadChannelId"] = conv.channel_id
-    if "tags" in present:
+    if "tags" in present and not ids_only(conv.tags):
         traits["unthreadTags"] = [t.name for t in conv.tags or [] if t.name] or None
     assignee = _assignee(conv)
     if assignee is not None:

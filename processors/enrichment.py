@@ -21,11 +21,14 @@ overwriting what the event said, plus what stayed unresolved and why.
   found, the mention stays neutral and nothing is noted as unresolved.
 * Conversation created: one `GET /conversations/{id}` when the initial message, the
   submitter's email, the status or the creation time is missing, or the payload says nothing
-  of an assignee; then every field the event left empty (title included) is taken from the
-  answer, and people still without an email are looked up by id. An assignee the payload
-  names as null stays unassigned: that is what the event said.
-* Conversation updated: the sync only reads the assignee, so the conversation is fetched
-  only when the payload says nothing of one; an assignee named by id is looked up by id.
+  of an assignee; then every field the event left empty (title included, tags named by id
+  alone) is taken from the answer, and people still without an email are looked up by id.
+  An assignee the payload names as null stays unassigned: that is what the event said.
+* Conversation updated: the webhook's usual shape is ids only. The conversation is fetched
+  when the payload says nothing of its assignee or its status, or names its tags by id
+  alone; then every field it left out (status, priority, tags, title, assignee, ...) is
+  Unthread's current value, so the update applies what Unthread shows now. An assignee named
+  by id is looked up by id.
 
 Without a tenant Unthread key no call is made: the result says which ids would have been
 looked up (`why="no_unthread_key"`), so the audit can say that a key would fix it.
@@ -42,7 +45,8 @@ from datetime import UTC, datetime
 from typing import Literal, Protocol, TypeVar
 
 from processors.body import mention_names
-from processors.filling import missing_from, says_assignee, with_user
+from processors.direction import not_synced
+from processors.filling import ids_only, missing_from, says_assignee, with_user
 from processors.mentions import NO_NAMES, labelled, names_of, unnamed
 from schemas.events import (
     Conversation,
@@ -176,10 +180,10 @@ class _Resolver:
         if _needs_fetch(conversation, kind):
             fetched = await self._conversation(conversation.id)
             if fetched is not None:
-                update = missing_from(conversation, fetched, everything=created)
+                update = missing_from(conversation, fetched)
         merged = conversation.model_copy(update=update) if update else conversation
         merged = await self._assignee(merged)
-        # An update is only read for its assignee: the rest would be lookups for nothing.
+        # An update syncs no people but its assignee: the rest would be lookups for nothing.
         return await self._submitter_and_initial(merged) if created else merged
 
     async def _assignee(self, conversation: Conversation) -> Conversation:
@@ -269,18 +273,16 @@ class _Resolver:
 
 
 def _is_synced(message: Message) -> bool:
-    """Whether the sync would post this message (processors.direction rules 1-2): senders
-    of notes, autoresponses and bot posts are not worth a lookup."""
-    if message.is_private_note or message.is_autoresponse:
-        return False
-    return not (message.bot_id and not message.sent_by_user_id)
+    """Whether the sync would post this message as its sender's (processors.direction):
+    senders of notes, autoresponses and bot posts are not worth a lookup."""
+    return not_synced(message) is None
 
 
 def _needs_fetch(conversation: Conversation, kind: ConversationEventType) -> bool:
-    if not says_assignee(conversation):
+    if not says_assignee(conversation) or conversation.status is None:
         return True
     if kind != "conversation_created":
-        return False
+        return ids_only(conversation.tags)
     submitter = conversation.submitter_user
     return bool(
         conversation.initial_message is None

@@ -4,22 +4,28 @@ Customer messages go from the sender's Vitally user to the conversation's admin;
 messages from the sender's Vitally admin to the customer's Vitally user. The message's
 ``externalId`` is the Unthread message id, fixed before the first attempt, so a message
 Vitally already has is recognised instead of posted twice.
+
+A conversation someone deleted in Vitally (a post answered 404) is remembered as such: its
+later messages are skipped (``deleted_in_vitally``), or, when the tenant's
+``onVitallyConversationMissing`` is ``"recreate"``, the next message creates it again.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from processors.body import message_body
 from processors.direction import classify
+from processors.people import chosen_user
 from processors.protocols import Clock, Directory, Step
-from processors.results import SyncResult, duplicate, skipped
+from processors.results import SyncResult, duplicate, noted, skipped
 from processors.tenant import TenantContext
 from processors.unthread_link import shown_friendly_id
 from schemas.audit import Reason
 from schemas.events import Message, MessageEvent
 from schemas.state import ConversationState
-from schemas.vitally import MessageCreate, Participant
+from schemas.vitally import ConversationCreate, MessageCreate, Participant
+from vitally.errors import VitallyNotFound
 
 
 async def message_created(event: MessageEvent, step: Step) -> SyncResult:
@@ -33,18 +39,24 @@ async def message_created(event: MessageEvent, step: Step) -> SyncResult:
         return skipped("conversation_not_synced", state.at_offset(offset))
     if message.id in state.message_ids:
         return duplicate("already_synced", state.at_offset(offset))
+    recreate = tenant.on_vitally_conversation_missing == "recreate"
+    if state.vitally_missing and not recreate:
+        return missing_in_vitally(state.at_offset(offset))
     sender = classify(message, submitter_email=state.customer_email)
     if isinstance(sender, str):
         return skipped(sender, state.at_offset(offset))
     if sender.email is None:
-        return skipped("no_sender_email", state.at_offset(offset))
+        reason: Reason = "not_an_email" if sender.unreadable else "no_sender_email"
+        return skipped(reason, state.at_offset(offset))
     unthread_url = tenant.unthread_url(state.conversation_id, shown_friendly_id(state.traits))
     body = message_body(message, unthread_url)
     if body is None:
         return skipped("empty_message", state.at_offset(offset))
 
+    note: str | None = None
     if sender.side == "customer":
         user = await calls.directory.user(tenant.target, sender.email)
+        note = chosen_user(user)
         if user is None:
             return _missing("customer_not_in_vitally", sender.email, state, offset)
         admin_id = state.admin_id or await _default_admin_id(calls.directory, tenant)
@@ -63,12 +75,6 @@ async def message_created(event: MessageEvent, step: Step) -> SyncResult:
 
     conversation_id = state.vitally_conversation_id
     applied = state.with_message(message.id, offset)
-    if step.verify:
-        found = await calls.directory.message(
-            tenant.target, conversation_id, message.id, written_at=step.unsure_since
-        )
-        if found is not None:
-            return duplicate("already_in_vitally", applied, vitally_message_id=found)
     request = MessageCreate(
         external_id=message.id,
         message=body,
@@ -76,26 +82,98 @@ async def message_created(event: MessageEvent, step: Step) -> SyncResult:
         to=[recipient],
         timestamp=message_time(message, event.event_timestamp, calls.clock),
     )
-    posted = await calls.vitally.add_message(tenant.target, conversation_id, request)
+    if state.vitally_missing:
+        return noted(await _recreate(applied, request, step), note)
+    if step.verify:
+        found = await calls.directory.message(
+            tenant.target, conversation_id, message.id, written_at=step.unsure_since
+        )
+        if found is not None:
+            return noted(duplicate("already_in_vitally", applied, found), note)
+    try:
+        posted = await calls.vitally.add_message(tenant.target, conversation_id, request)
+    except VitallyNotFound:
+        if not recreate:
+            return missing_in_vitally(state.at_offset(offset))
+        return noted(await _recreate(applied, request, step), note)
     return SyncResult(
         "synced",
         state=applied,
         vitally_conversation_id=conversation_id,
         vitally_message_id=posted.id,
+        detail=note,
     )
 
 
+def missing_in_vitally(state: ConversationState) -> SyncResult:
+    """Someone deleted the conversation in Vitally (a write answered 404): known from now on,
+    so the conversation's later events are skipped for that reason, not failed."""
+    return skipped("deleted_in_vitally", state.model_copy(update={"vitally_missing": True}))
+
+
+async def _recreate(applied: ConversationState, first: MessageCreate, step: Step) -> SyncResult:
+    """The tenant asked for conversations deleted in Vitally to be created again: a new one,
+    with the subject and traits last shown and this message as its first."""
+    tenant, calls = step.tenant, step.calls
+    external_id = applied.conversation_id
+    existing = None
+    if step.verify:
+        # An earlier attempt's create may have landed: the deleted one is no longer listed.
+        existing = await calls.directory.conversation(
+            tenant.target, external_id, None, written_at=step.unsure_since
+        )
+    if existing is not None and existing != applied.vitally_conversation_id:
+        adopted = applied.model_copy(
+            update={"vitally_conversation_id": existing, "vitally_missing": False}
+        )
+        return duplicate("already_in_vitally", adopted)
+    request = ConversationCreate(
+        external_id=external_id,
+        subject=applied.subject or "Unthread conversation",
+        messages=[first],
+        traits=applied.traits or {},
+    )
+    created = await calls.vitally.create_conversation(tenant.target, request)
+    posted = next((m.id for m in created.messages if m.external_id == first.external_id), None)
+    return SyncResult(
+        "synced",
+        state=applied.model_copy(
+            update={"vitally_conversation_id": created.id, "vitally_missing": False}
+        ),
+        vitally_conversation_id=created.id,
+        vitally_message_id=posted,
+        detail="recreated_in_vitally",
+    )
+
+
+# A message time this far before its event's own time, or later than it by more than the
+# clocks' skew, is not the message's: the event's time is used instead (a time in seconds
+# read as milliseconds lands in 1970, a wrong year far away).
+MESSAGE_TIME_BEFORE_EVENT = timedelta(days=30)
+MESSAGE_TIME_AFTER_EVENT = timedelta(minutes=15)
+
+
 def message_time(message: Message, event_timestamp: int | None, clock: Clock) -> datetime:
-    if message.timestamp is not None:
-        return message.timestamp
-    if message.ts:
-        try:
-            return datetime.fromtimestamp(float(message.ts), UTC)
-        except ValueError:
-            pass
-    if event_timestamp is not None:
-        return datetime.fromtimestamp(event_timestamp / 1000, UTC)
-    return clock.now()
+    """When the message was sent: its ``timestamp``, else its Slack ``ts``, else the event's
+    time, else now; a message time outside the event's bounds gives way to the event's."""
+    event_time = (
+        datetime.fromtimestamp(event_timestamp / 1000, UTC) if event_timestamp is not None else None
+    )
+    for candidate in (message.timestamp, _ts_time(message.ts)):
+        if candidate is not None and (event_time is None or _near(candidate, event_time)):
+            return candidate
+    return event_time or clock.now()
+
+
+def _near(moment: datetime, event_time: datetime) -> bool:
+    return event_time - MESSAGE_TIME_BEFORE_EVENT <= moment <= event_time + MESSAGE_TIME_AFTER_EVENT
+
+
+def _ts_time(ts: str | None) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(float(ts), UTC) if ts else None
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _missing(reason: Reason, email: str, state: ConversationState, offset: int) -> SyncResult:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from schemas.audit import Outcome, Reason
 from schemas.state import ConversationState
@@ -48,3 +48,10 @@ def duplicate(
 class HandOver(Exception):  # noqa: N818 - a signal to the stream layer, not a failure
     """The worker is stopping or its partitions are moving: this event is left, parked, to the
     partition's next owner rather than held up by more Vitally calls."""
+
+
+def noted(result: SyncResult, note: str | None) -> SyncResult:
+    """``result`` with ``note`` added to its detail (after what the detail said)."""
+    if not note:
+        return result
+    return replace(result, detail=f"{result.detail}; {note}" if result.detail else note)

@@ -15,9 +15,9 @@ from processors.conversations import (
 )
 from processors.messages import message_created
 from processors.protocols import Collaborators, Step
-from processors.results import SyncResult, duplicate, skipped
+from processors.results import SyncResult, duplicate, noted, skipped
 from processors.tenant import TenantContext
-from schemas.events import ConversationEvent, InboundEvent, MessageEvent
+from schemas.events import ConversationEvent, InboundEvent, MessageEvent, ignored_fields
 from schemas.state import ConversationState
 
 
@@ -44,9 +44,19 @@ async def process_event(
         return duplicate("already_synced", state)
     step = Step(offset, state, tenant, calls, verify, unsure_since)
     if isinstance(event, MessageEvent):
-        return await message_created(event, step)
-    if event.event == "conversation_created":
-        return await conversation_created(event, step)
-    if event.event == "conversation_updated":
-        return await conversation_updated(event, step)
-    return await conversation_deleted(step)
+        result = await message_created(event, step)
+    elif event.event == "conversation_created":
+        result = await conversation_created(event, step)
+    elif event.event == "conversation_updated":
+        result = await conversation_updated(event, step)
+    else:
+        result = await conversation_deleted(step)
+    return _with_ignored(result, ignored_fields(event))
+
+
+def _with_ignored(result: SyncResult, ignored: tuple[str, ...]) -> SyncResult:
+    """Odd informative values left out of the event are named in the audit detail, unless the
+    detail is someone's email (a person the event waits for: the stream layer reads it)."""
+    if not ignored or result.reason in ("customer_not_in_vitally", "teammate_not_in_vitally"):
+        return result
+    return noted(result, "ignored odd " + ",".join(ignored))

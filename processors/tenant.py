@@ -6,7 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from processors.unthread_link import conversation_url
-from schemas.integration import DEFAULT_UNTHREAD_URL_TEMPLATE, OnConversationDeleted
+from schemas.integration import (
+    DEFAULT_UNTHREAD_URL_TEMPLATE,
+    OnConversationDeleted,
+    OnVitallyConversationMissing,
+)
 from unthread.target import UnthreadTarget
 from vitally.target import VitallyTarget
 
@@ -27,6 +31,7 @@ class TenantContext:
     on_conversation_deleted: OnConversationDeleted = "keep"
     # How a Vitally reader opens a conversation in Unthread (processors.unthread_link).
     unthread_url_template: str = DEFAULT_UNTHREAD_URL_TEMPLATE
+    on_vitally_conversation_missing: OnVitallyConversationMissing = "skip"
 
     def backfills(self, created_at: datetime) -> bool:
         """Whether a conversation created then, before the connection, is synced anyway."""

@@ -54,11 +54,13 @@ Reason = Literal[
     "customer_not_in_vitally",
     "teammate_not_in_vitally",
     "no_sender_email",
+    "not_an_email",
     "unthread_key_missing",
     # the conversation
     "no_initial_message",
     "conversation_not_synced",
     "conversation_deleted",
+    "deleted_in_vitally",
     "waiting_for_earlier_event",
     "waiting_for_create",
     # the message

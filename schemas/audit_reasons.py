@@ -99,6 +99,13 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
             "The message (or the initial message) names no sender email, so nobody to match.",
             "Make sure the sender's Unthread user has an email; this event is not retried.",
         ),
+        "not_an_email": ReasonGuide(
+            ("skipped",),
+            "The sender's (or, for a conversation, the submitter's) email is not an address "
+            "(`Name <address>` is read as its address): nobody can be matched, so nothing "
+            "waits for them.",
+            "Fix the person's email in Unthread, then replay the input record.",
+        ),
         "no_initial_message": ReasonGuide(
             ("skipped",),
             "A `conversation_created` event without an initial message.",
@@ -112,8 +119,20 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
         ),
         "conversation_deleted": ReasonGuide(
             ("skipped",),
-            "A message or update for a conversation that was deleted in Unthread.",
+            "A message or update for a conversation that was deleted in Unthread, or its "
+            "`conversation_created` sent again after the deletion (no second conversation is "
+            "made, nor the deleted one brought back).",
             NOTHING,
+        ),
+        "deleted_in_vitally": ReasonGuide(
+            ("skipped",),
+            "Someone deleted the conversation in Vitally (a write answered 404). From then on "
+            "its events are skipped for this reason; an update is remembered, not sent.",
+            "Nothing, if it was meant to go. To have it back: connect the tenant again with "
+            '`onVitallyConversationMissing: "recreate"` (`vitally-sync connect '
+            "--on-vitally-conversation-missing recreate`): the conversation's next message "
+            "creates it again with the subject and traits last synced, and later ones follow; "
+            "replay the skipped records to bring their messages in too.",
         ),
         "waiting_for_earlier_event": ReasonGuide(
             ("parked",),
@@ -121,9 +140,19 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
             "in order.",
             "Fix the reason of the conversation's earliest parked event (`vitally-sync why`).",
         ),
-        "private_note": ReasonGuide(("skipped",), "An internal note: never synced.", NOTHING),
+        "private_note": ReasonGuide(
+            ("skipped",),
+            "An internal note: its text is never synced. (A conversation whose first message "
+            "is one is still created, from the submitter, with the title as its first "
+            "message.)",
+            NOTHING,
+        ),
         "automated_message": ReasonGuide(
-            ("skipped",), "An autoresponse or bot message: never synced.", NOTHING
+            ("skipped",),
+            "A follow-up that is an autoresponse or a bot's post (not on a teammate's "
+            "behalf): not synced. (A conversation whose first message is one is still "
+            "created, from the submitter.)",
+            NOTHING,
         ),
         "empty_message": ReasonGuide(
             ("skipped",), "A message without text (files alone are not synced).", NOTHING
@@ -272,6 +301,7 @@ ACTIONABLE_SKIPS: frozenset[Reason] = frozenset(
         "customer_not_in_vitally",
         "teammate_not_in_vitally",
         "no_sender_email",
+        "not_an_email",
         "unthread_key_missing",
     }
 )

@@ -18,7 +18,12 @@ Shapes seen from Unthread and the public clients that read its webhooks, all acc
 * expansions (``user``, ``sentByUser``, ``submitterUser``, ``assignedToUser``) as an object,
   null, missing, or a bare id; tags as objects or bare names;
 * ids only: a message of ``id``, ``conversationId`` and ``userId`` / ``sentByUserId``, a
-  conversation of ``id`` (``processors.enrichment`` looks up the rest).
+  conversation of ``id`` (``processors.enrichment`` looks up the rest);
+* an odd value in a field that only informs (``"priority": "high"``, ``"tags": [null]``, a
+  file that is not an object): that value is left out, as if it had not been sent, and its
+  name kept in :func:`ignored_fields` for the audit record, instead of costing the event.
+  Fields that decide something (ids, times that decide, the private-note, autoresponse and
+  external flags) stay strict.
 
 Every string is made safe here, once (:mod:`schemas.text`): a lone surrogate escape becomes
 U+FFFD wherever it is, so text with a broken emoji still syncs. The identifiers the service
@@ -40,7 +45,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
+    ValidatorFunctionWrapHandler,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -99,6 +106,96 @@ class _Upstream(BaseModel):
     )
 
 
+# Each field whose odd value is left out rather than refused, by the name Unthread sends.
+_MESSAGE_INFORMATIVE = frozenset(
+    {"ts", "timestamp", "user", "sentByUser", "botName", "files", "subtype", "metadata"}
+)
+_CONVERSATION_INFORMATIVE = frozenset(
+    {
+        "friendlyId", "title", "status", "priority", "customerId", "channelId", "tags",
+        "assignedToUser", "submitterUser",
+    }
+)  # fmt: skip
+# More odd values than this in one object is not an odd value but a wrong shape: refused.
+_MAX_IGNORED = 16
+
+
+class _Tolerant(_Upstream):
+    """A model that leaves out an odd value of an informative field and remembers its name."""
+
+    _ignored: tuple[str, ...] = PrivateAttr(default=())
+
+    @classmethod
+    def _informative(cls) -> frozenset[str]:
+        raise NotImplementedError
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _leave_out_odd_values(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        ignored: list[str] = []
+        while True:
+            try:
+                model = handler(data)
+            except ValidationError as exc:
+                if not isinstance(data, dict) or len(ignored) >= _MAX_IGNORED:
+                    raise
+                data, odd = _without_odd(data, exc, cls._informative())
+                if not odd:
+                    raise
+                ignored += odd
+                continue
+            if ignored:
+                # The class's own validator setting what it found on the instance it made.
+                model._ignored = (*model.ignored, *ignored)  # noqa: SLF001
+            return model
+
+    @property
+    def ignored(self) -> tuple[str, ...]:
+        """The informative fields whose odd values were left out (``tags[0]`` for one tag)."""
+        return self._ignored
+
+
+def _without_odd(
+    data: dict[str, Any], exc: ValidationError, informative: frozenset[str]
+) -> tuple[dict[str, Any], list[str]]:
+    """``data`` without the informative values ``exc`` found odd, and their names; nothing
+    left out when any error lies in a field that decides something."""
+    drop: dict[str, set[int] | None] = {}  # field -> list items to drop (None: the whole field)
+    for error in exc.errors():
+        loc = error["loc"]
+        name = to_camel(str(loc[0])) if loc else ""
+        if name not in informative or name not in data and _snake(name) not in data:
+            return data, []
+        items = drop.setdefault(name, set())
+        if items is not None and len(loc) > 1 and isinstance(loc[1], int):
+            items.add(loc[1])
+        else:
+            drop[name] = None
+    cleaned, names = dict(data), []
+    for name, items in drop.items():
+        key = name if name in cleaned else _snake(name)
+        value = cleaned[key]
+        kept = (
+            [v for i, v in enumerate(value) if i not in items]
+            if items is not None and isinstance(value, list)
+            else []
+        )
+        if kept:
+            cleaned[key] = kept
+        else:
+            # Nothing readable left: unknown, not an empty list (which would clear a trait).
+            del cleaned[key]
+        if items is None or not isinstance(value, list):
+            names.append(name)
+        else:
+            names += [f"{name}[{i}]" for i in sorted(items)]
+    return cleaned, names
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
 class Person(_Upstream):
     id: str | None = None
     name: str | None = None
@@ -139,7 +236,14 @@ class FileRef(_Upstream):
     public_url_shared: bool | None = None
 
 
-class Message(_Upstream):
+class MessageMetadata(_Upstream):
+    """What Unthread says of a message's origin: ``eventType`` names automated posts
+    (``autoresponder_replied``, ``email_received``, ...)."""
+
+    event_type: str | None = None
+
+
+class Message(_Tolerant):
     """A Slack-backed Unthread message; ``text`` is Slack mrkdwn."""
 
     id: _Id
@@ -156,15 +260,23 @@ class Message(_Upstream):
     is_autoresponse: bool | None = None
     bot_id: str | None = None
     bot_name: str | None = None
+    # Slack's message subtype ("bot_message" for a bot's post).
+    subtype: str | None = None
+    metadata: MessageMetadata | None = None
     files: list[FileRef] | None = None
+
+    @classmethod
+    def _informative(cls) -> frozenset[str]:
+        return _MESSAGE_INFORMATIVE
 
     @model_validator(mode="before")
     @classmethod
     def _content_is_text(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        # Unthread webhooks carry the body as `text` or as `content`; both mean the same.
-        if data.get("text") is None and "content" in data:
+        # Unthread webhooks carry the body as `text` or as `content`; both mean the same, and
+        # a blank one of them must not hide the other.
+        if _blank_is_none(data.get("text")) is None and _blank_is_none(data.get("content")):
             data = {**data, "text": data["content"]}
         nested = data.get("conversation")
         if data.get("conversationId") is None and isinstance(nested, dict) and "id" in nested:
@@ -172,7 +284,7 @@ class Message(_Upstream):
         return data
 
 
-class Conversation(_Upstream):
+class Conversation(_Tolerant):
     id: _Id
     friendly_id: int | str | None = None
     title: str | None = None
@@ -190,6 +302,10 @@ class Conversation(_Upstream):
     submitter_user: Person | None = None
     tags: list[Tag] | None = None
     initial_message: Message | None = None
+
+    @classmethod
+    def _informative(cls) -> frozenset[str]:
+        return _CONVERSATION_INFORMATIVE
 
     @model_validator(mode="before")
     @classmethod
@@ -267,6 +383,18 @@ class UnsupportedEvent(_Envelope):
 
 
 InboundEvent: TypeAlias = ConversationEvent | MessageEvent | UnsupportedEvent
+
+
+def ignored_fields(event: InboundEvent) -> tuple[str, ...]:
+    """The informative values of the event left out as odd, by where they were
+    (``priority``, ``tags[0]``, ``initialMessage.files[1]``)."""
+    if isinstance(event, MessageEvent):
+        return event.data.ignored
+    if isinstance(event, ConversationEvent):
+        initial = event.data.initial_message
+        nested = tuple(f"initialMessage.{name}" for name in initial.ignored) if initial else ()
+        return (*event.data.ignored, *nested)
+    return ()
 
 
 class InvalidEvent(Exception):

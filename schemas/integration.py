@@ -20,6 +20,10 @@ OnConversationDeleted = Literal["keep", "delete"]
 # template (processors.unthread_link reads the placeholders).
 DEFAULT_UNTHREAD_URL_TEMPLATE = "https://app.unthread.io/dashboard/conversations/{conversationId}"
 
+# What the next event of a conversation someone deleted in Vitally does: skipped, or the
+# conversation is created in Vitally again (from that event on).
+OnVitallyConversationMissing = Literal["skip", "recreate"]
+
 
 class IntegrationRecord(BaseModel):
     """A tenant's Vitally integration, one record per tenant on the compacted integrations topic."""
@@ -43,6 +47,7 @@ class IntegrationRecord(BaseModel):
     # Conversations created on or after it are synced even though they predate connectedAt.
     backfill_since: datetime | None = None
     on_conversation_deleted: OnConversationDeleted = "keep"
+    on_vitally_conversation_missing: OnVitallyConversationMissing = "skip"
     # Optional: an Unthread service-account key, to look up what sparse events leave out;
     # encrypted like the Vitally key, and shown only by its fingerprint.
     unthread_api_key_encrypted: str | None = Field(default=None, repr=False)
@@ -93,5 +98,6 @@ class ConnectRequest(BaseModel):
     # "keep"). Strings here; integrations.validation reads and checks them.
     backfill_since: str | None = Field(default=None, max_length=64)
     on_conversation_deleted: str | None = Field(default=None, max_length=16)
+    on_vitally_conversation_missing: str | None = Field(default=None, max_length=16)
     unthread_api_key: str | None = Field(default=None, repr=False, max_length=1024)
     unthread_url_template: str | None = Field(default=None, max_length=512)

@@ -136,11 +136,17 @@ class ConversationState(BaseModel):
     # changed. None: written before these were kept (unknown, so the next update sends all).
     subject: str | None = None
     traits: dict[str, TraitValue] | None = None
-    # When Unthread last changed the conversation data applied here (ms since the epoch:
-    # updatedAt/statusUpdatedAt, else the event's time): an update from before it is stale.
+    # When Unthread last changed the conversation data applied here, by the data's own
+    # updatedAt/statusUpdatedAt (ms since the epoch): an update whose data is older is stale.
     version_ms: int | None = None
+    # The latest event time (eventTimestamp, ms) applied: an update carrying no data time is
+    # stale when its event time is older. Times of one kind are only compared with their kind.
+    event_ms: int | None = None
     # The Vitally conversation was deleted (the tenant's onConversationDeleted is "delete").
     vitally_deleted: bool = False
+    # Someone deleted the conversation in Vitally (a write answered 404): later events are
+    # skipped, or it is created again, as the tenant's onVitallyConversationMissing says.
+    vitally_missing: bool = False
 
     @model_validator(mode="before")
     @classmethod

@@ -34,6 +34,9 @@ LenientTimestamp = Annotated[datetime | None, BeforeValidator(readable_or_none)]
 
 # 9999-12-31T23:59:59.999Z: past it, datetime cannot hold the time.
 _MAX_EPOCH_MS = 253_402_300_799_999
+# Below this a number counts seconds, not milliseconds: 10^11 ms is March 1973, long before
+# any Unthread event, and 10^11 s is the year 5138.
+SECONDS_BELOW = 100_000_000_000
 
 
 def _epoch_ms_or_none(value: object) -> int | None:
@@ -53,10 +56,11 @@ def _epoch_ms_or_none(value: object) -> int | None:
         return None
     if not 0 <= ms <= _MAX_EPOCH_MS:  # also false for NaN
         return None
-    return int(ms)
+    return int(ms * 1000 if ms < SECONDS_BELOW else ms)
 
 
 # An envelope time (eventTimestamp, webhookTimestamp): ms since epoch, documented as a number;
-# a numeric string or an ISO time is read too. Unreadable or out of range is unknown, so the
-# processors' arithmetic on it can never overflow.
+# seconds (a number below SECONDS_BELOW), a numeric string or an ISO time are read too.
+# Unreadable or out of range is unknown, so the processors' arithmetic on it can never
+# overflow.
 EpochMillis = Annotated[int | None, BeforeValidator(_epoch_ms_or_none)]

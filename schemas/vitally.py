@@ -105,6 +105,11 @@ class VitallyUser(_Response):
     email: str | None = None
     name: str | None = None
     external_id: str | None = None
+    created_at: LenientTimestamp = None
+    deactivated_at: LenientTimestamp = None
+    # Not Vitally's: how many users its email search found with this email (the client sets
+    # it when it picks one of several; 1 when the email named one user).
+    same_email: int = 1
 
 
 class VitallyAdmin(_Response):

@@ -144,6 +144,11 @@ def _parser() -> argparse.ArgumentParser:
         'and/or {friendlyId}; "none" restores the default',
     )
     connect.add_argument(
+        "--on-vitally-conversation-missing",
+        help='a conversation someone deleted in Vitally: "skip" (default) its later events, or '
+        '"recreate" it with its next message; "none" restores skip',
+    )  # fmt: skip
+    connect.add_argument(
         "--unthread-api-key",
         help='an Unthread service-account key, to look up what sparse events leave out; "-": '
         'prompted for (or read from stdin, after the Vitally key); "none" removes it',
@@ -238,6 +243,7 @@ def _options(ns: argparse.Namespace) -> dict[str, str | None]:
     given = {
         "backfillSince": ns.backfill_since,
         "onConversationDeleted": ns.on_conversation_deleted,
+        "onVitallyConversationMissing": ns.on_vitally_conversation_missing,
         "unthreadApiKey": ns.unthread_api_key,
         "unthreadUrlTemplate": ns.unthread_url_template,
     }

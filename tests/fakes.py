@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from processors.tenant import TenantContext
 from schemas.audit import AuditRecord
-from schemas.integration import OnConversationDeleted
+from schemas.integration import OnConversationDeleted, OnVitallyConversationMissing
 from schemas.kafka_limits import PRODUCER_MAX_REQUEST_BYTES, record_bytes
 from schemas.state import ConversationState
 from schemas.vitally import (
@@ -51,6 +51,7 @@ def tenant_context(
     unthread_key: str | None = None,
     backfill_since: datetime | None = None,
     on_conversation_deleted: OnConversationDeleted = "keep",
+    on_vitally_conversation_missing: OnVitallyConversationMissing = "skip",
 ) -> TenantContext:
     """A connected tenant whose calls go to a test host with its own key (and to a test
     Unthread with ``unthread_key``)."""
@@ -65,6 +66,7 @@ def tenant_context(
     return TenantContext(
         tenant_id, target, default_admin_email, connected_at, unthread,
         backfill_since=backfill_since, on_conversation_deleted=on_conversation_deleted,
+        on_vitally_conversation_missing=on_vitally_conversation_missing,
     )  # fmt: skip
 
 

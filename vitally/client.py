@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
@@ -60,7 +61,7 @@ class VitallyClient(ApiClient):
         response = await self._send_or_none(call, params={"email": email.strip()})
         if response is None:
             return None
-        return _pick_by_email(call.decode(response, _USERS_PAGE).results, email)
+        return pick_user(call.decode(response, _USERS_PAGE).results, email)
 
     async def find_admin_by_email(self, target: VitallyTarget, email: str) -> VitallyAdmin | None:
         """The Vitally admin (teammate) with this email, or None."""
@@ -73,7 +74,8 @@ class VitallyClient(ApiClient):
         if isinstance(body, dict) and isinstance(body.get("results"), list):
             return _pick_by_email(call.validate(response, body, _ADMIN_PAGE).results, email)
         if isinstance(body, dict) and body.get("id"):
-            return call.validate(response, body, _ADMIN)
+            # Checked like a user result: an admin with another email is someone else.
+            return _pick_by_email([call.validate(response, body, _ADMIN)], email)
         if body in ({}, None):
             return None
         raise call.unreadable(response)
@@ -146,6 +148,24 @@ class VitallyClient(ApiClient):
 
 def _dump(body: BaseModel) -> dict[str, Any]:
     return body.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def pick_user(candidates: Sequence[VitallyUser], email: str) -> VitallyUser | None:
+    """The user a message with this email is from. Several users may share an email (one per
+    account, say); then, so that every message of a thread goes to the same one, the rule is:
+    users not deactivated first, then the one Vitally created first (``createdAt``; one
+    without a time after those with one), then the lowest id. ``same_email`` says how many
+    there were."""
+    wanted = email.strip().casefold()
+    exact = [c for c in candidates if c.email and c.email.strip().casefold() == wanted]
+    if len(exact) <= 1:
+        return _pick_by_email(candidates, email)
+    never = datetime.max.replace(tzinfo=UTC)
+    chosen = min(
+        exact,
+        key=lambda u: (u.deactivated_at is not None, u.created_at or never, u.id),
+    )
+    return chosen.model_copy(update={"same_email": len(exact)})
 
 
 def _pick_by_email(candidates: Sequence[Person], email: str) -> Person | None:

@@ -21,7 +21,7 @@ def user_json(user: User) -> dict[str, Any]:
         "traits": user.traits,
         "accountIds": [],
         "organizationIds": [],
-        "deactivatedAt": None,
+        "deactivatedAt": None if user.deactivated_at is None else to_iso(user.deactivated_at),
         "unsubscribedFromConversations": False,
     }
 

@@ -33,6 +33,8 @@ class UserSpec(Spec):
     name: str | None = None
     external_id: str | None = Field(default=None, alias="externalId")
     traits: dict[str, Any] = Field(default_factory=dict)
+    # A deactivated user is still found by search, with its deactivatedAt, as in Vitally.
+    deactivated: bool = False
 
 
 class AdminSpec(Spec):

@@ -47,6 +47,7 @@ class User:
     traits: dict[str, Any]
     created_at: float
     seq: int
+    deactivated_at: float | None = None
 
 
 @dataclass
@@ -157,6 +158,7 @@ class Store:
             traits=dict(spec.traits),
             created_at=now,
             seq=self.next_seq(),
+            deactivated_at=now if spec.deactivated else None,
         )
         org.users[user.id] = user
         return user

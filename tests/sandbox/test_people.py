@@ -56,6 +56,18 @@ async def test_user_search_returns_every_user_sharing_an_email(harness: Harness)
     assert [u["id"] for u in response.json()["results"]] == ["u-bob", "u-bob-2"]
 
 
+async def test_a_deactivated_user_is_found_with_its_deactivated_at(harness: Harness) -> None:
+    await harness.control.post(
+        "/_sandbox/orgs/acme/users",
+        json={"id": "u-bob-old", "email": "bob@customer.example", "deactivated": True},
+    )
+
+    response = await harness.client.get("/resources/users/search?email=bob@customer.example")
+
+    by_id = {u["id"]: u["deactivatedAt"] for u in response.json()["results"]}
+    assert by_id["u-bob"] is None and by_id["u-bob-old"] is not None
+
+
 async def test_get_user_by_vitally_id_only(harness: Harness) -> None:
     found = await harness.client.get("/resources/users/u-jane")
     by_external = await harness.client.get("/resources/users/ext-jane")

@@ -161,3 +161,100 @@ def test_null_flags_are_the_same_as_missing() -> None:
 )
 def test_normalise_email(raw: str | None, normalised: str | None) -> None:
     assert normalise_email(raw) == normalised
+
+
+# metadata.eventType, as Unthread's webhooks carry it.
+@pytest.mark.parametrize(
+    "event_type", ["autoresponder_replied", "post_close_template_sent", "email_explanation_sent"]
+)
+def test_automated_event_types(event_type: str) -> None:
+    message = msg(metadata={"eventType": event_type}, user=person("bot@vendor.example"))
+    assert classify(message, submitter_email=SUBMITTER) == "automated_message"
+
+
+@pytest.mark.parametrize(
+    "event_type",
+    [
+        "email_received",
+        "widget_message_received",
+        "microsoft_teams_message_received",
+        "slack_bot_dm_received",
+    ],
+)
+def test_a_customer_message_relayed_by_unthreads_bot_is_the_customers(event_type: str) -> None:
+    # Posted into Slack by Unthread's bot (botId, no sentByUserId) on the customer's behalf.
+    message = msg(
+        botId="B0UNTHREAD",
+        botName="Unthread",
+        metadata={"eventType": event_type},
+        user=person("Jane Doe <Jane@Customer.example>"),
+    )
+    assert classify(message, submitter_email=None) == Sender("customer", SUBMITTER)
+
+
+def test_an_outbound_unthread_message_is_supports() -> None:
+    message = msg(
+        botId="B0UNTHREAD",
+        metadata={"eventType": "unthread_outbound"},
+        sentByUser=person("sam@vendor.example"),
+    )
+    assert classify(message, submitter_email=SUBMITTER) == Sender("support", "sam@vendor.example")
+
+
+def test_a_slack_workflow_post_is_automated() -> None:
+    message = msg(subtype="bot_message", botName="Intake form", text="New request")
+    assert classify(message, submitter_email=SUBMITTER) == "automated_message"
+
+
+@pytest.mark.parametrize(
+    ("raw", "address"),
+    [
+        ("Jane Doe <Jane@Customer.example>", "jane@customer.example"),
+        ('"Doe, Jane" <jane@customer.example>', "jane@customer.example"),
+        ("<jane@customer.example>", "jane@customer.example"),
+        (" jane@customer.example ", "jane@customer.example"),
+        ("Jane Doe", None),
+        ("jane@localhost", None),
+        ("jane at customer.example", None),
+        ("", None),
+    ],
+)
+def test_emails_as_people_write_them(raw: str, address: str | None) -> None:
+    assert normalise_email(raw) == address
+
+
+def test_a_sender_whose_email_is_no_address_is_told_at_once() -> None:
+    message = msg(isExternal=True, user=person("Jane Doe"))
+    assert classify(message, submitter_email=SUBMITTER) == Sender("customer", None, unreadable=True)
+
+
+# Shapes public clients of Unthread's webhooks show (ids and flags, no expansions).
+def test_realistic_webhook_shapes() -> None:
+    dashboard_reply = msg(
+        ts="1748707943.000100",
+        content="On it",
+        userId="U0UNTHREADBOT",
+        botId="B08ABC",
+        botName="Sam Agent",
+        sentByUserId="4e1cc76a-agent",
+        sentByUser={"id": "4e1cc76a-agent", "email": "sam@vendor.example"},
+        metadata={"event_payload": {"conversationUpdates": {}}},
+    )
+    autoresponse = msg(
+        text="Thanks for reaching out! We will reply within 1 business day.",
+        botId="B08ABC",
+        isAutoresponse=True,
+        metadata={"eventType": "autoresponder_replied"},
+    )
+    slack_customer = msg(
+        text="Any news?",
+        userId="U08D38QMGQ7",
+        userTeamId="T0CUSTOMER",
+        isExternal=True,
+        user={"id": "9a1b-jane", "name": "Jane", "email": "jane@customer.example"},
+    )
+    assert classify(dashboard_reply, submitter_email=SUBMITTER) == Sender(
+        "support", "sam@vendor.example"
+    )
+    assert classify(autoresponse, submitter_email=SUBMITTER) == "automated_message"
+    assert classify(slack_customer, submitter_email=SUBMITTER) == Sender("customer", SUBMITTER)

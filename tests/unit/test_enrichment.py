@@ -248,8 +248,10 @@ async def test_an_update_silent_on_its_assignee_fetches_the_conversation() -> No
 async def test_an_explicitly_unassigned_conversation_stays_unassigned() -> None:
     unthread = world()
     update = conversation_event("conversation_updated", assignedToUserId=None)
-    assert conversation_of(await run(update, unthread)).assigned_to_user is None
-    assert unthread.calls == []
+    updated = conversation_of(await run(update, unthread))
+    # Fetched for its status (left out), yet the payload's word on the assignee stands.
+    assert updated.assigned_to_user is None and updated.status == "open"
+    assert unthread.calls == [("conversation", CONV)]
     created = conversation_of(await run(conversation_event(assignedToUser=None), unthread))
     assert created.assigned_to_user is None and created.assigned_to_user_id is None
     assert created.initial_message is not None  # the rest was still filled in

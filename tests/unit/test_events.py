@@ -15,6 +15,7 @@ from schemas.events import (
     InvalidEvent,
     MessageEvent,
     UnsupportedEvent,
+    ignored_fields,
     parse_event,
 )
 
@@ -261,7 +262,6 @@ def test_deeply_nested_json_is_invalid_not_a_crash() -> None:
         (lambda e: e["data"].update(id=""), "id"),
         (lambda e: e["data"].pop("conversationId"), "conversationId"),
         (lambda e: e["data"].update(isExternal="perhaps"), "isExternal"),
-        (lambda e: e["data"].update(timestamp="yesterday"), "timestamp"),
     ],
 )
 def test_invalid_schema_message(mutate: Any, where: str) -> None:
@@ -348,3 +348,71 @@ def test_records_that_are_not_utf8_are_invalid(key: bytes, value: bytes, kind: s
     with pytest.raises(InvalidEvent) as caught:
         parse_event(key, value, max_bytes=10_000)
     assert caught.value.kind == kind
+
+
+# ----- odd informative values are left out, not fatal (issue: one odd value cost the event) -----
+
+
+def test_odd_informative_values_are_left_out_and_named() -> None:
+    event = parse_event(
+        *record(
+            conversation_envelope(
+                priority="high",
+                tags=[None, {"id": "t1", "name": "billing"}, 7],
+                status=3,
+            )
+        ),
+        max_bytes=MAX,
+    )
+    assert isinstance(event, ConversationEvent)
+    assert event.data.priority is None and event.data.status is None
+    assert [t.name for t in event.data.tags or []] == ["billing"]
+    assert set(ignored_fields(event)) == {"priority", "status", "tags[0]", "tags[2]"}
+    # Left out is as if not sent: an update does not clear the trait from it.
+    assert "priority" not in event.data.model_fields_set
+
+
+def test_odd_values_of_the_initial_message_are_named_under_it() -> None:
+    initial = ev.message(CONV, "Hi", message_id="m_1", sender="jane@customer.example")
+    initial.update(files=[{"name": "a.txt"}, "not a file"], timestamp="yesterday")
+    event = parse_event(*record(conversation_envelope(initialMessage=initial)), max_bytes=MAX)
+    assert set(ignored_fields(event)) == {"initialMessage.timestamp", "initialMessage.files[1]"}
+    assert isinstance(event, ConversationEvent) and event.data.initial_message is not None
+    assert event.data.initial_message.text == "Hi"
+
+
+def test_a_deciding_field_stays_strict_next_to_an_odd_informative_one() -> None:
+    error = invalid(*record(message_envelope(isPrivateNote="perhaps", botName=["x"])))
+    assert "isPrivateNote" in error.detail
+
+
+@pytest.mark.parametrize("text", [None, "", "  \n"])
+def test_content_is_read_when_text_is_blank(text: str | None) -> None:
+    event = parse_event(*record(message_envelope(text=text, content="From content")), max_bytes=MAX)
+    assert isinstance(event, MessageEvent) and event.data.text == "From content"
+
+
+@pytest.mark.parametrize(
+    ("sent", "ms"),
+    [
+        (1764064800, 1764064800000),  # seconds
+        (1764064800.25, 1764064800250),  # seconds with a fraction
+        (1764064800000, 1764064800000),  # milliseconds, as documented
+        ("1764064800", 1764064800000),
+    ],
+)
+def test_event_times_in_seconds_or_milliseconds(sent: object, ms: int) -> None:
+    envelope = message_envelope()
+    envelope["eventTimestamp"] = sent
+    event = parse_event(*record(envelope), max_bytes=MAX)
+    assert event.event_timestamp == ms
+
+
+def test_a_list_of_odd_values_alone_is_left_out_whole_not_emptied() -> None:
+    # An empty list would say "no tags" and clear the trait; nothing readable says nothing.
+    event = parse_event(
+        *record(conversation_envelope("conversation_updated", tags=[None, 3])), max_bytes=MAX
+    )
+    assert isinstance(event, ConversationEvent)
+    assert "tags" not in event.data.model_fields_set
+    assert ignored_fields(event) == ("tags[0]", "tags[1]")

@@ -615,14 +615,43 @@ async def test_rejected_payload_fails_to_the_dlq() -> None:
     assert h.states.data == {}
 
 
-async def test_not_found_is_a_rejection_not_an_outage() -> None:
-    # The Vitally conversation was deleted there: repeating will not help (README: 4xx).
+async def test_a_conversation_deleted_in_vitally_is_a_known_state_not_a_failure() -> None:
+    # Someone deleted the conversation in Vitally: repeating will not help, and each later
+    # event is skipped for that reason, without a call and without the DLQ.
     h = Harness()
     await h.feed(created())
     h.vitally.fail_next("add_message", VitallyNotFound(404, method="POST", path=MESSAGES))
     audit = await h.feed(posted())
-    assert outcome(audit) == ("failed", "vitally_rejected")
-    assert [d.reason for d in h.outputs.dead_letters] == ["vitally_rejected"]
+    assert outcome(audit) == ("skipped", "deleted_in_vitally")
+    state = h.states.get(state_key(TENANT, CONV))
+    assert state is not None and state.vitally_missing
+    calls = len(h.vitally.calls)
+    later = await h.feed(posted(message_id="m_3"))
+    assert outcome(later) == ("skipped", "deleted_in_vitally")
+    assert len(h.vitally.calls) == calls
+    assert h.outputs.dead_letters == []
+
+
+async def test_the_tenant_setting_recreates_a_conversation_deleted_in_vitally() -> None:
+    h = Harness()
+    await h.feed(created())
+    [first] = h.vitally.conversations(TENANT)
+    h.vitally.fail_next("add_message", VitallyNotFound(404, method="POST", path=MESSAGES))
+    await h.feed(posted())
+    # The operator connects the tenant again with onVitallyConversationMissing "recreate".
+    h.tenants.contexts[TENANT] = tenant_context(
+        TENANT, default_admin_email=OPS, on_vitally_conversation_missing="recreate"
+    )
+    audit = await h.feed(posted(text="Still broken", message_id="m_3"))
+    assert (outcome(audit), audit.detail) == (("synced", None), "recreated_in_vitally")
+    again = h.vitally.conversations(TENANT)[-1]
+    assert again.id != first.id and audit.vitally_conversation_id == again.id
+    assert again.body.external_id == CONV and again.body.subject == first.body.subject
+    assert [m.external_id for m in again.body.messages] == ["m_3"]
+    assert again.body.traits == first.body.traits
+    follow_up = await h.feed(posted(text="Thanks", message_id="m_4"))
+    assert outcome(follow_up) == ("synced", None)
+    assert follow_up.vitally_conversation_id == again.id
 
 
 async def test_rejected_key_parks_and_flags_the_tenant() -> None:

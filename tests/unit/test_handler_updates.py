@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from demo import events as ev
+
+from schemas.vitally import ConversationUpdate
+from streams.handler import state_key
 from tests.fakes import tenant_context
-from tests.unit.sync_world import OPS, TENANT, created, deleted, updated
+from tests.unit.sync_world import CONV, JANE, OPS, SAM, TENANT, created, deleted, updated
 from tests.unit.test_handler import Harness, outcome
 from vitally.errors import VitallyNotFound, VitallyServerError
 
@@ -50,15 +54,19 @@ async def test_a_put_vitally_keeps_failing_parks_and_is_sent_when_resumed() -> N
     assert h.vitally.conversations(TENANT)[0].traits["unthreadStatus"] == "closed"
 
 
-async def test_an_update_of_a_conversation_deleted_in_vitally_fails_to_the_dlq() -> None:
+async def test_an_update_of_a_conversation_deleted_in_vitally_is_skipped_and_kept() -> None:
     h = Harness()
     await h.feed(created())
     h.vitally.fail_next(
         "update_conversation", VitallyNotFound(404, method="PUT", path=CONVERSATION)
     )
     audit = await h.feed(updated(assignee="sam@vendor.example", status="closed"))
-    assert outcome(audit) == ("failed", "vitally_rejected")
-    assert [d.reason for d in h.outputs.dead_letters] == ["vitally_rejected"]
+    assert outcome(audit) == ("skipped", "deleted_in_vitally")
+    assert h.outputs.dead_letters == []
+    state = h.states.get(state_key(TENANT, CONV))
+    # Remembered for a re-creation: the status it would have shown.
+    assert state is not None and state.vitally_missing
+    assert state.traits is not None and state.traits["unthreadStatus"] == "closed"
 
 
 async def test_a_deletion_vitally_is_down_for_parks_and_deletes_when_resumed() -> None:
@@ -77,3 +85,81 @@ async def test_a_deletion_vitally_is_down_for_parks_and_deletes_when_resumed() -
     assert outcome(resolved) == ("synced", None)
     assert h.vitally.conversations(TENANT) == []
     assert h.state is not None and h.state.vitally_deleted and h.state.status == "deleted"
+
+
+def _sparse(event: str, at_ms: int, **data: object) -> ev.Record:
+    """A conversation event as Unthread's webhook usually sends it: the id, little else."""
+    envelope = ev.envelope(TENANT, event, {"id": CONV, **data})
+    envelope["eventTimestamp"] = at_ms
+    return ev.Record.of(CONV, envelope)
+
+
+async def test_an_ids_only_update_applies_what_unthread_shows_now() -> None:
+    h = Harness(unthread_key="acme-unthread-key")
+    assert h.tenant.unthread is not None
+    await h.feed(created())
+    h.unthread.add_conversation(
+        h.tenant.unthread, id=CONV, title="CSV export fails for everyone", status="on_hold",
+        priority=7, tags=[{"id": "t1", "name": "billing"}], assignedToUserId="u-sam",
+        assignedToUser=ev.person(SAM),
+    )  # fmt: skip
+    at = int(ev.later(ev.EPOCH, 60).timestamp() * 1000)
+    audit = await h.feed(_sparse("conversation_updated", at))
+    assert outcome(audit) == ("synced", None)
+    assert audit.detail == "status,priority,tags,subject"
+    [stored] = h.vitally.conversations(TENANT)
+    [put] = [a[2] for m, a in h.vitally.calls if m == "update_conversation"]
+    assert isinstance(put, ConversationUpdate)
+    assert put.subject == "CSV export fails for everyone"
+    assert put.traits == {
+        "unthreadStatus": "on_hold", "unthreadPriority": 7, "unthreadTags": ["billing"]
+    }  # fmt: skip
+    assert stored.id == audit.vitally_conversation_id
+
+
+async def test_tags_given_by_id_alone_never_blank_the_trait() -> None:
+    h = Harness()  # no key: nothing to look the names up with
+    await h.feed(created(tags=[{"id": "t1", "name": "billing"}]))
+    at = int(ev.later(ev.EPOCH, 60).timestamp() * 1000)
+    audit = await h.feed(
+        _sparse("conversation_updated", at, status="open", tags=[{"id": "t1"}, {"id": "t2"}])
+    )  # fmt: skip
+    assert outcome(audit) == ("skipped", "no_change")
+    state = h.states.get(state_key(TENANT, CONV))
+    assert state is not None and state.traits is not None
+    assert state.traits["unthreadTags"] == ["billing"]
+
+
+async def test_a_late_sparse_create_does_not_make_later_changes_stale() -> None:
+    # The create is handled after its conversation changed: its data is looked up now. The
+    # updates that follow carry their own data times; they are not judged by the lookup's.
+    h = Harness(unthread_key="acme-unthread-key")
+    assert h.tenant.unthread is not None
+    h.unthread.add_user(h.tenant.unthread, id="u-jane", slackId="UJANE", email=JANE)
+    h.unthread.add_conversation(
+        h.tenant.unthread, id=CONV, title="CSV export fails", status="closed",
+        createdAt=ev.iso(ev.EPOCH), updatedAt=ev.iso(ev.later(ev.EPOCH, 3600)),
+        submitterUser={"id": "u-jane", "email": JANE}, assignedToUserId=None,
+        initialMessage={"id": "m_initial", "text": "Export fails", "userId": "UJANE",
+                        "isExternal": True},
+    )  # fmt: skip
+    created_ms = int(ev.EPOCH.timestamp() * 1000)
+    first = await h.feed(_sparse("conversation_created", created_ms))
+    assert outcome(first) == ("synced", None)
+    change = updated(assignee=None, status="in_progress", seconds=120)
+    audit = await h.feed(change)
+    assert outcome(audit) == ("synced", None)
+    assert audit.detail is not None and "status" in audit.detail.split(",")
+    older = updated(assignee=None, status="open", seconds=60)
+    assert outcome(await h.feed(older)) == ("skipped", "stale_update")
+
+
+async def test_an_odd_informative_value_is_left_out_and_named_in_the_audit() -> None:
+    h = Harness()
+    audit = await h.feed(created(priority="high", tags=[None, {"id": "t1", "name": "billing"}]))
+    assert outcome(audit) == ("synced", None)
+    assert audit.detail == "ignored odd priority,tags[0]"
+    [stored] = h.vitally.conversations(TENANT)
+    assert stored.body.traits["unthreadTags"] == ["billing"]
+    assert "unthreadPriority" not in stored.body.traits
+    assert h.outputs.dead_letters == []

@@ -75,6 +75,7 @@ async def test_customer_conversation_is_created_from_user_to_assignee() -> None:
         subject="CSV export fails",
         traits=stored.body.traits,
         version_ms=int(ev.EPOCH.timestamp() * 1000),
+        event_ms=int(ev.EPOCH.timestamp() * 1000),
     )
     assert w.vitally.methods() == [
         "find_user_by_email",
@@ -335,18 +336,70 @@ async def test_teammate_not_in_vitally_when_support_sender_is_unknown() -> None:
 
 
 @pytest.mark.parametrize(
-    ("fields", "reason"),
+    ("fields", "reason", "shown"),
     [
-        ({"isPrivateNote": True}, "private_note"),
-        ({"isAutoresponse": True}, "automated_message"),
-        ({"botId": "B01", "botName": "Unthread"}, "automated_message"),
+        ({"isAutoresponse": True}, "automated_message", "<p>Thanks, we are on it</p>"),
+        ({"botId": "B01", "botName": "Form"}, "automated_message", "<p>Thanks, we are on it</p>"),
+        ({"subtype": "bot_message"}, "automated_message", "<p>Thanks, we are on it</p>"),
+        (
+            {"metadata": {"eventType": "autoresponder_replied"}},
+            "automated_message",
+            "<p>Thanks, we are on it</p>",
+        ),
+        # A private note's text is never shown: the title stands in for it.
+        ({"isPrivateNote": True}, "private_note", "<p>CSV export fails</p>"),
     ],
 )
-async def test_initial_message_not_synced(fields: dict[str, Any], reason: Reason) -> None:
+async def test_a_first_message_not_synced_still_creates_the_conversation_from_the_submitter(
+    fields: dict[str, Any], reason: str, shown: str
+) -> None:
     w = World()
-    result = await w.run(created(initial=initial(external=True, **fields)))
-    await assert_skipped(w, result, reason)
-    assert w.vitally.calls == []
+    bot = initial("Thanks, we are on it", sender="bot@vendor.example", **fields)
+    result = await w.run(created(initial=bot))
+    assert result.outcome == "synced"
+    assert result.detail == f"first message {reason}: from the submitter"
+    [stored] = w.vitally.conversations(TENANT)
+    [first] = stored.body.messages
+    assert (first.message, first.from_, first.to) == (shown, user(w.jane.id), [admin(w.sam.id)])
+    assert first.external_id == "m_initial"
+    # Follow-ups now have a place to land.
+    assert result.state is not None and result.state.synced
+    reply = await w.run(posted(text="Any news?", sender=JANE), state=result.state, offset=99)
+    assert reply.outcome == "synced"
+
+
+async def test_a_private_first_message_without_title_shows_neither_its_text_nor_a_guess() -> None:
+    w = World()
+    note = initial("Customer is on the legacy plan, be careful", isPrivateNote=True)
+    result = await w.run(created(title=None, initial=note, friendlyId=42))
+    assert result.outcome == "synced"
+    [stored] = w.vitally.conversations(TENANT)
+    assert stored.body.subject == "Unthread conversation #42"
+    assert stored.body.messages[0].message == "<p>Unthread conversation #42</p>"
+    assert "legacy" not in json.dumps(stored.body.model_dump(mode="json"))
+
+
+async def test_a_bot_first_message_without_submitter_email_is_skipped() -> None:
+    w = World()
+    bot = initial("Thanks", sender=None, botId="B01")
+    result = await w.run(created(initial=bot, submitter=None))
+    await assert_skipped(w, result, "no_sender_email")
+
+
+async def test_a_create_sent_again_after_the_deletion_changes_nothing() -> None:
+    w = World(tenant=tenant_context(TENANT, on_conversation_deleted="delete"))
+    first = await w.run(created(), offset=1)
+    gone = await w.run(deleted(), state=first.state, offset=2)
+    assert gone.outcome == "synced" and w.vitally.conversations(TENANT) == []
+    again = await w.run(created(), state=gone.state, offset=3)
+    assert (again.outcome, again.reason) == ("skipped", "conversation_deleted")
+    assert w.vitally.conversations(TENANT) == []
+    kept = World()
+    first = await kept.run(created(), offset=1)
+    gone = await kept.run(deleted(), state=first.state, offset=2)
+    again = await kept.run(created(), state=gone.state, offset=3)
+    assert (again.outcome, again.reason) == ("skipped", "conversation_deleted")
+    assert len(kept.vitally.conversations(TENANT)) == 1
 
 
 async def test_empty_message_without_title() -> None:
@@ -547,7 +600,7 @@ async def test_without_update_times_the_event_time_orders_updates() -> None:
     newer = updated(assignee=SAM, status="closed", seconds=120, updatedAt=None)
     first = await w.run(newer, state=state, offset=2)
     assert first.state is not None
-    assert first.state.version_ms == int(ev.later(ev.EPOCH, 120).timestamp() * 1000)
+    assert first.state.event_ms == int(ev.later(ev.EPOCH, 120).timestamp() * 1000)
     older = updated(assignee=SAM, status="open", seconds=100, updatedAt=None)
     result = await w.run(older, state=first.state, offset=3)
     assert result.reason == "stale_update"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -315,12 +315,34 @@ async def test_verify_posts_when_the_message_is_not_there() -> None:
 def test_message_time_prefers_timestamp_then_ts_then_event_then_clock() -> None:
     clock = FrozenClock(datetime(2030, 1, 1, tzinfo=UTC))
     at = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    event_ms = int(at.timestamp() * 1000) + 5_000
     full = Message(id="m", timestamp=at, ts="1000.5")
-    assert message_time(full, 5_000, clock) == at
-    assert message_time(Message(id="m", ts="1764064800.000100"), 5_000, clock) == datetime(
-        2025, 11, 25, 10, 0, 0, 100, tzinfo=UTC
-    )
-    assert message_time(Message(id="m", ts="not a number"), 5_000, clock) == datetime(
-        1970, 1, 1, 0, 0, 5, tzinfo=UTC
+    assert message_time(full, event_ms, clock) == at
+    ts = Message(id="m", ts=f"{int(at.timestamp()) - 60}.000100")
+    assert message_time(ts, event_ms, clock) == datetime(2026, 11, 25, 9, 59, 0, 100, tzinfo=UTC)
+    assert message_time(Message(id="m", ts="not a number"), event_ms, clock) == datetime(
+        2026, 11, 25, 10, 0, 5, tzinfo=UTC
     )
     assert message_time(Message(id="m"), None, clock) == clock.at
+    # Without an event time to judge by, the message's own time stands.
+    assert message_time(full, None, clock) == at
+
+
+@pytest.mark.parametrize(
+    ("offset", "trusted"),
+    [
+        (timedelta(days=-29), True),
+        (timedelta(days=-31), False),  # a month before the event that reports it
+        (timedelta(minutes=14), True),  # clocks differ a little
+        (timedelta(minutes=16), False),  # sent after the event about it: not its time
+        (timedelta(days=-20_000), False),  # seconds read as ms: 1970
+    ],
+)
+def test_a_message_time_far_from_its_events_time_is_not_trusted(
+    offset: timedelta, trusted: bool
+) -> None:
+    clock = FrozenClock(datetime(2030, 1, 1, tzinfo=UTC))
+    event_at = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    message = Message(id="m", timestamp=event_at + offset)
+    expected = event_at + offset if trusted else event_at
+    assert message_time(message, int(event_at.timestamp() * 1000), clock) == expected

@@ -282,6 +282,12 @@ async def test_the_link_back_to_unthread_is_a_setting_with_a_default(harness: Ha
         ({"unthreadUrlTemplate": "https://u.example/t"}, "invalid_unthread_url_template", "{"),
         ({"unthreadUrlTemplate": "data:{friendlyId}"}, "invalid_unthread_url_template", "http"),
         ({"unthreadUrlTemplate": 7}, "invalid_unthread_url_template", "string"),
+        (
+            {"onVitallyConversationMissing": "restore"},
+            "invalid_on_vitally_conversation_missing",
+            "recreate",
+        ),
+        ({"onVitallyConversationMissing": 1}, "invalid_on_vitally_conversation_missing", "string"),
     ],
 )
 async def test_invalid_settings_are_refused_before_vitally_is_asked(
@@ -299,8 +305,25 @@ async def test_a_record_saved_before_the_settings_existed_reads_with_the_default
     _, put = await harness.put(GOOD)
     saved = json.loads(harness.published[-1].to_json())
     del saved["backfillSince"], saved["onConversationDeleted"]
+    del saved["onVitallyConversationMissing"]
     old = IntegrationRecord.from_json(json.dumps(saved).encode())
     assert (old.backfill_since, old.on_conversation_deleted) == (None, "keep")
+    assert old.on_vitally_conversation_missing == "skip"
+
+
+async def test_the_recreate_setting_is_saved_kept_and_reaches_the_tenant(
+    harness: Harness,
+) -> None:
+    _, plain = await harness.put(GOOD)
+    assert plain["onVitallyConversationMissing"] == "skip"
+    _, chosen = await harness.put({**GOOD, "onVitallyConversationMissing": " Recreate "})
+    assert chosen["onVitallyConversationMissing"] == "recreate"
+    _, kept = await harness.put(GOOD)
+    assert kept["onVitallyConversationMissing"] == "recreate"
+    tenant = harness.store.tenant("T01ACME")
+    assert tenant is not None and tenant.on_vitally_conversation_missing == "recreate"
+    _, cleared = await harness.put({**GOOD, "onVitallyConversationMissing": None})
+    assert cleared["onVitallyConversationMissing"] == "skip"
 
 
 async def test_get_shows_sync_counts_by_outcome_and_reason(harness: Harness) -> None:

@@ -505,3 +505,43 @@ async def test_max_concurrent_bounds_the_requests_in_flight() -> None:
     )
     assert found == [None] * 20
     assert peak == 3
+
+
+async def test_several_users_with_one_email_are_told_apart_by_the_documented_rule() -> None:
+    jane = "jane@customer.example"
+    results = [
+        {"id": "usr_c", "email": jane, "createdAt": "2024-03-01T00:00:00Z"},
+        {
+            "id": "usr_old_gone",
+            "email": jane,
+            "createdAt": "2023-01-01T00:00:00Z",
+            "deactivatedAt": "2024-01-01T00:00:00Z",
+        },  # fmt: skip
+        {"id": "usr_b", "email": "Jane@Customer.example", "createdAt": "2024-02-01T00:00:00Z"},
+        {"id": "usr_a", "email": jane, "createdAt": "2024-02-01T00:00:00Z"},
+        {"id": "usr_other", "email": "joe@customer.example", "createdAt": "2020-01-01T00:00:00Z"},
+    ]
+    # Whatever order the search answers in: active first, then oldest, then lowest id.
+    for answer in (results, list(reversed(results))):
+        _, handler = scripted(ok({"results": answer}))
+        user = await make_client(handler).find_user_by_email(ACME, jane)
+        assert user is not None and (user.id, user.same_email) == ("usr_a", 4)
+    _, handler = scripted(ok({"results": results[:1]}))
+    lone = await make_client(handler).find_user_by_email(ACME, jane)
+    assert lone is not None and lone.same_email == 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected_id"),
+    [
+        # A single admin object is checked against the email like a list of results.
+        (ok({"id": "adm_9", "email": "someone@vendor.example", "licenseStatus": "active"}), None),
+        (ok({"id": "adm_3", "licenseStatus": "active"}), "adm_3"),  # shows no email: the answer
+    ],
+)
+async def test_an_admin_result_is_checked_against_the_email(
+    reply: httpx.Response, expected_id: str | None
+) -> None:
+    _, handler = scripted(reply)
+    admin = await make_client(handler).find_admin_by_email(ACME, "ops@vendor.example")
+    assert (admin.id if admin else None) == expected_id
