@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, cast
@@ -24,6 +25,7 @@ from integrations.kafka_config import KafkaSettings
 from integrations.store import IntegrationStore
 from processors.clock import Clock, epoch_ms
 from processors.directory import CachedDirectory
+from schemas.dead_letter import Headers
 from streams.handler import SourceRecord
 from streams.lanes import KeyedLanes, OffsetSequencer
 from streams.logs import bind_event
@@ -217,8 +219,9 @@ class SyncAgent:
         message = event.message
         bind_event(topic=message.topic, partition=message.partition, offset=message.offset)
         record = SourceRecord(
-            message.topic, message.partition, message.offset, message.key, message.value
-        )
+            message.topic, message.partition, message.offset, message.key, message.value,
+            _headers(message.headers),
+        )  # fmt: skip
         try:
             writes = self._states.collect_writes()
             await self._handler.handle(record)
@@ -233,3 +236,11 @@ class SyncAgent:
             await stream.ack(finished)
             self._handled.finished(finished.message.tp, finished.message.offset)
         self._window.finished(message.tp)
+
+
+def _headers(headers: Mapping[str, bytes] | Sequence[tuple[str, bytes]] | None) -> Headers:
+    if not headers:
+        return ()
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    # Kafka allows a header without a value; it is kept as an empty one.
+    return tuple((name, value or b"") for name, value in pairs)

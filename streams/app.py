@@ -108,6 +108,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
             _raw_topic(app, settings.audit_topic, partitions=partitions),
             _raw_topic(app, settings.dlq_topic, partitions=partitions),
             metrics,
+            max_record_bytes=app.conf.producer_max_request_size,
         ),
         calls=Collaborators(vitally, directory, clock),
         unthread=_unthread_lookup(settings, unthread),

@@ -8,7 +8,9 @@ import faust
 from faust.types import TP, FutureMessage
 
 from schemas.audit import AuditRecord
+from schemas.dead_letter import Failure, Origin
 from schemas.state import ConversationState
+from streams.dead_letters import dead_letter_record
 from streams.handler import SourceRecord
 from streams.metrics import Metrics
 from streams.seam.changelog import ChangelogTable
@@ -49,26 +51,31 @@ class KafkaOutputs:
     """Audit records and dead letters, sent through Faust's producer."""
 
     def __init__(
-        self, audit_topic: faust.TopicT, dlq_topic: faust.TopicT, metrics: Metrics
+        self,
+        audit_topic: faust.TopicT,
+        dlq_topic: faust.TopicT,
+        metrics: Metrics,
+        *,
+        max_record_bytes: int,
     ) -> None:
         self._audit = audit_topic
         self._dlq = dlq_topic
         self._metrics = metrics
+        # The producer's max.request.size: a dead letter is cut to fit it (streams.dead_letters).
+        self._max_record_bytes = max_record_bytes
 
     async def audit(self, record: AuditRecord) -> None:
         key = record.conversation_id.encode() if record.conversation_id else None
         await self._audit.send(key=key, value=record.to_json())
         self._metrics.audited(record)
 
-    async def dead_letter(self, source: SourceRecord, reason: str, detail: str) -> None:
-        headers = {
-            "x-error-reason": reason.encode(),
-            "x-error-detail": detail[:500].encode(),
-            "x-source-topic": source.topic.encode(),
-            "x-source-partition": str(source.partition).encode(),
-            "x-source-offset": str(source.offset).encode(),
-        }
-        await self._dlq.send(key=source.key, value=source.value, headers=headers)
+    async def dead_letter(self, source: SourceRecord, failure: Failure) -> None:
+        letter = dead_letter_record(
+            source.key, source.value, source.headers,
+            Origin(source.topic, source.partition, source.offset), failure,
+            max_bytes=self._max_record_bytes,
+        )  # fmt: skip
+        await self._dlq.send(key=letter.key, value=letter.value, headers=letter.headers)
 
 
 class ReplayGuard:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from processors.tenant import TenantContext
 from schemas.audit import AuditRecord
+from schemas.dead_letter import Failure
 from schemas.integration import OnConversationDeleted
 from schemas.state import ConversationState
 from schemas.vitally import (
@@ -314,8 +315,15 @@ class InMemoryStates:
 @dataclass(frozen=True)
 class DeadLetter:
     source: SourceRecord
-    reason: str
-    detail: str
+    failure: Failure
+
+    @property
+    def reason(self) -> str:
+        return self.failure.reason
+
+    @property
+    def detail(self) -> str:
+        return self.failure.detail
 
 
 class RecordingOutputs:
@@ -328,8 +336,8 @@ class RecordingOutputs:
     async def audit(self, record: AuditRecord) -> None:
         self.audits.append(record)
 
-    async def dead_letter(self, source: SourceRecord, reason: str, detail: str) -> None:
-        self.dead_letters.append(DeadLetter(source, reason, detail))
+    async def dead_letter(self, source: SourceRecord, failure: Failure) -> None:
+        self.dead_letters.append(DeadLetter(source, failure))
 
 
 class StaticTenants:
