@@ -307,6 +307,7 @@ def _faust_app(settings: Settings, layout: TopicLayout) -> faust.App:
         broker_credentials=faust_credentials(settings),
         store=settings.store,
         datadir=settings.data_dir,
+        table_standby_replicas=settings.table_standby_replicas,
         topic_partitions=layout.input_partitions,
         topic_replication_factor=layout.replication_factor,
         consumer_auto_offset_reset="earliest",

@@ -72,6 +72,10 @@ class Settings(ClientSettings):
     max_request_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
     store: str = "memory://"
     data_dir: str = Field(default_factory=default_data_dir)
+    # Copies of other workers' table partitions kept up to date, for a faster take-over when
+    # a worker is gone for good; each costs its partitions' memory (or disk) and changelog
+    # reads. 0: a static member gets its own partitions back, recovered from DATA_DIR.
+    table_standby_replicas: int = Field(default=0, ge=0)
     # JSON lines when stdout is not a terminal (deploys), text on a terminal (streams/logs.py).
     log_format: LogFormat = "auto"
 

@@ -29,6 +29,8 @@ LOCK = ROOT / "requirements.lock"
 NOT_IMPORTED = {
     # /metrics is being added; the dependency stays declared for it.
     "prometheus-client": "the /metrics endpoint (in progress)",
+    # Faust imports it for STORE=rocksdb:// (faust/stores/rocksdb.py).
+    "rocksdict": "Faust's rocksdb:// store driver",
 }
 
 
