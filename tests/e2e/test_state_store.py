@@ -23,9 +23,9 @@ def test_a_rocksdb_worker_restarts_keeping_its_state(
 ) -> None:
     add_acme(sandbox)
     deployed.connect(TENANT, subdomain="acme", api_key=ACME_TOKEN)
-    data_dir = deployed.workdir / "rocks"
-    env = {"STORE": "rocksdb://", "DATA_DIR": str(data_dir), "WORKER_ID": "rocks-0"}
-    worker = deployed.start_worker(**env)
+    rocks = deployed.workdir / "rocks"
+    data_dir = str(rocks)
+    worker = deployed.start_worker(STORE="rocksdb://", DATA_DIR=data_dir, WORKER_ID="rocks-0")
     now = datetime.now(UTC)
     first = new_conversation(
         TENANT, "c-rocks", submitter="jane@customer.example", assignee="sam@vendor.example",
@@ -36,10 +36,10 @@ def test_a_rocksdb_worker_restarts_keeping_its_state(
     deployed.produce([first, answer])
     assert [a["outcome"] for a in deployed.audit(2)] == ["synced", "synced"]
     assert worker.stop() == 0
-    stores = sorted(p.name for p in data_dir.rglob("*conversations*"))
-    assert stores, f"no RocksDB store under {data_dir}"
+    stores = sorted(p.name for p in rocks.rglob("*conversations*"))
+    assert stores, f"no RocksDB store under {rocks}"
 
-    deployed.start_worker(**env)
+    deployed.start_worker(STORE="rocksdb://", DATA_DIR=data_dir, WORKER_ID="rocks-0")
     later = reply(TENANT, "c-rocks", "Fixed", sender="sam@vendor.example", support=True,
                   at=now + timedelta(seconds=2), message_id="m-2")  # fmt: skip
     deployed.produce([later, answer])  # a new reply, and one already applied sent again
