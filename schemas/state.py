@@ -85,6 +85,10 @@ class ConversationState(BaseModel):
     version_ms: int | None = None
     # The Vitally conversation was deleted (the tenant's onConversationDeleted is "delete").
     vitally_deleted: bool = False
+    # When the worker last wrote this entry (ms), and the partition it lives in: what pruning
+    # needs (streams.pruning). None: written before they were kept.
+    touched_at: int | None = None
+    partition: int | None = None
 
     @property
     def synced(self) -> bool:
@@ -121,6 +125,13 @@ class ConversationState(BaseModel):
 
     def parks(self, source: tuple[str, int, int]) -> bool:
         return any((p.topic, p.partition, p.offset) == source for p in (*self.parked, *self.aside))
+
+    @property
+    def finished(self) -> bool:
+        """Deleted, or closed in Unthread, with nothing waiting: what pruning may forget."""
+        closed = (self.traits or {}).get("unthreadStatus") == "closed"
+        deleted = self.status == "deleted" or self.vitally_deleted
+        return not self.waiting and (deleted or closed)
 
     @property
     def waiting(self) -> tuple[ParkedEvent, ...]:

@@ -31,6 +31,7 @@ from streams.lanes import KeyedLanes, OffsetSequencer
 from streams.logs import bind_event
 from streams.parking import ParkedIndex
 from streams.ports import ReplayGuard, TableStates
+from streams.pruning import PRUNE, PRUNE_HEADER, PrunePolicy, forget_if_due, is_prune
 from streams.seam.app_state import tables_recovered
 from streams.seam.commits import CommittingConsumer, HandledOffsets
 from streams.seam.continuity import OffsetContinuity
@@ -76,6 +77,7 @@ class SyncAgent:
         handled: HandledOffsets,
         retry_topic: faust.TopicT,
         clock: Clock,
+        prune: PrunePolicy = PrunePolicy(None),  # noqa: B008 - frozen
     ) -> None:
         self._app = app
         self._config = config
@@ -88,6 +90,7 @@ class SyncAgent:
         self._handled = handled
         self._retry_topic = retry_topic
         self._clock = clock
+        self._prune = prune
         self._sources = frozenset({config.input_topic, config.retry_topic})
         self._continuity = OffsetContinuity(clock=clock.monotonic)
         self._probe = OffsetProbe(config.kafka)
@@ -147,6 +150,22 @@ class SyncAgent:
             await self._retry_topic.send(
                 key=conversation.encode(), value=key.encode(), partition=partition
             )
+
+    async def prune_finished(self) -> None:
+        """Send a prune record for each finished conversation due (streams.pruning)."""
+        if not self.settled() or self._prune.after_ms is None:
+            return
+        mine = {
+            tp.partition
+            for tp in self._app.assignor.assigned_actives()
+            if tp.topic == self._config.input_topic
+        }
+        for key, partition in self._states.prunable(self._prune, mine):
+            conversation = key.partition("/")[2]
+            await self._retry_topic.send(
+                key=conversation.encode(), value=key.encode(), partition=partition,
+                headers=[(PRUNE_HEADER, PRUNE)],
+            )  # fmt: skip
 
     async def find_vanished_records(self) -> None:
         """Read again where Kafka's position ran past records the agent never got."""
@@ -224,7 +243,10 @@ class SyncAgent:
         )  # fmt: skip
         try:
             writes = self._states.collect_writes()
-            await self._handler.handle(record)
+            if message.topic == self._config.retry_topic and is_prune(record.headers):
+                self._forget(record)
+            else:
+                await self._handler.handle(record)
             await self._states.written(writes)
         except Exception:
             # Only Kafka itself failing to take our output lands here. Acking would lose the
@@ -236,6 +258,14 @@ class SyncAgent:
             await stream.ack(finished)
             self._handled.finished(finished.message.tp, finished.message.offset)
         self._window.finished(message.tp)
+
+    def _forget(self, record: SourceRecord) -> None:
+        """A prune record, in the conversation's lane: delete its entry if still due."""
+        key = (record.value or b"").decode()
+        state = forget_if_due(self._states, key, self._prune, epoch_ms(self._clock))
+        if state is not None:
+            log.info("pruned a finished conversation", extra={"tenant": state.tenant_id,
+                     "conversation": state.conversation_id})  # fmt: skip
 
 
 def _headers(headers: Mapping[str, bytes] | Sequence[tuple[str, bytes]] | None) -> Headers:

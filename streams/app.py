@@ -32,6 +32,7 @@ from streams.logs import logging_config
 from streams.metrics import Metrics, Readings, serve_metrics
 from streams.parking import ParkedIndex, ParkingPolicy
 from streams.ports import KafkaOutputs, ReplayGuard, TableStates
+from streams.pruning import PrunePolicy
 from streams.seam.app_state import on_signal
 from streams.seam.changelog import ChangelogTable
 from streams.seam.commits import CommittingTransport, HandledOffsets
@@ -97,7 +98,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         batch=settings.max_in_flight_per_tenant, stopping=stopping,
     )  # fmt: skip
     vitally = _vitally_client(settings, clock, observer=Observers(metrics, health))
-    states = TableStates(table)
+    states = TableStates(table, clock)
     replay = ReplayGuard(app)
 
     directory = _directory(settings, vitally, clock, stopping)
@@ -133,8 +134,10 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         handled=handled,
         retry_topic=_raw_topic(app, settings.retry_topic, partitions=partitions),
         clock=clock,
+        prune=_prune_policy(settings, layout),
     )
     _register_agent(app, agent, source, settings.park_scan_interval_seconds)
+    app.timer(interval=settings.state_prune_interval_seconds)(agent.prune_finished)
     _serve_metrics(app, metrics, agent, index, integrations)
 
     _recover_tenants(app, health, agent)
@@ -217,6 +220,18 @@ def _parking_policy(settings: Settings) -> ParkingPolicy:
         transient_max_delay_s=settings.park_transient_max_delay_seconds,
         people_window_s=settings.park_people_window_seconds,
     )
+
+
+def _prune_policy(settings: Settings, layout: TopicLayout) -> PrunePolicy:
+    policy = PrunePolicy.of(
+        after_days=settings.state_prune_after_days,
+        retention_ms=layout.input_retention_ms,
+        segment_ms=layout.input_segment_ms,
+    )
+    if policy.after_ms is None and settings.state_prune_after_days > 0:
+        log.warning("finished conversations are never pruned: %s keeps records forever",
+                    settings.input_topic)  # fmt: skip
+    return policy
 
 
 def _agent_config(settings: Settings) -> AgentConfig:

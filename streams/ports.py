@@ -7,27 +7,58 @@ from typing import Any
 import faust
 from faust.types import TP, FutureMessage
 
+from processors.clock import Clock, epoch_ms
 from schemas.audit import AuditRecord
 from schemas.dead_letter import Failure, Origin
 from schemas.state import ConversationState
 from streams.dead_letters import dead_letter_record
 from streams.handler import SourceRecord
 from streams.metrics import Metrics
+from streams.pruning import PrunePolicy
 from streams.seam.changelog import ChangelogTable
+
+# What a finished conversation's JSON holds (ConversationState.finished), found unparsed.
+_FINISHED_MARKS = (b'"status":"deleted"', b'"vitallyDeleted":true', b'"unthreadStatus":"closed"')
 
 
 class TableStates:
     """The conversations table as the handler's state store (JSON values, str keys)."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, clock: Clock) -> None:
         self._table = table
+        self._clock = clock
 
     def get(self, key: str) -> ConversationState | None:
         raw = self._table.get(key.encode())
         return ConversationState.from_json(raw) if raw else None
 
     def put(self, key: str, state: ConversationState) -> None:
-        self._table[key.encode()] = state.to_json()
+        # When and where, for pruning (streams.pruning): the table's partition is the one of
+        # the record being handled.
+        event = faust.current_event()
+        partition = event.message.partition if event is not None else state.partition
+        stamped = state.model_copy(
+            update={"touched_at": epoch_ms(self._clock), "partition": partition}
+        )
+        self._table[key.encode()] = stamped.to_json()
+
+    def delete(self, key: str) -> None:
+        if key.encode() in self._table:
+            del self._table[key.encode()]  # a tombstone in the changelog
+
+    def prunable(self, policy: PrunePolicy, partitions: set[int]) -> list[tuple[str, int]]:
+        """Keys (and partitions) of finished conversations due for pruning in ``partitions``;
+        a full scan, so run it rarely (STATE_PRUNE_INTERVAL_SECONDS)."""
+        now = epoch_ms(self._clock)
+        found = []
+        for raw_key, raw in self._table.items():
+            # Only a conversation marked finished can be due: skip the rest unparsed.
+            if not raw or not any(mark in raw for mark in _FINISHED_MARKS):
+                continue
+            state = ConversationState.from_json(raw)
+            if state.partition in partitions and policy.due(state, now):
+                found.append((raw_key.decode(), state.partition))
+        return found
 
     def collect_writes(self) -> list[FutureMessage]:
         """This task's changes from now on, to await (:mod:`streams.seam.changelog`)."""

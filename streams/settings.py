@@ -76,6 +76,12 @@ class Settings(ClientSettings):
     # a worker is gone for good; each costs its partitions' memory (or disk) and changelog
     # reads. 0: a static member gets its own partitions back, recovered from DATA_DIR.
     table_standby_replicas: int = Field(default=0, ge=0)
+    # A finished conversation's entry (deleted or closed, nothing waiting) is forgotten once
+    # untouched this long, and never before the input topic's retention.ms + segment.ms
+    # (streams/pruning.py); 0: never.
+    state_prune_after_days: float = Field(default=30.0, ge=0)
+    # How often the table is scanned for them (a full scan of the worker's entries).
+    state_prune_interval_seconds: float = Field(default=3600.0, gt=0)
     # JSON lines when stdout is not a terminal (deploys), text on a terminal (streams/logs.py).
     log_format: LogFormat = "auto"
 

@@ -311,6 +311,9 @@ class InMemoryStates:
         self.data[key] = state
         self.writes.append((key, state))
 
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
+
 
 @dataclass(frozen=True)
 class DeadLetter:

@@ -141,7 +141,7 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
         base_url_override=None,
     )
     handler = Handler(log)
-    states = TableStates(table)
+    states = TableStates(table, FakeTime())
     broker = Broker(app, monkeypatch)
     agent = SyncAgent(
         app,
