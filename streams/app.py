@@ -134,7 +134,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         handled=handled,
         retry_topic=_raw_topic(app, settings.retry_topic, partitions=partitions),
         clock=clock,
-        prune=_prune_policy(settings, layout),
+        prune=_prune_policy(app, settings, layout),
     )
     _register_agent(app, agent, source, settings.park_scan_interval_seconds)
     app.timer(interval=settings.state_prune_interval_seconds)(agent.prune_finished)
@@ -222,15 +222,21 @@ def _parking_policy(settings: Settings) -> ParkingPolicy:
     )
 
 
-def _prune_policy(settings: Settings, layout: TopicLayout) -> PrunePolicy:
+def _prune_policy(app: faust.App, settings: Settings, layout: TopicLayout) -> PrunePolicy:
     policy = PrunePolicy.of(
         after_days=settings.state_prune_after_days,
         retention_ms=layout.input_retention_ms,
         segment_ms=layout.input_segment_ms,
     )
     if policy.after_ms is None and settings.state_prune_after_days > 0:
-        log.warning("finished conversations are never pruned: %s keeps records forever",
-                    settings.input_topic)  # fmt: skip
+
+        async def never_pruned() -> None:  # once the worker's logging is set up
+            log.warning(
+                "finished conversations are never pruned: %s keeps records forever, or its "
+                "retention could not be read", settings.input_topic,
+            )  # fmt: skip
+
+        app.task(never_pruned)
     return policy
 
 

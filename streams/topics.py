@@ -104,10 +104,8 @@ def _retention(admin: AdminClient, topic: str) -> tuple[int | None, int | None]:
     future = admin.describe_configs([resource], request_timeout=_TIMEOUT)[resource]
     try:
         entries = future.result(timeout=_TIMEOUT)
-    except KafkaException as exc:
-        # Without it nothing can be pruned safely: keep everything, and say why.
-        log.warning("cannot read %s's retention (%s): nothing is pruned", topic, exc.args[0].str())
-        return None, None
+    except KafkaException:
+        return None, None  # nothing can be pruned safely: the worker says so once running
     retention = _config_int(entries.get("retention.ms"))
     return (retention if retention is not None and retention >= 0 else None), _config_int(
         entries.get("segment.ms")
