@@ -1,9 +1,10 @@
 """The ``audit``, ``why`` and ``dlq`` commands of ``vitally-sync``: their options, and running
 them.
 
-Exit codes: 0 done; 1 ``why`` found no record of the conversation, or ``dlq show`` no dead
-letter there; 2 bad options, Kafka not reachable, the topic missing, a re-drive Kafka refused
-or the output not writable, said in one line on stderr.
+Exit codes: 0 done; 1 ``why`` found no record of the conversation, ``dlq show`` no dead
+letter there, or ``dlq redrive --execute`` could not re-drive every one chosen (the table says
+which, and why); 2 bad options, Kafka not reachable, the topic missing, a re-drive Kafka
+refused or the output not writable, said in one line on stderr.
 """
 
 from __future__ import annotations
@@ -213,7 +214,9 @@ def _dlq_redrive(
     plans = redriver.plan(select(reader, _selection(ns), ns.since))
     if not ns.execute:
         return 0, render_redrives(plans, None, ns.format)
-    return 0, render_redrives(plans, redriver.produce(plans), ns.format)
+    sent = redriver.produce(plans)
+    # Some chosen dead letters could not go (their original is gone): say so in the exit code.
+    return (0 if len(sent) == len(plans) else 1), render_redrives(plans, sent, ns.format)
 
 
 def _selection(ns: argparse.Namespace) -> Selection:
