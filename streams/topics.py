@@ -99,7 +99,7 @@ def replication_factor(admin: AdminClient, configured: int) -> int:
 
 
 def _retention(admin: AdminClient, topic: str) -> tuple[int | None, int | None]:
-    """The topic's retention.ms (None: -1, forever; or unreadable) and segment.ms."""
+    """The topic's retention.ms (None: forever, or unreadable) and segment.ms."""
     resource = ConfigResource(ResourceType.TOPIC, topic)
     future = admin.describe_configs([resource], request_timeout=_TIMEOUT)[resource]
     try:
@@ -107,9 +107,10 @@ def _retention(admin: AdminClient, topic: str) -> tuple[int | None, int | None]:
     except KafkaException:
         return None, None  # nothing can be pruned safely: the worker says so once running
     retention = _config_int(entries.get("retention.ms"))
-    return (retention if retention is not None and retention >= 0 else None), _config_int(
-        entries.get("segment.ms")
-    )
+    policy = getattr(entries.get("cleanup.policy"), "value", None) or "delete"
+    if retention is None or retention < 0 or "delete" not in policy:
+        return None, None  # kept forever (compaction alone keeps each key's last record)
+    return retention, _config_int(entries.get("segment.ms"))
 
 
 def _config_int(entry: Any) -> int | None:

@@ -13,6 +13,7 @@ from schemas.state import ConversationState
 from streams.ports import TableStates
 from streams.pruning import DAY_MS, PRUNE, PRUNE_HEADER, PrunePolicy, forget_if_due, is_prune
 from streams.seam.changelog import ChangelogTable
+from streams.topics import _retention
 from tests.fakes import FakeTime, InMemoryStates
 
 NOW = 100 * DAY_MS
@@ -105,3 +106,43 @@ def test_every_write_is_stamped_with_its_time_and_partition(
     TableStates(table, FakeTime(NOW / 1000)).put("T1/c1", _state(touched_at=None, partition=None))
     stored = ConversationState.from_json(table[b"T1/c1"])
     assert (stored.touched_at, stored.partition) == (NOW, 6)
+
+
+class _Entry:
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+
+class _Admin:
+    """Answers describe_configs for one topic, as confluent-kafka's AdminClient does."""
+
+    def __init__(self, configs: dict[str, str]) -> None:
+        self.configs = configs
+
+    def describe_configs(self, resources: list[Any], request_timeout: float) -> dict[Any, Any]:
+        entries = {name: _Entry(value) for name, value in self.configs.items()}
+
+        class Done:
+            def result(self, timeout: float) -> dict[str, _Entry]:
+                return entries
+
+        return {resources[0]: Done()}
+
+
+@pytest.mark.parametrize(
+    ("configs", "expected"),
+    [
+        ({"retention.ms": "604800000", "segment.ms": "86400000", "cleanup.policy": "delete"},
+         (604800000, 86400000)),
+        ({"retention.ms": "-1", "segment.ms": "86400000", "cleanup.policy": "delete"},
+         (None, None)),
+        ({"retention.ms": "604800000", "segment.ms": "1", "cleanup.policy": "compact"},
+         (None, None)),  # compaction alone keeps each key's last record forever
+        ({"retention.ms": "604800000", "segment.ms": "1", "cleanup.policy": "compact,delete"},
+         (604800000, 1)),
+    ],
+)  # fmt: skip
+def test_how_long_the_input_topic_holds_a_record(
+    configs: dict[str, str], expected: tuple[int | None, int | None]
+) -> None:
+    assert _retention(_Admin(configs), "in") == expected  # type: ignore[arg-type]
