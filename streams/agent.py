@@ -160,7 +160,7 @@ class SyncAgent:
             for tp in self._app.assignor.assigned_actives()
             if tp.topic == self._config.input_topic
         }
-        for key, partition in self._states.prunable(self._prune, mine):
+        async for key, partition in self._states.prunable(self._prune, mine):
             conversation = key.partition("/")[2]
             await self._retry_topic.send(
                 key=conversation.encode(), value=key.encode(), partition=partition,

@@ -71,7 +71,7 @@ def test_a_prune_record_deletes_only_what_is_still_due_when_it_is_handled() -> N
     assert not is_prune([(PRUNE_HEADER, b"wake")])
 
 
-def test_the_table_stamps_scans_and_deletes() -> None:
+async def test_the_table_stamps_scans_and_deletes() -> None:
     app = faust.App("prune-test", broker="kafka://unused:9092", store="memory://",
                     Table=ChangelogTable, autodiscover=False)  # fmt: skip
     table = app.Table("conversations", default=None, key_type=bytes, value_type=bytes)
@@ -86,7 +86,7 @@ def test_the_table_stamps_scans_and_deletes() -> None:
         "T1/elsewhere": _state(**CLOSED, partition=5),
     }.items():
         table.data[key.encode()] = state.to_json()
-    found = states.prunable(PrunePolicy(30 * DAY_MS), {2, 3})
+    found = [due async for due in states.prunable(PrunePolicy(30 * DAY_MS), {2, 3})]
     assert found == [("T1/old", 2)]
     with pytest.raises(TypeError, match="outside of stream iteration"):
         states.delete("T1/old")  # a delete is a table write too: only in the agent's lane
