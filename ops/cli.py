@@ -1,7 +1,10 @@
-"""The ``audit`` and ``why`` commands of ``vitally-sync``: their options, and running them.
+"""The ``audit``, ``why`` and ``dlq`` commands of ``vitally-sync``: their options, and running
+them.
 
-Exit codes: 0 done; 1 ``why`` found no record of the conversation; 2 bad options, Kafka not
-reachable, the topic missing or the output not writable, said in one line on stderr.
+Exit codes: 0 done; 1 ``why`` found no record of the conversation, ``dlq show`` no dead
+letter there, or ``dlq redrive --execute`` could not re-drive every one chosen (the table says
+which, and why); 2 bad options, Kafka not reachable, the topic missing, a re-drive Kafka
+refused or the output not writable, said in one line on stderr.
 """
 
 from __future__ import annotations
@@ -14,8 +17,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ops.counts import AuditCounts
+from ops.dlq import Redriver, Selection, select
 from ops.entries import read_entries
-from ops.formats import FORMATS, render_counts, render_trail
+from ops.formats import (
+    FORMATS,
+    render_counts,
+    render_letter,
+    render_letters,
+    render_redrives,
+    render_trail,
+)
 from ops.reader import TopicReader, TopicUnreadable
 from ops.settings import ReaderSettings
 from ops.timerange import TimeRange, parse_instant
@@ -66,10 +77,67 @@ def add_commands(commands: Subcommands) -> None:
         "audit topic's, every audit partition is read, not just the conversation's",
     )
     why.set_defaults(ops_command=_why, ops_name="why")
+    _add_dlq(commands)
+
+
+def _add_dlq(commands: Subcommands) -> None:
+    dlq = commands.add_parser(
+        "dlq",
+        help="list, show and re-drive dead letters",
+        description="The DLQ topic's records: list and show them (read-only), re-drive them to "
+        "the topic and partition they came from (a dry run unless --execute).",
+    )
+    actions = dlq.add_subparsers(required=True, metavar="action")
+    listing = actions.add_parser(
+        "list", help="one line per dead letter (read-only)",
+        description="One line per dead letter: where it is in the DLQ, when it failed, the "
+        "reason, tenant, conversation, source record and attempts. Never the value.",
+    )  # fmt: skip
+    _add_common(listing, topic="the DLQ topic (env DLQ_TOPIC, default vitally-sync.dlq)")
+    _add_selection(listing)
+    listing.set_defaults(ops_command=_dlq_list, ops_name="dlq list", ops_topic="dlq_topic")
+    show = actions.add_parser(
+        "show", help="one dead letter, its headers and value (read-only)",
+        description="Everything one dead letter says, its value (the input record) included.",
+    )  # fmt: skip
+    _add_common(show, topic="the DLQ topic (env DLQ_TOPIC, default vitally-sync.dlq)")
+    show.add_argument("--partition", type=int, required=True, help="the DLQ partition")
+    show.add_argument("--offset", type=int, required=True, help="the DLQ offset")
+    show.set_defaults(ops_command=_dlq_show, ops_name="dlq show", ops_topic="dlq_topic")
+    redrive = actions.add_parser(
+        "redrive", help="produce dead letters to their source again (dry run by default)",
+        description="Produce the chosen dead letters to the topic they came from, on the "
+        "partition the worker's producer picks for the key (the Java client's murmur2), with "
+        "their own headers and x-redriven-from. The worker handles each again and looks "
+        "Vitally up before writing: nothing is written twice, and re-driving the same record "
+        "again is audited duplicate. Without --execute nothing is produced. Choose with "
+        "--reason, --tenant, --since/--until, or --partition/--offset; with none, all.",
+    )  # fmt: skip
+    _add_common(redrive, topic="the DLQ topic (env DLQ_TOPIC, default vitally-sync.dlq)")
+    _add_selection(redrive)
+    redrive.add_argument("--offset", type=int, help="only the dead letter at this offset")
+    redrive.add_argument(
+        "--execute", action="store_true", help="produce the records (default: only print them)"
+    )
+    redrive.set_defaults(ops_command=_dlq_redrive, ops_name="dlq redrive", ops_topic="dlq_topic")
+
+
+def _add_selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reason", action="append", metavar="R",
+        help="only this reason (x-error-reason; repeat for several)",
+    )  # fmt: skip
+    parser.add_argument("--tenant", metavar="T", help="only this tenant's dead letters")
+    parser.add_argument(
+        "--until", type=_instant, metavar="WHEN",
+        help="failed before this time, exclusive (same forms as --since)",
+    )  # fmt: skip
+    parser.add_argument("--partition", type=int, help="only this DLQ partition")
 
 
 def is_ops_command(ns: argparse.Namespace) -> bool:
-    """True for ``audit`` and ``why``: they run without the worker's settings or secrets."""
+    """True for ``audit``, ``why`` and ``dlq``: they run without the worker's settings or
+    secrets."""
     return hasattr(ns, "ops_command")
 
 
@@ -77,7 +145,7 @@ def run(ns: argparse.Namespace) -> int:
     settings = ReaderSettings()
     if ns.bootstrap_servers:
         settings = settings.model_copy(update={"kafka_bootstrap_servers": ns.bootstrap_servers})
-    topic = ns.topic or settings.audit_topic
+    topic = ns.topic or getattr(settings, getattr(ns, "ops_topic", "audit_topic"))
     command: Command = ns.ops_command
     try:
         with TopicReader(
@@ -127,15 +195,50 @@ def _why(reader: TopicReader, ns: argparse.Namespace, env: ReaderSettings) -> tu
     return 0, (heading if ns.format == "table" else "") + render_trail(steps, ns.format)
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
+def _dlq_list(reader: TopicReader, ns: argparse.Namespace, _: ReaderSettings) -> tuple[int, str]:
+    return 0, render_letters(select(reader, _selection(ns), ns.since), ns.format)
+
+
+def _dlq_show(reader: TopicReader, ns: argparse.Namespace, _: ReaderSettings) -> tuple[int, str]:
+    found = select(reader, Selection(partition=ns.partition, offset=ns.offset), None)
+    if not found:
+        print(f"no dead letter at {reader.topic}/{ns.partition}/{ns.offset}", file=sys.stderr)
+        return 1, ""
+    return 0, render_letter(found[0], ns.format)
+
+
+def _dlq_redrive(
+    reader: TopicReader, ns: argparse.Namespace, env: ReaderSettings
+) -> tuple[int, str]:
+    redriver = Redriver(env, reader, timeout_s=ns.timeout)
+    plans = redriver.plan(select(reader, _selection(ns), ns.since))
+    if not ns.execute:
+        return 0, render_redrives(plans, None, ns.format)
+    sent = redriver.produce(plans)
+    # Some chosen dead letters could not go (their original is gone): say so in the exit code.
+    return (0 if len(sent) == len(plans) else 1), render_redrives(plans, sent, ns.format)
+
+
+def _selection(ns: argparse.Namespace) -> Selection:
+    return Selection(
+        reasons=frozenset(ns.reason or ()),
+        tenant=ns.tenant,
+        window=TimeRange(ns.since, ns.until),
+        partition=ns.partition,
+        offset=getattr(ns, "offset", None),
+    )
+
+
+def _add_common(
+    parser: argparse.ArgumentParser,
+    topic: str = "the audit topic (env AUDIT_TOPIC, default vitally-sync.audit)",
+) -> None:
     parser.add_argument(
         "--bootstrap-servers",
         metavar="HOSTS",
         help="Kafka brokers (env KAFKA_BOOTSTRAP_SERVERS, default 127.0.0.1:9092)",
     )
-    parser.add_argument(
-        "--topic", help="the audit topic (env AUDIT_TOPIC, default vitally-sync.audit)"
-    )
+    parser.add_argument("--topic", help=topic)
     parser.add_argument(
         "--since",
         type=_instant,

@@ -1,4 +1,5 @@
-"""How ``audit`` and ``why`` print: an aligned table for people, CSV and JSON for tools."""
+"""How ``audit``, ``why`` and ``dlq`` print: an aligned table for people, CSV and JSON for
+tools."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from ops.counts import AuditCounts, CountRow
+from ops.dlq import Letter, Redrive
 from ops.timerange import iso
 from ops.trail import TrailStep
 
@@ -51,6 +53,104 @@ def render_trail(steps: Sequence[TrailStep], fmt: Format) -> str:
         if step.fix:
             out.append(f"    fix: {step.fix}")
     return "\n".join(out) + "\n"
+
+
+_LETTER_COLUMNS = ("dlq", "failed", "reason", "tenant", "conversation", "source", "attempts")
+_REDRIVE_COLUMNS = ("dlq", "reason", "tenant", "conversation", "to", "note")
+
+
+def render_letters(letters: Sequence[Letter], fmt: Format) -> str:
+    """``dlq list``: one line per dead letter, never its value."""
+    if fmt == "json":
+        return _json([_letter_json(found) for found in letters])
+    rows = [_letter_row(found) for found in letters]
+    if fmt == "csv":
+        return _csv(_LETTER_COLUMNS, rows)
+    return _table(_LETTER_COLUMNS, rows) + f"{len(letters)} dead letters\n"
+
+
+def render_letter(found: Letter, fmt: Format) -> str:
+    """``dlq show``: everything a dead letter says, its value included."""
+    value = (found.letter.value or b"").decode("utf-8", "replace")
+    if fmt == "json":
+        return _json({**_letter_json(found), "value": value})
+    fields = {**_letter_json(found), "inputHeaders": None}
+    lines = [f"{name}: {_printable(v)}" for name, v in fields.items() if v is not None]
+    lines += [f"  {_printable(n)}: {_printable(v.decode('utf-8', 'replace'))}"
+              for n, v in found.letter.input_headers]  # fmt: skip
+    return "\n".join(lines) + "\nvalue:\n" + value + "\n"
+
+
+def render_redrives(plans: Sequence[Redrive], sent: dict[int, int] | None, fmt: Format) -> str:
+    """``dlq redrive``: what goes where (``sent``: the offset each got, by plan index)."""
+    rows = [
+        (*_letter_row(p.source)[:1], *_letter_row(p.source)[2:5], _target(p, i, sent), _note(p))
+        for i, p in enumerate(plans)
+    ]
+    if fmt == "json":
+        return _json([dict(zip(_REDRIVE_COLUMNS, row, strict=True)) for row in rows])
+    if fmt == "csv":
+        return _csv(_REDRIVE_COLUMNS, rows)
+    going = sum(1 for p in plans if p.problem is None)
+    footer = (
+        f"{len(sent or {})} re-driven, {len(plans) - going} left in the DLQ"
+        if sent is not None
+        else f"dry run: nothing produced; {going} of {len(plans)} would be re-driven "
+        "(add --execute)"
+    )
+    return _table(_REDRIVE_COLUMNS, rows) + footer + "\n"
+
+
+def _letter_row(found: Letter) -> tuple[object, ...]:
+    letter, origin = found.letter, found.letter.origin
+    return (
+        f"{found.partition}/{found.offset}",
+        _maybe_iso(found.time),
+        letter.reason,
+        found.tenant_id,
+        found.conversation_id,
+        origin.describe() if origin else None,
+        letter.attempts,
+    )
+
+
+def _letter_json(found: Letter) -> dict[str, Any]:
+    letter, origin = found.letter, found.letter.origin
+    return {
+        "partition": found.partition,
+        "offset": found.offset,
+        "failedAt": _maybe_iso(found.time),
+        "reason": letter.reason,
+        "detail": letter.detail,
+        "stage": letter.stage,
+        "errorClass": letter.error_class,
+        "attempts": letter.attempts,
+        "firstAttemptAt": _maybe_iso(letter.first_attempt_at),
+        "tenantId": found.tenant_id,
+        "conversationId": found.conversation_id,
+        "source": origin.describe() if origin else None,
+        "truncated": letter.truncated,
+        "originalValueBytes": letter.original_value_bytes,
+        "inputHeaders": [name for name, _ in letter.input_headers],
+    }
+
+
+def _target(plan: Redrive, index: int, sent: dict[int, int] | None) -> str | None:
+    if plan.topic is None or plan.partition is None:
+        return None
+    where = f"{plan.topic}/{plan.partition}"
+    return f"{where}/{sent[index]}" if sent is not None and index in sent else where
+
+
+def _note(plan: Redrive) -> str | None:
+    if plan.problem is not None:
+        return f"not re-driven: {plan.problem}"
+    notes = []
+    if plan.source.letter.truncated:
+        notes.append("the original, read at its source (the copy was cut)")
+    if plan.java_partition is not None:
+        notes.append(f"the Java client would pick partition {plan.java_partition}: source kept")
+    return "; ".join(notes) or None
 
 
 def _tenant_json(tenant: str, rows: list[CountRow]) -> dict[str, Any]:

@@ -46,6 +46,7 @@ class RawRecord:
     partition: int
     offset: int
     timestamp: int | None
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 class TopicReader:
@@ -117,6 +118,18 @@ class TopicReader:
         ) as bar:
             yield from self._drain(todo, dict(starts), bar)
 
+    def record_at(self, partition: int, offset: int) -> RawRecord | None:
+        """The record at ``offset`` of ``partition``; None when retention or compaction
+        removed it (or it never was one: a transaction marker)."""
+        with _kafka_errors(f"reading {self.topic} failed"):
+            low, high = self._watermarks(partition)
+            if not low <= offset < high:
+                return None
+            self._consumer.assign([TopicPartition(self.topic, partition, offset)])
+        found = next(iter(self._drain({partition: offset + 1}, {partition: offset}, _NO_BAR)), None)
+        self._consumer.unassign()
+        return found if found is not None and found.offset == offset else None
+
     def _watermarks(self, partition: int) -> tuple[int, int]:
         tp = TopicPartition(self.topic, partition)
         low, high = self._consumer.get_watermark_offsets(tp, timeout=self._timeout_s)
@@ -176,7 +189,20 @@ class TopicReader:
             partition=message.partition() or 0,
             offset=message.offset() or 0,
             timestamp=stamp if kind != TIMESTAMP_NOT_AVAILABLE else None,
+            headers=_headers(message.headers()),
         )
+
+
+_NO_BAR = tqdm(disable=True)
+
+
+def _headers(raw: object) -> tuple[tuple[str, bytes], ...]:
+    # Read back, headers are a list of pairs; a header without a value reads as an empty one.
+    pairs = raw if isinstance(raw, list) else []
+    return tuple(
+        (str(name), value if isinstance(value, bytes) else str(value or "").encode())
+        for name, value in pairs
+    )
 
 
 @contextmanager

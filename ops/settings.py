@@ -13,12 +13,14 @@ from integrations.kafka_config import KafkaSettings
 
 
 class ReaderSettings(KafkaSettings):
-    """Kafka's connection (KAFKA_BOOTSTRAP_SERVERS and its security settings), AUDIT_TOPIC and
-    INPUT_TOPIC; command-line flags override them."""
+    """Kafka's connection (KAFKA_BOOTSTRAP_SERVERS and its security settings), AUDIT_TOPIC,
+    DLQ_TOPIC and INPUT_TOPIC; command-line flags override them."""
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore")
 
     audit_topic: str = "vitally-sync.audit"
+    # Read by `dlq`; re-driven records go back to the topic each one names as its source.
+    dlq_topic: str = "vitally-sync.dlq"
     # The audit topic is created with the input's partition count (streams/topics.py): when
     # the two differ, partitions were added and keys may have moved.
     input_topic: str = "unthread.conversation-events"

@@ -37,7 +37,10 @@ _PEOPLE_FIX = (
     "then `vitally-sync recheck --tenant T` to try the tenant's waiting events at once (else the "
     "next re-check picks them up). Once skipped, replay the input record."
 )
-_FROM_DLQ = "then produce the record from `vitally-sync.dlq` to the input topic again"
+_FROM_DLQ = (
+    "then re-drive it from the DLQ: `vitally-sync dlq redrive --reason <reason>` (a dry run "
+    "until `--execute`; README, DLQ runbook)"
+)
 
 GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
     {
@@ -166,7 +169,8 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
             ("failed",),
             "The record could not be read; it is in the DLQ. Detail: `invalid_json`, "
             "`invalid_schema`, `missing_key`, `key_mismatch` or `oversized`.",
-            f"Fix the producer upstream, {_FROM_DLQ} (corrected).",
+            "Fix the producer upstream, then produce the corrected record to the input topic "
+            "(`vitally-sync dlq show` prints the one in the DLQ).",
         ),
         "already_synced": ReasonGuide(
             ("duplicate",),

@@ -147,6 +147,10 @@ class ConversationState(BaseModel):
     # Someone deleted the conversation in Vitally (a write answered 404): later events are
     # skipped, or it is created again, as the tenant's onVitallyConversationMissing says.
     vitally_missing: bool = False
+    # When the worker last wrote this entry (ms), and the partition it lives in: what pruning
+    # needs (streams.pruning). None: written before they were kept.
+    touched_at: int | None = None
+    partition: int | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -213,6 +217,13 @@ class ConversationState(BaseModel):
             return kept
         unapplied = (*before.unapplied, *(o for o in kept.unapplied if o not in before.unapplied))
         return kept.model_copy(update={"unapplied": unapplied[-UNAPPLIED_OFFSETS:]})
+
+    @property
+    def finished(self) -> bool:
+        """Deleted, or closed in Unthread, with nothing waiting: what pruning may forget."""
+        closed = (self.traits or {}).get("unthreadStatus") == "closed"
+        deleted = self.status == "deleted" or self.vitally_deleted
+        return self.queue.empty and (deleted or closed)
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, cast
@@ -25,12 +26,14 @@ from integrations.kafka_config import KafkaSettings
 from integrations.store import IntegrationStore
 from processors.clock import Clock, epoch_ms, epoch_s
 from processors.directory import CachedDirectory
+from schemas.dead_letter import Headers
 from streams.delivery import Deliveries, UndeliveredOutput
 from streams.handler import SourceRecord
 from streams.lanes import KeyedLanes, OffsetSequencer
 from streams.logs import bind_event
 from streams.parking import ParkedIndex
 from streams.ports import ReplayGuard, TableStates
+from streams.pruning import PRUNE, PRUNE_HEADER, PrunePolicy, forget_if_due, is_prune
 from streams.seam.app_state import tables_recovered
 from streams.seam.commits import CommittingConsumer, HandledOffsets
 from streams.seam.continuity import OffsetContinuity
@@ -79,6 +82,7 @@ class SyncAgent:
         handled: HandledOffsets,
         retry_topic: faust.TopicT,
         clock: Clock,
+        prune: PrunePolicy = PrunePolicy(None),  # noqa: B008 - frozen
     ) -> None:
         self._app = app
         self._config = config
@@ -93,6 +97,7 @@ class SyncAgent:
         self._handled = handled
         self._retry_topic = retry_topic
         self._clock = clock
+        self._prune = prune
         self._sources = frozenset({config.input_topic, config.retry_topic})
         self._continuity = OffsetContinuity(clock=clock.monotonic)
         self._probe = OffsetProbe(config.kafka)
@@ -154,6 +159,22 @@ class SyncAgent:
             await self._retry_topic.send(
                 key=conversation.encode(), value=key.encode(), partition=partition
             )
+
+    async def prune_finished(self) -> None:
+        """Send a prune record for each finished conversation due (streams.pruning)."""
+        if not self.settled() or self._prune.after_ms is None:
+            return
+        mine = {
+            tp.partition
+            for tp in self._app.assignor.assigned_actives()
+            if tp.topic == self._config.input_topic
+        }
+        async for key, partition in self._states.prunable(self._prune, mine):
+            conversation = key.partition("/")[2]
+            await self._retry_topic.send(
+                key=conversation.encode(), value=key.encode(), partition=partition,
+                headers=[(PRUNE_HEADER, PRUNE)],
+            )  # fmt: skip
 
     async def find_vanished_records(self) -> None:
         """Read again where Kafka's position ran past records the agent never got."""
@@ -257,12 +278,16 @@ class SyncAgent:
         message = event.message
         bind_event(topic=message.topic, partition=message.partition, offset=message.offset)
         record = SourceRecord(
-            message.topic, message.partition, message.offset, message.key, message.value
-        )
+            message.topic, message.partition, message.offset, message.key, message.value,
+            _headers(message.headers),
+        )  # fmt: skip
         try:
             writes = self._states.collect_writes()
             outputs = self._deliveries.collect()
-            await self._handler.handle(record)
+            if message.topic == self._config.retry_topic and is_prune(record.headers):
+                self._forget(record)
+            else:
+                await self._handler.handle(record)
             await self._states.written(writes)
             await self._deliveries.delivered(outputs)
         except UndeliveredOutput as undelivered:
@@ -280,3 +305,19 @@ class SyncAgent:
             self._handled.finished(finished.message.tp, finished.message.offset)
             self._finished_at[finished.message.tp] = finished.message.timestamp
         self._window.finished(message.tp)
+
+    def _forget(self, record: SourceRecord) -> None:
+        """A prune record, in the conversation's lane: delete its entry if still due."""
+        key = (record.value or b"").decode()
+        state = forget_if_due(self._states, key, self._prune, epoch_ms(self._clock))
+        if state is not None:
+            log.info("pruned a finished conversation", extra={"tenant": state.tenant_id,
+                     "conversation": state.conversation_id})  # fmt: skip
+
+
+def _headers(headers: Mapping[str, bytes] | Sequence[tuple[str, bytes]] | None) -> Headers:
+    if not headers:
+        return ()
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    # Kafka allows a header without a value; it is kept as an empty one.
+    return tuple((name, value or b"") for name, value in pairs)

@@ -36,6 +36,7 @@ from streams.logs import logging_config
 from streams.metrics import Metrics, Readings, serve_metrics
 from streams.parking import ParkedIndex, ParkingPolicy
 from streams.ports import KafkaOutputs, ReplayGuard, TableEntries, TableStates
+from streams.pruning import PrunePolicy
 from streams.seam.app_state import on_signal
 from streams.seam.changelog import ChangelogTable
 from streams.seam.commits import CommittingTransport, HandledOffsets
@@ -114,7 +115,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         batch=settings.max_in_flight_per_tenant, stopping=stopping,
     )  # fmt: skip
     vitally = _vitally_client(settings, clock, observer=Observers(metrics.vitally, health))
-    states = TableStates(table)
+    states = TableStates(table, clock)
     replay = ReplayGuard(app)
     deliveries = Deliveries(
         stopping=stopping,
@@ -134,6 +135,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
             metrics,
             deliveries,
             summary,
+            max_record_bytes=app.conf.producer_max_request_size,
         ),
         calls=Collaborators(vitally, directory, clock),
         unthread=_unthread_lookup(settings, unthread),
@@ -160,8 +162,10 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         handled=handled,
         retry_topic=_raw_topic(app, settings.retry_topic, partitions=partitions),
         clock=clock,
+        prune=_prune_policy(app, settings, layout),
     )
     _register_agent(app, agent, source, settings.park_scan_interval_seconds)
+    app.timer(interval=settings.state_prune_interval_seconds)(agent.prune_finished)
     _serve_metrics(app, metrics, agent, index, integrations, clock)
 
     _recover_tenants(app, health, agent)
@@ -311,6 +315,24 @@ def _parking_policy(settings: Settings) -> ParkingPolicy:
     )
 
 
+def _prune_policy(app: faust.App, settings: Settings, layout: TopicLayout) -> PrunePolicy:
+    policy = PrunePolicy.of(
+        after_days=settings.state_prune_after_days,
+        retention_ms=layout.input_retention_ms,
+        segment_ms=layout.input_segment_ms,
+    )
+    if policy.after_ms is None and settings.state_prune_after_days > 0:
+
+        async def never_pruned() -> None:  # once the worker's logging is set up
+            log.warning(
+                "finished conversations are never pruned: %s keeps records forever, or its "
+                "retention could not be read", settings.input_topic,
+            )  # fmt: skip
+
+        app.task(never_pruned)
+    return policy
+
+
 def _agent_config(settings: Settings) -> AgentConfig:
     return AgentConfig(
         kafka=settings,
@@ -403,6 +425,7 @@ def _faust_app(settings: Settings, layout: TopicLayout) -> faust.App:
         broker_credentials=faust_credentials(settings),
         store=settings.store,
         datadir=settings.data_dir,
+        table_standby_replicas=settings.table_standby_replicas,
         topic_partitions=layout.input_partitions,
         topic_replication_factor=layout.replication_factor,
         consumer_auto_offset_reset="earliest",

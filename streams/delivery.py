@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -38,6 +38,8 @@ from streams.handler import OutputFailed
 log = logging.getLogger(__name__)
 
 OutputKind = Literal["audit", "dlq"]
+# As Faust takes them: a DLQ copy keeps the input's headers, repeated names included.
+OutputHeaders = list[tuple[str, bytes]] | Mapping[str, bytes] | None
 
 FIRST_DELAY_S = 1.0
 MAX_DELAY_S = 10.0
@@ -51,7 +53,7 @@ class Output:
     topic: faust.TopicT
     key: bytes | None
     value: bytes | None
-    headers: dict[str, bytes] | None
+    headers: OutputHeaders
 
     async def send(self) -> Awaitable[Any]:
         """Its delivery's future; a send the client refuses at once becomes a failed one."""
@@ -112,7 +114,7 @@ class Deliveries:
         topic: faust.TopicT,
         key: bytes | None,
         value: bytes | None,
-        headers: dict[str, bytes] | None = None,
+        headers: OutputHeaders = None,
     ) -> None:
         """Send now; the record's task awaits the delivery before its ack (outside one, here)."""
         output = Output(kind, topic, key, value, headers)

@@ -31,6 +31,7 @@ from processors.results import HandOver, SyncResult, duplicate, skipped
 from processors.sync import process_event
 from processors.tenant import TenantContext
 from schemas.audit import AuditRecord, Reason, SourceRef
+from schemas.dead_letter import REDRIVEN_FROM, Failure, Headers, Stage
 from schemas.events import (
     ConversationEvent,
     InboundEvent,
@@ -76,10 +77,19 @@ class SourceRecord:
     offset: int
     key: bytes | None
     value: bytes | None
+    # The record's own headers: a dead letter keeps them (a parked record's are not kept).
+    headers: Headers = ()
 
     @property
     def ref(self) -> SourceRef:
         return SourceRef(topic=self.topic, partition=self.partition, offset=self.offset)
+
+    @property
+    def redriven(self) -> bool:
+        """Produced again from the DLQ by ``vitally-sync dlq redrive``: what it asks of
+        Vitally may have been done since it failed (its original replayed, another re-drive),
+        so it is looked up before any write, as a record that may have been applied is."""
+        return any(name == REDRIVEN_FROM for name, _ in self.headers)
 
     @classmethod
     def parked(cls, parked: ParkedEvent) -> SourceRecord:
@@ -123,7 +133,7 @@ class Outputs(Protocol):
 
     async def audit(self, record: AuditRecord) -> None: ...
 
-    async def dead_letter(self, source: SourceRecord, reason: str, detail: str) -> None: ...
+    async def dead_letter(self, source: SourceRecord, failure: Failure) -> None: ...
 
 
 def state_key(tenant_id: str, conversation_id: str) -> str:
@@ -139,6 +149,7 @@ class _Attempt:
     park: Reason | None = None
     verify: bool = False
     unsure_at: int | None = None  # ms; see ParkedEvent.unsure_at
+    error_class: str = ""  # of a failure: the exception's, for the dead letter
 
 
 class EventHandler:
@@ -220,7 +231,7 @@ class EventHandler:
             return [await self._emit(record, event, duplicate("already_synced", state), 1, 0)]
         # Asked before anything is decided: a record that is parked unattempted must keep it,
         # for it is resumed later by a retry record that is itself new.
-        maybe_applied = await self._maybe_applied(record)
+        maybe_applied = record.redriven or await self._maybe_applied(record)
         head = self._waiting.head(key, state) if state is not None else None
         for_create = head is not None and head.event.reason == FOR_CREATE
         if state is not None and head is not None and for_create and _creates(event):
@@ -381,8 +392,9 @@ class EventHandler:
                     decision = self._retry.decide(exc, attempt, may_wait=not self._stopping())
                     if isinstance(decision, GiveUp):
                         return _Attempt(
-                            _failure(exc), attempt, calls.value, decision.park, verify, unsure_at
-                        )
+                            _failure(exc), attempt, calls.value, decision.park, verify, unsure_at,
+                            _class_name(exc),
+                        )  # fmt: skip
                     delay = decision.delay
                     log.warning(
                         "vitally call failed, retrying",
@@ -406,7 +418,10 @@ class EventHandler:
                             park or "unthread_rejected",
                             detail=f"{exc.reason} {exc.method} {exc.path}",
                         )
-                        return _Attempt(failure, attempt, calls.value, park, verify, unsure_at)
+                        return _Attempt(
+                            failure, attempt, calls.value, park, verify, unsure_at,
+                            _class_name(exc),
+                        )  # fmt: skip
                     log.warning(
                         "unthread call failed, retrying",
                         extra={"reason": exc.reason, "attempt": attempt},
@@ -416,7 +431,7 @@ class EventHandler:
                 except Exception as exc:  # noqa: BLE001 - a bug must not lose the event: DLQ it
                     log.exception("processing failed", extra={"tenant": event.tenant_id})
                     failed = SyncResult("failed", "internal_error", detail=type(exc).__name__)
-                    return _Attempt(failed, attempt, calls.value)
+                    return _Attempt(failed, attempt, calls.value, error_class=_class_name(exc))
                 if result.outcome == "skipped" and result.reason in PEOPLE:
                     park = result.reason
                     return _Attempt(result, attempt, calls.value, park, verify, unsure_at)
@@ -450,7 +465,7 @@ class EventHandler:
             )  # fmt: skip
             overflow = self._park(key, event, state, parked, slot, for_create)
             if overflow is not None:
-                await self._outputs.dead_letter(record, "parked_overflow", overflow.detail or "")
+                await self._dead_letter(record, event.tenant_id, overflow, "park", attempts, first)
                 return [await self._emit(record, event, overflow, attempts, attempt.calls)]
             if head is not None and head.reason == attempt.park:
                 return []  # still blocked for the same reason: nothing new to report
@@ -458,7 +473,9 @@ class EventHandler:
             return [await self._emit(record, event, result, attempts, attempt.calls)]
         result = self._resolve(key, state, attempt, slot, record.offset)
         if result.outcome == "failed":
-            await self._outputs.dead_letter(record, result.reason or "failed", result.detail or "")
+            await self._dead_letter(
+                record, event.tenant_id, result, "sync", attempts, first, attempt.error_class
+            )
         return [await self._emit(record, event, result, attempts, attempt.calls)]
 
     def _park(
@@ -524,6 +541,9 @@ class EventHandler:
         base = result.state or rest
         if base is not None and rest is not None:
             base = base.keeping_waiting(rest)
+        if base is not None and result.outcome == "failed":
+            # Not applied, whatever is applied after it: a replay or a re-drive handles it again.
+            base = base.passed_over(offset)
         if base is not None and result.outcome == "synced":
             base = base.settled(offset)
         if base is not None and base.status == "pending" and base.queue.empty:
@@ -557,6 +577,19 @@ class EventHandler:
             self._write(key, state)
         return state
 
+    async def _dead_letter(
+        self, record: SourceRecord, tenant_id: str | None, result: SyncResult, stage: Stage,
+        attempts: int, first: int, error_class: str = "",
+    ) -> None:  # fmt: skip
+        await self._outputs.dead_letter(
+            record,
+            Failure(
+                reason=result.reason or "failed", detail=result.detail or "", stage=stage,
+                error_class=error_class, attempts=max(attempts, 1), first_attempt_at=first,
+                failed_at=epoch_ms(self._clock), tenant_id=tenant_id,
+            ),
+        )  # fmt: skip
+
     def _parse(self, record: SourceRecord) -> InboundEvent:
         return parse_event(record.key, record.value, max_bytes=self._max_event_bytes)
 
@@ -586,7 +619,14 @@ class EventHandler:
 
     async def _internal_error(self, record: SourceRecord, exc: Exception) -> AuditRecord:
         """The record is failed with what is surely serialisable: no field of the event."""
-        await self._outputs.dead_letter(record, "internal_error", type(exc).__name__)
+        now = self._now
+        await self._outputs.dead_letter(
+            record,
+            Failure(
+                reason="internal_error", detail=type(exc).__name__, stage="sync",
+                error_class=_class_name(exc), attempts=1, first_attempt_at=now, failed_at=now,
+            ),
+        )  # fmt: skip
         audit = AuditRecord(
             tenant_id=None, conversation_id=None, message_id=None, event=None, event_id=None,
             source=record.ref, outcome="failed", reason="internal_error",
@@ -613,7 +653,14 @@ class EventHandler:
         log.warning(
             "invalid record sent to the DLQ", extra={"kind": exc.kind, **record.ref.model_dump()}
         )
-        await self._outputs.dead_letter(record, exc.kind, exc.detail)
+        now = audit.processed_at
+        await self._outputs.dead_letter(
+            record,
+            Failure(
+                reason=exc.kind, detail=exc.detail, stage="parse", error_class=_class_name(exc),
+                attempts=1, first_attempt_at=now, failed_at=now, tenant_id=audit.tenant_id,
+            ),
+        )  # fmt: skip
         await self._outputs.audit(audit)
         return audit
 
@@ -674,6 +721,11 @@ def _failure(exc: VitallyError) -> SyncResult:
     rejected = isinstance(exc, VitallyRejected | VitallyNotFound)
     reason: Reason = "vitally_rejected" if rejected else "vitally_unavailable"
     return SyncResult("failed", reason, detail=f"{exc.reason} {exc.method} {exc.path}")
+
+
+def _class_name(exc: BaseException) -> str:
+    kind = type(exc)
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _str_or_none(value: object) -> str | None:

@@ -139,8 +139,9 @@ class Settings(ClientSettings):
     )
     store: str = Field(
         "memory://",
-        description="Faust's table store URL (`memory://` rebuilds the table from its "
-        "changelog at every start)",
+        description="Faust's table store URL: `memory://` rebuilds the tables from their "
+        "changelogs at every start; `rocksdb://` keeps them in `DATA_DIR` and reads only the "
+        "changelog written since (its driver is installed)",
     )
     data_dir: str = Field(
         default_factory=default_data_dir,
@@ -149,6 +150,26 @@ class Settings(ClientSettings):
         json_schema_extra={
             "shown_default": "`$XDG_STATE_HOME/vitally-sync`, else `~/.local/state/vitally-sync`"
         },
+    )
+    table_standby_replicas: int = Field(
+        default=0,
+        ge=0,
+        description="copies of other workers' table partitions each worker keeps up to date, "
+        "for a faster take-over when a worker is gone for good; each costs its partitions' "
+        "memory (or disk) and changelog reads. 0: a static member gets its own partitions "
+        "back, recovered from `DATA_DIR` (Faust's own default was 1)",
+    )
+    state_prune_after_days: float = Field(
+        default=30.0,
+        ge=0,
+        description="a finished conversation's entry (deleted or closed, nothing waiting) is "
+        "forgotten once untouched this long, and never before the input topic's `retention.ms` "
+        "+ `segment.ms` (streams/pruning.py); 0: never",
+    )
+    state_prune_interval_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="how often the table is scanned for finished conversations to prune",
     )
     # JSON lines when stdout is not a terminal (deploys), text on a terminal (streams/logs.py).
     log_format: LogFormat = Field(

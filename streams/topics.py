@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
@@ -38,6 +39,10 @@ class TopicLayout:
     # What Faust's own topics (the changelog) are created with: TOPIC_REPLICATION_FACTOR, or
     # the broker's default.replication.factor when that is -1 (unset).
     replication_factor: int = 1
+    # How long the input topic can still hold a record (streams/pruning.py): its retention.ms
+    # (None: forever, or unknown) and segment.ms.
+    input_retention_ms: int | None = None
+    input_segment_ms: int | None = None
 
 
 # The summary's latest value per key is all that is read: compacted, and segments rolled
@@ -62,9 +67,12 @@ def ensure_topics(settings: ClientSettings) -> TopicLayout:
     _create(admin, settings, settings.integrations_topic, 1, {"cleanup.policy": "compact"})
     _create(admin, settings, settings.audit_summary_topic, 1, SUMMARY_CONFIG)
     # Another worker may have created a topic between our look and our create.
+    retention, segment = _retention(admin, settings.input_topic)
     layout = TopicLayout(
         input_partitions=_settled_partitions(admin, settings.input_topic) or partitions,
         replication_factor=replication_factor(admin, settings.topic_replication_factor),
+        input_retention_ms=retention,
+        input_segment_ms=segment,
     )
     retry = _settled_partitions(admin, settings.retry_topic)
     if retry != layout.input_partitions:
@@ -99,6 +107,29 @@ def replication_factor(admin: AdminClient, configured: int) -> int:
             "set TOPIC_REPLICATION_FACTOR"
         ) from exc
     return int(entry.value) if entry is not None and entry.value else 1
+
+
+def _retention(admin: AdminClient, topic: str) -> tuple[int | None, int | None]:
+    """The topic's retention.ms (None: forever, or unreadable) and segment.ms."""
+    resource = ConfigResource(ResourceType.TOPIC, topic)
+    future = admin.describe_configs([resource], request_timeout=_TIMEOUT)[resource]
+    try:
+        entries = future.result(timeout=_TIMEOUT)
+    except KafkaException:
+        return None, None  # nothing can be pruned safely: the worker says so once running
+    retention = _config_int(entries.get("retention.ms"))
+    policy = getattr(entries.get("cleanup.policy"), "value", None) or "delete"
+    if retention is None or retention < 0 or "delete" not in policy:
+        return None, None  # kept forever (compaction alone keeps each key's last record)
+    return retention, _config_int(entries.get("segment.ms"))
+
+
+def _config_int(entry: Any) -> int | None:
+    value = getattr(entry, "value", None)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _settled_partitions(admin: AdminClient, topic: str) -> int | None:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from processors.tenant import TenantContext
 from schemas.audit import AuditRecord
+from schemas.dead_letter import Failure
 from schemas.integration import OnConversationDeleted, OnVitallyConversationMissing
 from schemas.kafka_limits import PRODUCER_MAX_REQUEST_BYTES, record_bytes
 from schemas.state import ConversationState
@@ -313,6 +314,9 @@ class InMemoryStates:
         self.data[key] = state
         self.writes.append((key, state))
 
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
+
 
 class InMemoryEntries:
     """The waiting table as a dict of raw values; every write's size is counted."""
@@ -335,8 +339,15 @@ class InMemoryEntries:
 @dataclass(frozen=True)
 class DeadLetter:
     source: SourceRecord
-    reason: str
-    detail: str
+    failure: Failure
+
+    @property
+    def reason(self) -> str:
+        return self.failure.reason
+
+    @property
+    def detail(self) -> str:
+        return self.failure.detail
 
 
 class RecordingOutputs:
@@ -355,8 +366,8 @@ class RecordingOutputs:
             raise ValueError(f"audit record of {record_bytes(key, value)} bytes")
         self.audits.append(record)
 
-    async def dead_letter(self, source: SourceRecord, reason: str, detail: str) -> None:
-        self.dead_letters.append(DeadLetter(source, reason, detail))
+    async def dead_letter(self, source: SourceRecord, failure: Failure) -> None:
+        self.dead_letters.append(DeadLetter(source, failure))
 
 
 class StaticTenants:

@@ -32,6 +32,8 @@ NOT_IMPORTED = {
     # aiokafka imports it itself (aiokafka.codec) when installed; the worker checks at start
     # that it is (integrations.kafka_config.missing_codecs).
     "cramjam": "aiokafka's snappy, lz4 and zstd codecs",
+    # Faust imports it for STORE=rocksdb:// (faust/stores/rocksdb.py).
+    "rocksdict": "Faust's rocksdb:// store driver",
 }
 
 

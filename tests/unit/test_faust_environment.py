@@ -23,7 +23,6 @@ HOSTILE = {
     "BROKER_URL": "kafka://elsewhere.invalid:9092",
     "BROKER_COMMIT_INTERVAL": "3600",
     "WEB_BIND": "127.0.0.1",
-    "TABLE_STANDBY_REPLICAS": "7",
     # A prefix would make Faust read EVIL_* instead.
     "APP_ENV_PREFIX": "EVIL",
     "EVIL_PRODUCER_ACKS": "0",
@@ -74,7 +73,8 @@ def test_the_named_hostile_values_change_nothing(monkeypatch: pytest.MonkeyPatch
     assert [str(url) for url in conf.broker] == ["kafka://127.0.0.1:19092"]
     assert conf.broker_commit_interval == 1.0
     assert conf.web_bind == "0.0.0.0"  # noqa: S104 - our WEB_HOST's default
-    assert conf.table_standby_replicas == 1  # Faust's default, not the environment's
+    # Ours (TABLE_STANDBY_REPLICAS is our setting, default 0), not Faust's own default of 1.
+    assert conf.table_standby_replicas == 0
 
 
 def test_every_faust_variable_set_to_garbage_changes_no_setting(

@@ -15,6 +15,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.audit import AuditRecord, SourceRef
+from schemas.dead_letter import Failure
+from schemas.kafka_limits import PRODUCER_MAX_REQUEST_BYTES
 from streams.delivery import Deliveries
 from streams.handler import SourceRecord
 from streams.metrics import Metrics, Readings
@@ -114,10 +116,21 @@ async def test_dead_letters_are_counted_by_reason_and_no_label_names_a_tenant() 
     deliveries = Deliveries(
         stopping=lambda: False, timeout_s=1.0, grace_s=0.0, on_failure=metrics.not_delivered
     )
-    outputs = KafkaOutputs(Topic(), dlq, metrics, deliveries, pipe.writer)  # type: ignore[arg-type]
+    outputs = KafkaOutputs(
+        Topic(),  # type: ignore[arg-type]
+        dlq,  # type: ignore[arg-type]
+        metrics,
+        deliveries,
+        pipe.writer,
+        max_record_bytes=PRODUCER_MAX_REQUEST_BYTES,
+    )
     source = SourceRecord("in", 0, 7, b"conv", b"{bad")
-    await outputs.dead_letter(source, "invalid_json", "not JSON")
-    await outputs.dead_letter(source, "invalid_json", "not JSON")
+    failure = Failure(
+        reason="invalid_json", detail="not JSON", stage="parse", error_class="",
+        attempts=1, first_attempt_at=0, failed_at=0,
+    )  # fmt: skip
+    await outputs.dead_letter(source, failure)
+    await outputs.dead_letter(source, failure)
     await outputs.audit(
         AuditRecord(
             tenant_id="T01ACME",

@@ -33,6 +33,7 @@ from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
 from processors.directory import CachedDirectory
 from schemas.audit import AuditRecord
+from schemas.kafka_limits import PRODUCER_MAX_REQUEST_BYTES
 from schemas.state import ConversationState
 from streams.agent import AgentConfig, SyncAgent
 from streams.app import _raw_topic, _register_agent
@@ -167,7 +168,7 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
     )
     handler = Handler(log)
     clock = FakeTime()
-    states = TableStates(table)
+    states = TableStates(table, clock)
     broker = Broker(app, monkeypatch)
     stopping = [False]
     deliveries = Deliveries(
@@ -181,6 +182,7 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
         Metrics(CollectorRegistry()),
         deliveries,
         summary,
+        max_record_bytes=PRODUCER_MAX_REQUEST_BYTES,
     )
     agent = SyncAgent(
         app,

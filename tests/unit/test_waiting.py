@@ -19,6 +19,7 @@ from schemas.state import (
 from streams.metrics import Metrics
 from streams.ports import TableEntries, TableStates
 from streams.waiting import WaitingEvents
+from tests.fakes import FakeTime
 from tests.unit.sync_world import CONV, TENANT, created, deleted, posted, updated
 from tests.unit.test_handler import CREATE, INPUT, KEY, Harness, outcome
 from vitally.errors import VitallyAuthError, VitallyServerError
@@ -201,7 +202,7 @@ def test_the_rebalance_scan_finds_waiting_conversations_new_and_old() -> None:
     table: dict[bytes, bytes] = {}
     waiting_table: dict[bytes, bytes] = {}
     entries = TableEntries(waiting_table)
-    states, waiting = TableStates(table), WaitingEvents(entries)
+    states, waiting = TableStates(table, FakeTime()), WaitingEvents(entries)
     event = ParkedEvent(
         topic=INPUT, partition=3, offset=7, key=CONV, value="{}",
         reason="vitally_unavailable", first_parked_at=0, next_attempt_at=5,
