@@ -37,7 +37,8 @@ SECURITY_HEADERS = {
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: with it, browsers send "Origin: null" on form posts.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 # The audit trail of (tenant, conversation): blocking, run in a thread.
