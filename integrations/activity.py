@@ -10,7 +10,6 @@ most 25 small counters per tenant, for at most :data:`MAX_TENANTS` tenants.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeGuard
 
+from integrations.audit_json import audit_fields
 from integrations.kafka_config import KafkaSettings
 from integrations.tail import tail_topic
 
@@ -62,19 +62,11 @@ class RecentActivity:
 
     def add(self, value: bytes | None) -> None:
         """Count one audit record; what is not one is skipped."""
-        try:
-            record = json.loads(value or b"")
-        except (ValueError, RecursionError):
+        read = audit_fields(value)
+        at = read[0].get("processedAt") if read else None
+        if read is None or not _ms(at):
             return
-        if not isinstance(record, dict):
-            return
-        tenant, outcome, at = (
-            record.get("tenantId"),
-            record.get("outcome"),
-            record.get("processedAt"),
-        )
-        if not (isinstance(tenant, str) and isinstance(outcome, str) and _ms(at)):
-            return
+        _, tenant, outcome = read
         activity = self._tenants.get(tenant)
         if activity is None:
             if len(self._tenants) >= MAX_TENANTS:

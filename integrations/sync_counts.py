@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
+from integrations.audit_json import audit_fields
 from integrations.kafka_config import KafkaSettings
 from integrations.tail import tail_topic
 from schemas.audit_reasons import ACTIONABLE_SKIPS, fix_for
@@ -152,15 +152,10 @@ class AuditCounts:
 
     def add(self, value: bytes | None) -> None:
         """Count one audit record; anything unreadable is skipped (the audit is not ours to fix)."""
-        try:
-            record = json.loads(value or b"")
-        except (ValueError, RecursionError):
+        read = audit_fields(value)
+        if read is None:
             return
-        if not isinstance(record, dict):
-            return
-        tenant, outcome = record.get("tenantId"), record.get("outcome")
-        if not isinstance(tenant, str) or not isinstance(outcome, str):
-            return
+        record, tenant, outcome = read
         counts = self._counts(tenant)
         if counts is None:
             return
