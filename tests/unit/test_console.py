@@ -241,3 +241,10 @@ async def test_disconnect_and_rotation_need_confirming(browser: Browser) -> None
     assert unticked.status == 422 and len(browser.published) == count
     ticked = await browser.post(rotate, {"apiKey": BASIC, "confirm": "yes"}, csrf_from=rotate)
     assert ticked.status == 303 and browser.published[-1].status == "connected"
+
+
+async def test_a_tenant_that_never_connected_is_a_page_not_json(browser: Browser) -> None:
+    await browser.sign_in()
+    status, html = await browser.page("/console/tenants/T-nobody")
+    assert status == 404 and "T-nobody has no Vitally integration" in html
+    assert "<h1>That did not work</h1>" in html

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -58,6 +58,7 @@ def environment() -> jinja2.Environment:
     # A path segment: a tenant id may hold '/', '?' or '#'.
     env.filters["segment"] = lambda value: quote(str(value), safe="")
     env.globals["hints"] = forms.CHECK_HINTS
+    env.filters["moment"] = _moment
     return env
 
 
@@ -128,7 +129,13 @@ class Console:
                 ):
                     text = "The form expired or came from elsewhere; reload the page and retry."
                     return self._secured(web.Response(status=403, text=text))
-            return self._secured(await handler(request, session))
+            try:
+                return self._secured(await handler(request, session))
+            except ApiError as exc:
+                # Not the guard's JSON: a person reads this one.
+                return self._secured(
+                    self._render("error.html", session, exc.status, message=exc.message)
+                )
 
         return page
 
@@ -230,7 +237,7 @@ class Console:
             except TopicUnreadable as exc:
                 error = str(exc)
         return self._render("trail.html", session, view=view, conversation=conversation,
-                            steps=steps, error=error, when=_when)  # fmt: skip
+                            steps=steps, error=error)  # fmt: skip
 
     # -- the connect form ---------------------------------------------------------------
 
@@ -302,12 +309,7 @@ class Console:
         return _back_to(view["tenantId"], "disconnected")
 
     async def _view(self, request: web.Request) -> dict[str, Any]:
-        try:
-            return (await self._api.get(request.match_info["tenant_id"])).body
-        except ApiError as exc:
-            if exc.status == 404:
-                raise web.HTTPNotFound(text=exc.message) from None
-            raise
+        return (await self._api.get(request.match_info["tenant_id"])).body
 
 
 def _attention(view: dict[str, Any], waiting: health.Waiting, failures: int) -> list[str]:
@@ -343,5 +345,16 @@ def _same_origin(request: web.Request) -> bool:
     return origin is None or urlsplit(origin).netloc == request.host
 
 
-def _when(ms: int | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ms / 1000)) if ms else "-"
+def _moment(value: str | int | None) -> str:
+    """An ISO time or epoch milliseconds, as people read it (UTC, to the second)."""
+    if value is None or value == "":
+        return "-"
+    try:
+        at = (
+            datetime.fromtimestamp(value / 1000, UTC)
+            if isinstance(value, int)
+            else datetime.fromisoformat(value).astimezone(UTC)
+        )
+    except (ValueError, OverflowError, OSError):
+        return str(value)
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC")
