@@ -169,3 +169,7 @@ def test_connect_wait_for_a_person_recheck_and_sync(
         shots.take(page, name)
     assert not [m for m in blocked if "Content Security Policy" in m], blocked
     context.close()
+    log = worker.log_path.read_text()
+    assert "console sign-in" in log  # the log is there, and says who signed in, not with what
+    for secret in (deployed.admin_token, ACME_TOKEN, basic(ACME_TOKEN), basic("not-the-key")):
+        assert secret not in log
