@@ -30,7 +30,7 @@ from ops.formats import (
 from ops.reader import TopicReader, TopicUnreadable
 from ops.settings import ReaderSettings
 from ops.timerange import TimeRange, parse_instant
-from ops.trail import conversation_trail, partitions_to_read
+from ops.trail import read_trail
 
 # What a command produces: its exit code and its output.
 Command = Callable[[TopicReader, argparse.Namespace, ReaderSettings], tuple[int, str]]
@@ -171,14 +171,12 @@ def _audit(reader: TopicReader, ns: argparse.Namespace, _: ReaderSettings) -> tu
 
 
 def _why(reader: TopicReader, ns: argparse.Namespace, env: ReaderSettings) -> tuple[int, str]:
-    input_partitions = reader.partition_count(ns.input_topic or env.input_topic)
-    partitions = partitions_to_read(ns.conversation, reader.topic_partitions(), input_partitions)
-    records = reader.read(partitions, ns.since)
-    steps = conversation_trail(
-        read_entries(records, key=ns.conversation.encode()),
+    steps, partitions = read_trail(
+        reader,
         tenant=ns.tenant,
         conversation=ns.conversation,
-        window=TimeRange(since=ns.since),
+        input_topic=ns.input_topic or env.input_topic,
+        since=ns.since,
     )
     where = f"partition {partitions[0]}" if partitions else "all partitions"
     if not steps:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ops.entries import ReadEntry
+from ops.entries import ReadEntry, read_entries
+from ops.reader import TopicReader
 from ops.timerange import TimeRange
 from schemas.audit_reasons import fix_for
 
@@ -65,6 +66,23 @@ class TrailStep:
     fix: str | None
     partition: int
     offset: int
+
+
+def read_trail(
+    reader: TopicReader, *, tenant: str, conversation: str, input_topic: str, since: int | None
+) -> tuple[list[TrailStep], list[int] | None]:
+    """The conversation's trail off the audit topic ``reader`` reads, and the partitions read
+    (None: all)."""
+    partitions = partitions_to_read(
+        conversation, reader.topic_partitions(), reader.partition_count(input_topic)
+    )
+    steps = conversation_trail(
+        read_entries(reader.read(partitions, since), key=conversation.encode()),
+        tenant=tenant,
+        conversation=conversation,
+        window=TimeRange(since=since),
+    )
+    return steps, partitions
 
 
 def conversation_trail(

@@ -122,6 +122,10 @@ def main() -> int:
         send(bootstrap, events)
         show_audit(bootstrap, len(events))
         show_vitally(sandbox_url)
+        step(
+            f"console: http://127.0.0.1:{args.web_port}/console/ (sign in with the "
+            "ADMIN_API_TOKEN: demo-admin-token unless you set one)"
+        )
         if not args.exit:
             step("running; Ctrl-C stops the worker, the sandbox and Kafka")
             signal.sigwait({signal.SIGINT, signal.SIGTERM})

@@ -3,7 +3,8 @@
 One aiohttp middleware on Faust's web server, so nothing can be added without it:
 
 * every request but ``GET`` of the probes and the metrics (``/ready``, ``/live``, ``/``,
-  ``/metrics``) needs ``Authorization: Bearer <ADMIN_API_TOKEN>``, compared in constant time;
+  ``/metrics``) and the console's pages (under ``/console``, behind its own sign-in and
+  session cookie) needs ``Authorization: Bearer <ADMIN_API_TOKEN>``, compared in constant time;
   that includes Faust's own ``/table`` and ``/router`` pages, which would otherwise show table
   data to anyone;
 * every failure is answered as JSON ``{"error": code, "message": ...}``: an
@@ -28,6 +29,8 @@ from integrations.api import ApiError
 log = logging.getLogger(__name__)
 
 OPEN_PATHS = frozenset({"/ready", "/live", "/", "/metrics"})
+# The console (streams/web/console) signs people in itself and checks its own session cookie.
+SESSION_PREFIX = "/console"
 _HTTP_CODES = {
     400: "bad_request",
     404: "not_found",
@@ -62,7 +65,9 @@ def guard(admin_token: str, open_paths: frozenset[str] = OPEN_PATHS) -> Middlewa
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         is_probe = request.method in ("GET", "HEAD") and request.path in open_paths
-        if not is_probe and not bearer_matches(request.headers.get("Authorization"), admin_token):
+        is_console = request.path.partition("/")[2].partition("/")[0] == SESSION_PREFIX[1:]
+        authorization = request.headers.get("Authorization")
+        if not (is_probe or is_console) and not bearer_matches(authorization, admin_token):
             return json_error(
                 401, "unauthorized", "Send the header Authorization: Bearer <ADMIN_API_TOKEN>."
             )

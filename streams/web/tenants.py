@@ -3,7 +3,8 @@
 ``register_tenant_api`` wires the pieces the endpoints need: a Vitally client for validation,
 a publisher that writes the integrations topic through Faust's producer and waits until Kafka
 has the record, the sync counts (read by the app), the view, and the guard middleware
-(:mod:`streams.web.guard`) in front of every page of the server.
+(:mod:`streams.web.guard`) in front of every page of the server, and the console's pages
+(:mod:`streams.web.console`) over the same API.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from schemas.integration import IntegrationRecord
 from streams.seam.app_state import on_signal
 from streams.seam.web import add_middleware
 from streams.settings import Settings
+from streams.web.console import register_console
 from streams.web.guard import guard, read_body
 from unthread.client import UnthreadClient
 from unthread.client import build_http_client as build_unthread_http_client
@@ -67,6 +69,7 @@ def register_tenant_api(
         admin_token=settings.admin_api_token.get_secret_value(),
         max_body=settings.max_request_bytes,
     )
+    register_console(app, settings, api=api, integrations=integrations)
     return api
 
 
