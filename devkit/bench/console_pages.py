@@ -3,8 +3,9 @@ tenants and many waiting conversations.
 
 In process, over loopback HTTP: Faust's aiohttp app (never started) with the tenant API and
 the console, an integration store holding ``--tenants`` connected tenants, and the audit
-counts and recent activity fed with ``--waiting`` parked records (a missing customer each,
-spread over the tenants) and ``--synced`` synced ones, as the audit topic would feed them.
+counts (last day and last sync included) fed with ``--waiting`` parked records (a missing
+customer each, spread over the tenants) and ``--synced`` synced ones, as a worker publishes
+them to the summary topic.
 Each page is fetched ``--repeat`` times with a signed-in session; the JSON ``GET`` of a tenant
 is timed alongside as the reference. No Kafka, no Vitally: nothing the pages call.
 """
@@ -25,7 +26,6 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 from faust.web.drivers.aiohttp import Web as AiohttpWeb
 
-from integrations.activity import RecentActivity
 from integrations.api import TenantApi
 from integrations.audit_summary import SummaryCounts, SummaryWriter
 from integrations.kafka_config import KafkaSettings
@@ -91,15 +91,12 @@ async def measure(args: argparse.Namespace) -> dict[str, list[float]]:
     summary.begin(range(8))
     for partition in range(8):
         summary.adopt(partition, {})
-    activity = RecentActivity(kafka=KAFKA, topic="audit")
     for n in range(args.waiting):
-        record = audit(tenants[n % len(tenants)], n, "parked", now_ms)
-        summary.add(json.loads(record))
-        activity.add(record)
+        summary.add(json.loads(audit(tenants[n % len(tenants)], n, "parked", now_ms)))
     for n in range(args.synced):
-        record = audit(tenants[n % len(tenants)], args.waiting + n, "synced", now_ms)
-        summary.add(json.loads(record))
-        activity.add(record)
+        summary.add(
+            json.loads(audit(tenants[n % len(tenants)], args.waiting + n, "synced", now_ms))
+        )
     await summary.publish()
 
     def no_trail(tenant: str, conversation: str) -> list[TrailStep]:
@@ -113,7 +110,7 @@ async def measure(args: argparse.Namespace) -> dict[str, list[float]]:
         )  # fmt: skip
         serve_tenant_api(app, api, admin_token=TOKEN, max_body=16384)
         signer = SessionSigner(TOKEN)
-        console = Console(api=api, integrations=store, activity=activity, signer=signer,
+        console = Console(api=api, integrations=store, counts=counts, signer=signer,
                           trail=no_trail, max_body=16384)  # fmt: skip
         add_routes(app, console.routes())
         web = app.web

@@ -18,7 +18,6 @@ from cryptography.fernet import Fernet
 from faust.web.drivers.aiohttp import Web as AiohttpWeb
 from vitally_sandbox import ManualClock, create_app
 
-from integrations.activity import RecentActivity
 from integrations.api import TenantApi
 from integrations.kafka_config import KafkaSettings
 from integrations.secrets import SecretBox
@@ -55,7 +54,6 @@ class Browser:
 
     client: TestClient[Any, Any]
     counts: SummaryPipe
-    activity: RecentActivity
     published: list[IntegrationRecord]
 
     async def sign_in(self) -> None:
@@ -85,7 +83,6 @@ async def browser() -> AsyncIterator[Browser]:
     store = IntegrationStore(kafka=KAFKA, topic="integrations", box=box, base_url_override=None)
     store.ready.set()
     counts = SummaryPipe()
-    activity = RecentActivity(kafka=KAFKA, topic="audit", clock=lambda: T0 / 1000 + 60)
     published: list[IntegrationRecord] = []
 
     async def publish(record: IntegrationRecord) -> None:
@@ -108,14 +105,14 @@ async def browser() -> AsyncIterator[Browser]:
         )  # fmt: skip
         serve_tenant_api(app, api, admin_token=TOKEN, max_body=4096)
         console = Console(
-            api=api, integrations=store, activity=activity, signer=SessionSigner(TOKEN),
+            api=api, integrations=store, counts=counts.reader, signer=SessionSigner(TOKEN),
             trail=trail, max_body=4096,
         )  # fmt: skip
         add_routes(app, console.routes())
         web = app.web
         assert isinstance(web, AiohttpWeb)
         async with TestClient(TestServer(web.web_app)) as client:
-            yield Browser(client, counts, activity, published)
+            yield Browser(client, counts, published)
 
 
 async def test_pages_need_a_session_and_the_sign_in_sets_a_strict_cookie(browser: Browser) -> None:
@@ -206,7 +203,6 @@ async def test_health_names_the_people_to_add_and_the_list_flags_them(browser: B
         audit_json(outcome="synced", conversation="c-2", offset=2),
     ):
         await browser.counts.add(record)
-        browser.activity.add(record)
     _, html = await browser.page("/console/tenants/T01ACME")
     assert "add jane@customer.example as a user" in html
     assert "customer_not_in_vitally" in html and "Re-check now" in html

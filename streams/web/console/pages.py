@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import jinja2
 from aiohttp import web
 
-from integrations.activity import RecentActivity
 from integrations.api import ApiError, TenantApi
+from integrations.audit_summary import SummaryCounts
 from integrations.store import IntegrationStore
 from ops.reader import TopicUnreadable
 from ops.trail import TrailStep
@@ -70,14 +70,14 @@ class Console:
         *,
         api: TenantApi,
         integrations: IntegrationStore,
-        activity: RecentActivity,
+        counts: SummaryCounts,
         signer: SessionSigner,
         trail: TrailSource,
         max_body: int,
     ) -> None:
         self._api = api
         self._integrations = integrations
-        self._activity = activity
+        self._counts = counts
         self._signer = signer
         self._trail_of = trail
         self._max_body = max_body
@@ -201,14 +201,13 @@ class Console:
             rows.append(
                 {
                     "view": view,
-                    "lastDay": self._activity.last_day(record.tenant_id),
-                    "lastSyncedAt": self._activity.last_synced_at(record.tenant_id),
+                    **self._counts.recent(record.tenant_id),
                     "waiting": waiting,
                     "attention": _attention(view, waiting, len(failures)),
                 }
             )
         return self._render("tenants.html", session, rows=rows,
-                            complete=self._activity.caught_up.is_set())  # fmt: skip
+                            complete=self._counts.caught_up.is_set())  # fmt: skip
 
     async def _health(self, request: web.Request, session: Session) -> web.StreamResponse:
         view = await self._view(request)
@@ -216,8 +215,7 @@ class Console:
         return self._render(
             "health.html", session, view=view, waiting=waiting,
             checklist=health.checklist(view, waiting.people),
-            lastDay=self._activity.last_day(view["tenantId"]),
-            lastSyncedAt=self._activity.last_synced_at(view["tenantId"]),
+            **self._counts.recent(view["tenantId"]),
             notice=request.query.get("done", ""),
         )  # fmt: skip
 
