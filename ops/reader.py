@@ -101,13 +101,18 @@ class TopicReader:
             raise TopicUnreadable(f"topic {self.topic} does not exist on {self._where}")
         return count
 
-    def read(self, partitions: Sequence[int] | None, since_ms: int | None) -> Iterator[RawRecord]:
-        """Records of `partitions` (None: all) from `since_ms` to the end they have now."""
+    def read(
+        self, partitions: Sequence[int] | None, since_ms: int | None, *, last: int | None = None
+    ) -> Iterator[RawRecord]:
+        """Records of `partitions` (None: all) from `since_ms` to the end they have now; with
+        `last`, at most the last that many offsets of each partition."""
         wanted = range(self.topic_partitions()) if partitions is None else partitions
         with _kafka_errors(f"reading {self.topic} failed"):
             marks = {p: self._watermarks(p) for p in wanted}
             ends = {p: high for p, (_low, high) in marks.items()}
             starts = self._starts(marks, since_ms)
+            if last is not None:
+                starts = {p: max(start, ends[p] - last) for p, start in starts.items()}
             todo = {p: ends[p] for p, start in starts.items() if start < ends[p]}
             if not todo:
                 return

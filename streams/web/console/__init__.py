@@ -20,6 +20,7 @@ from ops.reader import TopicReader
 from ops.trail import TrailStep, read_trail
 from streams.seam.web import add_routes
 from streams.settings import Settings
+from streams.web.console.dead_letters import DeadLetters
 from streams.web.console.pages import Console
 from streams.web.console.session import SessionSigner
 
@@ -38,6 +39,7 @@ def register_console(
         counts=counts,
         signer=SessionSigner(settings.admin_api_token.get_secret_value()),
         trail=partial(audit_trail, settings),
+        dead_letters=DeadLetters(settings, settings.dlq_topic),
         max_body=settings.max_request_bytes,
     )
     add_routes(app, console.routes())
