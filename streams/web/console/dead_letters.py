@@ -18,7 +18,7 @@ from ops.dlq import Letter, Redrive, Redriver, Selection, letters_at, select
 from ops.reader import TopicReader
 
 # Records read from the end of each DLQ partition to find a tenant's dead letters.
-TAIL = 1_000
+TAIL = 200
 # A tenant's newest dead letters shown (and re-driven at once, at most).
 SHOWN = 20
 TIMEOUT_S = 10.0
