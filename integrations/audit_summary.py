@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
 from integrations.kafka_config import KafkaSettings, aiokafka_config
-from integrations.sync_counts import MAX_TENANTS, Problem, TenantCounts, count_record
+from integrations.sync_counts import HOUR_MS, MAX_TENANTS, Problem, TenantCounts, count_record
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +42,37 @@ class _Camel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
-class TenantSummary(_Camel):
+class HourCounts(_Camel):
+    """One hour's records by outcome: ``hour`` is the hour's start (ms since the epoch)."""
+
+    hour: int
+    by_outcome: dict[str, int]
+
+
+class RecentSummary(_Camel):
+    """What the console's last day and last sync read of a summary: only these fields, so
+    reading them skips the failures and parked events."""
+
+    tenant_id: str
+    partition: int
+    # Added later, so absent from older values: the newest 25 hours' outcomes (at most 25
+    # entries, newest first), and the newest synced record's processedAt.
+    last_day_hours: list[HourCounts] = []
+    last_synced_at: int | None = None
+
+    def recent_counts(self, counts: TenantCounts) -> TenantCounts:
+        """``counts`` with this summary's hours and last sync added."""
+        for hour in self.last_day_hours:
+            counts.add_hour(hour.hour // HOUR_MS, Counter(hour.by_outcome))
+        if self.last_synced_at is not None:
+            counts.add_synced(self.last_synced_at)
+        return counts
+
+
+class TenantSummary(RecentSummary):
     """One tenant's counts for one input partition: the summary topic's value."""
 
     schema_version: int = 1
-    tenant_id: str
-    partition: int
     published_at: int
     by_outcome: dict[str, int]
     by_reason: dict[str, int]
@@ -67,6 +94,11 @@ class TenantSummary(_Camel):
             recent_failures=list(counts.recent_failures),
             parked=list(counts.parked.values()),
             parked_truncated=counts.parked_truncated,
+            last_day_hours=[
+                HourCounts(hour=hour * HOUR_MS, by_outcome=dict(by_outcome))
+                for hour, by_outcome in sorted(counts.hours.items(), reverse=True)
+            ],
+            last_synced_at=counts.last_synced_at,
         )  # fmt: skip
 
     def counts(self) -> TenantCounts:
@@ -76,11 +108,14 @@ class TenantSummary(_Camel):
         counts.recent_failures = list(self.recent_failures)
         counts.parked = {p.source: p for p in self.parked}
         counts.parked_truncated = self.parked_truncated
-        return counts
+        return self.recent_counts(counts)
 
     @property
     def key(self) -> bytes:
         return summary_key(self.tenant_id, self.partition)
+
+
+Summary = TypeVar("Summary", bound=RecentSummary)
 
 
 def summary_key(tenant_id: str, partition: int) -> bytes:
@@ -89,11 +124,15 @@ def summary_key(tenant_id: str, partition: int) -> bytes:
 
 class SummaryCounts:
     """The latest summary per tenant and partition, added up per tenant for the tenant API
-    and ``status`` (the same answers ``syncCounts``, ``recentFailures`` and ``parked``)."""
+    and ``status`` (the same answers ``syncCounts``, ``recentFailures`` and ``parked``), and
+    for the console (:meth:`recent`)."""
 
-    def __init__(self, *, kafka: KafkaSettings, topic: str) -> None:
+    def __init__(
+        self, *, kafka: KafkaSettings, topic: str, clock: Callable[[], float] = time.time
+    ) -> None:
         self._kafka = kafka
         self._topic = topic
+        self._clock = clock
         # Per tenant and partition, the latest value as published.
         self._latest: dict[str, dict[int, bytes]] = {}
         self._full_logged = False
@@ -125,15 +164,17 @@ class SummaryCounts:
         """Every tenant's latest counts for one input partition."""
         found = {}
         for tenant, parts in self._latest.items():
-            counts = _read(parts.get(partition), tenant, partition)
-            if counts is not None:
-                found[tenant] = counts
+            summary = _read(parts.get(partition), tenant, partition, TenantSummary)
+            if summary is not None:
+                found[tenant] = summary.counts()
         return found
 
     def _tenant(self, tenant_id: str) -> TenantCounts:
         parts = self._latest.get(tenant_id, {})
-        found = (_read(value, tenant_id, partition) for partition, value in parts.items())
-        return merged(counts for counts in found if counts is not None)
+        found = (
+            _read(value, tenant_id, partition, TenantSummary) for partition, value in parts.items()
+        )
+        return merged(summary.counts() for summary in found if summary is not None)
 
     def for_tenant(self, tenant_id: str) -> dict[str, Any]:
         view = self._tenant(tenant_id).view()
@@ -142,6 +183,16 @@ class SummaryCounts:
     def attention(self, tenant_id: str) -> dict[str, Any]:
         """``recentFailures`` and ``parked``: the tenant's records an operator acts on."""
         return self._tenant(tenant_id).attention()
+
+    def recent(self, tenant_id: str) -> dict[str, Any]:
+        """``lastDay`` (records by outcome over the last 24 whole hours and the current one)
+        and ``lastSyncedAt`` (ISO, or None): the console's tenant activity."""
+        total = TenantCounts()
+        for partition, value in self._latest.get(tenant_id, {}).items():
+            found = _read(value, tenant_id, partition, RecentSummary)
+            if found is not None:
+                found.recent_counts(total)
+        return total.recent(int(self._clock() * 1000))
 
     async def run(self) -> None:
         """Read the summary topic from the start, then keep following it."""
@@ -183,17 +234,20 @@ class SummaryCounts:
         return all(self._position.get(tp, -1) >= offset for tp, offset in end.items())
 
 
-def _read(value: bytes | None, tenant_id: str, partition: int) -> TenantCounts | None:
-    """A summary's counts; None when there is none, or it is unreadable or not the key's."""
+def _read(
+    value: bytes | None, tenant_id: str, partition: int, model: type[Summary]
+) -> Summary | None:
+    """A summary read as ``model``; None when there is none, or it is unreadable or not the
+    key's."""
     if value is None:
         return None
     try:
-        summary = TenantSummary.model_validate_json(value)
+        summary = model.model_validate_json(value)
     except ValidationError:
         return None
     if (summary.tenant_id, summary.partition) != (tenant_id, partition):
         return None
-    return summary.counts()
+    return summary
 
 
 def merged(parts: Iterable[TenantCounts]) -> TenantCounts:
@@ -208,6 +262,10 @@ def merged(parts: Iterable[TenantCounts]) -> TenantCounts:
             total.note(failure)
         total.parked.update(part.parked)
         total.parked_truncated |= part.parked_truncated
+        for hour, by_outcome in part.hours.items():
+            total.add_hour(hour, by_outcome)
+        if part.last_synced_at is not None:
+            total.add_synced(part.last_synced_at)
     return total
 
 

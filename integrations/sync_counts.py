@@ -12,8 +12,12 @@ its most recent failures (``failed``, and the skips an operator can act on,
 ``duplicate/already_parked`` is a redelivery while it waits, not its end). Only ids, codes and
 times are kept, as in the audit record itself: never message text or secrets.
 
-Memory: per tenant and input partition at most :data:`RECENT_FAILURES` failures and
-:data:`PARKED_TRACKED` parked events (a few hundred bytes each), for at most
+For the console's "last day", the counts by outcome are also kept per hour (by
+``processedAt``) for the newest :data:`DAY_HOURS` + 1 hours seen, with the time of the newest
+``synced`` record: "the last day" is the last 24 whole hours plus the current one.
+
+Memory: per tenant and input partition at most :data:`RECENT_FAILURES` failures,
+:data:`PARKED_TRACKED` parked events (a few hundred bytes each) and 25 hourly counters, for at most
 :data:`MAX_TENANTS` tenants. Parked records come only from connected tenants, so made-up
 tenant ids add at most their failures.
 """
@@ -38,6 +42,9 @@ PARKED_SHOWN = 100
 PARKED_TRACKED = 1_000
 # `detail` is short by design (the DLQ's x-error-detail is at most 500); kept shorter here.
 DETAIL_CHARS = 300
+HOUR_MS = 3_600_000
+# The last day: this many whole hours before the current one (kept: DAY_HOURS + 1 buckets).
+DAY_HOURS = 24
 
 Source = tuple[str, int, int]
 
@@ -83,6 +90,9 @@ class TenantCounts:
     parked: dict[Source, Problem] = field(default_factory=dict)
     # More events were parked at once than tracked: `parked` is then a part of them.
     parked_truncated: bool = False
+    # By hour (processedAt // HOUR_MS), the outcomes of the newest DAY_HOURS + 1 hours seen.
+    hours: dict[int, Counter[str]] = field(default_factory=dict)
+    last_synced_at: int | None = None
 
     def add(self, outcome: str, reason: str | None, processed_at: int | None) -> None:
         self.by_outcome[outcome] += 1
@@ -90,6 +100,32 @@ class TenantCounts:
             self.by_reason[reason] += 1
         if processed_at is not None:
             self.add_since(processed_at)
+            self.add_hour(processed_at // HOUR_MS, Counter({outcome: 1}))
+            if outcome == "synced":
+                self.add_synced(processed_at)
+
+    def add_hour(self, hour: int, counts: Counter[str]) -> None:
+        """Count ``counts`` in ``hour``; hours more than a day before the newest are dropped."""
+        newest = max(self.hours, default=hour)
+        if hour < newest - DAY_HOURS:
+            return
+        self.hours.setdefault(hour, Counter()).update(counts)
+        for old in [h for h in self.hours if h < max(newest, hour) - DAY_HOURS]:
+            del self.hours[old]
+
+    def add_synced(self, processed_at: int) -> None:
+        if self.last_synced_at is None or self.last_synced_at < processed_at:
+            self.last_synced_at = processed_at
+
+    def recent(self, now_ms: int) -> dict[str, Any]:
+        """``lastDay``: records by outcome over the last 24 whole hours and the current one;
+        ``lastSyncedAt``: the newest synced record's time."""
+        since = now_ms // HOUR_MS - DAY_HOURS
+        last_day: Counter[str] = Counter()
+        for hour, counts in self.hours.items():
+            if hour >= since:
+                last_day.update(counts)
+        return {"lastDay": dict(last_day), "lastSyncedAt": _iso(self.last_synced_at)}
 
     def add_since(self, processed_at: int) -> None:
         if self.first_processed_at is None or processed_at < self.first_processed_at:

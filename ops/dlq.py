@@ -46,6 +46,11 @@ class Letter:
         return self.letter.failed_at if self.letter.failed_at is not None else self.kafka_timestamp
 
     @property
+    def place(self) -> str:
+        """Where it is in the DLQ, as ``partition/offset``."""
+        return f"{self.partition}/{self.offset}"
+
+    @property
     def tenant_id(self) -> str | None:
         """The header, else (dead letters of the first version) the envelope's tenantId."""
         if self.letter.tenant_id is not None or self.letter.truncated:
@@ -89,9 +94,23 @@ def read_letters(records: Iterable[RawRecord]) -> Iterator[Letter]:
         yield Letter(letter, record.partition, record.offset, record.timestamp)
 
 
-def select(reader: TopicReader, selection: Selection, since: int | None) -> list[Letter]:
+def select(
+    reader: TopicReader, selection: Selection, since: int | None, *, last: int | None = None
+) -> list[Letter]:
+    """The chosen dead letters from ``since`` on (and among the ``last`` of each partition)."""
     partitions = [selection.partition] if selection.partition is not None else None
-    return [found for found in read_letters(reader.read(partitions, since)) if found in selection]
+    records = reader.read(partitions, since, last=last)
+    return [found for found in read_letters(records) if found in selection]
+
+
+def letters_at(reader: TopicReader, places: Iterable[tuple[int, int]]) -> list[Letter]:
+    """The dead letters at these (partition, offset) places; a place that holds none (gone
+    with retention, or never one) is left out."""
+    count = reader.topic_partitions()
+    records = (
+        reader.record_at(partition, offset) for partition, offset in places if partition < count
+    )
+    return list(read_letters(record for record in records if record is not None))
 
 
 @dataclass(frozen=True)

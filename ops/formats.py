@@ -84,7 +84,12 @@ def render_letter(found: Letter, fmt: Format) -> str:
 def render_redrives(plans: Sequence[Redrive], sent: dict[int, int] | None, fmt: Format) -> str:
     """``dlq redrive``: what goes where (``sent``: the offset each got, by plan index)."""
     rows = [
-        (*_letter_row(p.source)[:1], *_letter_row(p.source)[2:5], _target(p, i, sent), _note(p))
+        (
+            *_letter_row(p.source)[:1],
+            *_letter_row(p.source)[2:5],
+            redrive_target(p, i, sent),
+            redrive_note(p),
+        )
         for i, p in enumerate(plans)
     ]
     if fmt == "json":
@@ -104,7 +109,7 @@ def render_redrives(plans: Sequence[Redrive], sent: dict[int, int] | None, fmt: 
 def _letter_row(found: Letter) -> tuple[object, ...]:
     letter, origin = found.letter, found.letter.origin
     return (
-        f"{found.partition}/{found.offset}",
+        found.place,
         _maybe_iso(found.time),
         letter.reason,
         found.tenant_id,
@@ -135,14 +140,16 @@ def _letter_json(found: Letter) -> dict[str, Any]:
     }
 
 
-def _target(plan: Redrive, index: int, sent: dict[int, int] | None) -> str | None:
+def redrive_target(plan: Redrive, index: int, sent: dict[int, int] | None) -> str | None:
+    """Where a plan goes (topic/partition), and once sent the offset it got."""
     if plan.topic is None or plan.partition is None:
         return None
     where = f"{plan.topic}/{plan.partition}"
     return f"{where}/{sent[index]}" if sent is not None and index in sent else where
 
 
-def _note(plan: Redrive) -> str | None:
+def redrive_note(plan: Redrive) -> str | None:
+    """Why a plan cannot go, or what is worth knowing about where it goes."""
     if plan.problem is not None:
         return f"not re-driven: {plan.problem}"
     notes = []

@@ -101,13 +101,18 @@ class TopicReader:
             raise TopicUnreadable(f"topic {self.topic} does not exist on {self._where}")
         return count
 
-    def read(self, partitions: Sequence[int] | None, since_ms: int | None) -> Iterator[RawRecord]:
-        """Records of `partitions` (None: all) from `since_ms` to the end they have now."""
+    def read(
+        self, partitions: Sequence[int] | None, since_ms: int | None, *, last: int | None = None
+    ) -> Iterator[RawRecord]:
+        """Records of `partitions` (None: all) from `since_ms` to the end they have now; with
+        `last`, at most the last that many offsets of each partition."""
         wanted = range(self.topic_partitions()) if partitions is None else partitions
         with _kafka_errors(f"reading {self.topic} failed"):
             marks = {p: self._watermarks(p) for p in wanted}
             ends = {p: high for p, (_low, high) in marks.items()}
             starts = self._starts(marks, since_ms)
+            if last is not None:
+                starts = {p: max(start, ends[p] - last) for p, start in starts.items()}
             todo = {p: ends[p] for p, start in starts.items() if start < ends[p]}
             if not todo:
                 return
@@ -150,8 +155,11 @@ class TopicReader:
     ) -> Iterator[RawRecord]:
         deadline = monotonic() + self._timeout_s
         while todo:
+            # No more than the offsets left: the client returns as soon as it has that many
+            # (an end-of-partition event counts), instead of waiting out the timeout.
+            left = sum(end - positions[p] for p, end in todo.items())
             with _kafka_errors(f"reading {self.topic} failed"):
-                messages = self._consumer.consume(num_messages=500, timeout=0.5)
+                messages = self._consumer.consume(num_messages=max(1, min(500, left)), timeout=0.5)
             if not messages and monotonic() > deadline:
                 raise TopicUnreadable(
                     f"reading {self.topic} stalled: no records for {self._timeout_s:g}s "

@@ -69,7 +69,7 @@ def register_tenant_api(
         admin_token=settings.admin_api_token.get_secret_value(),
         max_body=settings.max_request_bytes,
     )
-    register_console(app, settings, api=api, integrations=integrations)
+    register_console(app, settings, api=api, integrations=integrations, counts=counts)
     return api
 
 

@@ -3,7 +3,9 @@ never one Playwright downloads), against a running worker, the broker and the Vi
 
 The walk a support-ops lead takes: sign in, connect with a wrong key and read the error beside
 the field, connect with the right one, watch a customer's reply wait with the email to add,
-add that person in the sandbox, press re-check, and see the message in Vitally. With
+add that person in the sandbox, press re-check, and see the message in Vitally; then a reply
+Vitally rejects shown among the tenant's dead letters, its re-drive as a dry run, then
+confirmed and synced. With
 ``CONSOLE_SCREENSHOTS=docs/console`` the pages are saved there (the README's pictures).
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -126,6 +129,14 @@ def test_connect_wait_for_a_person_recheck_and_sync(
     shots.take(page, "tenant-waiting")
     page.goto("/console/tenants")
     expect(page.get_by_text(f"add {NEWCOMER} as a user")).to_be_visible()
+    last_day = page.locator("td[data-label='Last day']")
+
+    def counted() -> bool | None:  # from the audit summary, published every few seconds
+        page.reload()
+        return "synced 1" in last_day.inner_text() or None
+
+    wait_for(counted, timeout=60, what="the last day's counts")
+    expect(page.locator("td[data-label='Last sync']")).not_to_have_text("never")
     shots.take(page, "tenants")
 
     # Add the person in Vitally, press re-check: the message reaches Vitally.
@@ -153,6 +164,42 @@ def test_connect_wait_for_a_person_recheck_and_sync(
     expect(page.get_by_text("synced").first).to_be_visible()
     expect(page.get_by_text("customer_not_in_vitally").first).to_be_visible()
     shots.take(page, "trail")
+
+    # A reply Vitally rejects goes to the DLQ: the tenant's page shows it, and its re-drive
+    # is a dry run first, then, confirmed, syncs it once.
+    sandbox.set_faults("acme", error_rate=1.0, error_status=422)
+    deployed.produce(
+        [reply(TENANT, "c-console", "rejected", sender="sam@vendor.example", support=True,
+               at=now + timedelta(seconds=2), message_id="m-rejected")]
+    )  # fmt: skip
+    [dead] = deployed.dlq(expected=1)
+    sandbox.set_faults("acme", error_rate=0.0)
+    page.goto("/console/tenants/T01CONSOLE")
+    letters = page.locator("ul.letters li")
+    expect(letters).to_have_count(1)
+    expect(letters.first).to_contain_text("vitally_rejected")
+    expect(letters.first).to_contain_text(f"DLQ {dead.partition}/{dead.offset}")
+    page.locator("#dead-letters").scroll_into_view_if_needed()
+    shots.take(page, "tenant-dead-letters")
+    letters.first.get_by_role("link", name="Re-drive: dry run").click()
+    expect(page.get_by_role("heading", name="Re-drive 1 dead letter: dry run")).to_be_visible()
+    expect(page.get_by_text("Nothing has been sent yet.")).to_be_visible()
+    source = (dict(dead.headers)["__connect.errors.partition"] or b"").decode()
+    expect(page.get_by_role("cell", name=f"{deployed.input_topic}/{source}")).to_be_visible()
+    shots.take(page, "redrive-dry-run")
+
+    def rejected_in_vitally() -> int:
+        return sum(m["externalId"] == "m-rejected"
+                   for c in sandbox.conversations("acme") for m in c["messages"])  # fmt: skip
+
+    time.sleep(1.0)  # the dry run sent nothing: the message is still not in Vitally
+    assert rejected_in_vitally() == 0
+    page.get_by_role("button", name="Re-drive now").click()
+    expect(page.get_by_text("Tick the confirmation to re-drive.")).to_be_visible()
+    page.get_by_label("Send 1 record back to be handled again").check()
+    page.get_by_role("button", name="Re-drive now").click()
+    expect(page.get_by_role("heading", name="Re-driven: 1 of 1")).to_be_visible()
+    wait_for(lambda: rejected_in_vitally() == 1 or None, timeout=60, what="the re-driven reply")
 
     page.goto("/console/tenants/T01CONSOLE/settings")
     shots.take(page, "settings")

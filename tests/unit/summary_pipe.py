@@ -5,6 +5,7 @@ publishing straight into a :class:`SummaryCounts`."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from integrations.audit_summary import SummaryCounts, SummaryWriter
@@ -15,10 +16,11 @@ PARTITIONS = range(8)
 
 
 class SummaryPipe:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = lambda: T0 / 1000 + 60) -> None:
         self.reader = SummaryCounts(
-            kafka=KafkaSettings(kafka_bootstrap_servers="unused:9092"), topic="summary"
-        )
+            kafka=KafkaSettings(kafka_bootstrap_servers="unused:9092"), topic="summary",
+            clock=clock,
+        )  # fmt: skip
         self.published: list[tuple[bytes, bytes]] = []
 
         async def publish(key: bytes, value: bytes) -> None:
@@ -37,6 +39,9 @@ class SummaryPipe:
 
     def for_tenant(self, tenant_id: str) -> dict[str, Any]:
         return self.reader.for_tenant(tenant_id)
+
+    def recent(self, tenant_id: str) -> dict[str, Any]:
+        return self.reader.recent(tenant_id)
 
     def attention(self, tenant_id: str) -> dict[str, Any]:
         return self.reader.attention(tenant_id)

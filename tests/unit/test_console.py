@@ -6,7 +6,7 @@ Chromium against a running worker."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,14 +18,18 @@ from cryptography.fernet import Fernet
 from faust.web.drivers.aiohttp import Web as AiohttpWeb
 from vitally_sandbox import ManualClock, create_app
 
-from integrations.activity import RecentActivity
 from integrations.api import TenantApi
 from integrations.kafka_config import KafkaSettings
 from integrations.secrets import SecretBox
 from integrations.store import IntegrationStore
+from ops.dlq import Letter, Redrive, read_letters
+from ops.reader import RawRecord, TopicUnreadable
 from ops.trail import TrailStep
+from schemas.dead_letter import Failure, Origin
 from schemas.integration import IntegrationRecord
+from streams.dead_letters import dead_letter_record
 from streams.seam.web import add_routes
+from streams.web.console.dead_letters import RedriveRun
 from streams.web.console.pages import Console
 from streams.web.console.session import COOKIE, SessionSigner
 from streams.web.tenants import serve_tenant_api
@@ -49,14 +53,48 @@ FORM = {
 }
 
 
+def dead_letter(tenant: str, conversation: str, offset: int) -> Letter:
+    failure = Failure("vitally_rejected", "Vitally said <b>400</b>", "sync", "VitallyRejected",
+                      3, T0, T0 + 5000, tenant)  # fmt: skip
+    record = dead_letter_record(conversation.encode(), b"{}", [], Origin("in", 2, 40 + offset),
+                                failure, max_bytes=1_000_000)  # fmt: skip
+    return next(read_letters([RawRecord(record.key, record.value, 1, offset, T0,
+                                        tuple(record.headers))]))  # fmt: skip
+
+
+class DeadLetterShelf:
+    """The DLQ as the console sees it, in memory: what Kafka would answer (the real reader and
+    Redriver run against a broker in tests/e2e/test_console_browser.py)."""
+
+    def __init__(self) -> None:
+        self.letters: list[Letter] = []
+        self.executed: list[list[tuple[int, int]]] = []
+        self.unreadable = False
+
+    def recent(self, tenant_id: str) -> list[Letter]:
+        if self.unreadable:
+            raise TopicUnreadable("cannot reach Kafka at unused:9092")
+        return [found for found in self.letters if found.tenant_id == tenant_id]
+
+    def redrive(
+        self, tenant_id: str, places: Sequence[tuple[int, int]], *, execute: bool
+    ) -> RedriveRun:
+        chosen = [f for f in self.recent(tenant_id) if (f.partition, f.offset) in places]
+        plans = [Redrive(f, "in", 2, f.letter.key, f.letter.value) for f in chosen]
+        if not execute:
+            return RedriveRun(plans, None)
+        self.executed.append(list(places))
+        return RedriveRun(plans, {i: 100 + i for i in range(len(plans))})
+
+
 @dataclass
 class Browser:
     """A client that keeps cookies, as a browser would."""
 
     client: TestClient[Any, Any]
     counts: SummaryPipe
-    activity: RecentActivity
     published: list[IntegrationRecord]
+    dlq: DeadLetterShelf
 
     async def sign_in(self) -> None:
         response = await self.client.post(
@@ -85,8 +123,8 @@ async def browser() -> AsyncIterator[Browser]:
     store = IntegrationStore(kafka=KAFKA, topic="integrations", box=box, base_url_override=None)
     store.ready.set()
     counts = SummaryPipe()
-    activity = RecentActivity(kafka=KAFKA, topic="audit", clock=lambda: T0 / 1000 + 60)
     published: list[IntegrationRecord] = []
+    dlq = DeadLetterShelf()
 
     async def publish(record: IntegrationRecord) -> None:
         published.append(record)
@@ -108,14 +146,14 @@ async def browser() -> AsyncIterator[Browser]:
         )  # fmt: skip
         serve_tenant_api(app, api, admin_token=TOKEN, max_body=4096)
         console = Console(
-            api=api, integrations=store, activity=activity, signer=SessionSigner(TOKEN),
-            trail=trail, max_body=4096,
+            api=api, integrations=store, counts=counts.reader, signer=SessionSigner(TOKEN),
+            trail=trail, dead_letters=dlq, max_body=4096,
         )  # fmt: skip
         add_routes(app, console.routes())
         web = app.web
         assert isinstance(web, AiohttpWeb)
         async with TestClient(TestServer(web.web_app)) as client:
-            yield Browser(client, counts, activity, published)
+            yield Browser(client, counts, published, dlq)
 
 
 async def test_pages_need_a_session_and_the_sign_in_sets_a_strict_cookie(browser: Browser) -> None:
@@ -206,7 +244,6 @@ async def test_health_names_the_people_to_add_and_the_list_flags_them(browser: B
         audit_json(outcome="synced", conversation="c-2", offset=2),
     ):
         await browser.counts.add(record)
-        browser.activity.add(record)
     _, html = await browser.page("/console/tenants/T01ACME")
     assert "add jane@customer.example as a user" in html
     assert "customer_not_in_vitally" in html and "Re-check now" in html
@@ -249,3 +286,50 @@ async def test_a_tenant_that_never_connected_is_a_page_not_json(browser: Browser
     status, html = await browser.page("/console/tenants/T-nobody")
     assert status == 404 and "T-nobody has no Vitally integration" in html
     assert "<h1>That did not work</h1>" in html
+
+
+async def test_health_shows_dead_letters_and_a_redrive_is_a_dry_run_until_confirmed(
+    browser: Browser,
+) -> None:
+    await browser.sign_in()
+    await browser.post("/console/connect", FORM, csrf_from="/console/connect")
+    _, empty = await browser.page("/console/tenants/T01ACME")
+    assert "No dead letters." in empty
+    browser.dlq.letters = [dead_letter("T01ACME", "c-<i>9</i>", 7), dead_letter("T02", "c-2", 8)]
+    _, html = await browser.page("/console/tenants/T01ACME")
+    assert "vitally_rejected" in html and "DLQ 1/7" in html and "from in/2/47" in html
+    assert "&lt;b&gt;400" in html and "<b>400" not in html and "c-&lt;i&gt;9" in html
+    assert "c-2" not in html and "Fix: " in html
+    assert 'href="/console/tenants/T01ACME/redrive?letters=1/7"' in html
+    status, plan = await browser.page("/console/tenants/T01ACME/redrive?letters=1/7")
+    assert status == 200 and "dry run" in plan and "Would go to" in plan and "in/2" in plan
+    assert browser.dlq.executed == []
+    # Not confirmed, or not this session's form: nothing is produced.
+    dry_run = "/console/tenants/T01ACME/redrive?letters=1/7"
+    unconfirmed = await browser.post(
+        "/console/tenants/T01ACME/redrive", {"letters": "1/7"}, csrf_from=dry_run
+    )
+    assert unconfirmed.status == 422 and "Tick the confirmation" in await unconfirmed.text()
+    forged = await browser.client.post(
+        "/console/tenants/T01ACME/redrive", data={"letters": "1/7", "confirm": "yes"}
+    )
+    assert forged.status == 403 and browser.dlq.executed == []
+    done = await browser.post(
+        "/console/tenants/T01ACME/redrive", {"letters": "1/7", "confirm": "yes"}, csrf_from=dry_run
+    )
+    text = await done.text()
+    assert done.status == 200 and "Re-driven: 1 of 1" in text and "in/2/100" in text
+    assert browser.dlq.executed == [[(1, 7)]]
+    # Another tenant's dead letter is not this tenant's to re-drive.
+    _, other = await browser.page("/console/tenants/T01ACME/redrive?letters=1/8")
+    assert "None of these is a dead letter of this tenant" in other
+    bad, _ = await browser.page("/console/tenants/T01ACME/redrive?letters=1/x")
+    assert bad == 400
+
+
+async def test_an_unreadable_dlq_is_said_on_the_page(browser: Browser) -> None:
+    await browser.sign_in()
+    await browser.post("/console/connect", FORM, csrf_from="/console/connect")
+    browser.dlq.unreadable = True
+    status, html = await browser.page("/console/tenants/T01ACME")
+    assert status == 200 and "The DLQ could not be read: cannot reach Kafka" in html

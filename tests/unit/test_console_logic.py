@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations.activity import HOUR_MS, RecentActivity
-from integrations.kafka_config import KafkaSettings
 from streams.web.console.health import checklist, missing_person, waiting
 from streams.web.console.session import LIFETIME_SECONDS, SessionSigner
-from tests.unit.ops_records import T0, audit_json
 
 TOKEN = "admin-token-0123456789abcdef"
 
@@ -77,18 +74,3 @@ def test_the_checklist_answers_from_the_tenants_data() -> None:
     assert "The customer submitter exists in Vitally as a user" not in failing
     off = checklist(view([], status="disconnected"), [])
     assert {c.verdict for c in off[1].checks} == {"unknown"}
-
-
-def test_activity_counts_the_last_day_and_the_last_sync() -> None:
-    now = {"t": (T0 + 30 * HOUR_MS) / 1000}
-    activity = RecentActivity(
-        kafka=KafkaSettings(kafka_bootstrap_servers="unused:9092"), topic="audit",
-        clock=lambda: now["t"],
-    )  # fmt: skip
-    activity.add(audit_json(outcome="synced", at=T0))  # 30 hours ago: not in the last day
-    activity.add(audit_json(outcome="synced", at=T0 + 29 * HOUR_MS, offset=1))
-    activity.add(audit_json(outcome="failed", reason="vitally_rejected", at=T0 + 30 * HOUR_MS))
-    activity.add(b"not json")
-    assert activity.last_day("T01ACME") == {"synced": 1, "failed": 1}
-    assert activity.last_synced_at("T01ACME") == "2025-11-26T15:00:00+00:00"
-    assert activity.last_day("T-other") == {} and activity.last_synced_at("T-other") is None

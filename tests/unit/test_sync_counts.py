@@ -254,3 +254,33 @@ async def test_counts_kafka_did_not_take_are_published_again_later() -> None:
     failing = False
     await writer.publish()
     assert published == [b"T01ACME/0", b"T01ACME/1"]
+
+
+async def test_the_last_day_and_last_sync_come_from_the_summaries_bounded() -> None:
+    hour = sync_counts.HOUR_MS
+    now = T0 + 30 * hour
+    found = SummaryPipe(clock=lambda: now / 1000)
+    await found.add(
+        at(0, outcome="synced", offset=1, at=now - 30 * hour),  # more than a day ago
+        at(0, outcome="synced", offset=2, at=now - 24 * hour),  # the oldest hour still in
+        at(1, outcome="failed", reason="vitally_rejected", offset=3, at=now),
+        at(1, outcome="synced", offset=4, at=now - hour),
+        at(2, tenant="T02OTHER", outcome="synced", offset=5, at=now),
+    )
+    assert found.recent(TENANT) == {
+        "lastDay": {"synced": 2, "failed": 1},
+        "lastSyncedAt": "2025-11-26T15:00:00+00:00",
+    }
+    assert found.recent("T-none") == {"lastDay": {}, "lastSyncedAt": None}
+    # The value stays bounded: a month of hourly records keeps the newest 25 hours.
+    await found.add(*(at(0, outcome="synced", offset=10 + h, at=now - h * hour)
+                      for h in range(24 * 30)))  # fmt: skip
+    value = json.loads(dict(found.published)[b"T01ACME/0"])
+    assert len(value["lastDayHours"]) == sync_counts.DAY_HOURS + 1
+    assert value["lastDayHours"][0] == {"hour": now // hour * hour, "byOutcome": {"synced": 1}}
+    assert value["lastSyncedAt"] == now
+    # A partition's new owner carries them on; a value written before them reads as none.
+    assert found.reader.of_partition(0)[TENANT].recent(now)["lastDay"] == {"synced": 26}
+    del value["lastDayHours"], value["lastSyncedAt"]
+    found.reader.add(b"T01ACME/0", json.dumps(value).encode())
+    assert found.recent(TENANT)["lastDay"] == {"synced": 1, "failed": 1}

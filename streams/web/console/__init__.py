@@ -13,28 +13,33 @@ from functools import partial
 
 import faust
 
-from integrations.activity import RecentActivity
 from integrations.api import TenantApi
+from integrations.audit_summary import SummaryCounts
 from integrations.store import IntegrationStore
 from ops.reader import TopicReader
 from ops.trail import TrailStep, read_trail
 from streams.seam.web import add_routes
 from streams.settings import Settings
+from streams.web.console.dead_letters import DeadLetters
 from streams.web.console.pages import Console
 from streams.web.console.session import SessionSigner
 
 
 def register_console(
-    app: faust.App, settings: Settings, *, api: TenantApi, integrations: IntegrationStore
+    app: faust.App,
+    settings: Settings,
+    *,
+    api: TenantApi,
+    integrations: IntegrationStore,
+    counts: SummaryCounts,
 ) -> None:
-    activity = RecentActivity(kafka=settings, topic=settings.audit_topic)
-    app.task(activity.run)
     console = Console(
         api=api,
         integrations=integrations,
-        activity=activity,
+        counts=counts,
         signer=SessionSigner(settings.admin_api_token.get_secret_value()),
         trail=partial(audit_trail, settings),
+        dead_letters=DeadLetters(settings, settings.dlq_topic),
         max_body=settings.max_request_bytes,
     )
     add_routes(app, console.routes())

@@ -18,12 +18,15 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import jinja2
 from aiohttp import web
 
-from integrations.activity import RecentActivity
 from integrations.api import ApiError, TenantApi
+from integrations.audit_summary import SummaryCounts
 from integrations.store import IntegrationStore
+from ops.formats import redrive_note, redrive_target
 from ops.reader import TopicUnreadable
 from ops.trail import TrailStep
+from schemas.audit_reasons import fix_for
 from streams.web.console import forms, health
+from streams.web.console.dead_letters import SHOWN, DeadLetterSource, RedriveRun
 from streams.web.console.session import COOKIE, LIFETIME_SECONDS, Session, SessionSigner
 from streams.web.guard import read_body
 
@@ -58,6 +61,7 @@ def environment() -> jinja2.Environment:
     # A path segment: a tenant id may hold '/', '?' or '#'.
     env.filters["segment"] = lambda value: quote(str(value), safe="")
     env.globals["hints"] = forms.CHECK_HINTS
+    env.globals["fix_for"] = fix_for
     env.filters["moment"] = _moment
     return env
 
@@ -70,16 +74,18 @@ class Console:
         *,
         api: TenantApi,
         integrations: IntegrationStore,
-        activity: RecentActivity,
+        counts: SummaryCounts,
         signer: SessionSigner,
         trail: TrailSource,
+        dead_letters: DeadLetterSource,
         max_body: int,
     ) -> None:
         self._api = api
         self._integrations = integrations
-        self._activity = activity
+        self._counts = counts
         self._signer = signer
         self._trail_of = trail
+        self._dead_letters = dead_letters
         self._max_body = max_body
         self._env = environment()
         self._static = {name: (HERE / "static" / name).read_bytes() for name in STATIC}
@@ -105,6 +111,8 @@ class Console:
             web.post(t + "/disconnect", self._signed_in(self._disconnect)),
             web.post(t + "/recheck", self._signed_in(self._recheck)),
             web.get(t + "/trail", self._signed_in(self._trail)),
+            web.get(t + "/redrive", self._signed_in(self._redrive_plan)),
+            web.post(t + "/redrive", self._signed_in(self._redrive)),
         ]
 
     # -- the frame: sessions, CSRF, headers ---------------------------------------------
@@ -201,14 +209,13 @@ class Console:
             rows.append(
                 {
                     "view": view,
-                    "lastDay": self._activity.last_day(record.tenant_id),
-                    "lastSyncedAt": self._activity.last_synced_at(record.tenant_id),
+                    **self._counts.recent(record.tenant_id),
                     "waiting": waiting,
                     "attention": _attention(view, waiting, len(failures)),
                 }
             )
         return self._render("tenants.html", session, rows=rows,
-                            complete=self._activity.caught_up.is_set())  # fmt: skip
+                            complete=self._counts.caught_up.is_set())  # fmt: skip
 
     async def _health(self, request: web.Request, session: Session) -> web.StreamResponse:
         view = await self._view(request)
@@ -216,10 +223,17 @@ class Console:
         return self._render(
             "health.html", session, view=view, waiting=waiting,
             checklist=health.checklist(view, waiting.people),
-            lastDay=self._activity.last_day(view["tenantId"]),
-            lastSyncedAt=self._activity.last_synced_at(view["tenantId"]),
+            **self._counts.recent(view["tenantId"]),
             notice=request.query.get("done", ""),
+            **await self._recent_letters(view["tenantId"]),
         )  # fmt: skip
+
+    async def _recent_letters(self, tenant_id: str) -> dict[str, Any]:
+        try:
+            letters = await asyncio.to_thread(self._dead_letters.recent, tenant_id)
+        except TopicUnreadable as exc:
+            return {"letters": [], "letters_error": str(exc)}
+        return {"letters": letters, "letters_error": ""}
 
     async def _recheck(self, request: web.Request, session: Session) -> web.StreamResponse:
         tenant_id = request.match_info["tenant_id"]
@@ -238,6 +252,50 @@ class Console:
                 error = str(exc)
         return self._render("trail.html", session, view=view, conversation=conversation,
                             steps=steps, error=error)  # fmt: skip
+
+    async def _redrive_plan(self, request: web.Request, session: Session) -> web.StreamResponse:
+        """The dry run: what a re-drive would send where; nothing is produced."""
+        return await self._run_redrive(request, session, request.query.get("letters", ""))
+
+    async def _redrive(self, request: web.Request, session: Session) -> web.StreamResponse:
+        form = await self._form(request)
+        confirmed = form.get("confirm") == "yes"
+        return await self._run_redrive(
+            request, session, form.get("letters", ""), execute=confirmed,
+            error="" if confirmed else "Tick the confirmation to re-drive.",
+        )  # fmt: skip
+
+    async def _run_redrive(
+        self,
+        request: web.Request,
+        session: Session,
+        chosen: str,
+        *,
+        execute: bool = False,
+        error: str = "",
+    ) -> web.StreamResponse:
+        view = await self._view(request)
+        places = _places(chosen)
+        if not places:
+            raise ApiError(400, "invalid_request", "Choose dead letters as partition/offset.")
+        run, failed = RedriveRun([], None), ""
+        try:
+            run = await asyncio.to_thread(
+                self._dead_letters.redrive, view["tenantId"], places, execute=execute
+            )
+        except TopicUnreadable as exc:
+            failed = str(exc)
+        rows = [
+            {"plan": plan, "to": redrive_target(plan, i, run.sent), "note": redrive_note(plan)}
+            for i, plan in enumerate(run.plans)
+        ]
+        return self._render(
+            "redrive.html", session, 422 if error else 200, view=view, rows=rows,
+            letters=",".join(f"{p}/{o}" for p, o in places), executed=run.sent is not None,
+            sent=len(run.sent or {}),
+            going=sum(1 for plan in run.plans if plan.problem is None),
+            error=error or failed,
+        )  # fmt: skip
 
     # -- the connect form ---------------------------------------------------------------
 
@@ -325,6 +383,17 @@ def _attention(view: dict[str, Any], waiting: health.Waiting, failures: int) -> 
     if failures:
         items.append(f"{failures} recent failures")
     return items
+
+
+def _places(chosen: str) -> list[tuple[int, int]]:
+    """Dead letters named as ``partition/offset``, comma-separated; [] when any is not one."""
+    places = []
+    for item in chosen.split(",")[:SHOWN]:
+        partition, _, offset = item.strip().partition("/")
+        if not all(part.isascii() and part.isdigit() for part in (partition, offset)):
+            return []
+        places.append((int(partition), int(offset)))
+    return places
 
 
 def _back_to(tenant_id: str, done: str) -> web.StreamResponse:
