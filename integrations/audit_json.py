@@ -1,6 +1,7 @@
-"""An audit record as the tailing readers (:mod:`integrations.sync_counts`,
-:mod:`integrations.activity`) take it off the topic: leniently, as a JSON object with a
-tenant and an outcome; anything else is skipped (the audit is not theirs to fix)."""
+"""An audit record as the tailing reader of recent activity (:mod:`integrations.activity`)
+takes it off the topic: leniently, as a JSON object with a tenant and an outcome; anything
+else is skipped (the audit is not its to fix). The sync counts are not read off the audit
+topic: the worker that writes a record counts it (:mod:`integrations.audit_summary`)."""
 
 from __future__ import annotations
 
