@@ -363,11 +363,6 @@ def _only_the_hostile_in_the_dlq(run: Scenario, hostile: list[Hostile]) -> None:
     assert all(w.process.poll() is None for w in run.crew.active)
 
 
-@pytest.mark.xfail(
-    run=False, strict=True,
-    reason="the DLQ copy of a record near 1 MiB does not fit a produce request until the DLQ "
-    "writer truncates it (issue 17 point 3, the DLQ record format's change); run it then",
-)  # fmt: skip
 def test_key_and_value_near_the_message_limit(
     fault_deployment: Deployment, sandbox: SandboxHandle
 ) -> None:
