@@ -158,29 +158,42 @@ def resolve_settings(
 ) -> SyncSettings:
     """The optional settings after a PUT that sent ``given`` (camelCase names; a name left
     out keeps the saved value, None restores the default), or :class:`ConnectError`."""
-    saved = SyncSettings(
-        previous.backfill_since if previous else None,
-        previous.on_conversation_deleted if previous else "keep",
-        previous.unthread_url_template if previous else None,
-        previous.on_vitally_conversation_missing if previous else "skip",
+    default = SyncSettings()
+    saved = (
+        SyncSettings(
+            previous.backfill_since,
+            previous.on_conversation_deleted,
+            previous.unthread_url_template,
+            previous.on_vitally_conversation_missing,
+        )
+        if previous
+        else default
     )
-    since = saved.backfill_since
-    if "backfillSince" in given:
-        raw = given["backfillSince"]
-        since = None if raw is None else normalise_backfill_since(raw)
-    policy = saved.on_conversation_deleted
-    if "onConversationDeleted" in given:
-        raw = given["onConversationDeleted"]
-        policy = "keep" if raw is None else normalise_on_conversation_deleted(raw)
-    template = saved.unthread_url_template
-    if "unthreadUrlTemplate" in given:
-        raw = given["unthreadUrlTemplate"]
-        template = None if raw is None else normalise_unthread_url_template(raw)
-    missing = saved.on_vitally_conversation_missing
-    if "onVitallyConversationMissing" in given:
-        raw = given["onVitallyConversationMissing"]
-        missing = "skip" if raw is None else normalise_on_vitally_conversation_missing(raw)
-    return SyncSettings(since, policy, template, missing)
+
+    def setting(name: str, kept: T, reset: T, normalise: Callable[[str], T]) -> T:
+        if name not in given:
+            return kept
+        raw = given[name]
+        return reset if raw is None else normalise(raw)
+
+    return SyncSettings(
+        setting(
+            "backfillSince", saved.backfill_since, default.backfill_since,
+            normalise_backfill_since,
+        ),
+        setting(
+            "onConversationDeleted", saved.on_conversation_deleted,
+            default.on_conversation_deleted, normalise_on_conversation_deleted,
+        ),
+        setting(
+            "unthreadUrlTemplate", saved.unthread_url_template, default.unthread_url_template,
+            normalise_unthread_url_template,
+        ),
+        setting(
+            "onVitallyConversationMissing", saved.on_vitally_conversation_missing,
+            default.on_vitally_conversation_missing, normalise_on_vitally_conversation_missing,
+        ),
+    )  # fmt: skip
 
 
 class UnthreadKeyProbe(Protocol):

@@ -64,7 +64,7 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
             ("skipped",),
             "The event waited `PARK_ATTENTION_WINDOW_SECONDS` (14 days) for its tenant to be "
             "reconnected; the integration still needed attention, so it is no longer waited for "
-            "(the metric `vitally_sync_needs_attention_expired` counts these).",
+            "(the metric `vitally_sync_needs_attention_expired_total` counts these).",
             "Reconnect the tenant with a valid key, then replay the input records of that time "
             "(README, Replaying): they are handled again, not answered as duplicates.",
         ),

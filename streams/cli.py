@@ -254,10 +254,17 @@ def _options(ns: argparse.Namespace) -> dict[str, str | None]:
     }
 
 
-def _recheck(settings: ClientSettings, ns: argparse.Namespace) -> int:
-    previous = read_records(settings, settings.integrations_topic).get(ns.tenant)
-    if previous is None:
+def _saved(settings: ClientSettings, tenant_id: str) -> IntegrationRecord | None:
+    """The tenant's current record; None, said on stderr, for a tenant that never connected."""
+    record = read_records(settings, settings.integrations_topic).get(tenant_id)
+    if record is None:
         print(json.dumps({"error": "not_connected", "message": "no such tenant"}), file=sys.stderr)
+    return record
+
+
+def _recheck(settings: ClientSettings, ns: argparse.Namespace) -> int:
+    previous = _saved(settings, ns.tenant)
+    if previous is None:
         return 2
     record = asyncio.run(request_recheck(previous, publish=_publisher(settings)))
     print(json.dumps(record.public_view()))
@@ -265,10 +272,8 @@ def _recheck(settings: ClientSettings, ns: argparse.Namespace) -> int:
 
 
 def _disconnect(settings: ClientSettings, ns: argparse.Namespace) -> int:
-    records = read_records(settings, settings.integrations_topic)
-    previous = records.get(ns.tenant)
+    previous = _saved(settings, ns.tenant)
     if previous is None:
-        print(json.dumps({"error": "not_connected", "message": "no such tenant"}), file=sys.stderr)
         return 2
     record = asyncio.run(disconnect_tenant(previous, publish=_publisher(settings)))
     print(json.dumps(record.public_view()))
@@ -276,9 +281,8 @@ def _disconnect(settings: ClientSettings, ns: argparse.Namespace) -> int:
 
 
 def _status(settings: ClientSettings, ns: argparse.Namespace) -> int:
-    record = read_records(settings, settings.integrations_topic).get(ns.tenant)
+    record = _saved(settings, ns.tenant)
     if record is None:
-        print(json.dumps({"error": "not_connected", "message": "no such tenant"}), file=sys.stderr)
         return 2
     # The same answer as GET .../integrations/vitally: the (compacted) audit summary, whole.
     counts = SummaryCounts(kafka=settings, topic=settings.audit_summary_topic)

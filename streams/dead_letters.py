@@ -22,21 +22,7 @@ from schemas.dead_letter import (
     Origin,
     failure_headers,
 )
-
-# A record batch's fixed header (Kafka's v2 format), and the most a lone record adds to its
-# fields (length, attributes, timestamp and offset deltas, as varints): what the producer
-# counts for one record in a batch of its own.
-BATCH_HEADER_BYTES = 61
-RECORD_OVERHEAD_BYTES = 21
-
-
-def produced_bytes(key: bytes | None, value: bytes | None, headers: Headers) -> int:
-    """The size the producer checks against its ``max.request.size`` for this record."""
-    size = BATCH_HEADER_BYTES + RECORD_OVERHEAD_BYTES
-    size += _field(key) + _field(value) + _varint(len(headers))
-    for name, data in headers:
-        size += _field(name.encode("utf-8")) + _field(data)
-    return size
+from schemas.kafka_limits import record_bytes
 
 
 @dataclass(frozen=True)
@@ -47,7 +33,7 @@ class DeadLetterRecord:
 
     @property
     def size(self) -> int:
-        return produced_bytes(self.key, self.value, self.headers)
+        return record_bytes(self.key, self.value, self.headers)
 
 
 def dead_letter_record(
@@ -70,11 +56,11 @@ def dead_letter_record(
         (ORIGINAL_VALUE_BYTES, str(len(value or b"")).encode()),
     ]
     headers = _headers(input_headers, ours, said)
-    if produced_bytes(key, b"", headers) > max_bytes:
+    if record_bytes(key, b"", headers) > max_bytes:
         headers = _headers((), ours, said)
-    if key is not None and produced_bytes(key, b"", headers) > max_bytes:
-        key = key[: _room(max_bytes - produced_bytes(b"", b"", headers))]
-    room = _room(max_bytes - produced_bytes(key, b"", headers))
+    if key is not None and record_bytes(key, b"", headers) > max_bytes:
+        key = key[: _room(max_bytes - record_bytes(b"", b"", headers))]
+    room = _room(max_bytes - record_bytes(key, b"", headers))
     return DeadLetterRecord(key, (value or b"")[:room], headers)
 
 
@@ -91,16 +77,3 @@ def _headers(
 def _room(free: int) -> int:
     # A field's length prefix grows with it (a varint, at most 5 bytes for these sizes).
     return max(0, free - 5)
-
-
-def _field(data: bytes | None) -> int:
-    return 1 if data is None else _varint(len(data)) + len(data)
-
-
-def _varint(value: int) -> int:
-    zigzag = (value << 1) ^ (value >> 63)
-    size = 1
-    while zigzag > 0x7F:
-        zigzag >>= 7
-        size += 1
-    return size

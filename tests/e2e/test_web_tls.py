@@ -1,5 +1,5 @@
 """The HTTP API over TLS: given WEB_SSL_CERT and WEB_SSL_KEY the worker's web server speaks
-TLS itself (a certificate made here); plain HTTP on that port gets no answer."""
+TLS itself (a certificate signed by a CA made here); plain HTTP on that port gets no answer."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fixtures.tls import self_signed
+from tests.fixtures.certificates import issue
 from tests.fixtures.worker import READY_TIMEOUT_S, Deployment
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
@@ -20,10 +20,15 @@ pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 def test_the_http_api_serves_tls_with_a_certificate_and_key(
     deployed: Deployment, tmp_path: Path
 ) -> None:
-    cert, key = self_signed(tmp_path)
+    ca = issue("vitally-sync test CA")
+    server = issue("127.0.0.1", ca)
+    cert, key, bundle = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    cert.write_text(server.cert_pem)
+    key.write_text(server.key_pem)
+    bundle.write_text(ca.cert_pem)
     worker = deployed.start_worker(wait=False, WEB_SSL_CERT=str(cert), WEB_SSL_KEY=str(key))
     https = worker.web_url.replace("http://", "https://")
-    trusted = ssl.create_default_context(cafile=str(cert))
+    trusted = ssl.create_default_context(cafile=str(bundle))
     with httpx.Client(base_url=https, verify=trusted, timeout=5) as client:
         ready = _ready(client, worker.process.poll)
         assert ready.json()["ready"] is True

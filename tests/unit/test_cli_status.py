@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -71,8 +71,11 @@ def test_status_shows_recent_failures_and_parked_events(
     )  # fmt: skip
 
 
-def test_status_of_an_unknown_tenant(
-    settings: Settings, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("command", [cli._status, cli._recheck, cli._disconnect])
+def test_status_recheck_and_disconnect_of_an_unknown_tenant(
+    command: Callable[[Settings, argparse.Namespace], int],
+    settings: Settings,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert cli._status(settings, argparse.Namespace(tenant="T404")) == 2
+    assert command(settings, argparse.Namespace(tenant="T404")) == 2
     assert json.loads(capsys.readouterr().err)["error"] == "not_connected"

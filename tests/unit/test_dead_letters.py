@@ -3,9 +3,6 @@ truncated copy that says so and where the original is; read back by ``vitally-sy
 
 from __future__ import annotations
 
-import pytest
-from aiokafka.record.default_records import DefaultRecordBatchBuilder
-
 from schemas.dead_letter import (
     CONNECT_ERROR_CLASS,
     CONNECT_STAGE,
@@ -15,7 +12,7 @@ from schemas.dead_letter import (
     Failure,
     Origin,
 )
-from streams.dead_letters import dead_letter_record, produced_bytes
+from streams.dead_letters import dead_letter_record
 
 LIMIT = 1_000_000
 ORIGIN = Origin("unthread.conversation-events", 5, 1234)
@@ -29,22 +26,6 @@ FAILURE = Failure(
     failed_at=1_700_000_001_000,
     tenant_id="T1",
 )
-
-
-@pytest.mark.parametrize(
-    ("key", "value", "headers"),
-    [
-        (None, None, []),
-        (b"c", b"{}", [("a", b"1")]),
-        (b"k" * 300, b"v" * 20_000, [("h" * 200, b"x" * 70_000), ("e", b"")]),
-        (b"k" * 520_000, b"v" * 480_000, []),
-    ],
-)
-def test_size_is_what_the_producer_counts(
-    key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
-) -> None:
-    expected = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers)
-    assert produced_bytes(key, value, headers) == expected
 
 
 def test_a_record_that_fits_goes_whole_with_its_headers_first() -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from pydantic import ValidationError
 
 from integrations.kafka_config import KafkaSettings, confluent_producer_config, missing_codecs
@@ -31,8 +32,24 @@ def test_max_event_bytes_leaves_room_for_a_copy_with_key_and_headers(
     assert f"{PRODUCER_MAX_REQUEST_BYTES}-byte request limit" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "headers"),
+    [
+        (None, None, []),
+        (b"c", b"{}", [("a", b"1")]),
+        (b"k" * 300, b"v" * 20_000, [("h" * 200, b"x" * 70_000), ("e", b"")]),
+        (b"k" * 520_000, b"v" * 480_000, []),
+    ],
+)
+def test_size_is_what_the_producer_counts(
+    key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+) -> None:
+    expected = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers)
+    assert record_bytes(key, value, headers) == expected
+
+
 def test_the_largest_event_copied_with_the_longest_key_and_headers_fits() -> None:
-    headers = {"x-error-detail": "é".encode() * 500, "x-source-topic": b"t" * 249}
+    headers = [("x-error-detail", "é".encode() * 500), ("x-source-topic", b"t" * 249)]
     size = record_bytes(b"k" * 1024, b"v" * largest_copyable_event(), headers)
     assert size <= PRODUCER_MAX_REQUEST_BYTES
 
