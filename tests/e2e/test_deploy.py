@@ -57,7 +57,6 @@ FAUST_HOSTILE = {
     "APP_DEBUG": "true",
     "BROKER_URL": "kafka://elsewhere.invalid:9092",
     "BROKER_COMMIT_INTERVAL": "-1",
-    "TABLE_STANDBY_REPLICAS": "-1",
     "APP_ENV_PREFIX": "EVIL",
     "EVIL_PRODUCER_ACKS": "0",
     "FAUST_DEBUG": "1",

@@ -140,6 +140,8 @@ def test_heroku_style_urls_and_pem_text_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ca, cert, key = (Path(path).read_text() for path in _ca(tmp_path))
+    # KAFKA_URL is read only when KAFKA_BOOTSTRAP_SERVERS is not set (a test run may set it).
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
     monkeypatch.setenv("KAFKA_URL", "kafka+ssl://b1.example:9096,kafka+ssl://b2.example:9096")
     monkeypatch.setenv("KAFKA_TRUSTED_CERT", ca)
     monkeypatch.setenv("KAFKA_CLIENT_CERT", cert)
