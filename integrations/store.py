@@ -240,4 +240,5 @@ class IntegrationStore:
             backfill_since=record.backfill_since,
             on_conversation_deleted=record.on_conversation_deleted,
             unthread=unthread,
+            import_since=record.import_since,
         )

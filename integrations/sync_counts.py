@@ -84,6 +84,8 @@ class TenantCounts:
 
     by_outcome: Counter[str] = field(default_factory=Counter)
     by_reason: Counter[str] = field(default_factory=Counter)
+    # Outcomes of the events made from Unthread's API, by origin (import, reconcile).
+    by_origin: dict[str, Counter[str]] = field(default_factory=dict)
     first_processed_at: int | None = None
     # Newest first, at most RECENT_FAILURES, one per source.
     recent_failures: list[Problem] = field(default_factory=list)
@@ -167,6 +169,9 @@ class AuditCounts:
         reason, at = _str(record.get("reason")), record.get("processedAt")
         processed_at = at if isinstance(at, int) and not isinstance(at, bool) else None
         counts.add(outcome, reason, processed_at)
+        origin = record.get("origin")
+        if origin in ("import", "reconcile"):
+            counts.by_origin.setdefault(origin, Counter())[outcome] += 1
         kept = shown(outcome, reason)
         if not kept and (not counts.parked or reason == "already_parked"):
             return  # most records: nothing to keep, no parked event they could end
@@ -192,7 +197,7 @@ class AuditCounts:
 
     def for_tenant(self, tenant_id: str) -> dict[str, Any]:
         counts = self._tenants.get(tenant_id) or TenantCounts()
-        return {
+        shown: dict[str, Any] = {
             "total": sum(counts.by_outcome.values()),
             "byOutcome": dict(counts.by_outcome),
             "byReason": dict(counts.by_reason),
@@ -201,6 +206,10 @@ class AuditCounts:
             # False while this worker is still reading the audit topic's history.
             "complete": self.caught_up.is_set(),
         }
+        if counts.by_origin:
+            # Only once the tenant has imported or reconciled: what those events came to.
+            shown["byOrigin"] = {origin: dict(c) for origin, c in counts.by_origin.items()}
+        return shown
 
     def attention(self, tenant_id: str) -> dict[str, Any]:
         """``recentFailures`` and ``parked``: the tenant's records an operator acts on."""

@@ -24,7 +24,10 @@ class TenantContext:
     # Conversations created on or after it (and before connected_at) are synced too.
     backfill_since: datetime | None = None
     on_conversation_deleted: OnConversationDeleted = "keep"
+    # Conversations created on or after it are imported from Unthread's API, so synced too.
+    import_since: datetime | None = None
 
     def backfills(self, created_at: datetime) -> bool:
         """Whether a conversation created then, before the connection, is synced anyway."""
-        return self.backfill_since is not None and created_at >= self.backfill_since
+        since = [s for s in (self.backfill_since, self.import_since) if s is not None]
+        return bool(since) and created_at >= min(since)

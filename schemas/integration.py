@@ -44,6 +44,14 @@ class IntegrationRecord(BaseModel):
     # encrypted like the Vitally key, and shown only by its fingerprint.
     unthread_api_key_encrypted: str | None = Field(default=None, repr=False)
     unthread_key_fingerprint: str | None = None
+    # Import on connect (needs the Unthread key): conversations created since then are read
+    # from Unthread's API and synced as events. A new value starts a new import generation;
+    # an operator can pause it or restart it (a new generation, from the start).
+    import_since: datetime | None = None
+    import_generation: int = Field(default=0, ge=0)
+    import_paused: bool = False
+    # Reconciliation against Unthread's API every so many seconds; 0 is off.
+    reconcile_interval_seconds: int = Field(default=0, ge=0)
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()
@@ -83,3 +91,6 @@ class ConnectRequest(BaseModel):
     backfill_since: str | None = Field(default=None, max_length=64)
     on_conversation_deleted: str | None = Field(default=None, max_length=16)
     unthread_api_key: str | None = Field(default=None, repr=False, max_length=1024)
+    # A date-time, a date, or a number of days back from now (a string or a number).
+    import_since: str | int | None = Field(default=None)
+    reconcile_interval_seconds: int | None = None

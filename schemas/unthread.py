@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from schemas.events import Conversation, Message, Person
+from schemas.timestamps import LenientTimestamp
 
 T = TypeVar("T")
 
@@ -87,5 +88,13 @@ class ListQuery(BaseModel):
         return self.model_copy(update={"cursor": cursor})
 
 
+class ThreadMessage(Message):
+    """A message as `POST /conversations/{id}/messages/list` answers it: a webhook message
+    plus the only signals of an edit or a deletion."""
+
+    updated_at: LenientTimestamp = None
+    deleted_at: LenientTimestamp = None
+
+
 ConversationPage = ListPage[Conversation]
-MessagePage = ListPage[Message]
+MessagePage = ListPage[ThreadMessage]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -19,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from apiclient.client import CallObserver, Observers
 from integrations.kafka_config import faust_credentials
 from integrations.secrets import SecretBox
+from integrations.source_walks import WalkStore
 from integrations.store import IntegrationStore
 from processors.clock import Clock, SystemClock
 from processors.conversation_index import ConversationIndex
@@ -27,6 +29,7 @@ from processors.protocols import Collaborators
 from processors.unthread_lookup import CachedUnthreadLookup
 from schemas.integration import IntegrationRecord
 from schemas.kafka_limits import PRODUCER_MAX_REQUEST_BYTES
+from schemas.source_walk import WalkProgress
 from streams.agent import AgentConfig, SyncAgent
 from streams.handler import EventHandler
 from streams.logs import logging_config
@@ -41,6 +44,7 @@ from streams.seam.membership import install as install_membership
 from streams.seam.stop import install as install_stop
 from streams.settings import Settings
 from streams.shutdown import ShutdownDeadline
+from streams.source_sync import SourceSync
 from streams.tenant_gate import TenantGate
 from streams.topics import TopicLayout
 from streams.vitally_health import VitallyHealth
@@ -139,12 +143,52 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
 
     _recover_tenants(app, health, agent)
     app.task(integrations.run)
+    walks = _source_sync(app, settings, partitions, integrations, unthread, stopping)
     _close_on_shutdown(app, agent, vitally, unthread)
 
     register_views(app, integrations=integrations, fenced=lambda: MEMBERSHIP.fenced_as)
     _watch_membership(app, settings)
-    register_tenant_api(app, settings, integrations=integrations)
+    register_tenant_api(app, settings, integrations=integrations, walks=walks)
     return app
+
+
+def _source_sync(
+    app: faust.App,
+    settings: Settings,
+    partitions: int,
+    integrations: IntegrationStore,
+    unthread: UnthreadClient,
+    stopping: Callable[[], bool],
+) -> WalkStore:
+    """Imports and reconciliation (streams/source_sync.py): their progress store, the task
+    that runs them, and the partition ownership that picks the one worker running each."""
+    walks = WalkStore(kafka=settings, topic=settings.source_walks_topic)
+    input_topic = _raw_topic(app, settings.input_topic, partitions=partitions)
+    progress_topic = _raw_topic(app, settings.source_walks_topic)
+
+    async def produce(key: bytes, value: bytes) -> None:
+        await (await input_topic.send(key=key, value=value))
+
+    async def publish(progress: WalkProgress) -> None:
+        key = WalkProgress.key(progress.tenant_id, progress.kind)
+        await (await progress_topic.send(key=key, value=progress.to_json(), partition=0))
+
+    sync = SourceSync(
+        integrations=integrations, walks=walks, unthread=unthread, produce=produce,
+        publish=publish, partitions=partitions, now=lambda: datetime.now(UTC), stopping=stopping,
+    )  # fmt: skip
+
+    async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
+        sync.owned |= {tp.partition for tp in assigned if tp.topic == settings.input_topic}
+
+    async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
+        sync.owned -= {tp.partition for tp in revoked if tp.topic == settings.input_topic}
+
+    on_signal(app.on_partitions_assigned, on_assigned)
+    on_signal(app.on_partitions_revoked, on_revoked)
+    app.task(walks.run)
+    app.task(sync.run)
+    return walks
 
 
 def _unthread_client(settings: Settings) -> UnthreadClient:

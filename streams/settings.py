@@ -45,6 +45,8 @@ class ClientSettings(KafkaSettings):
     audit_topic: str = "vitally-sync.audit"
     dlq_topic: str = "vitally-sync.dlq"
     integrations_topic: str = "vitally-sync.integrations"
+    # Ours, compacted: progress of each tenant's import and reconciliation (streams/source_sync.py).
+    source_walks_topic: str = "vitally-sync.source-walks"
     # Ours: records that wake parked conversations, co-partitioned with the input topic.
     retry_topic: str = "vitally-sync.retry"
     # Used only when the worker has to create the input topic; an existing one is taken as is.

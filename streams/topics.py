@@ -50,6 +50,7 @@ def ensure_topics(settings: ClientSettings) -> TopicLayout:
     # Retry records must land on their conversation's partition number: same count as input.
     _create(admin, settings, settings.retry_topic, partitions)
     _create(admin, settings, settings.integrations_topic, 1, {"cleanup.policy": "compact"})
+    _create(admin, settings, settings.source_walks_topic, 1, {"cleanup.policy": "compact"})
     # Another worker may have created a topic between our look and our create.
     layout = TopicLayout(
         input_partitions=_settled_partitions(admin, settings.input_topic) or partitions,

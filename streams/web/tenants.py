@@ -18,6 +18,7 @@ from faust.web import Request, Response, View
 from integrations.api import ApiResponse, SaveFailed, TenantApi
 from integrations.connect import Publish
 from integrations.secrets import SecretBox
+from integrations.source_walks import WalkStore
 from integrations.store import IntegrationStore
 from integrations.sync_counts import AuditCounts
 from schemas.integration import IntegrationRecord
@@ -39,7 +40,11 @@ SAVE_TIMEOUT_SECONDS = 30.0
 
 
 def register_tenant_api(
-    app: faust.App, settings: Settings, *, integrations: IntegrationStore
+    app: faust.App,
+    settings: Settings,
+    *,
+    integrations: IntegrationStore,
+    walks: WalkStore | None = None,
 ) -> TenantApi:
     counts = AuditCounts(kafka=settings, topic=settings.audit_topic)
     timeout = min(settings.http_timeout_seconds, PROBE_TIMEOUT_SECONDS)
@@ -54,6 +59,7 @@ def register_tenant_api(
         base_url_override=settings.vitally_base_url,
         unthread=unthread,
         unthread_base_url=settings.unthread_base_url,
+        walks=walks,
     )
 
     app.task(counts.run)

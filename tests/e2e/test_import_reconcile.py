@@ -1,0 +1,174 @@
+"""Import on connect and reconciliation, through Unthread's list API (the Unthread sandbox), the
+real broker and the Vitally sandbox.
+
+An import of 200 conversations survives its worker being killed midway (the next worker
+resumes from the saved progress) with nothing written twice; a message whose webhook the bus
+lost is brought in by reconciliation within one interval.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from demo.events import Record, envelope
+from unthread_sandbox.process import UnthreadSandboxHandle
+from unthread_sandbox.process import run_sandbox as run_unthread_sandbox
+
+from tests.fixtures.sandbox import SandboxHandle
+from tests.fixtures.worker import Deployment
+
+pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
+
+TENANT = "T01IMPORT"
+KEY = "import-unthread-key"
+IMPORTED = 200
+JANE = {"id": "u-jane", "name": "Jane Doe", "email": "jane@customer.example", "slackId": "U0JANE"}
+SAM = {"id": "u-sam", "name": "Sam Agent", "email": "sam@vendor.example", "slackId": "U0SAM"}
+
+
+@pytest.fixture(scope="module")
+def unthread() -> Iterator[UnthreadSandboxHandle]:
+    with run_unthread_sandbox() as handle:
+        yield handle
+
+
+def _org(sandbox: SandboxHandle) -> None:
+    sandbox.add_org(
+        "acme", tokens=["acme-secret-1"], rate_limit=20_000,
+        users=[{"email": JANE["email"], "name": JANE["name"]}],
+        admins=[{"email": SAM["email"], "name": SAM["name"], "licenseStatus": "active"},
+                {"email": "ops@vendor.example", "name": "Ops", "licenseStatus": "active"}],
+    )  # fmt: skip
+
+
+def _conversation(cid: str, at: datetime) -> dict[str, Any]:
+    ts = f"{at.timestamp():.6f}"
+    return {
+        "id": cid, "title": f"Ticket {cid}", "status": "open", "submitterUserId": JANE["id"],
+        "assignedToUserId": SAM["id"], "createdAt": at.isoformat(), "updatedAt": at.isoformat(),
+        "initialMessage": {"id": f"{cid}-m0", "ts": ts, "text": "It broke",
+                           "userId": JANE["slackId"], "timestamp": at.isoformat()},
+    }  # fmt: skip
+
+
+def _walk(deployed: Deployment, tenant: str = TENANT) -> dict[str, Any]:
+    return dict(json.loads(deployed.cli("import", "--tenant", tenant).stdout))
+
+
+def _wait(what: str, check: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.5)
+
+
+def _no_message_twice(stored: list[dict[str, Any]]) -> None:
+    conversations = Counter(c["externalId"] for c in stored)
+    assert max(conversations.values()) == 1, conversations.most_common(3)
+    for conversation in stored:
+        messages = Counter(m["externalId"] for m in conversation["messages"])
+        assert max(messages.values()) == 1, (conversation["externalId"], messages)
+
+
+def test_import_survives_a_killed_worker_and_writes_nothing_twice(
+    deployed: Deployment, sandbox: SandboxHandle, unthread: UnthreadSandboxHandle
+) -> None:
+    _org(sandbox)
+    start = datetime.now(UTC) - timedelta(days=20)
+    conversations = [_conversation(f"imp-{n:03d}", start + timedelta(minutes=n))
+                     for n in range(IMPORTED)]  # fmt: skip
+    # One older than importSince: not imported.
+    conversations.append(_conversation("too-old", start - timedelta(days=30)))
+    unthread.add_tenant(TENANT, keys=[KEY], users=[JANE, SAM], conversations=conversations)
+    for n in range(IMPORTED):
+        at = start + timedelta(minutes=n, seconds=30)
+        unthread.post_message(TENANT, f"imp-{n:03d}", id=f"imp-{n:03d}-m1",
+                              ts=f"{at.timestamp():.6f}", text="Any news?",
+                              userId=SAM["slackId"], sentByUserId=SAM["id"],
+                              timestamp=at.isoformat())  # fmt: skip
+    deployed.service_env["UNTHREAD_BASE_URL"] = unthread.api_url
+    connected = deployed.connect(
+        TENANT, "--unthread-api-key", KEY, "--import-since", "30", subdomain="acme",
+        api_key="acme-secret-1",
+    )  # fmt: skip
+    assert connected["importGeneration"] == 1 and connected["importSince"]
+    began = time.monotonic()
+    first = deployed.start_worker()
+    _wait("the import to get going", lambda: len(sandbox.conversations("acme")) >= 60, 120)
+    first.kill()
+    at_kill = len(sandbox.conversations("acme"))
+    # Its replacement takes over its static membership, so its partitions, at once.
+    deployed.start_worker(WORKER_ID="worker-0")
+
+    def finished() -> bool:
+        walk = _walk(deployed)["import"]
+        return bool(walk) and walk["state"] == "done"
+
+    _wait("the import to finish", finished, 240)
+    _wait("every conversation in Vitally", lambda: len(sandbox.conversations("acme")) >= IMPORTED,
+          120)  # fmt: skip
+    _wait("every message in Vitally",
+          lambda: sum(len(c["messages"]) for c in sandbox.conversations("acme")) >= 2 * IMPORTED,
+          120)  # fmt: skip
+    elapsed = time.monotonic() - began
+    walk = _walk(deployed)["import"]
+    stored = sandbox.conversations("acme")
+    assert len(stored) == IMPORTED and "too-old" not in {c["externalId"] for c in stored}
+    _no_message_twice(stored)
+    assert walk["listed"] == IMPORTED and walk["conversations"] >= IMPORTED
+    # The replacement resumed: far fewer than the whole import walked again.
+    assert walk["conversations"] < IMPORTED + at_kill, walk
+    status = deployed.status(TENANT)
+    by_origin = status["syncCounts"]["byOrigin"]["import"]
+    assert by_origin["synced"] >= 2 * IMPORTED and not by_origin.get("failed"), by_origin
+    print(f"import of {IMPORTED} conversations ({2 * IMPORTED} messages), worker killed at "
+          f"{at_kill}: {elapsed:.1f}s; walked {walk['conversations']} conversations, "
+          f"{walk['events']} events; audit by outcome {by_origin}")  # fmt: skip
+
+
+def test_reconciliation_brings_in_what_the_bus_lost(
+    deployed: Deployment, sandbox: SandboxHandle, unthread: UnthreadSandboxHandle
+) -> None:
+    _org(sandbox)
+    tenant = TENANT + "R"
+    unthread.add_tenant(tenant, keys=[KEY + "r"], users=[JANE, SAM])
+    deployed.service_env["UNTHREAD_BASE_URL"] = unthread.api_url
+    deployed.connect(
+        tenant, "--unthread-api-key", KEY + "r", "--reconcile-interval-seconds", "10",
+        subdomain="acme", api_key="acme-secret-1",
+    )  # fmt: skip
+    deployed.start_worker()
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    live = _conversation("rec-1", now)
+    unthread.add_conversation(tenant, **live)
+    data = {k: v for k, v in live.items() if k != "submitterUserId"}
+    record = Record.of("rec-1", envelope(tenant, "conversation_created", data, at=now))
+    produced = deployed.produce([record])
+    deployed.audit(expected=produced)
+    # A reply and a status change whose webhooks the bus lost: only Unthread knows them.
+    lost_at = datetime.now(UTC)
+    unthread.post_message(tenant, "rec-1", id="rec-1-lost", ts=f"{lost_at.timestamp():.6f}",
+                          text="Lost reply", userId=JANE["slackId"],
+                          timestamp=lost_at.isoformat())  # fmt: skip
+    began = time.monotonic()
+
+    def recovered() -> bool:
+        stored = sandbox.conversations("acme")
+        return any(m["externalId"] == "rec-1-lost" for c in stored for m in c["messages"])
+
+    _wait("reconciliation to bring the lost message", recovered, 10 + 20)
+    took = time.monotonic() - began
+    stored = sandbox.conversations("acme")
+    _no_message_twice(stored)
+    [conversation] = [c for c in stored if c["externalId"] == "rec-1"]
+    assert [m["externalId"] for m in conversation["messages"]] == ["rec-1-m0", "rec-1-lost"]
+    walk = _walk(deployed, tenant)["reconciliation"]
+    assert walk["conversations"] >= 1
+    print(f"lost message recovered {took:.1f}s after it was posted (interval 10 s)")
