@@ -12,7 +12,7 @@ import logging
 
 from integrations.kafka_config import KafkaSettings
 from integrations.tail import tail_topic
-from schemas.source_walk import WalkKind, WalkProgress
+from schemas.source_walk import WalkKind, WalkProgress, walk_views
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,7 @@ class WalkStore:
 
     def view(self, tenant_id: str) -> dict[str, object]:
         """What the tenant's GET shows: each walk's progress, or null."""
-        shown: dict[str, object] = {}
-        for kind, name in (("import", "import"), ("reconcile", "reconciliation")):
-            walk = self.get(tenant_id, kind)  # type: ignore[arg-type]
-            shown[name] = walk.view() if walk is not None else None
-        return shown
+        return walk_views(lambda kind: self.get(tenant_id, kind))
 
     async def run(self) -> None:
         await tail_topic(

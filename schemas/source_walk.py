@@ -7,6 +7,7 @@ the CLI. It holds ids, counts, times and an opaque cursor: never message text or
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
@@ -61,3 +62,15 @@ class WalkProgress(BaseModel):
 
     def view(self) -> dict[str, object]:
         return self.model_dump(mode="json", by_alias=True, exclude={"cursor", "tenant_id"})
+
+
+def walk_views(find: Callable[[WalkKind], WalkProgress | None]) -> dict[str, object]:
+    """A tenant's import and reconciliation as its GET and the CLI show them (null: none yet)."""
+    views: dict[str, object] = {}
+    for kind, name in _SHOWN:
+        walk = find(kind)
+        views[name] = walk.view() if walk is not None else None
+    return views
+
+
+_SHOWN: tuple[tuple[WalkKind, str], ...] = (("import", "import"), ("reconcile", "reconciliation"))

@@ -39,7 +39,7 @@ from integrations.validation import ConnectError
 from ops import cli as ops_cli
 from schemas.integration import IntegrationRecord
 from streams.commands.common import environment_epilog, guarded, read_secret
-from streams.commands.imports import add_import_arguments, run_import_command
+from streams.commands.imports import add_import_arguments, run_import_command, walk_views
 from streams.commands.replay import add_replay_parser
 from streams.commands.worker import run_worker
 from streams.settings import ClientSettings, Settings
@@ -295,7 +295,8 @@ def _status(settings: ClientSettings, ns: argparse.Namespace) -> int:
         counts.add(value)
     counts.caught_up.set()
     view = {**record.public_view(), "syncCounts": counts.for_tenant(ns.tenant)}
-    print(json.dumps({**view, **counts.attention(ns.tenant)}))
+    walks = walk_views(read_topic(settings, settings.source_walks_topic), ns.tenant)
+    print(json.dumps({**view, **counts.attention(ns.tenant), **walks}))
     return 0
 
 

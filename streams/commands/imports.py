@@ -13,12 +13,13 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from integrations.connect import ImportAction, control_import
 from integrations.topic import read_records, read_topic
 from schemas.integration import IntegrationRecord
-from schemas.source_walk import WalkProgress
+from schemas.source_walk import WalkKind, WalkProgress
+from schemas.source_walk import walk_views as views_of
 from streams.settings import ClientSettings
 
 WATCH_INTERVAL_S = 2.0
@@ -60,14 +61,12 @@ def run_import_command(
         walk = _progress(settings, ns.tenant, "import")
         current = walk if walk is not None and walk.generation == record.import_generation else None
         if not ns.watch:
-            reconcile = _progress(settings, ns.tenant, "reconcile")
             print(json.dumps({
                 "tenantId": ns.tenant,
                 "importSince": record.import_since.isoformat() if record.import_since else None,
                 "importGeneration": record.import_generation,
                 "importPaused": record.import_paused,
-                "import": current.view() if current else None,
-                "reconciliation": reconcile.view() if reconcile else None,
+                **walk_views(read_topic(settings, settings.source_walks_topic), ns.tenant),
             }))  # fmt: skip
             return 0
         print("\r" + progress_bar(current), end="", flush=True)
@@ -92,8 +91,22 @@ def progress_bar(walk: WalkProgress | None) -> str:
     )
 
 
-def _progress(settings: ClientSettings, tenant_id: str, kind: str) -> WalkProgress | None:
-    wanted = f"{kind}:{tenant_id}".encode()
+def walk_views(
+    records: Iterable[tuple[bytes | None, bytes | None]], tenant_id: str
+) -> dict[str, object]:
+    """The tenant's import and reconciliation as its GET shows them, from the source-walks
+    topic's `records`."""
+    latest: dict[bytes, bytes | None] = {key: value for key, value in records if key is not None}
+
+    def find(kind: WalkKind) -> WalkProgress | None:
+        value = latest.get(WalkProgress.key(tenant_id, kind))
+        return None if value is None else WalkProgress.from_json(value)
+
+    return views_of(find)
+
+
+def _progress(settings: ClientSettings, tenant_id: str, kind: WalkKind) -> WalkProgress | None:
+    wanted = WalkProgress.key(tenant_id, kind)
     found: WalkProgress | None = None
     for key, value in read_topic(settings, settings.source_walks_topic):
         if key == wanted:

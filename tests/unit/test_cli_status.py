@@ -39,8 +39,9 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
     topics = {"vitally-sync.integrations": {TENANT: RECORD}}
 
     def read_topic(bootstrap: str, topic: str) -> Iterator[tuple[bytes | None, bytes | None]]:
-        assert topic == "vitally-sync.audit"
-        yield from ((b"c-1", value) for value in AUDIT)
+        assert topic in ("vitally-sync.audit", "vitally-sync.source-walks")
+        if topic == "vitally-sync.audit":
+            yield from ((b"c-1", value) for value in AUDIT)
 
     monkeypatch.setattr(cli, "read_records", lambda bootstrap, topic: topics[topic])
     monkeypatch.setattr(cli, "read_topic", read_topic)
