@@ -29,6 +29,7 @@ from processors.protocols import Collaborators
 from processors.unthread_lookup import CachedUnthreadLookup
 from schemas.integration import IntegrationRecord
 from schemas.kafka_limits import PRODUCER_MAX_REQUEST_BYTES
+from schemas.partitioning import partition_for
 from schemas.source_walk import WalkProgress
 from streams.agent import AgentConfig, SyncAgent
 from streams.handler import EventHandler
@@ -167,7 +168,9 @@ def _source_sync(
     progress_topic = _raw_topic(app, settings.source_walks_topic)
 
     async def produce(key: bytes, value: bytes) -> None:
-        await (await input_topic.send(key=key, value=value))
+        # Where the conversation's webhook events are: its order and its table state.
+        partition = partition_for(key, partitions, settings.input_partitioner)
+        await (await input_topic.send(key=key, value=value, partition=partition))
 
     async def publish(progress: WalkProgress) -> None:
         key = WalkProgress.key(progress.tenant_id, progress.kind)

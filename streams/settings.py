@@ -19,6 +19,7 @@ from pydantic_settings import SettingsConfigDict
 
 from integrations.kafka_config import KafkaSettings
 from schemas.kafka_limits import PRODUCER_MAX_REQUEST_BYTES, largest_copyable_event
+from schemas.partitioning import Partitioner
 from streams.identity import default_worker_id
 from streams.logs import LogFormat
 
@@ -89,6 +90,9 @@ class Settings(ClientSettings):
     lookup_cache_max_entries: int = Field(default=100_000, ge=100)
     # Unthread messages are small; this bounds what one parked conversation can hold.
     max_event_bytes: int = Field(default=256_000, ge=1024)
+    # How the upstream producer partitions the input topic by key: events the worker makes
+    # from Unthread's API (import, reconcile) must reach their conversation's partition.
+    input_partitioner: Partitioner = "murmur2"
     commit_interval_seconds: float = Field(default=1.0, gt=0)
 
     http_max_connections: int = Field(default=100, ge=1)
