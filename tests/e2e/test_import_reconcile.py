@@ -136,18 +136,26 @@ def test_import_survives_a_killed_worker_and_writes_nothing_twice(
           f"{walk['events']} events; audit by outcome {by_origin}")  # fmt: skip
 
 
-def test_reconciliation_brings_in_what_the_bus_lost(
-    deployed: Deployment, sandbox: SandboxHandle, unthread: UnthreadSandboxHandle
-) -> None:
+def _reconciling(
+    deployed: Deployment, sandbox: SandboxHandle, unthread: UnthreadSandboxHandle, suffix: str
+) -> str:
+    """A tenant reconciling every 10 s, with no conversations yet, and a worker running."""
     _org(sandbox)
-    tenant = TENANT + "R"
-    unthread.add_tenant(tenant, keys=[KEY + "r"], users=[JANE, SAM])
+    tenant, key = TENANT + suffix, KEY + suffix
+    unthread.add_tenant(tenant, keys=[key], users=[JANE, SAM])
     deployed.service_env["UNTHREAD_BASE_URL"] = unthread.api_url
     deployed.connect(
-        tenant, "--unthread-api-key", KEY + "r", "--reconcile-interval-seconds", "10",
+        tenant, "--unthread-api-key", key, "--reconcile-interval-seconds", "10",
         subdomain="acme", api_key="acme-secret-1",
     )  # fmt: skip
     deployed.start_worker()
+    return tenant
+
+
+def test_reconciliation_brings_in_what_the_bus_lost(
+    deployed: Deployment, sandbox: SandboxHandle, unthread: UnthreadSandboxHandle
+) -> None:
+    tenant = _reconciling(deployed, sandbox, unthread, "R")
     now = datetime.now(UTC) + timedelta(seconds=1)
     live = _conversation("rec-1", now)
     unthread.add_conversation(tenant, **live)
@@ -186,15 +194,7 @@ def test_reconciliation_repairs_a_bus_that_loses_a_tenth_of_the_events(
 ) -> None:
     """The figures of a lossy bus: 10% of the webhook events dropped at random (a fixed
     seed); how long until Vitally holds every message, and what reconciling cost."""
-    _org(sandbox)
-    tenant = TENANT + "L"
-    unthread.add_tenant(tenant, keys=[KEY + "l"], users=[JANE, SAM])
-    deployed.service_env["UNTHREAD_BASE_URL"] = unthread.api_url
-    deployed.connect(
-        tenant, "--unthread-api-key", KEY + "l", "--reconcile-interval-seconds", "10",
-        subdomain="acme", api_key="acme-secret-1",
-    )  # fmt: skip
-    deployed.start_worker()
+    tenant = _reconciling(deployed, sandbox, unthread, "L")
     rng = random.Random(21)  # noqa: S311 - a reproducible sample, not a secret
     base = datetime.now(UTC) + timedelta(seconds=1)
     records: list[Record] = []
@@ -253,3 +253,73 @@ def test_reconciliation_repairs_a_bus_that_loses_a_tenth_of_the_events(
           f"(look-ups included), {vitally_calls} Vitally calls by reconciliation "
           f"({vitally_calls / max(len(walked), 1):.2f} per conversation); "
           f"{len(repaired)} events repaired")  # fmt: skip
+
+
+LIVE_RATE_PER_S = 5
+PHASE_S = 20
+
+
+def test_live_latency_while_another_tenant_imports(
+    deployed: Deployment, sandbox: SandboxHandle, unthread: UnthreadSandboxHandle
+) -> None:
+    """Live events of one tenant at a steady rate, first alone, then while another tenant
+    imports 200 conversations: the live latency (audit `processedAt` - `eventTimestamp`)
+    of each phase, p50 and p99."""
+    _org(sandbox)
+    sandbox.add_org(
+        "globex", tokens=["globex-secret-1"], rate_limit=20_000,
+        users=[{"email": JANE["email"], "name": JANE["name"]}],
+        admins=[{"email": SAM["email"], "name": SAM["name"], "licenseStatus": "active"},
+                {"email": "ops@vendor.example", "name": "Ops", "licenseStatus": "active"}],
+    )  # fmt: skip
+    live_tenant, importing = TENANT + "LIVE", TENANT + "IMP"
+    start = datetime.now(UTC) - timedelta(days=5)
+    unthread.add_tenant(
+        importing, keys=[KEY + "imp"], users=[JANE, SAM],
+        conversations=[_conversation(f"bg-{n:03d}", start + timedelta(minutes=n))
+                       for n in range(IMPORTED)],
+    )  # fmt: skip
+    deployed.service_env["UNTHREAD_BASE_URL"] = unthread.api_url
+    deployed.connect(live_tenant, subdomain="acme", api_key="acme-secret-1")
+    deployed.start_worker()
+
+    def live_phase(name: str) -> list[str]:
+        sent: list[str] = []
+        ends = time.monotonic() + PHASE_S
+        while time.monotonic() < ends:
+            at = datetime.now(UTC)
+            cid = f"{name}-{len(sent):03d}"
+            data = {k: v for k, v in _conversation(cid, at).items() if k != "submitterUserId"}
+            # Whole, as a full webhook carries it: the live tenant gives no Unthread key.
+            data["submitterUser"] = JANE
+            data["initialMessage"] = {**data["initialMessage"], "user": JANE}
+            event = envelope(live_tenant, "conversation_created", data, at=at)
+            deployed.produce([Record.of(cid, event)])
+            sent.append(cid)
+            time.sleep(1 / LIVE_RATE_PER_S)
+        return sent
+
+    alone = live_phase("alone")
+    deployed.connect(
+        importing, "--unthread-api-key", KEY + "imp", "--import-since", "30",
+        subdomain="globex", api_key="globex-secret-1",
+    )  # fmt: skip
+    during = live_phase("during")
+    expected = len(alone) + len(during)
+    audit = deployed.audit(expected=expected + IMPORTED, timeout=120)
+    live = {a["conversationId"]: a for a in audit if a["tenantId"] == live_tenant}
+    outcomes = Counter((live[c]["outcome"], live[c]["reason"]) for c in alone + during if c in live)
+    assert outcomes == {("synced", None): expected}, outcomes
+    imported = [a for a in audit if a["tenantId"] == importing and a["outcome"] == "synced"]
+
+    def percentiles(ids: list[str]) -> tuple[int, int]:
+        waits = sorted(live[c]["processedAt"] - live[c]["eventTimestamp"] for c in ids)
+        return waits[len(waits) // 2], waits[min(len(waits) - 1, int(len(waits) * 0.99))]
+
+    p50_alone, p99_alone = percentiles(alone)
+    p50_during, p99_during = percentiles(during)
+    assert p99_during < 30_000, (p50_during, p99_during)
+    print(f"live latency at up to {LIVE_RATE_PER_S}/s: alone p50 {p50_alone} ms p99 {p99_alone} ms "
+          f"({len(alone)} events); while another tenant imports ({len(imported)} of its "
+          f"conversations synced by the end): p50 {p50_during} ms p99 {p99_during} ms "
+          f"({len(during)} events)")  # fmt: skip
