@@ -18,10 +18,11 @@ import logging
 import zlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from integrations.source_walks import WalkStore
-from integrations.store import IntegrationStore
 from processors.source_walk import ConversationLister, Produce, SourceWalk
+from processors.tenant import TenantContext
 from schemas.integration import IntegrationRecord
 from schemas.source_walk import WalkKind, WalkProgress
 from unthread.target import UnthreadTarget
@@ -36,13 +37,25 @@ def owner_partition(tenant_id: str, partitions: int) -> int:
     return zlib.crc32(tenant_id.encode()) % partitions
 
 
+class Tenants(Protocol):
+    """The tenants as this worker knows them (integrations.store.IntegrationStore)."""
+
+    ready: asyncio.Event
+
+    def tenants(self) -> list[IntegrationRecord]: ...
+
+    def tenant(self, tenant_id: str) -> TenantContext | None: ...
+
+    def record(self, tenant_id: str) -> IntegrationRecord | None: ...
+
+
 class SourceSync:
     """Decides which walks this worker runs now, and runs them."""
 
     def __init__(
         self,
         *,
-        integrations: IntegrationStore,
+        integrations: Tenants,
         walks: WalkStore,
         unthread: ConversationLister,
         produce: Produce,

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from integrations.connect import control_import
 from integrations.validation import ConnectError, resolve_source_settings
 from schemas.integration import IntegrationRecord
 
@@ -73,3 +74,21 @@ def test_both_need_an_unthread_key_and_the_interval_is_bounded() -> None:
         {"reconcileIntervalSeconds": 60}, None, has_unthread_key=True, now=NOW
     )
     assert ok.reconcile_interval_seconds == 60
+
+
+async def test_pause_resume_restart_change_the_record() -> None:
+    written: list[IntegrationRecord] = []
+
+    async def publish(record: IntegrationRecord) -> None:
+        written.append(record)
+
+    record = saved(import_since=NOW - timedelta(days=3), import_generation=1)
+    paused = await control_import(record, "pause", publish=publish, now=NOW)
+    resumed = await control_import(paused, "resume", publish=publish, now=NOW)
+    restarted = await control_import(paused, "restart", publish=publish, now=NOW)
+    assert [(r.import_paused, r.import_generation) for r in written] == [
+        (True, 1), (False, 1), (False, 2)
+    ]  # fmt: skip
+    assert resumed.import_since == restarted.import_since == record.import_since
+    with pytest.raises(ValueError, match="no importSince"):
+        await control_import(saved(), "restart", publish=publish)
