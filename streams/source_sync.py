@@ -153,7 +153,9 @@ class SourceSync:
     ) -> None:
         def keep_going() -> bool:
             record = self._integrations.record(tenant_id)
-            paused = progress.kind == "import" and record is not None and record.import_paused
+            if record is None or record.status != "connected":
+                return False  # disconnected (or flagged) meanwhile: its events would be skipped
+            paused = progress.kind == "import" and record.import_paused
             return not (self._stopping() or paused or not self.owns(tenant_id))
 
         walk = SourceWalk(

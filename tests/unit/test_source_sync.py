@@ -146,3 +146,10 @@ async def test_reconciliation_runs_each_interval_from_the_watermark(
     # Only what changed since the watermark (and the watermark's own conversation again).
     second = {e.split(":")[1] for e in world.take()}
     assert second == {"c1", "c2"}
+
+
+async def test_a_disconnected_tenant_is_not_walked(world: World) -> None:
+    world.sync.owned = {owner_partition(TENANT, PARTITIONS)}
+    world.change(status="disconnected")
+    await world.sync.round()
+    assert world.take() == [] and world.walks.get(TENANT, "import") is None
