@@ -39,9 +39,9 @@ def unthread() -> Iterator[UnthreadSandboxHandle]:
         yield handle
 
 
-def _org(sandbox: SandboxHandle) -> None:
+def _org(sandbox: SandboxHandle, name: str = "acme") -> None:
     sandbox.add_org(
-        "acme", tokens=["acme-secret-1"], rate_limit=20_000,
+        name, tokens=[f"{name}-secret-1"], rate_limit=20_000,
         users=[{"email": JANE["email"], "name": JANE["name"]}],
         admins=[{"email": SAM["email"], "name": SAM["name"], "licenseStatus": "active"},
                 {"email": "ops@vendor.example", "name": "Ops", "licenseStatus": "active"}],
@@ -282,12 +282,7 @@ def test_live_latency_while_another_tenant_imports(
     imports 200 conversations: the live latency (audit `processedAt` - `eventTimestamp`)
     of each phase, p50 and p99."""
     _org(sandbox)
-    sandbox.add_org(
-        "globex", tokens=["globex-secret-1"], rate_limit=20_000,
-        users=[{"email": JANE["email"], "name": JANE["name"]}],
-        admins=[{"email": SAM["email"], "name": SAM["name"], "licenseStatus": "active"},
-                {"email": "ops@vendor.example", "name": "Ops", "licenseStatus": "active"}],
-    )  # fmt: skip
+    _org(sandbox, "globex")
     live_tenant, importing = TENANT + "LIVE", TENANT + "IMP"
     start = datetime.now(UTC) - timedelta(days=5)
     unthread.add_tenant(
