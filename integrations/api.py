@@ -58,6 +58,8 @@ _FIELD_CODES: dict[str, ConnectErrorCode] = {
     "onConversationDeleted": "invalid_on_conversation_deleted",
     "unthreadUrlTemplate": "invalid_unthread_url_template",
     "onVitallyConversationMissing": "invalid_on_vitally_conversation_missing",
+    "importSince": "invalid_import_since",
+    "reconcileIntervalSeconds": "invalid_reconcile_interval",
 }
 _OPTIONS = {
     "backfill_since": "backfillSince",
@@ -65,6 +67,8 @@ _OPTIONS = {
     "on_vitally_conversation_missing": "onVitallyConversationMissing",
     "unthread_api_key": "unthreadApiKey",
     "unthread_url_template": "unthreadUrlTemplate",
+    "import_since": "importSince",
+    "reconcile_interval_seconds": "reconcileIntervalSeconds",
 }
 _BODY_HINT = (
     'Send a JSON object: {"subdomain": "acme", "apiKey": "<Basic API key value>", '
@@ -115,6 +119,12 @@ class Counts(Protocol):
     def attention(self, tenant_id: str) -> dict[str, Any]: ...
 
 
+class Walks(Protocol):
+    """Imports and reconciliation (integrations.source_walks.WalkStore satisfies it)."""
+
+    def view(self, tenant_id: str) -> dict[str, object]: ...
+
+
 class TenantApi:
     """Connect, show and disconnect tenants; one instance per worker."""
 
@@ -129,7 +139,9 @@ class TenantApi:
         base_url_override: str | None,
         unthread: UnthreadKeyProbe | None = None,
         unthread_base_url: str | None = None,
+        walks: Walks | None = None,
     ) -> None:
+        self._walks = walks
         self._unthread = unthread
         self._unthread_base_url = unthread_base_url
         self._integrations = integrations
@@ -224,6 +236,8 @@ class TenantApi:
         body = record.public_view()
         body["syncCounts"] = self._counts.for_tenant(record.tenant_id)
         body.update(self._counts.attention(record.tenant_id))  # recentFailures, parked
+        if self._walks is not None:
+            body.update(self._walks.view(record.tenant_id))  # import, reconciliation
         return body
 
 

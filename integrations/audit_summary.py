@@ -76,6 +76,9 @@ class TenantSummary(RecentSummary):
     published_at: int
     by_outcome: dict[str, int]
     by_reason: dict[str, int]
+    # Outcomes of imported and reconciled events by origin (sync_counts.ORIGINS); absent
+    # from values published before origins were counted.
+    by_origin: dict[str, dict[str, int]] = {}
     # The oldest audit record counted (ms since the epoch).
     since: int | None
     # Problems as they are (camelCase fields; source as [topic, partition, offset]).
@@ -90,6 +93,7 @@ class TenantSummary(RecentSummary):
         return cls(
             tenant_id=tenant_id, partition=partition, published_at=published_at,
             by_outcome=dict(counts.by_outcome), by_reason=dict(counts.by_reason),
+            by_origin={origin: dict(c) for origin, c in counts.by_origin.items()},
             since=counts.first_processed_at,
             recent_failures=list(counts.recent_failures),
             parked=list(counts.parked.values()),
@@ -105,6 +109,7 @@ class TenantSummary(RecentSummary):
         counts = TenantCounts(first_processed_at=self.since)
         counts.by_outcome.update(self.by_outcome)
         counts.by_reason.update(self.by_reason)
+        counts.by_origin = {origin: Counter(c) for origin, c in self.by_origin.items()}
         counts.recent_failures = list(self.recent_failures)
         counts.parked = {p.source: p for p in self.parked}
         counts.parked_truncated = self.parked_truncated
@@ -256,6 +261,8 @@ def merged(parts: Iterable[TenantCounts]) -> TenantCounts:
     for part in parts:
         total.by_outcome.update(part.by_outcome)
         total.by_reason.update(part.by_reason)
+        for origin, outcomes in part.by_origin.items():
+            total.by_origin.setdefault(origin, Counter()).update(outcomes)
         if part.first_processed_at is not None:
             total.add_since(part.first_processed_at)
         for failure in part.recent_failures:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from typing import Literal
 
 from integrations.secrets import SecretBox, fingerprint
 from integrations.validation import (
     ConnectionProbe,
     UnthreadKeyProbe,
     resolve_settings,
+    resolve_source_settings,
     validate_connection,
     validate_unthread_key,
 )
@@ -35,7 +37,7 @@ async def connect_tenant(
     base_url_override: str | None,
     publish: Publish,
     now: datetime | None = None,
-    options: Mapping[str, str | None] | None = None,
+    options: Mapping[str, str | int | None] | None = None,
     unthread: UnthreadKeyProbe | None = None,
     unthread_base_url: str | None = None,
 ) -> IntegrationRecord:
@@ -63,13 +65,16 @@ async def connect_tenant(
         key = await validate_unthread_key(
             unthread,
             tenant_id=tenant_id,
-            api_key=options["unthreadApiKey"] or "",
+            api_key=str(options["unthreadApiKey"] or ""),
             base_url_override=unthread_base_url,
         )
         unthread_key = (box.encrypt(key), fingerprint(key))
     elif "unthreadApiKey" in options:
         unthread_key = (None, None)  # null: the tenant no longer gives us an Unthread key
     at = now or datetime.now(UTC)
+    source = resolve_source_settings(
+        options, previous, has_unthread_key=unthread_key[0] is not None, now=at
+    )
     # Changing settings of a live integration keeps its start; a new connection starts now,
     # so conversations from while it was disconnected are not backfilled.
     still_connected = previous is not None and previous.status != "disconnected"
@@ -89,7 +94,34 @@ async def connect_tenant(
         on_vitally_conversation_missing=settings.on_vitally_conversation_missing,
         unthread_api_key_encrypted=unthread_key[0],
         unthread_key_fingerprint=unthread_key[1],
+        import_since=source.import_since,
+        import_generation=source.import_generation,
+        import_paused=source.import_paused,
+        reconcile_interval_seconds=source.reconcile_interval_seconds,
     )
+    await publish(record)
+    return record
+
+
+ImportAction = Literal["pause", "resume", "restart"]
+
+
+async def control_import(
+    previous: IntegrationRecord,
+    action: ImportAction,
+    *,
+    publish: Publish,
+    now: datetime | None = None,
+) -> IntegrationRecord:
+    """Pause, resume or restart (from the start, a new generation) the tenant's import."""
+    if previous.import_since is None:
+        raise ValueError("the tenant has no importSince: connect with one first")
+    update: dict[str, object] = {"updated_at": now or datetime.now(UTC)}
+    if action == "restart":
+        update |= {"import_generation": previous.import_generation + 1, "import_paused": False}
+    else:
+        update["import_paused"] = action == "pause"
+    record = previous.model_copy(update=update)
     await publish(record)
     return record
 

@@ -242,4 +242,5 @@ class IntegrationStore:
             on_vitally_conversation_missing=record.on_vitally_conversation_missing,
             unthread=unthread,
             unthread_url_template=record.unthread_url_template or DEFAULT_UNTHREAD_URL_TEMPLATE,
+            import_since=record.import_since,
         )

@@ -40,6 +40,9 @@ RECENT_FAILURES = 20
 # count of parked events is exact up to PARKED_TRACKED; past it, it is flagged `truncated`.
 PARKED_SHOWN = 100
 PARKED_TRACKED = 1_000
+# The origins counted apart (live events are the rest): two keys at most, each with its
+# outcomes, so a summary value stays bounded.
+ORIGINS = ("import", "reconcile")
 # `detail` is short by design (the DLQ's x-error-detail is at most 500); kept shorter here.
 DETAIL_CHARS = 300
 HOUR_MS = 3_600_000
@@ -83,6 +86,8 @@ class TenantCounts:
 
     by_outcome: Counter[str] = field(default_factory=Counter)
     by_reason: Counter[str] = field(default_factory=Counter)
+    # Outcomes of the events made from Unthread's API, by origin (import, reconcile).
+    by_origin: dict[str, Counter[str]] = field(default_factory=dict)
     first_processed_at: int | None = None
     # Newest first, at most RECENT_FAILURES, one per source.
     recent_failures: list[Problem] = field(default_factory=list)
@@ -133,13 +138,17 @@ class TenantCounts:
 
     def view(self) -> dict[str, Any]:
         """``syncCounts`` but ``complete`` (which is the reader's to say)."""
-        return {
+        answer: dict[str, Any] = {
             "total": sum(self.by_outcome.values()),
             "byOutcome": dict(self.by_outcome),
             "byReason": dict(self.by_reason),
             # The oldest audit record counted.
             "since": _iso(self.first_processed_at),
         }
+        if self.by_origin:
+            # Only once the tenant has imported or reconciled: what those events came to.
+            answer["byOrigin"] = {origin: dict(c) for origin, c in self.by_origin.items()}
+        return answer
 
     def note(self, problem: Problem) -> None:
         """Follow a parked event, or keep a failure (see :func:`shown`)."""
@@ -188,6 +197,9 @@ def count_record(counts: TenantCounts, record: dict[str, Any]) -> None:
     reason, at = _str(record.get("reason")), record.get("processedAt")
     processed_at = at if isinstance(at, int) and not isinstance(at, bool) else None
     counts.add(outcome, reason, processed_at)
+    origin = record.get("origin")
+    if origin in ORIGINS:
+        counts.by_origin.setdefault(origin, Counter())[outcome] += 1
     kept = shown(outcome, reason)
     if not kept and (not counts.parked or reason == "already_parked"):
         return  # most records: nothing to keep, no parked event they could end

@@ -19,6 +19,10 @@ is saved, with one stable error code per thing the user has to fix:
                                      ``{conversationId}`` or ``{friendlyId}`` (and no other
                                      placeholder)
 ``invalid_on_vitally_conversation_missing``  not ``skip`` or ``recreate``
+``invalid_import_since``       not a date-time, a date or a whole number of days (1-3650),
+                               in the future, or given without an Unthread key
+``invalid_reconcile_interval``  not 0 (off) or a number of seconds from 10 to 86400, or
+                               given without an Unthread key
 =============================  ==========================================================
 
 The optional settings (``backfillSince``, ``onConversationDeleted``,
@@ -33,7 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol, TypeVar
 
 from processors.direction import normalise_email
@@ -65,7 +69,12 @@ ConnectErrorCode = Literal[
     "invalid_on_vitally_conversation_missing",
     "invalid_unthread_api_key",
     "unthread_unreachable",
+    "invalid_import_since",
+    "invalid_reconcile_interval",
 ]
+MAX_IMPORT_DAYS = 3650
+MIN_RECONCILE_SECONDS = 10
+MAX_RECONCILE_SECONDS = 86_400
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
 _VITALLY_SUFFIXES = (".rest.vitally.io", ".rest.vitally-eu.io", ".vitally.io", ".vitally-eu.io")
@@ -153,8 +162,85 @@ class SyncSettings:
     on_vitally_conversation_missing: OnVitallyConversationMissing = "skip"
 
 
+@dataclass(frozen=True)
+class SourceSettings:
+    """The settings that read Unthread's API (import, reconciliation), as they will be saved."""
+
+    import_since: datetime | None = None
+    import_generation: int = 0
+    import_paused: bool = False
+    reconcile_interval_seconds: int = 0
+
+
+def resolve_source_settings(
+    given: Mapping[str, str | int | None],
+    previous: IntegrationRecord | None,
+    *,
+    has_unthread_key: bool,
+    now: datetime,
+) -> SourceSettings:
+    """``importSince`` and ``reconcileIntervalSeconds`` after a PUT (left out: kept; None:
+    off). A new ``importSince`` starts a new import generation; both need an Unthread key."""
+    since = previous.import_since if previous else None
+    generation = previous.import_generation if previous else 0
+    paused = previous.import_paused if previous else False
+    interval = previous.reconcile_interval_seconds if previous else 0
+    if "importSince" in given:
+        raw = given["importSince"]
+        new = None if raw is None else normalise_import_since(raw, now)
+        if new is not None and new != since:
+            generation, paused = generation + 1, False
+        since = new
+    if "reconcileIntervalSeconds" in given:
+        raw = given["reconcileIntervalSeconds"]
+        interval = 0 if raw is None else normalise_reconcile_interval(raw)
+    if not has_unthread_key and (since is not None or interval):
+        code: ConnectErrorCode = (
+            "invalid_import_since" if since is not None else "invalid_reconcile_interval"
+        )
+        raise ConnectError(code, "Importing and reconciling read Unthread: set unthreadApiKey.")
+    return SourceSettings(since, generation, paused, interval)
+
+
+def normalise_import_since(raw: str | int, now: datetime) -> datetime:
+    """A number of days back from ``now`` (an int or digits), or an ISO date(-time), UTC when
+    it names no zone; never in the future."""
+    text = str(raw).strip()
+    if text.isdigit():
+        days = int(text)
+        if not 1 <= days <= MAX_IMPORT_DAYS:
+            raise ConnectError(
+                "invalid_import_since", f"importSince in days must be 1 to {MAX_IMPORT_DAYS}."
+            )
+        return now - timedelta(days=days)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConnectError(
+            "invalid_import_since",
+            "importSince must be a number of days (such as 30) or an ISO 8601 date or "
+            'date-time (such as "2026-01-01").',
+        ) from None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment > now:
+        raise ConnectError("invalid_import_since", "importSince is in the future.")
+    return moment
+
+
+def normalise_reconcile_interval(raw: str | int) -> int:
+    text = str(raw).strip()
+    seconds = int(text) if text.isdigit() else -1
+    if seconds != 0 and not MIN_RECONCILE_SECONDS <= seconds <= MAX_RECONCILE_SECONDS:
+        raise ConnectError(
+            "invalid_reconcile_interval",
+            f"reconcileIntervalSeconds must be 0 (off) or {MIN_RECONCILE_SECONDS} to "
+            f"{MAX_RECONCILE_SECONDS}.",
+        )
+    return seconds
+
+
 def resolve_settings(
-    given: Mapping[str, str | None], previous: IntegrationRecord | None
+    given: Mapping[str, str | int | None], previous: IntegrationRecord | None
 ) -> SyncSettings:
     """The optional settings after a PUT that sent ``given`` (camelCase names; a name left
     out keeps the saved value, None restores the default), or :class:`ConnectError`."""
@@ -174,7 +260,7 @@ def resolve_settings(
         if name not in given:
             return kept
         raw = given[name]
-        return reset if raw is None else normalise(raw)
+        return reset if raw is None else normalise(str(raw))
 
     return SyncSettings(
         setting(

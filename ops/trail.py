@@ -3,7 +3,8 @@
 The audit topic is keyed by conversation id, so a conversation's records share a partition
 and are in offset order there. Which partition is what the worker's producer chose: Faust
 sends through aiokafka, whose default partitioner is the Java client's: murmur2 of the key
-bytes, made positive, modulo the topic's partition count (:func:`key_partition`; tests check
+bytes, made positive, modulo the topic's partition count (:func:`key_partition`, in
+:mod:`schemas.partitioning`; tests check
 it against aiokafka's producer and the worker's own records). That holds while the count has
 not changed since the records were written; the worker creates the audit topic with the
 input topic's count, so a difference between the two means partitions were added, and every
@@ -19,29 +20,8 @@ from ops.entries import ReadEntry, read_entries
 from ops.reader import TopicReader
 from ops.timerange import TimeRange
 from schemas.audit_reasons import fix_for
-
-_M = 0x5BD1E995
-_MASK = 0xFFFFFFFF
-
-
-def key_partition(key: bytes, partitions: int) -> int:
-    """The partition Faust's producer (aiokafka's default partitioner) sends `key` to."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
-
-
-def murmur2(data: bytes) -> int:
-    """Kafka's murmur2 (the Java client's ``Utils.murmur2``), as an unsigned 32-bit value."""
-    h = (0x9747B28C ^ len(data)) & _MASK
-    whole = len(data) - len(data) % 4
-    for i in range(0, whole, 4):
-        k = (int.from_bytes(data[i : i + 4], "little") * _M) & _MASK
-        k = ((k ^ (k >> 24)) * _M) & _MASK
-        h = ((h * _M) & _MASK) ^ k
-    if whole < len(data):
-        # The Java switch's fall-through XORs the 1-3 trailing bytes in, little-endian.
-        h = ((h ^ int.from_bytes(data[whole:], "little")) * _M) & _MASK
-    h = ((h ^ (h >> 13)) * _M) & _MASK
-    return h ^ (h >> 15)
+from schemas.partitioning import key_partition as key_partition
+from schemas.partitioning import murmur2 as murmur2
 
 
 def partitions_to_read(

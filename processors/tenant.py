@@ -32,10 +32,13 @@ class TenantContext:
     # How a Vitally reader opens a conversation in Unthread (processors.unthread_link).
     unthread_url_template: str = DEFAULT_UNTHREAD_URL_TEMPLATE
     on_vitally_conversation_missing: OnVitallyConversationMissing = "skip"
+    # Conversations created on or after it are imported from Unthread's API, so synced too.
+    import_since: datetime | None = None
 
     def backfills(self, created_at: datetime) -> bool:
         """Whether a conversation created then, before the connection, is synced anyway."""
-        return self.backfill_since is not None and created_at >= self.backfill_since
+        since = [s for s in (self.backfill_since, self.import_since) if s is not None]
+        return bool(since) and created_at >= min(since)
 
     def unthread_url(self, conversation_id: str, friendly_id: int | str | None) -> str | None:
         """The link to the conversation in Unthread, when the template can be filled in."""

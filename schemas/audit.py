@@ -43,6 +43,9 @@ AuditText = Annotated[
 ]
 
 Outcome = Literal["synced", "skipped", "parked", "failed", "duplicate"]
+# Where an input event came from: Unthread's webhooks (live), or the service reading
+# Unthread's API to import history or to reconcile what the bus lost.
+Origin = Literal["live", "import", "reconcile"]
 
 Reason = Literal[
     # the tenant
@@ -150,6 +153,11 @@ class AuditRecord(_Camel):
         default=None, description="When the change happened upstream, ms since the epoch."
     )
     processed_at: int = Field(description="When the service wrote this record, ms since the epoch.")
+    origin: Origin = Field(
+        default="live",
+        description="live: an Unthread webhook event; import or reconcile: an event the service "
+        "made from Unthread's API (importing history, or finding what the bus lost).",
+    )
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()

@@ -333,6 +333,8 @@ class _Envelope(_Upstream):
     event_id: _OptionalId = None
     event_timestamp: EpochMillis = None
     webhook_timestamp: EpochMillis = None
+    # Set only on the events the service makes from Unthread's API (import, reconcile).
+    sync_origin: Literal["import", "reconcile"] | None = None
 
 
 class ConversationEvent(_Envelope):

@@ -54,6 +54,14 @@ class IntegrationRecord(BaseModel):
     unthread_key_fingerprint: str | None = None
     # The link back to Unthread for this tenant's conversations; None: the default.
     unthread_url_template: str | None = None
+    # Import on connect (needs the Unthread key): conversations created since then are read
+    # from Unthread's API and synced as events. A new value starts a new import generation;
+    # an operator can pause it or restart it (a new generation, from the start).
+    import_since: datetime | None = None
+    import_generation: int = Field(default=0, ge=0)
+    import_paused: bool = False
+    # Reconciliation against Unthread's API every so many seconds; 0 is off.
+    reconcile_interval_seconds: int = Field(default=0, ge=0)
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()
@@ -101,3 +109,6 @@ class ConnectRequest(BaseModel):
     on_vitally_conversation_missing: str | None = Field(default=None, max_length=16)
     unthread_api_key: str | None = Field(default=None, repr=False, max_length=1024)
     unthread_url_template: str | None = Field(default=None, max_length=512)
+    # A date-time, a date, or a number of days back from now (a string or a number).
+    import_since: str | int | None = Field(default=None)
+    reconcile_interval_seconds: int | None = None

@@ -7,12 +7,13 @@ Models ignore unknown fields and accept missing ones, like the webhook models.
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from schemas.events import Person
+from schemas.events import Conversation, Message, Person
+from schemas.timestamps import LenientTimestamp
 
 T = TypeVar("T")
 
@@ -51,3 +52,49 @@ class ListPage(_Answer, Generic[T]):
     data: list[T] = Field(default_factory=list)
     total_count: int | None = None
     cursors: Cursors = Field(default_factory=Cursors)
+
+
+ListOperator = Literal["==", "!=", ">", "<", "in", "notIn", "contains", "notContains", "like"]
+
+
+class Condition(BaseModel):
+    """One `where` entry of a list request: `field operator value`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: str = Field(min_length=1)
+    operator: ListOperator
+    value: Any = None
+
+
+class ListQuery(BaseModel):
+    """The body of a `POST /<object>/list` request (Unthread caps `limit` at 100)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    where: list[Condition] = Field(default_factory=list)
+    order: list[str] | None = None
+    descending: bool = False
+    limit: int = Field(default=100, ge=1, le=100)
+    cursor: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        body = self.model_dump(mode="json", exclude_none=True)
+        if not self.descending:
+            del body["descending"]
+        return body
+
+    def next_page(self, cursor: str) -> ListQuery:
+        return self.model_copy(update={"cursor": cursor})
+
+
+class ThreadMessage(Message):
+    """A message as `POST /conversations/{id}/messages/list` answers it: a webhook message
+    plus the only signals of an edit or a deletion."""
+
+    updated_at: LenientTimestamp = None
+    deleted_at: LenientTimestamp = None
+
+
+ConversationPage = ListPage[Conversation]
+MessagePage = ListPage[ThreadMessage]

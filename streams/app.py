@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -20,6 +21,7 @@ from apiclient.client import CallObserver, Observers
 from apiclient.ratelimit import TenantRateLimiter
 from integrations.audit_summary import SummaryCounts, SummaryWriter
 from integrations.secrets import SecretBox
+from integrations.source_walks import WalkStore
 from integrations.store import IntegrationStore
 from processors.clock import Clock, SystemClock, epoch_ms
 from processors.conversation_index import ConversationIndex
@@ -27,6 +29,8 @@ from processors.directory import CachedDirectory
 from processors.protocols import Collaborators
 from processors.unthread_lookup import CachedUnthreadLookup
 from schemas.kafka_limits import PRODUCER_MAX_REQUEST_BYTES
+from schemas.partitioning import partition_for
+from schemas.source_walk import WalkProgress
 from streams.agent import AgentConfig, SyncAgent
 from streams.delivery import Deliveries
 from streams.faust_credentials import faust_credentials
@@ -46,6 +50,7 @@ from streams.seam.sealed import sealed_app
 from streams.seam.stop import install as install_stop
 from streams.settings import Settings
 from streams.shutdown import ShutdownDeadline
+from streams.source_sync import SourceSync
 from streams.tenant_gate import TenantGate
 from streams.topics import TopicLayout
 from streams.vitally_health import VitallyHealth
@@ -170,6 +175,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
 
     _recover_tenants(app, health, agent)
     app.task(integrations.run)
+    walks = _source_sync(app, settings, partitions, integrations, unthread, stopping)
     _close_on_shutdown(app, agent, vitally, unthread)
 
     register_views(
@@ -179,7 +185,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         liveness=_liveness(app, settings, agent, clock),
     )
     _watch_membership(app, settings)
-    register_tenant_api(app, settings, integrations=integrations, counts=counts)
+    register_tenant_api(app, settings, integrations=integrations, counts=counts, walks=walks)
     return app
 
 
@@ -238,6 +244,47 @@ def _audit_summary(
     app.timer(interval=settings.audit_summary_interval_seconds)(summary.publish)
     app.task(counts.run)
     return counts, summary
+
+
+def _source_sync(
+    app: faust.App,
+    settings: Settings,
+    partitions: int,
+    integrations: IntegrationStore,
+    unthread: UnthreadClient,
+    stopping: Callable[[], bool],
+) -> WalkStore:
+    """Imports and reconciliation (streams/source_sync.py): their progress store, the task
+    that runs them, and the partition ownership that picks the one worker running each."""
+    walks = WalkStore(kafka=settings, topic=settings.source_walks_topic)
+    input_topic = _raw_topic(app, settings.input_topic, partitions=partitions)
+    progress_topic = _raw_topic(app, settings.source_walks_topic)
+
+    async def produce(key: bytes, value: bytes) -> None:
+        # Where the conversation's webhook events are: its order and its table state.
+        partition = partition_for(key, partitions, settings.input_partitioner)
+        await (await input_topic.send(key=key, value=value, partition=partition))
+
+    async def publish(progress: WalkProgress) -> None:
+        key = WalkProgress.key(progress.tenant_id, progress.kind)
+        await (await progress_topic.send(key=key, value=progress.to_json(), partition=0))
+
+    sync = SourceSync(
+        integrations=integrations, walks=walks, unthread=unthread, produce=produce,
+        publish=publish, partitions=partitions, now=lambda: datetime.now(UTC), stopping=stopping,
+    )  # fmt: skip
+
+    async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
+        sync.owned |= {tp.partition for tp in assigned if tp.topic == settings.input_topic}
+
+    async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
+        sync.owned -= {tp.partition for tp in revoked if tp.topic == settings.input_topic}
+
+    on_signal(app.on_partitions_assigned, on_assigned)
+    on_signal(app.on_partitions_revoked, on_revoked)
+    app.task(walks.run)
+    app.task(sync.run)
+    return walks
 
 
 def _unthread_client(settings: Settings, observer: CallObserver) -> UnthreadClient:

@@ -9,6 +9,8 @@
   failures and its parked events.
 * ``vitally-sync disconnect --tenant T``, ``vitally-sync tenants`` and
   ``vitally-sync recheck --tenant T`` (people were added to Vitally: try what waits for them).
+* ``vitally-sync import --tenant T [--pause|--resume|--restart] [--watch]``: the tenant's
+  import from Unthread and reconciliation (:mod:`streams.commands.imports`).
 * ``vitally-sync rotate-secrets``: re-encrypt every stored key with the newest SECRETS_KEY.
 * ``vitally-sync audit`` and ``vitally-sync why``: read-only reports on the audit topic
   (:mod:`ops.cli`); they need neither secrets nor the worker's settings.
@@ -38,6 +40,7 @@ from integrations.validation import ConnectError
 from ops import cli as ops_cli
 from schemas.integration import IntegrationRecord
 from streams.commands.common import CommandError, environment_epilog, guarded, read_secret
+from streams.commands.imports import add_import_arguments, run_import_command, walk_views
 from streams.commands.replay import add_replay_parser
 from streams.commands.worker import run_worker
 from streams.settings import ClientSettings, Settings
@@ -153,6 +156,16 @@ def _parser() -> argparse.ArgumentParser:
         help='an Unthread service-account key, to look up what sparse events leave out; "-": '
         'prompted for (or read from stdin, after the Vitally key); "none" removes it',
     )  # fmt: skip
+    connect.add_argument(
+        "--import-since",
+        help="import conversations created since this ISO date(-time), or this many days back, "
+        'from Unthread (needs the Unthread key); "none" stops importing',
+    )  # fmt: skip
+    connect.add_argument(
+        "--reconcile-interval-seconds",
+        help='reconcile with Unthread every so many seconds (10-86400; needs the Unthread key); '
+        '0 or "none": off',
+    )  # fmt: skip
     connect.set_defaults(run=_connect)
     disconnect = _command(
         commands, "disconnect", "stop syncing a tenant", ClientSettings, writes=True
@@ -178,6 +191,13 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     recheck.add_argument("--tenant", required=True, help=tenant_help)
     recheck.set_defaults(run=_recheck)
+    imports = _command(
+        commands, "import",
+        "a tenant's import from Unthread (importSince) and reconciliation: progress, pause, "
+        "resume, restart", ClientSettings, writes=True,
+    )  # fmt: skip
+    add_import_arguments(imports, tenant_help)
+    imports.set_defaults(run=lambda s, ns: run_import_command(s, ns, _publisher(s)))
     _command(
         commands, "rotate-secrets", "re-encrypt stored keys with the newest SECRETS_KEY",
         SecretSettings, writes=True,
@@ -238,7 +258,7 @@ def _connect(settings: SecretSettings, ns: argparse.Namespace) -> int:
     return 0
 
 
-def _options(ns: argparse.Namespace) -> dict[str, str | None]:
+def _options(ns: argparse.Namespace) -> dict[str, str | int | None]:
     """The optional settings given on the command line, as the PUT body would name them."""
     given = {
         "backfillSince": ns.backfill_since,
@@ -246,6 +266,8 @@ def _options(ns: argparse.Namespace) -> dict[str, str | None]:
         "onVitallyConversationMissing": ns.on_vitally_conversation_missing,
         "unthreadApiKey": ns.unthread_api_key,
         "unthreadUrlTemplate": ns.unthread_url_template,
+        "importSince": ns.import_since,
+        "reconcileIntervalSeconds": ns.reconcile_interval_seconds,
     }
     return {
         name: None if value.strip().lower() == "none" else value
@@ -290,7 +312,8 @@ def _status(settings: ClientSettings, ns: argparse.Namespace) -> int:
         counts.add(key, value)
     counts.caught_up.set()
     view = {**record.public_view(), "syncCounts": counts.for_tenant(ns.tenant)}
-    print(json.dumps({**view, **counts.attention(ns.tenant)}))
+    walks = walk_views(read_topic(settings, settings.source_walks_topic), ns.tenant)
+    print(json.dumps({**view, **counts.attention(ns.tenant), **walks}))
     return 0
 
 

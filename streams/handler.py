@@ -613,6 +613,7 @@ class EventHandler:
             attempts=max(attempts, 1),
             event_timestamp=event.event_timestamp,
             processed_at=epoch_ms(self._clock),
+            origin=event.sync_origin or "live",
         )
         await self._outputs.audit(audit)
         return audit

@@ -20,6 +20,7 @@ from pydantic_settings import SettingsConfigDict
 
 from integrations.kafka_config import KafkaSettings
 from schemas.kafka_limits import PRODUCER_MAX_REQUEST_BYTES, largest_copyable_event
+from schemas.partitioning import Partitioner
 from streams.identity import default_worker_id
 from streams.logs import LogFormat
 
@@ -58,6 +59,11 @@ class ClientSettings(KafkaSettings):
     dlq_topic: str = Field("vitally-sync.dlq", description="dead letters")
     integrations_topic: str = Field(
         "vitally-sync.integrations", description="tenants' connections (compacted)"
+    )
+    source_walks_topic: str = Field(
+        "vitally-sync.source-walks",
+        description="progress of each tenant's import and reconciliation from Unthread's API "
+        "(compacted)",
     )
     retry_topic: str = Field(
         "vitally-sync.retry",
@@ -206,6 +212,13 @@ class Settings(ClientSettings):
         description="larger records are `oversized` (DLQ); at most 996416, so that a DLQ copy "
         "with its key and headers fits the 1,000,000-byte request limit every producer of the "
         "service is given (checked at start)",
+    )
+    input_partitioner: Partitioner = Field(
+        "murmur2",
+        description="how the upstream producer partitions the input topic by key (`murmur2`, "
+        "Java clients' default; `crc32`, librdkafka's `consistent_random`): the events the "
+        "worker makes from Unthread's API (import, reconcile) go to their conversation's "
+        "partition, so a wrong value breaks their order and idempotency",
     )
     commit_interval_seconds: float = Field(
         default=1.0, gt=0, description="how often Faust commits the handled offsets"

@@ -66,6 +66,7 @@ def ensure_topics(settings: ClientSettings) -> TopicLayout:
     _create(admin, settings, settings.retry_topic, partitions)
     _create(admin, settings, settings.integrations_topic, 1, {"cleanup.policy": "compact"})
     _create(admin, settings, settings.audit_summary_topic, 1, SUMMARY_CONFIG)
+    _create(admin, settings, settings.source_walks_topic, 1, {"cleanup.policy": "compact"})
     # Another worker may have created a topic between our look and our create.
     retention, segment = _retention(admin, settings.input_topic)
     layout = TopicLayout(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -23,7 +23,7 @@ from apiclient.http import build_http_client as _build_pooled_client
 from apiclient.ratelimit import TenantRateLimiter, parse_seconds
 from apiclient.retry import RetryPolicy
 from schemas.events import Conversation
-from schemas.unthread import ListPage, UnthreadUser
+from schemas.unthread import ConversationPage, ListPage, ListQuery, MessagePage, UnthreadUser
 from unthread.errors import ERRORS
 from unthread.target import UnthreadTarget
 
@@ -35,6 +35,7 @@ DEFAULT_LIMIT_PER_MINUTE = 300
 # Enrichment sits in front of a Vitally write: fewer, shorter retries than Vitally's own.
 DEFAULT_RETRY = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=10.0)
 _USERS_PAGE = ListPage[UnthreadUser]
+P = TypeVar("P", bound=ListPage[Any])
 
 
 def build_http_client(timeout: float = 10.0, max_connections: int = 50) -> httpx.AsyncClient:
@@ -103,11 +104,23 @@ class UnthreadClient(ApiClient):
         cursor: str | None = None,
     ) -> ListPage[UnthreadUser]:
         """One page of `POST /users/list`; `cursor` is the previous page's `cursors.next`."""
-        body: dict[str, Any] = {"where": where or [], "limit": limit}
-        if cursor:
-            body["cursor"] = cursor
-        call = _Call(target, "POST", "/users/list")
-        return call.decode(await self._send(call, json=body), _USERS_PAGE)
+        query = ListQuery(where=where or [], limit=limit, cursor=cursor)
+        return await self._list(_Call(target, "POST", "/users/list"), query, _USERS_PAGE)
+
+    async def list_conversations(
+        self, target: UnthreadTarget, query: ListQuery
+    ) -> ConversationPage:
+        """One page of `POST /conversations/list` (import and reconciliation)."""
+        call = _Call(target, "POST", "/conversations/list")
+        return await self._list(call, query, ConversationPage)
+
+    async def list_messages(
+        self, target: UnthreadTarget, conversation_id: str, query: ListQuery
+    ) -> MessagePage:
+        """One page of `POST /conversations/{id}/messages/list`; an unknown conversation
+        raises `UnthreadNotFound`."""
+        call = _Call(target, "POST", "/conversations/{id}/messages/list", {"id": conversation_id})
+        return await self._list(call, query, MessagePage)
 
     async def get_user_by_slack_id(
         self, target: UnthreadTarget, slack_id: str
@@ -132,6 +145,9 @@ class UnthreadClient(ApiClient):
         read (one user). Raises `UnthreadAuthError` for a refused key, or another
         `UnthreadError` when Unthread cannot say."""
         await self.list_users(target, limit=1)
+
+    async def _list(self, call: _Call, query: ListQuery, page: type[P]) -> P:
+        return call.decode(await self._send(call, json=query.body()), page)
 
     async def _one_user(
         self, target: UnthreadTarget, field_name: str, value: str

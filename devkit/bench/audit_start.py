@@ -137,7 +137,8 @@ def main() -> int:
             **os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "APP_ID": name,
             "INPUT_TOPIC": f"{name}.in", "AUDIT_TOPIC": audit, "DLQ_TOPIC": f"{name}.dlq",
             "INTEGRATIONS_TOPIC": f"{name}.integrations", "RETRY_TOPIC": f"{name}.retry",
-            "AUDIT_SUMMARY_TOPIC": summary, "ADMIN_API_TOKEN": uuid.uuid4().hex,
+            "AUDIT_SUMMARY_TOPIC": summary, "SOURCE_WALKS_TOPIC": f"{name}.source-walks",
+            "ADMIN_API_TOKEN": uuid.uuid4().hex,
             "SECRETS_KEY": Fernet.generate_key().decode(), "WEB_PORT": str(free_port()),
             "WORKER_ID": name, "TOPIC_REPLICATION_FACTOR": "1",
             "DATA_DIR": f"/tmp/{name}", "LOG_FORMAT": "json",  # noqa: S108 - a scratch dir

@@ -186,6 +186,7 @@ class VitallySyncSystem:
             "INTEGRATIONS_TOPIC": deployment.topic("integrations"),
             "RETRY_TOPIC": deployment.topic("retry"),
             "AUDIT_SUMMARY_TOPIC": deployment.topic("audit-summary"),
+            "SOURCE_WALKS_TOPIC": deployment.topic("source-walks"),
             **(
                 {"UNTHREAD_BASE_URL": deployment.unthread_base_url}
                 if deployment.unthread_base_url

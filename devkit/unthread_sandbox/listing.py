@@ -14,6 +14,7 @@ import fnmatch
 import hashlib
 import json
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -94,10 +95,22 @@ def _holds(condition: Condition, record: dict[str, Any]) -> bool:
 
 
 def _compare(actual: Any, wanted: Any, operator: str) -> bool:
+    # Times (`createdAt`, `updatedAt`) compare as instants, whatever their ISO spelling.
+    actual, wanted = _instant(actual), _instant(wanted)
     try:
         return bool(actual > wanted) if operator == ">" else bool(actual < wanted)
     except TypeError:
         return False
+
+
+def _instant(value: Any) -> Any:
+    if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-":
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return value
 
 
 def _contains(actual: Any, wanted: Any) -> bool:

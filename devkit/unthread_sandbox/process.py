@@ -56,6 +56,32 @@ class UnthreadSandboxHandle(BaseSandboxHandle):
         path = f"/_sandbox/tenants/{tenant_id}/conversations"
         return self._object("POST", path, json=conversation)
 
+    def update_conversation(
+        self, tenant_id: str, conversation_id: str, **changes: Any
+    ) -> dict[str, Any]:
+        """Change a conversation as an agent would, without any event being sent."""
+        return self._object("PATCH", self._thread(tenant_id, conversation_id), json=changes)
+
+    def post_message(self, tenant_id: str, conversation_id: str, **message: Any) -> dict[str, Any]:
+        path = self._thread(tenant_id, conversation_id) + "/messages"
+        return self._object("POST", path, json=message)
+
+    def edit_message(
+        self, tenant_id: str, conversation_id: str, message_id: str, text: str
+    ) -> dict[str, Any]:
+        path = f"{self._thread(tenant_id, conversation_id)}/messages/{message_id}"
+        return self._object("PATCH", path, json={"text": text})
+
+    def delete_message(
+        self, tenant_id: str, conversation_id: str, message_id: str
+    ) -> dict[str, Any]:
+        path = f"{self._thread(tenant_id, conversation_id)}/messages/{message_id}"
+        return self._object("DELETE", path)
+
+    @staticmethod
+    def _thread(tenant_id: str, conversation_id: str) -> str:
+        return f"/_sandbox/tenants/{tenant_id}/conversations/{conversation_id}"
+
     def set_keys(self, tenant_id: str, keys: list[str | dict[str, Any]]) -> dict[str, Any]:
         return self._object("PUT", f"/_sandbox/tenants/{tenant_id}/keys", json={"keys": keys})
 

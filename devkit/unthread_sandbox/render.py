@@ -22,12 +22,16 @@ def conversation_json(tenant: Tenant, stored: dict[str, Any]) -> dict[str, Any]:
     _expand(body, "assignedToUser", tenant.user_by("id", stored.get("assignedToUserId")))
     initial = stored.get("initialMessage")
     if isinstance(initial, dict):
-        message = dict(initial)
-        message.setdefault("conversationId", stored["id"])
-        _expand(message, "user", tenant.user_by("slackId", initial.get("userId")))
-        _expand(message, "sentByUser", tenant.user_by("id", initial.get("sentByUserId")))
-        body["initialMessage"] = message
+        body["initialMessage"] = message_json(tenant, {"conversationId": stored["id"], **initial})
     return body
+
+
+def message_json(tenant: Tenant, stored: dict[str, Any]) -> dict[str, Any]:
+    """The message with its author (`user`, by Slack id) and sender (`sentByUser`) expanded."""
+    message = dict(stored)
+    _expand(message, "user", tenant.user_by("slackId", stored.get("userId")))
+    _expand(message, "sentByUser", tenant.user_by("id", stored.get("sentByUserId")))
+    return message
 
 
 def _expand(body: dict[str, Any], name: str, user: dict[str, Any] | None) -> None:

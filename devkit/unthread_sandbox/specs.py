@@ -48,6 +48,24 @@ class ConversationSpec(BaseModel):
         return self.model_dump(mode="json")
 
 
+class MessageSpec(BaseModel):
+    """A message posted into a seeded conversation through the control API; like a
+    conversation it is Unthread's own object, kept as given, with `id` required."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: str = Field(min_length=1)
+
+    def fields(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class MessageEdit(Spec):
+    """Body of `PATCH /_sandbox/tenants/{id}/conversations/{cid}/messages/{mid}`."""
+
+    text: str
+
+
 class TenantSpec(Spec):
     """An Unthread workspace; posting one with an existing id replaces it whole."""
 

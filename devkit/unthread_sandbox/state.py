@@ -13,7 +13,14 @@ from typing import Any
 from sandboxkit.ratelimit import SlidingWindow
 from sandboxkit.requestlog import OrgStats
 
-from unthread_sandbox.specs import ConversationSpec, KeySpec, TenantSpec, UserSpec, key_specs
+from unthread_sandbox.specs import (
+    ConversationSpec,
+    KeySpec,
+    MessageSpec,
+    TenantSpec,
+    UserSpec,
+    key_specs,
+)
 
 
 class KeyTaken(ValueError):
@@ -29,6 +36,8 @@ class Tenant:
     rate_limit: int | None
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     conversations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Messages by conversation id, then by message id, in the order they were posted.
+    messages: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     window: SlidingWindow = field(default_factory=SlidingWindow)
     stats: OrgStats = field(default_factory=OrgStats)
     fault_override: dict[str, Any] = field(default_factory=dict)
@@ -77,7 +86,50 @@ class Store:
     def add_conversation(self, tenant: Tenant, spec: ConversationSpec) -> dict[str, Any]:
         conversation = spec.fields()
         tenant.conversations[spec.id] = conversation
+        # The thread starts with its initial message, as Unthread lists it.
+        thread: dict[str, dict[str, Any]] = {}
+        initial = conversation.get("initialMessage")
+        if isinstance(initial, dict) and isinstance(initial.get("id"), str):
+            thread[initial["id"]] = {**initial, "conversationId": spec.id}
+        tenant.messages[spec.id] = thread
         return conversation
+
+    def update_conversation(
+        self, tenant: Tenant, conversation: dict[str, Any], changes: dict[str, Any], now: str
+    ) -> dict[str, Any]:
+        """Apply `changes` (never the id) and stamp `updatedAt` unless the changes set it."""
+        conversation.update({k: v for k, v in changes.items() if k != "id"})
+        if "updatedAt" not in changes:
+            conversation["updatedAt"] = now
+        return conversation
+
+    def post_message(
+        self, tenant: Tenant, conversation: dict[str, Any], spec: MessageSpec, now: str
+    ) -> dict[str, Any]:
+        """Add a message to the end of the thread; the conversation counts as updated."""
+        message = spec.fields()
+        message["conversationId"] = conversation["id"]
+        message.setdefault("timestamp", now)
+        tenant.messages.setdefault(conversation["id"], {})[spec.id] = message
+        conversation["updatedAt"] = now
+        return message
+
+    def edit_message(
+        self, conversation: dict[str, Any], message: dict[str, Any], text: str, now: str
+    ) -> dict[str, Any]:
+        message["text"] = text
+        message["updatedAt"] = now
+        conversation["updatedAt"] = now
+        return message
+
+    def delete_message(
+        self, conversation: dict[str, Any], message: dict[str, Any], now: str
+    ) -> dict[str, Any]:
+        # Unthread keeps a deleted message in the thread, marked by `deletedAt`, text gone.
+        message["text"] = ""
+        message["deletedAt"] = now
+        conversation["updatedAt"] = now
+        return message
 
     def _claim(self, keys: list[KeySpec], tenant_id: str) -> dict[str, KeySpec]:
         for spec in keys:

@@ -20,6 +20,7 @@ from integrations.api import ApiResponse, SaveFailed, TenantApi
 from integrations.audit_summary import SummaryCounts
 from integrations.connect import Publish
 from integrations.secrets import SecretBox
+from integrations.source_walks import WalkStore
 from integrations.store import IntegrationStore
 from schemas.integration import IntegrationRecord
 from streams.seam.app_state import on_signal
@@ -41,7 +42,12 @@ SAVE_TIMEOUT_SECONDS = 30.0
 
 
 def register_tenant_api(
-    app: faust.App, settings: Settings, *, integrations: IntegrationStore, counts: SummaryCounts
+    app: faust.App,
+    settings: Settings,
+    *,
+    integrations: IntegrationStore,
+    counts: SummaryCounts,
+    walks: WalkStore | None = None,
 ) -> TenantApi:
     timeout = min(settings.http_timeout_seconds, PROBE_TIMEOUT_SECONDS)
     probe = VitallyClient(build_http_client(timeout=timeout), retry=PROBE_RETRY)
@@ -55,6 +61,7 @@ def register_tenant_api(
         base_url_override=settings.vitally_base_url,
         unthread=unthread,
         unthread_base_url=settings.unthread_base_url,
+        walks=walks,
     )
 
     async def close_probe(app: faust.App, **kwargs: Any) -> None:

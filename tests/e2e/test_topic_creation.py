@@ -33,7 +33,8 @@ def test_unset_replication_is_the_brokers_default(kafka_bootstrap: KafkaBroker) 
         kafka_bootstrap_servers=kafka_bootstrap.bootstrap_servers, app_id=name,
         input_topic=f"{name}.in", audit_topic=f"{name}.audit", dlq_topic=f"{name}.dlq",
         integrations_topic=f"{name}.integrations", retry_topic=f"{name}.retry",
-        audit_summary_topic=f"{name}.audit-summary", topic_partitions=2,
+        audit_summary_topic=f"{name}.audit-summary", source_walks_topic=f"{name}.source-walks",
+        topic_partitions=2,
     )  # fmt: skip
     assert settings.topic_replication_factor == -1
     layout = ensure_topics(settings)
@@ -42,10 +43,12 @@ def test_unset_replication_is_the_brokers_default(kafka_bootstrap: KafkaBroker) 
     assert layout.input_partitions == 2 and layout.replication_factor == default
     topics = admin.list_topics(timeout=30).topics
     for topic in (settings.input_topic, settings.retry_topic, settings.integrations_topic,
-                  settings.audit_summary_topic):  # fmt: skip
+                  settings.audit_summary_topic, settings.source_walks_topic):  # fmt: skip
         assert all(len(p.replicas) == default for p in topics[topic].partitions.values())
-    # Only the latest sync counts per tenant and partition are ever read.
-    summary = ConfigResource(ResourceType.TOPIC, settings.audit_summary_topic)
-    configs = admin.describe_configs([summary])[summary].result(timeout=30)
-    assert configs["cleanup.policy"].value == "compact"
+    # Only the latest sync counts per tenant and partition, and the latest progress of each
+    # walk, are ever read.
+    for compacted in (settings.audit_summary_topic, settings.source_walks_topic):
+        resource = ConfigResource(ResourceType.TOPIC, compacted)
+        configs = admin.describe_configs([resource])[resource].result(timeout=30)
+        assert configs["cleanup.policy"].value == "compact", compacted
     assert replication_factor(admin, 3) == 3  # a configured factor is taken as is

@@ -43,8 +43,9 @@ async def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
     await pipe.add(*AUDIT)
 
     def read_topic(bootstrap: str, topic: str) -> Iterator[tuple[bytes | None, bytes | None]]:
-        assert topic == "vitally-sync.audit-summary"
-        yield from pipe.published
+        assert topic in ("vitally-sync.audit-summary", "vitally-sync.source-walks")
+        if topic == "vitally-sync.audit-summary":
+            yield from pipe.published
 
     monkeypatch.setattr(cli, "read_records", lambda bootstrap, topic: topics[topic])
     monkeypatch.setattr(cli, "read_topic", read_topic)

@@ -201,6 +201,7 @@ async def test_synced_conversation_audit_and_state() -> None:
         "attempts": 1,
         "event_timestamp": event["eventTimestamp"],
         "processed_at": audit.processed_at,
+        "origin": "live",
     }
     assert audit.processed_at > 0
     assert h.state is not None and h.state.synced

@@ -67,6 +67,7 @@ def test_audit_json_has_the_contract_shape() -> None:
         "attempts": 1,
         "eventTimestamp": None,
         "processedAt": 1764064800420,
+        "origin": "live",
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sandboxkit.clock import to_iso
 from unthread_sandbox.listing import ListRequest, list_page
 
 from tests.unthread_sandbox.conftest import CONV, DISABLED_KEY, GLOBEX_KEY, Harness
@@ -128,3 +129,66 @@ def test_order_sorts_numbers_by_value_and_missing_first() -> None:
     ]
     page = list_page(records, ListRequest(order=["n", "id"], select=["id"]))
     assert [r["id"] for r in page["data"]] == ["c", "b", "d", "a"]
+
+
+async def _seed_thread(harness: Harness, count: int) -> list[str]:
+    ids = []
+    for n in range(count):
+        conv = f"conv-{n:03d}"
+        ids.append(conv)
+        body = {"id": conv, "title": f"t{n}", "status": "open",
+                "createdAt": f"2026-11-{n % 28 + 1:02d}T10:00:00Z",
+                "updatedAt": f"2026-12-01T10:00:{n % 60:02d}.000Z",
+                "initialMessage": {"id": f"{conv}-m0", "ts": "1748707942.000100", "text": "hi",
+                                   "userId": "U0BOB"}}  # fmt: skip
+        response = await harness.control.post("/_sandbox/tenants/T01ACME/conversations", json=body)
+        assert response.status_code == 201
+    return ids
+
+
+async def test_conversations_list_filters_by_time_and_pages(harness: Harness) -> None:
+    await _seed_thread(harness, 30)
+    where = [{"field": "createdAt", "operator": ">", "value": "2026-11-20T00:00:00.000Z"}]
+    seen: list[str] = []
+    query: dict[str, Any] = {"where": where, "order": ["createdAt", "id"], "limit": 4}
+    while True:
+        body = (await harness.client.post("/api/conversations/list", json=query)).json()
+        seen += [c["id"] for c in body["data"]]
+        if not body["cursors"]["hasNext"]:
+            break
+        query = {**query, "cursor": body["cursors"]["next"]}
+    # Days 20..28 (n = 19..27) are after the bound; the seeded CONV is from 2026-11-25.
+    assert sorted(seen) == sorted([f"conv-{n:03d}" for n in range(19, 28)] + [CONV])
+    assert len(seen) == len(set(seen)) == body["totalCount"]
+
+
+async def test_messages_list_edit_delete_through_control(harness: Harness) -> None:
+    (conv,) = await _seed_thread(harness, 1)
+    base = f"/_sandbox/tenants/T01ACME/conversations/{conv}/messages"
+    harness.clock.advance(60)
+    second = {"id": "m2", "ts": "1748707950.000200", "text": "second", "userId": "U0SAM"}
+    posted = await harness.control.post(base, json=second)
+    assert posted.status_code == 201
+    await harness.control.post(base, json={"id": "m1", "ts": "1748707945.000100", "text": "first"})
+    assert (await harness.control.patch(f"{base}/m2", json={"text": "edited"})).status_code == 200
+    assert (await harness.control.delete(f"{base}/m1")).status_code == 200
+    body = (await harness.client.post(f"/api/conversations/{conv}/messages/list", json={})).json()
+    assert [m["id"] for m in body["data"]] == [f"{conv}-m0", "m1", "m2"]
+    first, second = body["data"][1], body["data"][2]
+    assert first["deletedAt"] and first["text"] == ""
+    assert second["text"] == "edited" and second["updatedAt"]
+    assert second["user"]["email"] == "sam@vendor.example"
+    listed = (await harness.client.post("/api/conversations/list", json={})).json()["data"]
+    updated = next(c for c in listed if c["id"] == conv)["updatedAt"]
+    assert updated == to_iso(harness.clock.now())
+    missing = await harness.client.post("/api/conversations/nope/messages/list", json={})
+    assert missing.status_code == 404
+    other = await harness.control.post(
+        f"/api/conversations/{conv}/messages/list", json={}, headers={"X-Api-Key": GLOBEX_KEY}
+    )
+    assert other.status_code == 404
+
+
+async def test_list_endpoints_need_a_key(harness: Harness) -> None:
+    response = await harness.control.post("/api/conversations/list", json={})
+    assert response.status_code == 401

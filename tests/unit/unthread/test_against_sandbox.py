@@ -10,10 +10,12 @@ import pytest
 from processors.enrichment import enrich
 from processors.unthread_lookup import CachedUnthreadLookup
 from schemas.events import ConversationEvent, MessageEvent
+from schemas.unthread import Condition, ListQuery
 from tests.fixtures.unthread_sandbox import UnthreadSandboxHandle, unthread_sandbox, unthread_server
 from unthread import (
     UnthreadAuthError,
     UnthreadClient,
+    UnthreadNotFound,
     UnthreadRateLimited,
     UnthreadServerError,
     UnthreadTarget,
@@ -134,3 +136,28 @@ async def test_enrichment_over_the_real_client(
         "POST /api/users/list": 1,
         "GET /api/conversations/{id}": 1,
     }
+
+
+async def test_list_conversations_and_messages_page_through(
+    client: UnthreadClient, acme: UnthreadTarget, unthread_sandbox: UnthreadSandboxHandle
+) -> None:
+    for n in range(5):
+        unthread_sandbox.add_conversation(
+            "T01ACME", id=f"c{n}", status="open", createdAt=f"2026-12-0{n + 1}T00:00:00Z"
+        )
+    unthread_sandbox.post_message("T01ACME", "c3", id="m1", ts="1.000001", text="a")
+    unthread_sandbox.post_message("T01ACME", "c3", id="m2", ts="2.000001", text="b")
+    since = Condition(field="createdAt", operator=">", value="2026-12-02T12:00:00Z")
+    query = ListQuery(where=[since], order=["createdAt", "id"], limit=2)
+    ids: list[str] = []
+    while True:
+        page = await client.list_conversations(acme, query)
+        ids += [c.id for c in page.data]
+        if not page.cursors.next:
+            break
+        query = query.next_page(page.cursors.next)
+    assert ids == ["c2", "c3", "c4"]
+    messages = await client.list_messages(acme, "c3", ListQuery())
+    assert [(m.id, m.text) for m in messages.data] == [("m1", "a"), ("m2", "b")]
+    with pytest.raises(UnthreadNotFound):
+        await client.list_messages(acme, "nope", ListQuery())

@@ -1,0 +1,76 @@
+"""Progress of a walk through a tenant's conversations in Unthread's API (an import or a
+reconciliation pass), one record per tenant and kind on the compacted source-walks topic.
+
+Written only by the worker that runs the walk; read by every worker (the tenant's GET) and by
+the CLI. It holds ids, counts, times and an opaque cursor: never message text or keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+WalkKind = Literal["import", "reconcile"]
+# running: under way (or waiting for Unthread, see `error`); paused: an operator paused it,
+# or Unthread refused the key; done: every listed conversation was produced as events.
+WalkState = Literal["running", "paused", "done"]
+
+
+class WalkProgress(BaseModel):
+    """Where a walk is, so that it resumes after a crash at the page and conversation it had
+    reached (a conversation produced again is answered `duplicate` by the sync path)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+    tenant_id: str = Field(min_length=1)
+    kind: WalkKind
+    # The import generation it belongs to (a restart is a new generation); 0 for reconciling.
+    generation: int = Field(default=0, ge=0)
+    # Import: conversations created after it. Reconcile: updated after it (the watermark).
+    since: datetime
+    state: WalkState = "running"
+    # The page being worked through (None: the first) and how many of its conversations
+    # were already produced.
+    cursor: str | None = None
+    page_done: int = Field(default=0, ge=0)
+    listed: int = Field(default=0, ge=0)  # Unthread's totalCount for the walk's query
+    conversations: int = Field(default=0, ge=0)  # conversations produced as events
+    events: int = Field(default=0, ge=0)  # events produced onto the input topic
+    unreadable: int = Field(default=0, ge=0)  # conversations whose messages Unthread refused
+    # Reconcile: the newest `updatedAt` seen in this pass, the next pass's `since`.
+    watermark: datetime | None = None
+    # Why it is waiting or paused: the Unthread reason code of the last failed call.
+    error: str | None = None
+    started_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None = None
+
+    @staticmethod
+    def key(tenant_id: str, kind: WalkKind) -> bytes:
+        return f"{kind}:{tenant_id}".encode()
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(by_alias=True).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> WalkProgress:
+        return cls.model_validate_json(raw)
+
+    def view(self) -> dict[str, object]:
+        return self.model_dump(mode="json", by_alias=True, exclude={"cursor", "tenant_id"})
+
+
+def walk_views(find: Callable[[WalkKind], WalkProgress | None]) -> dict[str, object]:
+    """A tenant's import and reconciliation as its GET and the CLI show them (null: none yet)."""
+    views: dict[str, object] = {}
+    for kind, name in _SHOWN:
+        walk = find(kind)
+        views[name] = walk.view() if walk is not None else None
+    return views
+
+
+_SHOWN: tuple[tuple[WalkKind, str], ...] = (("import", "import"), ("reconcile", "reconciliation"))

@@ -1,0 +1,131 @@
+"""The walk through Unthread's conversations (import, reconcile) against the Unthread sandbox
+as a real server: events in thread order with deterministic ids, progress saved after every
+conversation, a resume that does not start over, and what an outage or a revoked key does."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from processors.source_walk import SourceWalk
+from schemas.events import ConversationEvent, MessageEvent, parse_event
+from schemas.source_walk import WalkKind, WalkProgress
+from tests.fixtures.unthread_sandbox import UnthreadSandboxHandle, unthread_sandbox, unthread_server
+from unthread import UnthreadClient, UnthreadTarget, build_http_client, default_limiter
+from vitally import RetryPolicy
+
+__all__ = ["unthread_sandbox", "unthread_server"]
+
+KEY = "walk-key"
+SINCE = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[UnthreadClient]:
+    client = UnthreadClient(
+        build_http_client(timeout=5.0), limiter=default_limiter(),
+        retry=RetryPolicy(max_attempts=1, base_delay=0.01, max_delay=0.1, jitter=0.0),
+    )  # fmt: skip
+    yield client
+    await client.aclose()
+
+
+def seed(sandbox: UnthreadSandboxHandle, count: int) -> UnthreadTarget:
+    conversations = [
+        {"id": f"c{n:02d}", "status": "open", "title": f"t{n}",
+         "createdAt": (SINCE + timedelta(days=n)).isoformat(),
+         "initialMessage": {"id": f"c{n:02d}-m0", "ts": "1.000001", "text": "first",
+                            "userId": "U1", "timestamp": (SINCE + timedelta(days=n)).isoformat()}}
+        for n in range(-1, count)
+    ]  # fmt: skip
+    sandbox.add_tenant("TW", keys=[KEY, {"key": "off", "disabled": True}],
+                       conversations=conversations)  # fmt: skip
+    for n in range(count):
+        sandbox.post_message("TW", f"c{n:02d}", id=f"c{n:02d}-m1", ts="2.000001", text="two")
+        sandbox.post_message("TW", f"c{n:02d}", id=f"c{n:02d}-m2", ts="3.000001", text="three")
+    return UnthreadTarget.for_tenant("TW", KEY, sandbox.api_url)
+
+
+class Recorder:
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.events: list[tuple[bytes, dict[str, Any]]] = []
+        self.saved: list[WalkProgress] = []
+        self.stop_after = stop_after
+
+    async def produce(self, key: bytes, value: bytes) -> None:
+        self.events.append((key, json.loads(value)))
+
+    async def save(self, progress: WalkProgress) -> None:
+        self.saved.append(progress)
+
+    def keep_going(self) -> bool:
+        done = self.saved[-1].conversations if self.saved else 0
+        return self.stop_after is None or done < self.stop_after
+
+    def walk(self, client: UnthreadClient) -> SourceWalk:
+        return SourceWalk(unthread=client, produce=self.produce, save=self.save,
+                          now=lambda: datetime.now(UTC), keep_going=self.keep_going)  # fmt: skip
+
+
+def start(kind: WalkKind = "import") -> WalkProgress:
+    now = datetime.now(UTC)
+    return WalkProgress(tenant_id="TW", kind=kind, since=SINCE, started_at=now, updated_at=now)
+
+
+async def test_import_produces_each_conversation_in_order_and_resumes_where_it_stopped(
+    client: UnthreadClient, unthread_sandbox: UnthreadSandboxHandle
+) -> None:
+    target = seed(unthread_sandbox, 5)
+    first = Recorder(stop_after=2)
+    paused = await first.walk(client).run(target, start(), created_after=None)
+    assert (paused.state, paused.conversations, paused.listed) == ("running", 2, 5)
+    second = Recorder()
+    done = await second.walk(client).run(target, paused, created_after=None)
+    assert (done.state, done.conversations, done.events) == ("done", 5, 15)
+    events = first.events + second.events
+    by_conversation: dict[bytes, list[str]] = {}
+    for key, event in events:
+        by_conversation.setdefault(key, []).append(event["eventId"])
+        parsed = parse_event(key, json.dumps(event).encode(), max_bytes=1_000_000)
+        assert parsed.sync_origin == "import" and parsed.conversation_id == key.decode()
+        assert isinstance(parsed, ConversationEvent | MessageEvent)
+    # Nothing twice across the stop, c-1 (created before importSince) left out, newest first,
+    # and in each conversation the create, then its messages by ts (not the initial one again).
+    assert list(by_conversation) == [f"c{n:02d}".encode() for n in (4, 3, 2, 1, 0)]
+    assert by_conversation[b"c02"] == ["import:c02", "import:c02:c02-m1", "import:c02:c02-m2"]
+    assert [p.page_done for p in second.saved][-1] == 5
+
+
+async def test_reconcile_sends_updates_and_skips_deleted_messages(
+    client: UnthreadClient, unthread_sandbox: UnthreadSandboxHandle
+) -> None:
+    target = seed(unthread_sandbox, 2)
+    unthread_sandbox.delete_message("TW", "c01", "c01-m1")
+    unthread_sandbox.update_conversation("TW", "c00", status="closed")
+    progress = start("reconcile").model_copy(update={"since": datetime.now(UTC) - timedelta(1)})
+    recorder = Recorder()
+    done = await recorder.walk(client).run(target, progress, created_after=SINCE)
+    kinds = [(k.decode(), e["event"], e["data"].get("id")) for k, e in recorder.events]
+    assert ("c00", "conversation_updated", "c00") in kinds
+    assert next(e for k, e in recorder.events if e["event"] == "conversation_updated"
+                and k == b"c00")["data"]["status"] == "closed"  # fmt: skip
+    assert ("c01", "message_created", "c01-m1") not in kinds
+    assert ("c01", "message_created", "c01-m2") in kinds
+    assert done.watermark is not None and done.state == "done"
+
+
+async def test_outage_keeps_running_and_a_refused_key_pauses(
+    client: UnthreadClient, unthread_sandbox: UnthreadSandboxHandle
+) -> None:
+    target = seed(unthread_sandbox, 1)
+    unthread_sandbox.set_faults(outage_seconds=60)
+    waiting = await Recorder().walk(client).run(target, start(), created_after=None)
+    assert (waiting.state, waiting.error) == ("running", "unthread_unavailable")
+    unthread_sandbox.set_faults(outage_seconds=0)
+    refused = UnthreadTarget.for_tenant("TW", "off", unthread_sandbox.api_url)
+    paused = await Recorder().walk(client).run(refused, start(), created_after=None)
+    assert (paused.state, paused.error) == ("paused", "unthread_auth_failed")
