@@ -203,43 +203,15 @@ async def conversation_updated(event: ConversationEvent, step: Step) -> SyncResu
     admin that later customer replies are addressed to. ``detail`` names the fields sent,
     never their values.
     """
-    offset, state, tenant, calls = step.offset, step.state, step.tenant, step.calls
-    if state is None:
-        return skipped("conversation_not_synced")
-    if state.status == "deleted":
-        return skipped("conversation_deleted", state.at_offset(offset))
-    if not state.synced or state.vitally_conversation_id is None:
-        return skipped("conversation_not_synced", state.at_offset(offset))
-    conv = event.data
-    data_ms, event_ms = versions_of(event)
-    if _stale(data_ms, event_ms, state):
-        return skipped("stale_update", state.at_offset(offset))
-    updated = state.at_offset(offset).model_copy(
-        update={
-            "version_ms": _latest(data_ms, state.version_ms),
-            "event_ms": _latest(event_ms, state.event_ms),
-        }
-    )
-    assignee = _assignee(conv)
-    if assignee is not None and assignee[1] != state.assignee_email:
-        admin = await conversation_admin(calls.directory, tenant, assignee[1])
-        updated = updated.model_copy(
-            update={
-                "assignee_email": assignee[1],
-                "admin_id": admin.id if admin else state.admin_id,
-            }
-        )
-    traits = _changed(state.traits, _traits(conv))
-    # A conversation synced before its link was sent (or under another template) gets it now.
-    link = tenant.unthread_url(conv.id, conv.friendly_id or shown_friendly_id(state.traits))
-    if link is not None and (state.traits or {}).get("unthreadUrl") != link:
-        traits["unthreadUrl"] = link
-    title = subject_from(conv.title) if conv.title and conv.title.strip() else None
-    subject = title if title and title != state.subject else None
+    plan = _plan_update(event, step)
+    if isinstance(plan, SyncResult):
+        return plan
+    state, vitally_id, updated = plan
+    updated = await _reassigned(event.data, state, updated, step)
+    traits, subject = _update_of(event.data, state, step.tenant)
     if not traits and subject is None:
         return skipped("no_change", updated)
     shown = {**(state.traits or {}), **traits}
-    change = ConversationUpdate(subject=subject, traits=traits or None)
     updated = updated.model_copy(
         update={
             "subject": subject or state.subject,
@@ -249,18 +221,68 @@ async def conversation_updated(event: ConversationEvent, step: Step) -> SyncResu
     if state.vitally_missing:
         # Kept for the conversation's re-creation; nothing to send it to now.
         return missing_in_vitally(updated)
+    change = ConversationUpdate(subject=subject, traits=traits or None)
     try:
-        await calls.vitally.update_conversation(
-            tenant.target, state.vitally_conversation_id, change
-        )
+        await step.calls.vitally.update_conversation(step.tenant.target, vitally_id, change)
     except VitallyNotFound:
         return missing_in_vitally(updated)
     return SyncResult(
         "synced",
         state=updated,
-        vitally_conversation_id=state.vitally_conversation_id,
+        vitally_conversation_id=vitally_id,
         detail=_changed_fields(traits, subject is not None),
     )
+
+
+def _plan_update(
+    event: ConversationEvent, step: Step
+) -> tuple[ConversationState, str, ConversationState] | SyncResult:
+    """The state, its Vitally id and the state with the event's times applied; or why the
+    update is not sent (no conversation, deleted, stale)."""
+    offset, state = step.offset, step.state
+    if state is None:
+        return skipped("conversation_not_synced")
+    if state.status == "deleted":
+        return skipped("conversation_deleted", state.at_offset(offset))
+    vitally_id = state.vitally_conversation_id
+    if not state.synced or vitally_id is None:
+        return skipped("conversation_not_synced", state.at_offset(offset))
+    data_ms, event_ms = versions_of(event)
+    if _stale(data_ms, event_ms, state):
+        return skipped("stale_update", state.at_offset(offset))
+    updated = state.at_offset(offset).model_copy(
+        update={
+            "version_ms": _latest(data_ms, state.version_ms),
+            "event_ms": _latest(event_ms, state.event_ms),
+        }
+    )
+    return state, vitally_id, updated
+
+
+async def _reassigned(
+    conv: Conversation, state: ConversationState, updated: ConversationState, step: Step
+) -> ConversationState:
+    """A new assignee, and the admin later customer replies go to."""
+    assignee = _assignee(conv)
+    if assignee is None or assignee[1] == state.assignee_email:
+        return updated
+    admin = await conversation_admin(step.calls.directory, step.tenant, assignee[1])
+    return updated.model_copy(
+        update={"assignee_email": assignee[1], "admin_id": admin.id if admin else state.admin_id}
+    )
+
+
+def _update_of(
+    conv: Conversation, state: ConversationState, tenant: TenantContext
+) -> tuple[dict[str, TraitValue], str | None]:
+    """The traits that changed, and the new subject when the title changed."""
+    traits = _changed(state.traits, _traits(conv))
+    # A conversation synced before its link was sent (or under another template) gets it now.
+    link = tenant.unthread_url(conv.id, conv.friendly_id or shown_friendly_id(state.traits))
+    if link is not None and (state.traits or {}).get("unthreadUrl") != link:
+        traits["unthreadUrl"] = link
+    title = subject_from(conv.title) if conv.title and conv.title.strip() else None
+    return traits, title if title and title != state.subject else None
 
 
 async def conversation_deleted(step: Step) -> SyncResult:
