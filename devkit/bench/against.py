@@ -35,13 +35,8 @@ class Checkout:
 
 def _git(*args: str, cwd: Path = ROOT) -> str:
     # A fixed argv of git, no shell.
-    done = subprocess.run(  # noqa: S603
-        ["git", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,  # noqa: S607
-    )
+    command = ["git", *args]
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True)  # noqa: S603, S607
     return done.stdout.strip()
 
 
