@@ -209,14 +209,15 @@ class ApiClient:
             seconds = self._monotonic() - started
             self._observer.called(tenant, endpoint, status, seconds, advice)
         level = logging.DEBUG if response.is_success or status == 404 else logging.WARNING
-        self.logger.log(
-            level,
-            f"{call.api} %s %s -> %s",
-            call.method,
-            call.template,
-            status,
-            extra=call.log_fields(status=status),
-        )
+        if self.logger.isEnabledFor(level):  # its fields are built only for a log that is kept
+            self.logger.log(
+                level,
+                f"{call.api} %s %s -> %s",
+                call.method,
+                call.template,
+                status,
+                extra=call.log_fields(status=status),
+            )
         if self._limiter is not None:
             self._limiter.observe(tenant, response.headers, status)
         if response.is_success:

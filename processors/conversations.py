@@ -26,6 +26,7 @@ the Vitally conversation unless the tenant asked for ``onConversationDeleted: "d
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from processors.body import mention_names, message_body
@@ -33,20 +34,28 @@ from processors.direction import Sender, classify, normalise_email
 from processors.filling import ids_only
 from processors.messages import message_time, missing_in_vitally
 from processors.mrkdwn import subject_from, to_html
-from processors.people import chosen_user, conversation_admin
+from processors.people import (
+    Missing,
+    Route,
+    chosen_user,
+    conversation_admin,
+    customer,
+    from_customer,
+    from_teammate,
+)
 from processors.protocols import Step
 from processors.results import SyncResult, duplicate, noted, skipped
 from processors.tenant import TenantContext
 from processors.unthread_link import shown_friendly_id
 from schemas.audit import Reason
-from schemas.events import Conversation, ConversationEvent
+from schemas.events import Conversation, ConversationEvent, Message
 from schemas.state import ConversationState
 from schemas.vitally import (
     ConversationCreate,
     ConversationUpdate,
     MessageCreate,
-    Participant,
     TraitValue,
+    VitallyUser,
 )
 from vitally.errors import VitallyNotFound
 
@@ -54,9 +63,37 @@ from vitally.errors import VitallyNotFound
 CLOCK_SKEW = timedelta(minutes=15)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a create will send, decided from the event and the table alone (no call)."""
+
+    initial: Message
+    sender: Sender
+    customer_email: str
+    body: str
+    unthread_url: str | None
+    created_at: datetime | None
+    # A first message not synced as itself: how it is shown (for the audit detail).
+    shown_as: str | None
+    base: ConversationState  # what the table keeps if the create stops short
+
+
 async def conversation_created(event: ConversationEvent, step: Step) -> SyncResult:
-    offset, state, tenant, calls = step.offset, step.state, step.tenant, step.calls
-    conv = event.data
+    """Plan from the event (no call), find the people in Vitally, then create."""
+    plan = _plan_create(event, step)
+    if isinstance(plan, SyncResult):
+        return plan
+    route = await _first_route(plan, step)
+    if isinstance(route, SyncResult):
+        return route
+    user, admin_id, direction = route
+    return await _create(event, step, plan, user, admin_id, direction)
+
+
+def _plan_create(event: ConversationEvent, step: Step) -> _Plan | SyncResult:
+    """The create's content, or why there is none (already done, outside the window, no
+    first message, nobody to send it as)."""
+    offset, state, tenant, conv = step.offset, step.state, step.tenant, event.data
     if state is not None and state.synced:
         return duplicate("already_synced", state.at_offset(offset))
     if state is not None and state.status == "deleted":
@@ -65,13 +102,9 @@ async def conversation_created(event: ConversationEvent, step: Step) -> SyncResu
         return skipped("conversation_deleted", state.at_offset(offset))
     submitter = _submitter(conv)
     base = ConversationState(
-        tenant_id=tenant.tenant_id,
-        conversation_id=conv.id,
-        status="skipped",
-        customer_email=submitter.email,
-        assignee_email=_assignee_email(conv),
-        last_offset=offset,
-    )
+        tenant_id=tenant.tenant_id, conversation_id=conv.id, status="skipped",
+        customer_email=submitter.email, assignee_email=_assignee_email(conv), last_offset=offset,
+    )  # fmt: skip
     created_at = _created_at(conv, event.event_timestamp)
     if created_at is not None and not _in_sync_window(created_at, tenant):
         return _skip("created_before_connect", base)
@@ -93,72 +126,72 @@ async def conversation_created(event: ConversationEvent, step: Step) -> SyncResu
     body = _first_body(conv, unthread_url, private=initial.is_private_note is True)
     if body is None:
         return _skip("empty_message", base)
+    return _Plan(initial, sender, customer_email, body, unthread_url, created_at, shown_as, base)
 
-    user = await calls.directory.user(tenant.target, customer_email)
-    if user is None:
-        return _skip("customer_not_in_vitally", base, detail=customer_email)
-    admin = await conversation_admin(calls.directory, tenant, base.assignee_email)
+
+async def _first_route(plan: _Plan, step: Step) -> tuple[VitallyUser, str, Route] | SyncResult:
+    """The customer's user, the conversation's admin, and who the first message is from and
+    to; or who is missing in Vitally."""
+    tenant, directory = step.tenant, step.calls.directory
+    user = await customer(directory, tenant, plan.customer_email)
+    if isinstance(user, Missing):
+        return _skip(user.reason, plan.base, detail=user.email)
+    admin = await conversation_admin(directory, tenant, plan.base.assignee_email)
     if admin is None:
-        return _skip("teammate_not_in_vitally", base, detail=tenant.default_admin_email)
-    customer = Participant(type="user", id=user.id)
-    if sender.side == "customer":
-        author, recipient = customer, Participant(type="admin", id=admin.id)
-    else:
-        teammate = await calls.directory.admin(tenant.target, sender.email)
-        if teammate is None:
-            return _skip("teammate_not_in_vitally", base, detail=sender.email)
-        author, recipient = Participant(type="admin", id=teammate.id), customer
+        return _skip("teammate_not_in_vitally", plan.base, detail=tenant.default_admin_email)
+    if plan.sender.side == "customer":
+        return user, admin.id, from_customer(user.id, admin.id)
+    assert plan.sender.email is not None  # noqa: S101 - the plan has the sender's email
+    route = await from_teammate(directory, tenant, plan.sender.email, user.id)
+    if isinstance(route, Missing):
+        return _skip(route.reason, plan.base, detail=route.email)
+    return user, admin.id, route
+
+
+async def _create(
+    event: ConversationEvent, step: Step, plan: _Plan, user: VitallyUser, admin_id: str,
+    route: Route,
+) -> SyncResult:  # fmt: skip
+    """The conversation in Vitally, with its first message; one a previous attempt may have
+    made (``verify``) is looked up first and adopted."""
+    conv, tenant, calls = event.data, step.tenant, step.calls
     subject = _subject(conv)
     traits = {name: value for name, value in _traits(conv).items() if value is not None}
-    if unthread_url is not None:
-        traits["unthreadUrl"] = unthread_url
+    if plan.unthread_url is not None:
+        traits["unthreadUrl"] = plan.unthread_url
     data_ms, event_ms = versions_of(event)
-    synced = base.model_copy(
+    synced = plan.base.model_copy(
         update={
-            "status": "synced",
-            "customer_user_id": user.id,
-            "admin_id": admin.id,
-            "message_ids": (initial.id,),
-            "subject": subject,
-            "traits": traits,
-            "version_ms": data_ms,
-            "event_ms": event_ms,
+            "status": "synced", "customer_user_id": user.id, "admin_id": admin_id,
+            "message_ids": (plan.initial.id,), "subject": subject, "traits": traits,
+            "version_ms": data_ms, "event_ms": event_ms,
         }
-    )
-    notes = "; ".join(n for n in (shown_as, chosen_user(user)) if n) or None
-
+    )  # fmt: skip
+    notes = "; ".join(n for n in (plan.shown_as, chosen_user(user)) if n) or None
     if step.verify:
         existing = await calls.directory.conversation(
-            tenant.target,
-            conv.id,
+            tenant.target, conv.id,
             # No create of ours precedes the conversation itself; the margin is for clocks.
-            created_after=created_at - CLOCK_SKEW if created_at is not None else None,
+            created_after=plan.created_at - CLOCK_SKEW if plan.created_at is not None else None,
             written_at=step.unsure_since,
-        )
+        )  # fmt: skip
         if existing is not None:
             adopted = synced.model_copy(update={"vitally_conversation_id": existing})
             return noted(duplicate("already_in_vitally", adopted), notes)
+    first = MessageCreate(
+        external_id=plan.initial.id, message=plan.body, from_=route.author, to=[route.recipient],
+        timestamp=message_time(plan.initial, event.event_timestamp, calls.clock),
+    )  # fmt: skip
     request = ConversationCreate(
-        external_id=conv.id,
-        subject=subject,
-        messages=[
-            MessageCreate(
-                external_id=initial.id,
-                message=body,
-                from_=author,
-                to=[recipient],
-                timestamp=message_time(initial, event.event_timestamp, calls.clock),
-            )
-        ],
-        traits=traits,
+        external_id=conv.id, subject=subject, messages=[first], traits=traits
     )
     created = await calls.vitally.create_conversation(tenant.target, request)
-    first = next((m.id for m in created.messages if m.external_id == initial.id), None)
+    first_id = next((m.id for m in created.messages if m.external_id == plan.initial.id), None)
     return SyncResult(
         "synced",
         state=synced.model_copy(update={"vitally_conversation_id": created.id}),
         vitally_conversation_id=created.id,
-        vitally_message_id=first,
+        vitally_message_id=first_id,
         detail=notes,
     )
 
@@ -170,43 +203,15 @@ async def conversation_updated(event: ConversationEvent, step: Step) -> SyncResu
     admin that later customer replies are addressed to. ``detail`` names the fields sent,
     never their values.
     """
-    offset, state, tenant, calls = step.offset, step.state, step.tenant, step.calls
-    if state is None:
-        return skipped("conversation_not_synced")
-    if state.status == "deleted":
-        return skipped("conversation_deleted", state.at_offset(offset))
-    if not state.synced or state.vitally_conversation_id is None:
-        return skipped("conversation_not_synced", state.at_offset(offset))
-    conv = event.data
-    data_ms, event_ms = versions_of(event)
-    if _stale(data_ms, event_ms, state):
-        return skipped("stale_update", state.at_offset(offset))
-    updated = state.at_offset(offset).model_copy(
-        update={
-            "version_ms": _latest(data_ms, state.version_ms),
-            "event_ms": _latest(event_ms, state.event_ms),
-        }
-    )
-    assignee = _assignee(conv)
-    if assignee is not None and assignee[1] != state.assignee_email:
-        admin = await conversation_admin(calls.directory, tenant, assignee[1])
-        updated = updated.model_copy(
-            update={
-                "assignee_email": assignee[1],
-                "admin_id": admin.id if admin else state.admin_id,
-            }
-        )
-    traits = _changed(state.traits, _traits(conv))
-    # A conversation synced before its link was sent (or under another template) gets it now.
-    link = tenant.unthread_url(conv.id, conv.friendly_id or shown_friendly_id(state.traits))
-    if link is not None and (state.traits or {}).get("unthreadUrl") != link:
-        traits["unthreadUrl"] = link
-    title = subject_from(conv.title) if conv.title and conv.title.strip() else None
-    subject = title if title and title != state.subject else None
+    plan = _plan_update(event, step)
+    if isinstance(plan, SyncResult):
+        return plan
+    state, vitally_id, updated = plan
+    updated = await _reassigned(event.data, state, updated, step)
+    traits, subject = _update_of(event.data, state, step.tenant)
     if not traits and subject is None:
         return skipped("no_change", updated)
     shown = {**(state.traits or {}), **traits}
-    change = ConversationUpdate(subject=subject, traits=traits or None)
     updated = updated.model_copy(
         update={
             "subject": subject or state.subject,
@@ -216,18 +221,68 @@ async def conversation_updated(event: ConversationEvent, step: Step) -> SyncResu
     if state.vitally_missing:
         # Kept for the conversation's re-creation; nothing to send it to now.
         return missing_in_vitally(updated)
+    change = ConversationUpdate(subject=subject, traits=traits or None)
     try:
-        await calls.vitally.update_conversation(
-            tenant.target, state.vitally_conversation_id, change
-        )
+        await step.calls.vitally.update_conversation(step.tenant.target, vitally_id, change)
     except VitallyNotFound:
         return missing_in_vitally(updated)
     return SyncResult(
         "synced",
         state=updated,
-        vitally_conversation_id=state.vitally_conversation_id,
+        vitally_conversation_id=vitally_id,
         detail=_changed_fields(traits, subject is not None),
     )
+
+
+def _plan_update(
+    event: ConversationEvent, step: Step
+) -> tuple[ConversationState, str, ConversationState] | SyncResult:
+    """The state, its Vitally id and the state with the event's times applied; or why the
+    update is not sent (no conversation, deleted, stale)."""
+    offset, state = step.offset, step.state
+    if state is None:
+        return skipped("conversation_not_synced")
+    if state.status == "deleted":
+        return skipped("conversation_deleted", state.at_offset(offset))
+    vitally_id = state.vitally_conversation_id
+    if not state.synced or vitally_id is None:
+        return skipped("conversation_not_synced", state.at_offset(offset))
+    data_ms, event_ms = versions_of(event)
+    if _stale(data_ms, event_ms, state):
+        return skipped("stale_update", state.at_offset(offset))
+    updated = state.at_offset(offset).model_copy(
+        update={
+            "version_ms": _latest(data_ms, state.version_ms),
+            "event_ms": _latest(event_ms, state.event_ms),
+        }
+    )
+    return state, vitally_id, updated
+
+
+async def _reassigned(
+    conv: Conversation, state: ConversationState, updated: ConversationState, step: Step
+) -> ConversationState:
+    """A new assignee, and the admin later customer replies go to."""
+    assignee = _assignee(conv)
+    if assignee is None or assignee[1] == state.assignee_email:
+        return updated
+    admin = await conversation_admin(step.calls.directory, step.tenant, assignee[1])
+    return updated.model_copy(
+        update={"assignee_email": assignee[1], "admin_id": admin.id if admin else state.admin_id}
+    )
+
+
+def _update_of(
+    conv: Conversation, state: ConversationState, tenant: TenantContext
+) -> tuple[dict[str, TraitValue], str | None]:
+    """The traits that changed, and the new subject when the title changed."""
+    traits = _changed(state.traits, _traits(conv))
+    # A conversation synced before its link was sent (or under another template) gets it now.
+    link = tenant.unthread_url(conv.id, conv.friendly_id or shown_friendly_id(state.traits))
+    if link is not None and (state.traits or {}).get("unthreadUrl") != link:
+        traits["unthreadUrl"] = link
+    title = subject_from(conv.title) if conv.title and conv.title.strip() else None
+    return traits, title if title and title != state.subject else None
 
 
 async def conversation_deleted(step: Step) -> SyncResult:

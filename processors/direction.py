@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email.utils import parseaddr
+from functools import lru_cache
 from typing import Literal
 
 from schemas.events import Message
@@ -106,6 +107,12 @@ def normalise_email(email: str | None) -> str | None:
     meaning there; ``Name <address>`` gives its address), or None when it holds none."""
     if email is None:
         return None
+    return _normalised(email)
+
+
+# The same few addresses recur on every event of a tenant: parsed once each.
+@lru_cache(maxsize=4096)
+def _normalised(email: str) -> str | None:
     _, address = parseaddr(email.strip())
     address = address.strip().lower()
     local, at, domain = address.rpartition("@")

@@ -27,7 +27,9 @@ class BoundedMemoryCache(SimpleMemoryCache):  # type: ignore[misc]  # aiocache i
     """aiocache's memory cache with a cap on its entries."""
 
     def __init__(self, max_entries: int = 100_000, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        # No per-call timeout: a dict never blocks, and aiocache's default (5 s) wraps every
+        # get in asyncio.wait_for, a task and a timer per cache hit on the hot path.
+        super().__init__(**{"timeout": None, **kwargs})
         self.max_entries = max_entries
 
     async def _set(
@@ -53,8 +55,10 @@ class BoundedMemoryCache(SimpleMemoryCache):  # type: ignore[misc]  # aiocache i
 class SingleFlightCache:
     """Pydantic models (or their absence) cached by key, each key fetched once at a time.
 
-    Values are stored as JSON-ready dicts, so any aiocache backend can hold them. A failed
-    fetch is not cached: every caller sharing it gets the error, the next one tries again.
+    Values are stored as JSON-ready dicts, so any aiocache backend can hold them; an
+    in-process memory cache holds the (frozen) models themselves, so a hit costs no
+    validation. A failed fetch is not cached: every caller sharing it gets the error, the
+    next one tries again.
     """
 
     def __init__(self, cache: BaseCache, *, ttl: float, miss_ttl: float) -> None:
@@ -62,12 +66,15 @@ class SingleFlightCache:
         self._ttl = ttl
         self._miss_ttl = miss_ttl
         self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._in_process = isinstance(cache, SimpleMemoryCache)
 
     async def get(
         self, key: str, model: type[T], fetch: Callable[[], Awaitable[T | None]]
     ) -> T | None:
         cached = await self._cache.get(key)
         if cached is not None:
+            if isinstance(cached, model):
+                return cached
             return None if cached == _MISS else model.model_validate(cached)
         if key in self._inflight:
             shared: T | None = await asyncio.shield(self._inflight[key])
@@ -99,4 +106,5 @@ class SingleFlightCache:
         if found is None:
             await self._cache.set(key, _MISS, ttl=self._miss_ttl)
         else:
-            await self._cache.set(key, found.model_dump(mode="json"), ttl=self._ttl)
+            value = found if self._in_process else found.model_dump(mode="json")
+            await self._cache.set(key, value, ttl=self._ttl)

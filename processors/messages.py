@@ -15,8 +15,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from processors.body import message_body
-from processors.direction import classify
-from processors.people import chosen_user
+from processors.direction import Sender, classify
+from processors.people import Missing, Route, chosen_user, customer, from_customer, from_teammate
 from processors.protocols import Clock, Directory, Step
 from processors.results import SyncResult, duplicate, noted, skipped
 from processors.tenant import TenantContext
@@ -24,62 +24,29 @@ from processors.unthread_link import shown_friendly_id
 from schemas.audit import Reason
 from schemas.events import Message, MessageEvent
 from schemas.state import ConversationState
-from schemas.vitally import ConversationCreate, MessageCreate, Participant
+from schemas.vitally import ConversationCreate, MessageCreate
 from vitally.errors import VitallyNotFound
 
 
 async def message_created(event: MessageEvent, step: Step) -> SyncResult:
+    """Plan from the event and the table (no call), find the people, then post."""
     offset, state, tenant, calls = step.offset, step.state, step.tenant, step.calls
     message = event.data
-    if state is None:
-        return skipped("conversation_not_synced")
-    if state.status == "deleted":
-        return skipped("conversation_deleted", state.at_offset(offset))
-    if not state.synced or state.vitally_conversation_id is None:
-        return skipped("conversation_not_synced", state.at_offset(offset))
-    if message.id in state.message_ids:
-        return duplicate("already_synced", state.at_offset(offset))
+    plan = _plan_reply(event, step)
+    if isinstance(plan, SyncResult):
+        return plan
+    state, conversation_id, sender, body = plan
     recreate = tenant.on_vitally_conversation_missing == "recreate"
-    if state.vitally_missing and not recreate:
-        return missing_in_vitally(state.at_offset(offset))
-    sender = classify(message, submitter_email=state.customer_email)
-    if isinstance(sender, str):
-        return skipped(sender, state.at_offset(offset))
-    if sender.email is None:
-        reason: Reason = "not_an_email" if sender.unreadable else "no_sender_email"
-        return skipped(reason, state.at_offset(offset))
-    unthread_url = tenant.unthread_url(state.conversation_id, shown_friendly_id(state.traits))
-    body = message_body(message, unthread_url)
-    if body is None:
-        return skipped("empty_message", state.at_offset(offset))
-
-    note: str | None = None
-    if sender.side == "customer":
-        user = await calls.directory.user(tenant.target, sender.email)
-        note = chosen_user(user)
-        if user is None:
-            return _missing("customer_not_in_vitally", sender.email, state, offset)
-        admin_id = state.admin_id or await _default_admin_id(calls.directory, tenant)
-        if admin_id is None:
-            return _missing("teammate_not_in_vitally", tenant.default_admin_email, state, offset)
-        author, recipient = (
-            Participant(type="user", id=user.id),
-            Participant(type="admin", id=admin_id),
-        )
-    else:
-        admin = await calls.directory.admin(tenant.target, sender.email)
-        if admin is None or state.customer_user_id is None:
-            return _missing("teammate_not_in_vitally", sender.email, state, offset)
-        author = Participant(type="admin", id=admin.id)
-        recipient = Participant(type="user", id=state.customer_user_id)
-
-    conversation_id = state.vitally_conversation_id
+    found_route = await _reply_route(sender, state, step)
+    if isinstance(found_route, SyncResult):
+        return found_route
+    route, note = found_route
     applied = state.with_message(message.id, offset)
     request = MessageCreate(
         external_id=message.id,
         message=body,
-        from_=author,
-        to=[recipient],
+        from_=route.author,
+        to=[route.recipient],
         timestamp=message_time(message, event.event_timestamp, calls.clock),
     )
     if state.vitally_missing:
@@ -103,6 +70,57 @@ async def message_created(event: MessageEvent, step: Step) -> SyncResult:
         vitally_message_id=posted.id,
         detail=note,
     )
+
+
+def _plan_reply(
+    event: MessageEvent, step: Step
+) -> tuple[ConversationState, str, Sender, str] | SyncResult:
+    """The conversation's state and Vitally id, the sender and the body to post; or why
+    nothing is posted."""
+    offset, state, tenant, message = step.offset, step.state, step.tenant, event.data
+    if state is None:
+        return skipped("conversation_not_synced")
+    if state.status == "deleted":
+        return skipped("conversation_deleted", state.at_offset(offset))
+    conversation_id = state.vitally_conversation_id
+    if not state.synced or conversation_id is None:
+        return skipped("conversation_not_synced", state.at_offset(offset))
+    if message.id in state.message_ids:
+        return duplicate("already_synced", state.at_offset(offset))
+    if state.vitally_missing and tenant.on_vitally_conversation_missing != "recreate":
+        return missing_in_vitally(state.at_offset(offset))
+    sender = classify(message, submitter_email=state.customer_email)
+    if isinstance(sender, str):
+        return skipped(sender, state.at_offset(offset))
+    if sender.email is None:
+        reason: Reason = "not_an_email" if sender.unreadable else "no_sender_email"
+        return skipped(reason, state.at_offset(offset))
+    unthread_url = tenant.unthread_url(state.conversation_id, shown_friendly_id(state.traits))
+    body = message_body(message, unthread_url)
+    if body is None:
+        return skipped("empty_message", state.at_offset(offset))
+    return state, conversation_id, sender, body
+
+
+async def _reply_route(
+    sender: Sender, state: ConversationState, step: Step
+) -> tuple[Route, str | None] | SyncResult:
+    """Who the reply is from and to (a customer's: to the conversation's admin; a teammate's:
+    to the customer), and the audit note on the user chosen; or who is missing in Vitally."""
+    offset, tenant, directory = step.offset, step.tenant, step.calls.directory
+    assert sender.email is not None  # noqa: S101 - the plan has the sender's email
+    if sender.side == "customer":
+        user = await customer(directory, tenant, sender.email)
+        if isinstance(user, Missing):
+            return _missing(user.reason, user.email, state, offset)
+        admin_id = state.admin_id or await _default_admin_id(directory, tenant)
+        if admin_id is None:
+            return _missing("teammate_not_in_vitally", tenant.default_admin_email, state, offset)
+        return from_customer(user.id, admin_id), chosen_user(user)
+    found = await from_teammate(directory, tenant, sender.email, state.customer_user_id)
+    if isinstance(found, Missing):
+        return _missing(found.reason, found.email, state, offset)
+    return found, None
 
 
 def missing_in_vitally(state: ConversationState) -> SyncResult:

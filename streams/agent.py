@@ -103,13 +103,7 @@ class SyncAgent:
         self._probe = OffsetProbe(config.kafka)
         self._lanes = KeyedLanes(config.max_in_flight)
         self._sequencer: OffsetSequencer[TP, EventT[bytes]] = OffsetSequencer()
-        self._window = PartitionWindow(
-            config.max_in_flight_per_partition,
-            in_flight=self._sequencer.in_flight,
-            pause=lambda tps: stop_fetching(app.consumer, tps),
-            resume=lambda tps: resume_fetching(app.consumer, tps),
-            may_resume=self.settled,
-        )
+        self._window = self._partition_window()
         # Set once on_assigned has taken the measure of a new assignment (replay horizon,
         # where each partition continues). Faust's recovery can resume fetching before that
         # handler has run, as it sends the signal after starting recovery; nothing is handled
@@ -118,6 +112,18 @@ class SyncAgent:
         self._rebuild_index = True
         # Per source partition, the timestamp (s) of the last record finished in order.
         self._finished_at: dict[TP, float] = {}
+
+    def _partition_window(self) -> PartitionWindow:
+        """Fetching paused for a partition with too many records in flight (the consumer
+        is looked up when used: Faust makes it later)."""
+        app = self._app
+        return PartitionWindow(
+            self._config.max_in_flight_per_partition,
+            in_flight=self._sequencer.in_flight,
+            pause=lambda tps: stop_fetching(app.consumer, tps),
+            resume=lambda tps: resume_fetching(app.consumer, tps),
+            may_resume=self.settled,
+        )
 
     def settled(self) -> bool:
         """No rebalance under way, tables recovered, and the assignment measured."""

@@ -78,37 +78,76 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     partitions = layout.input_partitions
     # One agent reads both: a retry record runs in its conversation's lane, in order.
     source = _raw_topic(app, settings.input_topic, settings.retry_topic, partitions=partitions)
-    table = app.Table(
-        "conversations",
-        default=None,
-        partitions=partitions,
-        help="Vitally ids, routing and parked events per Unthread conversation",
-        # bytes means "raw" to Faust tables, for the changelog and for recovery alike.
-        key_type=bytes,
-        value_type=bytes,
-    )
-    # A conversation's waiting events, one entry each (streams.waiting): parking the n-th
-    # event of a thread writes that event, never the thread.
-    waiting = app.Table(
-        "waiting",
-        default=None,
-        partitions=partitions,
-        help="Events waiting per conversation, one per entry, and where each input record waits",
-        key_type=bytes,
-        value_type=bytes,
-    )
+    table, waiting = _tables(app, partitions)
     index = ParkedIndex()
     integrations = _integration_store(app, settings, index)
     index.attention_cleared = lambda tenant_id: not integrations.needs_attention(tenant_id)
-    # One registry per app: Faust's sensors and ours, on GET /metrics.
-    metrics = Metrics(CollectorRegistry())
+    metrics = Metrics(CollectorRegistry())  # one per app: Faust's sensors and ours
     counts, summary = _audit_summary(app, settings, clock)
     unthread = _unthread_client(settings, observer=metrics.unthread)
 
+    stopping = _stopping(app)
+    vitally, health = _vitally_and_health(settings, clock, index, integrations, metrics, stopping)
+    states = TableStates(table, clock)
+    replay = ReplayGuard(app)
+    deliveries = Deliveries(
+        stopping=stopping, timeout_s=app.conf.broker_request_timeout,
+        grace_s=settings.http_timeout_seconds, on_failure=metrics.not_delivered,
+    )  # fmt: skip
+    directory = _directory(settings, vitally, clock, stopping)
+    outputs = _outputs(app, settings, partitions, metrics, deliveries, summary)
+    handler = EventHandler(
+        tenants=integrations, states=states, waiting=TableEntries(waiting), outputs=outputs,
+        calls=Collaborators(vitally, directory, clock),
+        unthread=_unthread_lookup(settings, unthread), retry=_retry_policy(settings),
+        parking=_parking_policy(settings), index=index, retry_topic=settings.retry_topic,
+        max_event_bytes=settings.max_event_bytes, maybe_applied=replay.maybe_applied,
+        gate=TenantGate(settings.max_in_flight_per_tenant), stopping=stopping,
+    )  # fmt: skip
+    agent = SyncAgent(
+        app, _agent_config(settings), handler=handler, states=states, deliveries=deliveries,
+        waiting=WaitingEvents(TableEntries(waiting)), index=index, integrations=integrations,
+        directory=directory, replay=replay, handled=handled,
+        retry_topic=_raw_topic(app, settings.retry_topic, partitions=partitions), clock=clock,
+        prune=_prune_policy(app, settings, layout),
+    )  # fmt: skip
+    _register_agent(app, agent, source, settings.park_scan_interval_seconds)
+    app.timer(interval=settings.state_prune_interval_seconds)(agent.prune_finished)
+    _serve_metrics(app, metrics, agent, index, integrations, clock)
+    _recover_tenants(app, health, agent)
+    walks = _source_sync(app, settings, partitions, integrations, unthread, stopping)
+    _close_on_shutdown(app, agent, vitally, unthread)
+    _serve_web(app, settings, agent, integrations, counts, walks, clock)
+    return app
+
+
+def _outputs(
+    app: faust.App, settings: Settings, partitions: int, metrics: Metrics,
+    deliveries: Deliveries, summary: SummaryWriter,
+) -> KafkaOutputs:  # fmt: skip
+    """Where audit records and dead letters go."""
+    return KafkaOutputs(
+        _raw_topic(app, settings.audit_topic, partitions=partitions),
+        _raw_topic(app, settings.dlq_topic, partitions=partitions),
+        metrics, deliveries, summary, max_record_bytes=app.conf.producer_max_request_size,
+    )  # fmt: skip
+
+
+def _stopping(app: faust.App) -> Callable[[], bool]:
     def stopping() -> bool:
         # Both are set at once: by a SIGTERM, and by the consumer's rebalance callback, which
         # runs before Faust waits for in-flight events (its revoke signal comes after that).
         return bool(app.should_stop) or app.rebalancing
+
+    return stopping
+
+
+def _vitally_and_health(
+    settings: Settings, clock: Clock, index: ParkedIndex, integrations: IntegrationStore,
+    metrics: Metrics, stopping: Callable[[], bool],
+) -> tuple[VitallyClient, VitallyHealth]:  # fmt: skip
+    """The Vitally client, and what tells from its answers whether a tenant's Vitally is up
+    (probing a down one with a one-user read through that same client)."""
 
     async def probe(tenant_id: str) -> None:
         tenant = integrations.tenant(tenant_id)
@@ -120,73 +159,44 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
         batch=settings.max_in_flight_per_tenant, stopping=stopping,
     )  # fmt: skip
     vitally = _vitally_client(settings, clock, observer=Observers(metrics.vitally, health))
-    states = TableStates(table, clock)
-    replay = ReplayGuard(app)
-    deliveries = Deliveries(
-        stopping=stopping,
-        timeout_s=app.conf.broker_request_timeout,
-        grace_s=settings.http_timeout_seconds,
-        on_failure=metrics.not_delivered,
-    )
+    return vitally, health
 
-    directory = _directory(settings, vitally, clock, stopping)
-    handler = EventHandler(
-        tenants=integrations,
-        states=states,
-        waiting=TableEntries(waiting),
-        outputs=KafkaOutputs(
-            _raw_topic(app, settings.audit_topic, partitions=partitions),
-            _raw_topic(app, settings.dlq_topic, partitions=partitions),
-            metrics,
-            deliveries,
-            summary,
-            max_record_bytes=app.conf.producer_max_request_size,
-        ),
-        calls=Collaborators(vitally, directory, clock),
-        unthread=_unthread_lookup(settings, unthread),
-        retry=_retry_policy(settings),
-        parking=_parking_policy(settings),
-        index=index,
-        retry_topic=settings.retry_topic,
-        max_event_bytes=settings.max_event_bytes,
-        maybe_applied=replay.maybe_applied,
-        gate=TenantGate(settings.max_in_flight_per_tenant),
-        stopping=stopping,
-    )
-    agent = SyncAgent(
-        app,
-        _agent_config(settings),
-        handler=handler,
-        states=states,
-        deliveries=deliveries,
-        waiting=WaitingEvents(TableEntries(waiting)),
-        index=index,
-        integrations=integrations,
-        directory=directory,
-        replay=replay,
-        handled=handled,
-        retry_topic=_raw_topic(app, settings.retry_topic, partitions=partitions),
-        clock=clock,
-        prune=_prune_policy(app, settings, layout),
-    )
-    _register_agent(app, agent, source, settings.park_scan_interval_seconds)
-    app.timer(interval=settings.state_prune_interval_seconds)(agent.prune_finished)
-    _serve_metrics(app, metrics, agent, index, integrations, clock)
 
-    _recover_tenants(app, health, agent)
-    app.task(integrations.run)
-    walks = _source_sync(app, settings, partitions, integrations, unthread, stopping)
-    _close_on_shutdown(app, agent, vitally, unthread)
-
+def _serve_web(
+    app: faust.App, settings: Settings, agent: SyncAgent, integrations: IntegrationStore,
+    counts: SummaryCounts, walks: WalkStore, clock: Clock,
+) -> None:  # fmt: skip
+    """The probes and the tenant API, and the static membership they report on."""
     register_views(
-        app,
-        integrations=integrations,
-        fenced=lambda: MEMBERSHIP.fenced_as,
+        app, integrations=integrations, fenced=lambda: MEMBERSHIP.fenced_as,
         liveness=_liveness(app, settings, agent, clock),
-    )
+    )  # fmt: skip
     _watch_membership(app, settings)
     register_tenant_api(app, settings, integrations=integrations, counts=counts, walks=walks)
-    return app
+
+
+def _tables(app: faust.App, partitions: int) -> tuple[Any, Any]:
+    """The conversations table, and the waiting table: a conversation's waiting events, one
+    entry each (streams.waiting), so parking the n-th event of a thread writes that event,
+    never the thread."""
+    conversations = app.Table(
+        "conversations",
+        default=None,
+        partitions=partitions,
+        help="Vitally ids, routing and parked events per Unthread conversation",
+        # bytes means "raw" to Faust tables, for the changelog and for recovery alike.
+        key_type=bytes,
+        value_type=bytes,
+    )
+    waiting = app.Table(
+        "waiting",
+        default=None,
+        partitions=partitions,
+        help="Events waiting per conversation, one per entry, and where each input record waits",
+        key_type=bytes,
+        value_type=bytes,
+    )
+    return conversations, waiting
 
 
 def _liveness(app: faust.App, settings: Settings, agent: SyncAgent, clock: Clock) -> Liveness:
@@ -522,7 +532,9 @@ def _register_agent(
 
 
 def _integration_store(app: faust.App, settings: Settings, index: ParkedIndex) -> IntegrationStore:
-    return IntegrationStore(
+    """Every worker's view of the tenants, read whole from the integrations topic and then
+    followed by a task of the app."""
+    store = IntegrationStore(
         kafka=settings,
         topic=settings.integrations_topic,
         box=SecretBox(settings.secrets_key.get_secret_value()),
@@ -533,6 +545,8 @@ def _integration_store(app: faust.App, settings: Settings, index: ParkedIndex) -
         on_reconnect=index.wake_tenant,
         on_recheck=index.wake_tenant,
     )
+    app.task(store.run)
+    return store
 
 
 def _vitally_client(settings: Settings, clock: Clock, observer: CallObserver) -> VitallyClient:

@@ -118,6 +118,54 @@ def _parser() -> argparse.ArgumentParser:
         commands, "connect", "connect or reconnect a tenant's Vitally (validated first)",
         SecretSettings, writes=True,
     )  # fmt: skip
+    _connect_options(connect, tenant_help)
+    connect.set_defaults(run=_connect)
+    disconnect = _command(
+        commands, "disconnect", "stop syncing a tenant", ClientSettings, writes=True
+    )
+    disconnect.add_argument("--tenant", required=True, help=tenant_help)
+    disconnect.set_defaults(run=_disconnect)
+    _command(
+        commands, "tenants", "list tenants, one JSON line each (never keys)", ClientSettings,
+        writes=False,
+    ).set_defaults(run=_tenants)  # fmt: skip
+    status = _command(
+        commands, "status",
+        "one tenant's integration, sync counts, recent failures and parked events",
+        ClientSettings, writes=False,
+    )  # fmt: skip
+    status.add_argument("--tenant", required=True, help=tenant_help)
+    status.set_defaults(run=_status)
+    recheck = _command(
+        commands, "recheck",
+        "people were added to Vitally: every worker tries the tenant's events waiting for them now",
+        ClientSettings, writes=True,
+    )  # fmt: skip
+    recheck.add_argument("--tenant", required=True, help=tenant_help)
+    recheck.set_defaults(run=_recheck)
+    _import_command(commands, tenant_help)
+    _command(
+        commands, "rotate-secrets", "re-encrypt stored keys with the newest SECRETS_KEY",
+        SecretSettings, writes=True,
+    ).set_defaults(run=_rotate)  # fmt: skip
+    add_replay_parser(commands)
+    _faust_commands(commands)
+    ops_cli.add_commands(commands)
+    return parser
+
+
+def _faust_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Run by streams.commands.worker before this parser sees them: listed for --help."""
+    commands.add_parser(
+        "worker", help="run the sync worker (Faust's worker options follow; see worker --help)"
+    )
+    commands.add_parser(
+        "faust", help="Faust's own commands on the worker's app (agents, tables, ...; --help)"
+    )
+
+
+def _connect_options(connect: argparse.ArgumentParser, tenant_help: str) -> None:
+    """``connect``'s options: the required connection, then the optional settings."""
     connect.add_argument("--tenant", required=True, help=tenant_help)
     connect.add_argument(
         "--subdomain", required=True, help="acme for acme.rest.vitally.io (the URL works too)"
@@ -166,31 +214,12 @@ def _parser() -> argparse.ArgumentParser:
         help='reconcile with Unthread every so many seconds (10-86400; needs the Unthread key); '
         '0 or "none": off',
     )  # fmt: skip
-    connect.set_defaults(run=_connect)
-    disconnect = _command(
-        commands, "disconnect", "stop syncing a tenant", ClientSettings, writes=True
-    )
-    disconnect.add_argument("--tenant", required=True, help=tenant_help)
-    disconnect.set_defaults(run=_disconnect)
-    tenants = _command(
-        commands, "tenants", "list tenants, one JSON line each (never keys)", ClientSettings,
-        writes=False,
-    )  # fmt: skip
-    tenants.set_defaults(run=_tenants)
-    status = _command(
-        commands, "status",
-        "one tenant's integration, sync counts, recent failures and parked events",
-        ClientSettings, writes=False,
-    )  # fmt: skip
-    status.add_argument("--tenant", required=True, help=tenant_help)
-    status.set_defaults(run=_status)
-    recheck = _command(
-        commands, "recheck",
-        "people were added to Vitally: every worker tries the tenant's events waiting for them now",
-        ClientSettings, writes=True,
-    )  # fmt: skip
-    recheck.add_argument("--tenant", required=True, help=tenant_help)
-    recheck.set_defaults(run=_recheck)
+
+
+def _import_command(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    tenant_help: str,
+) -> None:
     imports = _command(
         commands, "import",
         "a tenant's import from Unthread (importSince) and reconciliation: progress, pause, "
@@ -198,19 +227,6 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     add_import_arguments(imports, tenant_help)
     imports.set_defaults(run=lambda s, ns: run_import_command(s, ns, _publisher(s)))
-    _command(
-        commands, "rotate-secrets", "re-encrypt stored keys with the newest SECRETS_KEY",
-        SecretSettings, writes=True,
-    ).set_defaults(run=_rotate)  # fmt: skip
-    add_replay_parser(commands)
-    commands.add_parser(
-        "worker", help="run the sync worker (Faust's worker options follow; see worker --help)"
-    )
-    commands.add_parser(
-        "faust", help="Faust's own commands on the worker's app (agents, tables, ...; --help)"
-    )
-    ops_cli.add_commands(commands)
-    return parser
 
 
 def _publisher(settings: ClientSettings):  # type: ignore[no-untyped-def]

@@ -22,8 +22,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
+from apiclient.errors import ApiError, AuthError, NotFound, Rejected
 from processors.clock import epoch_ms
 from processors.enrichment import Enrichment, UnthreadLookup, enrich
 from processors.protocols import Collaborators
@@ -55,14 +56,9 @@ from streams.parking import (
 )
 from streams.tenant_gate import TenantGate
 from streams.waiting import EventEntries, Slot, WaitingEvents
-from unthread.errors import UnthreadAuthError, UnthreadError
+from unthread.errors import UnthreadError
 from vitally.calls import count_calls
-from vitally.errors import (
-    VitallyAuthError,
-    VitallyError,
-    VitallyNotFound,
-    VitallyRejected,
-)
+from vitally.errors import VitallyError
 from vitally.retry import GiveUp, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -366,68 +362,21 @@ class EventHandler:
             while True:
                 attempt += 1
                 try:
-                    enriched = await self._enrich(event, tenant)
-                    result = await process_event(
-                        enriched.event, record.offset, state=state, tenant=tenant,
-                        calls=self._calls,
-                        verify=verify, unsure_since=unsure_at / 1000 if unsure_at else None,
-                    )  # fmt: skip
-                    result = _unresolved(result, enriched, record.offset)
+                    result = await self._process(record, event, state, tenant, verify, unsure_at)
                 except HandOver:
                     handed = skipped(HANDOVER)
                     return _Attempt(handed, attempt, calls.value, HANDOVER, verify, unsure_at)
-                except VitallyAuthError as exc:
-                    assert tenant is not None  # noqa: S101 - no tenant, no Vitally call
-                    await self._tenants.mark_needs_attention(tenant, exc.reason)
-                    rejected = skipped(NEEDS_ATTENTION, detail=exc.reason)
-                    return _Attempt(
-                        rejected, attempt, calls.value, NEEDS_ATTENTION, verify, unsure_at
-                    )
-                except VitallyError as exc:
+                except ApiError as exc:
+                    # Vitally's and Unthread's failures alike (apiclient.errors); the one place
+                    # they differ is what an event that gives up on them ends as (_ENDINGS).
                     verify = verify or exc.maybe_applied
                     unsure_at = epoch_ms(self._clock) if exc.maybe_applied else unsure_at
-                    # An unreadable answer to a write is retried too: the next attempt looks
-                    # the record up by its externalId (Vitally has no idempotency key), so it
-                    # adopts what Vitally made instead of failing or writing it twice.
-                    decision = self._retry.decide(exc, attempt, may_wait=not self._stopping())
-                    if isinstance(decision, GiveUp):
-                        return _Attempt(
-                            _failure(exc), attempt, calls.value, decision.park, verify, unsure_at,
-                            _class_name(exc),
-                        )  # fmt: skip
-                    delay = decision.delay
-                    log.warning(
-                        "vitally call failed, retrying",
-                        extra={"reason": exc.reason, "attempt": attempt, "delay": round(delay, 2)},
-                    )
-                    await self._sleep(delay)
-                    continue
-                except UnthreadAuthError as exc:
-                    assert tenant is not None  # noqa: S101 - no tenant, no Unthread call
-                    await self._tenants.mark_needs_attention(tenant, exc.reason)
-                    rejected = skipped(NEEDS_ATTENTION, detail=exc.reason)
-                    return _Attempt(
-                        rejected, attempt, calls.value, NEEDS_ATTENTION, verify, unsure_at
-                    )
-                except UnthreadError as exc:
-                    decision = self._retry.decide(exc, attempt, may_wait=not self._stopping())
-                    if isinstance(decision, GiveUp):
-                        park = _unthread_park(exc) if decision.park is not None else None
-                        failure = SyncResult(
-                            "failed",
-                            park or "unthread_rejected",
-                            detail=f"{exc.reason} {exc.method} {exc.path}",
-                        )
-                        return _Attempt(
-                            failure, attempt, calls.value, park, verify, unsure_at,
-                            _class_name(exc),
-                        )  # fmt: skip
-                    log.warning(
-                        "unthread call failed, retrying",
-                        extra={"reason": exc.reason, "attempt": attempt},
-                    )
-                    await self._sleep(decision.delay)
-                    continue
+                    ended = await self._api_failed(exc, tenant, attempt)
+                    if ended is None:
+                        continue
+                    verdict, park = ended
+                    klass = _class_name(exc) if verdict.outcome == "failed" else ""
+                    return _Attempt(verdict, attempt, calls.value, park, verify, unsure_at, klass)
                 except Exception as exc:  # noqa: BLE001 - a bug must not lose the event: DLQ it
                     log.exception("processing failed", extra={"tenant": event.tenant_id})
                     failed = SyncResult("failed", "internal_error", detail=type(exc).__name__)
@@ -438,6 +387,46 @@ class EventHandler:
                 if _before_its_create(result, state):
                     return _Attempt(result, attempt, calls.value, FOR_CREATE, verify, unsure_at)
                 return _Attempt(result, attempt, calls.value)
+
+    async def _process(
+        self,
+        record: SourceRecord,
+        event: InboundEvent,
+        state: ConversationState | None,
+        tenant: TenantContext | None,
+        verify: bool,
+        unsure_at: int | None,
+    ) -> SyncResult:
+        """One attempt: fill in what the event leaves out, then sync it."""
+        enriched = await self._enrich(event, tenant)
+        result = await process_event(
+            enriched.event, record.offset, state=state, tenant=tenant, calls=self._calls,
+            verify=verify, unsure_since=unsure_at / 1000 if unsure_at else None,
+        )  # fmt: skip
+        return _unresolved(result, enriched, record.offset)
+
+    async def _api_failed(
+        self, exc: ApiError[Any], tenant: TenantContext | None, attempt: int
+    ) -> tuple[SyncResult, Reason | None] | None:
+        """What a failed call to either API means for the event: None to try again (after
+        the policy's wait), else its result and why it parks (None: it does not)."""
+        if isinstance(exc, AuthError):
+            assert tenant is not None  # noqa: S101 - no tenant, no API call
+            await self._tenants.mark_needs_attention(tenant, exc.reason)
+            return skipped(NEEDS_ATTENTION, detail=exc.reason), NEEDS_ATTENTION
+        # An unreadable answer to a Vitally write is retried too: the next attempt looks the
+        # record up by its externalId (Vitally has no idempotency key), so it adopts what
+        # Vitally made instead of failing or writing it twice.
+        decision = self._retry.decide(exc, attempt, may_wait=not self._stopping())
+        if isinstance(decision, GiveUp):
+            return _given_up(exc, decision.park), decision.park
+        log.warning(
+            "API call failed, retrying",
+            extra={"api": exc.api, "reason": exc.reason, "attempt": attempt,
+                   "delay": round(decision.delay, 2)},
+        )  # fmt: skip
+        await self._sleep(decision.delay)
+        return None
 
     async def _settle(
         self,
@@ -707,20 +696,35 @@ def _unresolved(result: SyncResult, enriched: Enrichment, offset: int) -> SyncRe
     return replace(result, reason="unthread_key_missing", detail=detail, state=state)
 
 
-def _unthread_park(exc: UnthreadError) -> Reason:
-    return (
-        "unthread_rate_limited" if exc.reason == "unthread_rate_limited" else "unthread_unavailable"
-    )
-
-
 def _source(record: SourceRecord) -> tuple[str, int, int]:
     return (record.topic, record.partition, record.offset)
 
 
-def _failure(exc: VitallyError) -> SyncResult:
-    # Every 4xx answer, a 404 included (README): repeating the request will not help.
-    rejected = isinstance(exc, VitallyRejected | VitallyNotFound)
-    reason: Reason = "vitally_rejected" if rejected else "vitally_unavailable"
+@dataclass(frozen=True)
+class _Ending:
+    """What an event ends as when a failure of one API outlasts its retries."""
+
+    # A 4xx but auth (a 404 included, README): repeating the request will not help.
+    rejected: Reason
+    # Any other failure; None: the reason the event waited for (parked) names it.
+    otherwise: Reason | None
+    # Neither a rejection nor a reason to wait (an answer that is not what was asked).
+    unexpected: Reason
+
+
+# The one map from an API to the reasons its failures end an event with.
+_ENDINGS: dict[type[ApiError[Any]], _Ending] = {
+    VitallyError: _Ending("vitally_rejected", "vitally_unavailable", "vitally_unavailable"),
+    UnthreadError: _Ending("unthread_rejected", None, "unthread_rejected"),
+}
+
+
+def _given_up(exc: ApiError[Any], park: Reason | None) -> SyncResult:
+    ending = next(e for family, e in _ENDINGS.items() if isinstance(exc, family))
+    if isinstance(exc, NotFound | Rejected):
+        reason = ending.rejected
+    else:
+        reason = ending.otherwise or park or ending.unexpected
     return SyncResult("failed", reason, detail=f"{exc.reason} {exc.method} {exc.path}")
 
 

@@ -19,7 +19,16 @@ from pathlib import Path
 
 from kafka_local import LocalKafka
 
-from bench.report import as_json, enrichment_table, notes, table, verdict_lines, verdicts
+from bench.against import checkout
+from bench.report import (
+    as_json,
+    enrichment_table,
+    notes,
+    ratio_table,
+    table,
+    verdict_lines,
+    verdicts,
+)
 from bench.runner import Result, RunOptions
 from bench.scenarios import SCENARIOS, Sizes, build, run_scenario
 
@@ -86,6 +95,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="add to vitally-sync's environment (repeatable), to try settings",
     )
+    parser.add_argument(
+        "--against",
+        metavar="COMMIT",
+        help="also run that commit's worker, right before this one's, in every vitally-sync "
+        "run (a worktree and .venv of it in the temporary directory, made once, reused)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     parser.add_argument("--logs", type=Path, help="keep the systems' logs in this directory")
     return parser.parse_args(argv)  # fmt: skip
@@ -123,6 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     scenarios = [build(name, sizes) for name in names]
     worker_env = dict(item.split("=", 1) for item in args.worker_env)
+    against = checkout(args.against) if args.against else None
     started = time.monotonic()
     results: list[Result] = []
     with broker() as bootstrap, workdir(args.logs) as scratch:
@@ -132,13 +148,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         )  # fmt: skip
         for scenario in scenarios:
             print(f"==> {scenario.name}: Vitally latency {scenario.latency_ms:.0f} ms", flush=True)
-            results.extend(run_scenario(scenario, options, worker_env))
+            results.extend(run_scenario(scenario, options, worker_env, against))
     print()
     print(f"vitally-sync benchmark: {' '.join(sys.argv[1:]) or '(defaults)'}; "
           f"{os.cpu_count()} cores, {platform.python_implementation()} "
           f"{platform.python_version()}; {time.monotonic() - started:.0f} s in all")  # fmt: skip
     print(table(results))
     print("* pass-through: event -> audit record (it makes no Vitally call)")
+    if ratios := ratio_table(results):
+        print()
+        print(ratios)
     if enrichment := enrichment_table(results):
         print()
         print(enrichment)

@@ -4,6 +4,7 @@ and each of the issue's targets checked against them."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -88,6 +89,67 @@ def enrichment_table(results: Sequence[Result]) -> str:
             )
         )
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
+RATIO_HEADER = (
+    "scenario", "system", "events/s", "CPU ms/event", "CPU x pass-through",
+    "A/B CPU/event", "A/B events/s",
+)  # fmt: skip
+
+
+def ratio_table(results: Sequence[Result]) -> str:
+    """Each worker row against the pass-through agent of the same run (CPU per event, the
+    figure that moves least on a shared machine), and, with ``--against``, this checkout's
+    rows against that commit's (the change in per cent)."""
+    rows = [RATIO_HEADER, tuple("---" for _ in RATIO_HEADER)]
+    for r in results:
+        if r.system in ("naive", "passthrough"):
+            continue
+        ceiling = _find(results, r.scenario, "passthrough")
+        base = None if _AGAINST.search(r.system) else _baseline_of(results, r)
+        rows.append(
+            (
+                r.scenario,
+                r.system,
+                f"{r.events_per_s:.1f}",
+                f"{r.cpu_ms_per_event:.2f}",
+                _ratio(r.cpu_ms_per_event, ceiling.cpu_ms_per_event if ceiling else None),
+                _change(r.cpu_ms_per_event, base.cpu_ms_per_event if base else None),
+                _change(r.events_per_s, base.events_per_s if base else None),
+            )
+        )
+    if len(rows) == 2:
+        return ""
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
+_AGAINST = re.compile(r" @[0-9a-f]+")
+
+
+def _find(results: Sequence[Result], scenario: str, system: str) -> Result | None:
+    return next((r for r in results if r.scenario == scenario and r.system == system), None)
+
+
+def _baseline_of(results: Sequence[Result], current: Result) -> Result | None:
+    """The other commit's row of the same run (``--against``), if any."""
+    return next(
+        (
+            r
+            for r in results
+            if r.scenario == current.scenario
+            and _AGAINST.search(r.system)
+            and _AGAINST.sub("", r.system) == current.system
+        ),
+        None,
+    )
+
+
+def _ratio(value: float, of: float | None) -> str:
+    return f"{value / of:.2f}x" if of else "-"
+
+
+def _change(value: float, before: float | None) -> str:
+    return f"{(value - before) / before:+.0%}" if before else "-"
 
 
 def _num(value: float | None, digits: int) -> str:

@@ -195,7 +195,7 @@ def run_system(
         # previous owner may have applied) can run a moment later; records produced before
         # it would be taken for a backlog found at takeover. Start-up is not measured.
         time.sleep(SETTLE_S)
-    label = system.name + (" (backlog)" if backlog else " (sparse)" if config.sparse else "")
+    label = system.label + (" (backlog)" if backlog else " (sparse)" if config.sparse else "")
     try:
         return _measure(
             scenario, system, label, workload, tenants, deployment, service, sandbox, options,

@@ -26,6 +26,7 @@ from unthread_sandbox.process import UnthreadSandboxHandle
 from unthread_sandbox.process import run_sandbox as run_unthread_sandbox
 from vitally_sandbox.process import run_sandbox
 
+from bench.against import Checkout
 from bench.runner import Result, RunOptions, run_system
 from bench.systems import (
     NaiveSystem,
@@ -101,21 +102,32 @@ def build(name: str, sizes: Sizes) -> Scenario:
     raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
 
 
-def system(name: SystemName, worker_env: Mapping[str, str]) -> System:
+def systems(
+    name: SystemName, worker_env: Mapping[str, str], against: Checkout | None
+) -> list[System]:
+    """What a run of ``name`` runs: with ``against``, vitally-sync twice, back to back, that
+    commit's worker first."""
     if name == "naive":
-        return NaiveSystem()
+        return [NaiveSystem()]
     if name == "passthrough":
-        return PassthroughSystem()
-    return VitallySyncSystem(dict(worker_env))
+        return [PassthroughSystem()]
+    current = VitallySyncSystem(dict(worker_env))
+    if against is None:
+        return [current]
+    return [VitallySyncSystem(dict(worker_env), against), current]
 
 
 def run_scenario(
-    scenario: Scenario, options: RunOptions, worker_env: Mapping[str, str] | None = None
+    scenario: Scenario,
+    options: RunOptions,
+    worker_env: Mapping[str, str] | None = None,
+    against: Checkout | None = None,
 ) -> list[Result]:
     """Run each system in turn against one sandbox with the scenario's latency.
 
     ``worker_env`` is added to vitally-sync's environment (``--worker-env``), for trying
-    settings; the figures in BENCHMARKS.md use none.
+    settings; the figures in BENCHMARKS.md use none. ``against``: another commit's checkout,
+    whose worker runs right before this one's in every vitally-sync run.
     """
     options = replace(options, org_rate_limit=scenario.org_rate_limit)
     results: list[Result] = []
@@ -129,16 +141,16 @@ def run_scenario(
                 run_unthread_sandbox(latency_ms=scenario.latency_ms, rate_limit=NOT_BINDING)
             )
         for run in scenario.runs:
-            chosen = system(run.system, worker_env or {})
-            results.append(
-                run_system(
-                    scenario.name,
-                    chosen,
-                    run.workload,
-                    sandbox,
-                    options,
-                    backlog=run.backlog,
-                    unthread=unthread,
-                )  # fmt: skip
-            )
+            for chosen in systems(run.system, worker_env or {}, against):
+                results.append(
+                    run_system(
+                        scenario.name,
+                        chosen,
+                        run.workload,
+                        sandbox,
+                        options,
+                        backlog=run.backlog,
+                        unthread=unthread,
+                    )  # fmt: skip
+                )
     return results

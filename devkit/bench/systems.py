@@ -25,6 +25,7 @@ from typing import Literal, Protocol
 from cryptography.fernet import Fernet
 from devtools.processes import ROOT, free_port, procfile_command, wait_for_http
 
+from bench.against import Checkout
 from bench.kafka_io import create_topics, wait_group_assigned
 from bench.procs import Service
 
@@ -71,6 +72,8 @@ class Deployment:
 
 class System(Protocol):
     name: SystemName
+    # The system's rows in the report: its name, or which commit's worker ran (``--against``).
+    label: str
     writes_vitally: bool
 
     def start(
@@ -112,6 +115,7 @@ def _wait_assigned(deployment: Deployment, service: Service, group: str) -> None
 
 class NaiveSystem:
     name: SystemName = "naive"
+    label = "naive"
     writes_vitally = True
 
     def start(
@@ -144,6 +148,7 @@ class NaiveSystem:
 
 class PassthroughSystem:
     name: SystemName = "passthrough"
+    label = "passthrough"
     writes_vitally = False
 
     def start(
@@ -166,18 +171,27 @@ class VitallySyncSystem:
     """The worker as deployed: Procfile command, configuration by environment only.
 
     ``extra_env`` is for the few harness choices stated in BENCHMARKS.md; by default the
-    worker runs with its own defaults.
+    worker runs with its own defaults. ``code``: another commit's checkout to run the worker
+    (and ``connect``) of, for an A/B (``--against``); by default this one's.
     """
 
     name: SystemName = "vitally-sync"
     writes_vitally = True
 
-    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, extra_env: dict[str, str] | None = None, code: Checkout | None = None
+    ) -> None:
         self.extra_env = dict(extra_env or {})
+        self.code = code
+        self.label = code.label if code is not None else self.name
+        self.root = code.root if code is not None else ROOT
 
     def env(self, deployment: Deployment) -> dict[str, str]:
+        env = base_env(deployment)
+        if self.code is not None:
+            env["PATH"] = f"{self.code.bin}{os.pathsep}{env['PATH']}"
         return {
-            **base_env(deployment),
+            **env,
             "VITALLY_BASE_URL": deployment.vitally_base_url,
             "ADMIN_API_TOKEN": secrets.token_hex(16),
             "SECRETS_KEY": Fernet.generate_key().decode(),
@@ -203,10 +217,10 @@ class VitallySyncSystem:
     ) -> Service:
         env = self.env(deployment)
         with ThreadPoolExecutor(CONNECT_PARALLELISM) as pool:
-            list(pool.map(lambda t: _connect(env, t), tenants))
+            list(pool.map(lambda t: _connect(env, t, self.root), tenants))
         before_launch()
         service = Service(
-            "vitally-sync", procfile_command(), env=env, cwd=ROOT,
+            "vitally-sync", procfile_command(root=self.root), env=env, cwd=self.root,
             log=deployment.workdir / f"{deployment.name}.log",
         )  # fmt: skip
         _wait_ready(f"http://127.0.0.1:{env['WEB_PORT']}/ready", service)
@@ -214,7 +228,7 @@ class VitallySyncSystem:
         return service
 
 
-def _connect(env: dict[str, str], tenant: ConnectedTenant) -> None:
+def _connect(env: dict[str, str], tenant: ConnectedTenant, root: Path) -> None:
     command = [
         "vitally-sync", "connect", "--tenant", tenant.tenant_id, "--subdomain", tenant.subdomain,
         "--api-key", tenant.token, "--default-admin-email", tenant.default_admin,
@@ -223,7 +237,7 @@ def _connect(env: dict[str, str], tenant: ConnectedTenant) -> None:
         command += ["--unthread-api-key", tenant.unthread_key]
     # Our own console script with a fixed argv, no shell.
     result = subprocess.run(  # noqa: S603
-        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+        command, env=env, cwd=root, capture_output=True, text=True, timeout=120
     )
     if result.returncode != 0:
         raise RuntimeError(f"vitally-sync connect {tenant.tenant_id} failed: {result.stderr}")

@@ -29,9 +29,10 @@ def free_port() -> int:
         return port
 
 
-def procfile_command(process: str = "web") -> list[str]:
-    """The Procfile's command for ``process``: what runs is what is deployed."""
-    for line in (ROOT / "Procfile").read_text().splitlines():
+def procfile_command(process: str = "web", root: Path = ROOT) -> list[str]:
+    """The Procfile's command for ``process`` (of the checkout at ``root``): what runs is what
+    is deployed."""
+    for line in (root / "Procfile").read_text().splitlines():
         if line.startswith("#"):
             continue
         name, _, command = line.partition(":")

@@ -4,13 +4,18 @@ leaves the conversation waiting, and only Kafka refusing our output stops the wo
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from schemas.audit import AuditRecord
+from apiclient.errors import ApiError
+from schemas.audit import AuditRecord, Reason
 from schemas.state import ConversationState
-from streams.handler import OutputFailed
+from streams.handler import OutputFailed, _given_up
 from tests.unit.sync_world import created, posted
 from tests.unit.test_handler import CREATE, KEY, Harness, outcome
+from unthread import errors as unthread_errors
+from vitally import errors as vitally_errors
 from vitally.errors import VitallyServerError
 
 
@@ -95,3 +100,42 @@ async def test_a_surprise_while_resuming_leaves_the_conversation_waiting_and_def
     now = int(h.clock.seconds * 1000)
     assert h.handler._index.due(now, {3}) == []  # not every 30 s: after the longest backoff
     assert h.handler._index.due(now + 3600 * 1000, {3}) == [(KEY, 3)]
+
+
+# What an event that gives up on a failure ends as: one map from the API to its reasons.
+@pytest.mark.parametrize(
+    ("error", "park", "reason"),
+    [
+        (vitally_errors.status_error(404, method="GET", path="/x"), None, "vitally_rejected"),
+        (vitally_errors.status_error(422, method="POST", path="/x"), None, "vitally_rejected"),
+        (
+            vitally_errors.status_error(503, method="GET", path="/x"),
+            "vitally_unavailable",
+            "vitally_unavailable",
+        ),
+        (
+            vitally_errors.status_error(429, method="GET", path="/x"),
+            "vitally_rate_limited",
+            "vitally_unavailable",
+        ),
+        (vitally_errors.status_error(302, method="GET", path="/x"), None, "vitally_unavailable"),
+        (unthread_errors.status_error(404, method="GET", path="/x"), None, "unthread_rejected"),
+        (
+            unthread_errors.status_error(503, method="GET", path="/x"),
+            "unthread_unavailable",
+            "unthread_unavailable",
+        ),
+        (
+            unthread_errors.status_error(429, method="GET", path="/x"),
+            "unthread_rate_limited",
+            "unthread_rate_limited",
+        ),
+        (unthread_errors.status_error(302, method="GET", path="/x"), None, "unthread_rejected"),
+    ],
+)
+def test_each_api_failure_ends_with_its_own_reason(
+    error: ApiError[Any], park: Reason | None, reason: Reason
+) -> None:
+    ended = _given_up(error, park)
+    assert (ended.outcome, ended.reason) == ("failed", reason)
+    assert ended.detail == f"{error.reason} {error.method} /x"

@@ -152,3 +152,30 @@ def test_the_architecture_doc_lists_what_each_package_imports() -> None:
     assert documented == _package_imports(), "update docs/architecture.md's import table"
     # ...and its drawing of the layers is this test's.
     assert "  <-  ".join(", ".join(layer) for layer in LAYERS) in text
+
+
+# A function reads in one sitting: at most this many lines, signature and docstring included.
+MAX_FUNCTION_LINES = 50
+SHORT_FUNCTIONS = ("streams", "processors")
+
+
+def _long_functions(root: Path) -> Iterator[str]:
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    yield f"{path.relative_to(root)}:{node.name} ({lines} lines)"
+
+
+def test_no_function_in_streams_and_processors_is_over_50_lines() -> None:
+    over = [f"{package}/{found}" for package in SHORT_FUNCTIONS
+            for found in _long_functions(ROOT / package)]  # fmt: skip
+    assert not over, f"split these: {over}"
+
+
+def test_the_length_check_sees_a_long_function(tmp_path: Path) -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
+    (tmp_path / "long.py").write_text(f"async def long() -> None:\n{body}")
+    (tmp_path / "short.py").write_text("def short() -> None:\n    pass\n")
+    assert list(_long_functions(tmp_path)) == [f"long.py:long ({MAX_FUNCTION_LINES + 1} lines)"]

@@ -89,79 +89,113 @@ class Section:
 
 def checklist(view: dict[str, Any], people: list[PersonToAdd]) -> list[Section]:
     """The documentation's troubleshooting checklist, answered from the tenant's live data."""
-    status = view.get("status")
-    reasons: dict[str, int] = dict((view.get("syncCounts") or {}).get("byReason") or {})
-    for problem in view.get("recentFailures") or []:
-        reasons.setdefault(problem.get("reason") or "", 1)
-    for event in (view.get("parked") or {}).get("events") or []:
-        reasons[event.get("reason") or ""] = reasons.get(event.get("reason") or "", 0) + 1
-    users = [p for p in people if p.role == "user"]
-    admins = [p for p in people if p.role == "admin"]
-    admin_email = str(view.get("defaultAdminEmail") or "")
-    default_missing = any(p.email == admin_email.lower() for p in admins)
-    auth_failed = status == "needs_attention"
-    connected = status == "connected"
+    facts = _Facts.of(view, people)
+    sections = [_connecting(facts), _appearing(facts), _follow_ups(facts)]
+    if not facts.connected:
+        unknown = "the integration is not connected"
+        for section in sections[1:]:
+            section.checks[:] = [Check(c.item, "unknown", unknown) for c in section.checks]
+    return sections
 
-    def known(ok: bool, good: str, bad: str) -> Check:
-        return Check("", "holds" if ok else "fails", good if ok else bad)
 
-    def item(text: str, check: Check) -> Check:
-        return Check(text, check.verdict, check.evidence)
+@dataclass(frozen=True)
+class _Facts:
+    """What the checklist's answers are read from."""
 
-    def by_reasons(text: str, names: tuple[str, ...], hint: str) -> Check:
-        seen = sum(reasons.get(n, 0) for n in names)
-        return item(text, known(seen == 0, "no record says otherwise", f"{seen} records: {hint}"))
+    view: dict[str, Any]
+    reasons: dict[str, int]  # records (counted, failed recently, waiting) by reason
+    users: list[PersonToAdd]
+    admins: list[PersonToAdd]
 
-    def by_people(text: str, missing: list[PersonToAdd], none: str) -> Check:
-        if not missing:
-            return item(text, known(True, none, ""))
-        return item(text, known(False, "", "; ".join(p.instruction for p in missing)))
+    @classmethod
+    def of(cls, view: dict[str, Any], people: list[PersonToAdd]) -> _Facts:
+        reasons: dict[str, int] = dict((view.get("syncCounts") or {}).get("byReason") or {})
+        for problem in view.get("recentFailures") or []:
+            reasons.setdefault(problem.get("reason") or "", 1)
+        for event in (view.get("parked") or {}).get("events") or []:
+            reasons[event.get("reason") or ""] = reasons.get(event.get("reason") or "", 0) + 1
+        users = [p for p in people if p.role == "user"]
+        return cls(view, reasons, users, [p for p in people if p.role == "admin"])
 
-    vitally_ok = "the saved settings were accepted by Vitally"
-    connect = Section(
+    @property
+    def status(self) -> Any:
+        return self.view.get("status")
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.status == "connected")
+
+    @property
+    def admin_email(self) -> str:
+        return str(self.view.get("defaultAdminEmail") or "")
+
+    @property
+    def default_missing(self) -> bool:
+        return any(p.email == self.admin_email.lower() for p in self.admins)
+
+
+def _known(text: str, ok: bool, good: str, bad: str) -> Check:
+    return Check(text, "holds" if ok else "fails", good if ok else bad)
+
+
+def _by_reasons(facts: _Facts, text: str, names: tuple[str, ...], hint: str) -> Check:
+    seen = sum(facts.reasons.get(n, 0) for n in names)
+    return _known(text, seen == 0, "no record says otherwise", f"{seen} records: {hint}")
+
+
+def _by_people(text: str, missing: list[PersonToAdd], none: str) -> Check:
+    return _known(text, not missing, none, "; ".join(p.instruction for p in missing))
+
+
+def _connecting(facts: _Facts) -> Section:
+    status, admin_email = facts.status, facts.admin_email
+    accepted = "the saved settings were accepted by Vitally"
+    return Section(
         "The integration will not connect",
         [
-            item("Subdomain entered without .rest.vitally.io",
-                 known(status is not None, f"saved as {view.get('subdomain')}", "not connected")),
-            item("API key entered without the Basic prefix",
-                 known(connected, vitally_ok, f"status {status}: reconnect with the key")),
-            item("API key can read Vitally users, admins and conversations",
-                 known(connected and not auth_failed, vitally_ok,
-                       f"status {status} ({view.get('statusReason') or 'no reason'})")),
-            item("Default admin email belongs to a Vitally admin",
-                 known(not default_missing, f"{admin_email} is known to Vitally",
-                       f"add {admin_email} as an active admin")),
+            _known("Subdomain entered without .rest.vitally.io", status is not None,
+                   f"saved as {facts.view.get('subdomain')}", "not connected"),
+            _known("API key entered without the Basic prefix", facts.connected, accepted,
+                   f"status {status}: reconnect with the key"),
+            _known("API key can read Vitally users, admins and conversations",
+                   facts.connected and status != "needs_attention", accepted,
+                   f"status {status} ({facts.view.get('statusReason') or 'no reason'})"),
+            _known("Default admin email belongs to a Vitally admin", not facts.default_missing,
+                   f"{admin_email} is known to Vitally", f"add {admin_email} as an active admin"),
         ],
     )  # fmt: skip
-    appearing = Section(
+
+
+def _appearing(facts: _Facts) -> Section:
+    return Section(
         "Conversations are not appearing in Vitally",
         [
-            by_reasons("Connected before the conversation was created",
-                       ("created_before_connect",), "set backfillSince and replay"),
-            by_people("The customer submitter exists in Vitally as a user", users,
-                      "no customer is waited for"),
-            by_people("The assigned teammate or default admin exists in Vitally as an admin",
-                      admins, "no teammate is waited for"),
-            by_reasons("The initial message has a sender email",
-                       ("no_sender_email", "no_initial_message", "unthread_key_missing"),
-                       "add an Unthread API key, then replay"),
+            _by_reasons(facts, "Connected before the conversation was created",
+                        ("created_before_connect",), "set backfillSince and replay"),
+            _by_people("The customer submitter exists in Vitally as a user", facts.users,
+                       "no customer is waited for"),
+            _by_people("The assigned teammate or default admin exists in Vitally as an admin",
+                       facts.admins, "no teammate is waited for"),
+            _by_reasons(facts, "The initial message has a sender email",
+                        ("no_sender_email", "no_initial_message", "unthread_key_missing"),
+                        "add an Unthread API key, then replay"),
         ],
     )  # fmt: skip
-    follow_ups = Section(
+
+
+def _follow_ups(facts: _Facts) -> Section:
+    admin_email = facts.admin_email
+    return Section(
         "Follow-up messages are missing",
         [
-            by_people("The sender exists in Vitally with the same email", users + admins,
-                      "nobody is waited for"),
-            by_people("The customer exists as a Vitally user", users, "no customer is waited for"),
-            by_people("The support teammate exists as a Vitally admin", admins,
-                      "no teammate is waited for"),
-            item("Customer replies have an admin to go to (assignee or default admin)",
-                 known(not default_missing, f"falls back to {admin_email}",
-                       f"add {admin_email} as an active admin")),
+            _by_people("The sender exists in Vitally with the same email",
+                       facts.users + facts.admins, "nobody is waited for"),
+            _by_people("The customer exists as a Vitally user", facts.users,
+                       "no customer is waited for"),
+            _by_people("The support teammate exists as a Vitally admin", facts.admins,
+                       "no teammate is waited for"),
+            _known("Customer replies have an admin to go to (assignee or default admin)",
+                   not facts.default_missing, f"falls back to {admin_email}",
+                   f"add {admin_email} as an active admin"),
         ],
     )  # fmt: skip
-    if not connected:
-        unknown = "the integration is not connected"
-        for section in (appearing, follow_ups):
-            section.checks[:] = [Check(c.item, "unknown", unknown) for c in section.checks]
-    return [connect, appearing, follow_ups]
