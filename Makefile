@@ -16,8 +16,10 @@ install: $(BIN)/vitally-sync
 demo: install
 	$(BIN)/python -m demo
 
+# Two processes (the machines here have two cores), a file at a time each: a file's tests
+# share its fixtures and run in order, and two files' broker scenarios run side by side.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Strict checks over every package, tests and development tools included.
 lint: install
