@@ -44,7 +44,7 @@ from processors.people import (
     from_teammate,
 )
 from processors.protocols import Step
-from processors.results import SyncResult, duplicate, noted, skipped
+from processors.results import SyncResult, duplicate, in_vitally, noted, skipped
 from processors.tenant import TenantContext
 from processors.unthread_link import shown_friendly_id
 from schemas.audit import Reason
@@ -239,14 +239,11 @@ def _plan_update(
 ) -> tuple[ConversationState, str, ConversationState] | SyncResult:
     """The state, its Vitally id and the state with the event's times applied; or why the
     update is not sent (no conversation, deleted, stale)."""
-    offset, state = step.offset, step.state
-    if state is None:
-        return skipped("conversation_not_synced")
-    if state.status == "deleted":
-        return skipped("conversation_deleted", state.at_offset(offset))
-    vitally_id = state.vitally_conversation_id
-    if not state.synced or vitally_id is None:
-        return skipped("conversation_not_synced", state.at_offset(offset))
+    offset = step.offset
+    target = in_vitally(step.state, offset)
+    if isinstance(target, SyncResult):
+        return target
+    state, vitally_id = target
     data_ms, event_ms = versions_of(event)
     if _stale(data_ms, event_ms, state):
         return skipped("stale_update", state.at_offset(offset))

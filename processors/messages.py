@@ -18,7 +18,7 @@ from processors.body import message_body
 from processors.direction import Sender, classify
 from processors.people import Missing, Route, chosen_user, customer, from_customer, from_teammate
 from processors.protocols import Clock, Directory, Step
-from processors.results import SyncResult, duplicate, noted, skipped
+from processors.results import SyncResult, duplicate, in_vitally, noted, skipped
 from processors.tenant import TenantContext
 from processors.unthread_link import shown_friendly_id
 from schemas.audit import Reason
@@ -77,14 +77,11 @@ def _plan_reply(
 ) -> tuple[ConversationState, str, Sender, str] | SyncResult:
     """The conversation's state and Vitally id, the sender and the body to post; or why
     nothing is posted."""
-    offset, state, tenant, message = step.offset, step.state, step.tenant, event.data
-    if state is None:
-        return skipped("conversation_not_synced")
-    if state.status == "deleted":
-        return skipped("conversation_deleted", state.at_offset(offset))
-    conversation_id = state.vitally_conversation_id
-    if not state.synced or conversation_id is None:
-        return skipped("conversation_not_synced", state.at_offset(offset))
+    offset, tenant, message = step.offset, step.tenant, event.data
+    target = in_vitally(step.state, offset)
+    if isinstance(target, SyncResult):
+        return target
+    state, conversation_id = target
     if message.id in state.message_ids:
         return duplicate("already_synced", state.at_offset(offset))
     if state.vitally_missing and tenant.on_vitally_conversation_missing != "recreate":

@@ -55,3 +55,17 @@ def noted(result: SyncResult, note: str | None) -> SyncResult:
     if not note:
         return result
     return replace(result, detail=f"{result.detail}; {note}" if result.detail else note)
+
+
+def in_vitally(
+    state: ConversationState | None, offset: int
+) -> tuple[ConversationState, str] | SyncResult:
+    """The conversation's state and Vitally id, for an event that writes to it; or why there
+    is nothing to write to (never synced, or deleted)."""
+    if state is None:
+        return skipped("conversation_not_synced")
+    if state.status == "deleted":
+        return skipped("conversation_deleted", state.at_offset(offset))
+    if not state.synced or state.vitally_conversation_id is None:
+        return skipped("conversation_not_synced", state.at_offset(offset))
+    return state, state.vitally_conversation_id
