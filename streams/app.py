@@ -179,24 +179,21 @@ def _tables(app: faust.App, partitions: int) -> tuple[Any, Any]:
     """The conversations table, and the waiting table: a conversation's waiting events, one
     entry each (streams.waiting), so parking the n-th event of a thread writes that event,
     never the thread."""
-    conversations = app.Table(
-        "conversations",
-        default=None,
-        partitions=partitions,
-        help="Vitally ids, routing and parked events per Unthread conversation",
-        # bytes means "raw" to Faust tables, for the changelog and for recovery alike.
-        key_type=bytes,
-        value_type=bytes,
+    conversations = _raw_table(
+        app, "conversations", partitions, "Vitally ids and routing per Unthread conversation"
     )
-    waiting = app.Table(
-        "waiting",
-        default=None,
-        partitions=partitions,
-        help="Events waiting per conversation, one per entry, and where each input record waits",
-        key_type=bytes,
-        value_type=bytes,
-    )
+    waiting = _raw_table(
+        app, "waiting", partitions,
+        "Events waiting per conversation, one per entry, and where each input record waits",
+    )  # fmt: skip
     return conversations, waiting
+
+
+def _raw_table(app: faust.App, name: str, partitions: int, help: str) -> Any:
+    # bytes means "raw" to Faust tables, for the changelog and for recovery alike.
+    return app.Table(
+        name, default=None, partitions=partitions, help=help, key_type=bytes, value_type=bytes
+    )
 
 
 def _liveness(app: faust.App, settings: Settings, agent: SyncAgent, clock: Clock) -> Liveness:
