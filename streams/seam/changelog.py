@@ -12,6 +12,13 @@ A record's writes are the ones made in its task: :meth:`ChangelogTable.collect` 
 in the task's context (each record is handled in a task of its own), and every write made
 there joins it. Waiting for one record's writes, not all those in flight, keeps the cost per
 record constant however many records are in flight.
+
+Faust also checks, on a table's first write for a source topic, that the source and the
+changelog have as many partitions, reading the counts from the consumer's group metadata. For a
+topic that metadata does not hold yet (for a moment while a member joins and the group's
+topics are fetched) aiokafka gives 0, not "unknown", and Faust took that for a mismatch: every
+write failed, and the events that made them went to the dead-letter topic. A count of 0 is
+treated as not known yet, so the check is made on a later write, as Faust does for ``None``.
 """
 
 from __future__ import annotations
@@ -35,6 +42,12 @@ class ChangelogTable(faust.Table[bytes, bytes]):
         if writes is not None:
             writes.append(sent)
         return sent
+
+    def _verify_source_topic_partitions(self, source_topic: str) -> None:
+        counts = self.app.consumer.topic_partitions
+        if counts(source_topic) == 0 or counts(self.changelog_topic_name) == 0:
+            return
+        super()._verify_source_topic_partitions(source_topic)
 
     @staticmethod
     def collect() -> list[FutureMessage]:

@@ -164,3 +164,31 @@ async def test_a_failed_cancelled_or_lost_write_is_an_error_not_a_wait(world: Wo
     late[2].answer.cancel()
     with pytest.raises(RuntimeError, match="not acknowledged in time"):
         await table.written([lost])
+
+
+async def test_a_changelog_missing_from_the_group_metadata_is_not_a_mismatch(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiokafka counts a topic its group metadata does not hold yet as 0 partitions (as when a
+    member joins); the write goes on, and a real mismatch is still caught once both are known."""
+    table = world.table
+    counts = {"events": 6, table.changelog_topic_name: 0}
+    monkeypatch.setattr(world.app.consumer, "topic_partitions", counts.get)
+    world.work = lambda event: write_twice(table, event)
+    assert len(await world.record(b"a", b"1")) == 2
+    assert table[b"a"] == b"1+"
+
+    counts[table.changelog_topic_name] = 8
+    failure: list[BaseException] = []
+
+    async def write_once(event: EventT[bytes]) -> list[FutureMessage]:
+        try:
+            table[b"b"] = b"1"
+        except faust.exceptions.PartitionsMismatch as exc:
+            failure.append(exc)
+        return []
+
+    world.work = write_once
+    await world.record(b"b", b"1")
+    assert len(failure) == 1 and "has 6 partitions" in str(failure[0])
+    assert b"b" not in table
