@@ -235,6 +235,35 @@ async def test_connect_then_health_shows_fingerprints_only(browser: Browser) -> 
     assert 'value="acme"' in settings and BASIC not in settings
 
 
+async def test_the_form_sets_the_later_settings_and_shows_their_errors_by_field(
+    browser: Browser,
+) -> None:
+    await browser.sign_in()
+    for field, value, said in (
+        ("reconcileIntervalSeconds", "5", "10 to"),
+        ("importSince", "30", "set unthreadApiKey"),
+        ("importSince", "next tuesday", "ISO 8601"),
+    ):
+        refused = await browser.post(
+            "/console/connect", {**FORM, field: value}, csrf_from="/console/connect"
+        )
+        html = await refused.text()
+        assert refused.status == 422, (field, value)
+        assert f'id="{field}-error"' in html and said in html, (field, value)
+        assert f'value="{value}"' in html  # typed back for correcting
+    assert browser.published == []
+    saved = await browser.post(
+        "/console/connect", {**FORM, "onVitallyConversationMissing": "recreate"},
+        csrf_from="/console/connect",
+    )  # fmt: skip
+    assert saved.status == 303
+    [record] = browser.published
+    assert record.on_vitally_conversation_missing == "recreate"
+    _, settings = await browser.page("/console/tenants/T01ACME/settings")
+    assert re.search(r'<option value="recreate" selected>', settings)
+    assert 'id="importSince"' in settings and 'id="reconcileIntervalSeconds"' in settings
+
+
 async def test_health_names_the_people_to_add_and_the_list_flags_them(browser: Browser) -> None:
     await browser.sign_in()
     await browser.post("/console/connect", FORM, csrf_from="/console/connect")

@@ -20,6 +20,9 @@ FIELD_OF_ERROR: Mapping[str, str] = {
     "invalid_on_conversation_deleted": "onConversationDeleted",
     "invalid_unthread_url_template": "unthreadUrlTemplate",
     "invalid_unthread_api_key": "unthreadApiKey",
+    "invalid_on_vitally_conversation_missing": "onVitallyConversationMissing",
+    "invalid_import_since": "importSince",
+    "invalid_reconcile_interval": "reconcileIntervalSeconds",
 }
 # What the product's troubleshooting list asks to check, per field, shown under its error.
 CHECK_HINTS: Mapping[str, str] = {
@@ -28,15 +31,29 @@ CHECK_HINTS: Mapping[str, str] = {
     "read Vitally users, admins and conversations.",
     "defaultAdminEmail": "Use the email of an active Vitally admin.",
 }
-TEXT_FIELDS = ("subdomain", "defaultAdminEmail", "region", "onConversationDeleted")
+TEXT_FIELDS = (
+    "subdomain",
+    "defaultAdminEmail",
+    "region",
+    "onConversationDeleted",
+    "onVitallyConversationMissing",
+)
 SECRET_FIELDS = ("apiKey", "unthreadApiKey")
 # Optional settings: empty means "not set" (null), so the form can clear them.
-OPTIONAL_FIELDS = ("backfillSince", "unthreadUrlTemplate")
+OPTIONAL_FIELDS = (
+    "backfillSince",
+    "unthreadUrlTemplate",
+    "importSince",
+    "reconcileIntervalSeconds",
+)
 
 
 def connect_body(form: Mapping[str, str], *, editing: bool) -> bytes:
     """The PUT body for the typed values. An empty Unthread key keeps the saved one."""
     body: dict[str, Any] = {name: form.get(name, "").strip() for name in TEXT_FIELDS}
+    # A form that never showed it (an older page) leaves the saved choice as it is.
+    if not body["onVitallyConversationMissing"]:
+        del body["onVitallyConversationMissing"]
     body["apiKey"] = form.get("apiKey", "").strip()
     unthread_key = form.get("unthreadApiKey", "").strip()
     if unthread_key:
@@ -64,6 +81,9 @@ def saved_values(view: Mapping[str, Any]) -> dict[str, str]:
         "onConversationDeleted": str(view.get("onConversationDeleted") or "keep"),
         "backfillSince": str(view.get("backfillSince") or ""),
         "unthreadUrlTemplate": str(view.get("unthreadUrlTemplate") or ""),
+        "onVitallyConversationMissing": str(view.get("onVitallyConversationMissing") or "skip"),
+        "importSince": str(view.get("importSince") or ""),
+        "reconcileIntervalSeconds": str(view.get("reconcileIntervalSeconds") or ""),
     }
 
 
