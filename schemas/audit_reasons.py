@@ -183,8 +183,10 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
         "parked_overflow": ReasonGuide(
             ("failed",),
             "A message would be the 10,001st of its conversation waiting alone for a person "
-            "missing from Vitally (a bound no real thread reaches within the people window); "
-            "the record is in the DLQ. The conversation's queue itself has no bound.",
+            "missing from Vitally (a bound no real thread reaches within the people window), "
+            "or a record had to wait that is too large for a changelog record (above about "
+            "half of `MAX_EVENT_BYTES`' largest value, 996,416, when its text is full of "
+            "quotes); the record is in the DLQ. The conversation's queue itself has no bound.",
             f"Fix the reason the conversation's events are parked (`vitally-sync why`), "
             f"{_FROM_DLQ}.",
         ),

@@ -477,8 +477,13 @@ class EventHandler:
         for_create: bool,
     ) -> SyncResult | None:
         """Put ``parked`` where it waits: in the queue, before it (a create awaited), or
-        aside. A failure (``parked_overflow``) when it cannot wait."""
+        aside. A failure (``parked_overflow``) when it cannot wait: too many set aside, or
+        too large for a changelog record."""
         holder = state or ConversationState.placeholder(event.tenant_id, event.conversation_id)
+        if not self._waiting.fits(key, parked):
+            if slot is not None:
+                self._write(key, self._waiting.remove(key, holder, slot))
+            return SyncResult("failed", "parked_overflow", detail="too large to wait")
         front = for_create and _creates(event)  # before the follow-ups waiting for it
         if parked.reason == FOR_CREATE or (for_create and not front):
             # Before its create: the create's offset will pass it, unapplied.

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from schemas.kafka_limits import PRODUCER_MAX_REQUEST_BYTES, record_bytes
 from schemas.state import ConversationState, ParkedEvent, WaitingQueue
 
 Kind = Literal["q", "a"]
@@ -118,6 +119,16 @@ class WaitingEvents:
             return state.with_queue(queue)
         self._store(key, "q", state.queue.tail, event)
         return state.with_queue(state.queue.pushed())
+
+    @staticmethod
+    def fits(key: str, event: ParkedEvent) -> bool:
+        """Whether ``event``'s entry fits one changelog record. The record is kept as a JSON
+        string, so each quote and backslash in it takes two bytes: a record above about half
+        the producer's limit may not."""
+        entry = entry_key(key, "q", 0).encode()
+        value = event.model_dump_json(by_alias=True).encode()
+        # Room for the longest sequence number the entry's key may get.
+        return record_bytes(entry + b"0" * 20, value) <= PRODUCER_MAX_REQUEST_BYTES
 
     def due_now(self, key: str, slot: Slot, now_ms: int) -> None:
         """What ``slot`` waited for happened: it is due at once (the index reads its time)."""

@@ -329,6 +329,9 @@ class InMemoryEntries:
         return self.data.get(key)
 
     def put(self, key: str, value: bytes) -> None:
+        # What Kafka would refuse (the worker stops on a changelog write it refused).
+        if record_bytes(key.encode(), value) > PRODUCER_MAX_REQUEST_BYTES:
+            raise ValueError(f"waiting entry of {record_bytes(key.encode(), value)} bytes")
         self.data[key] = value
         self.bytes_written += len(key) + len(value)
 

@@ -63,6 +63,7 @@ class Harness:
         min_delay_s: float = 0,
         people_window_s: float = 7 * 24 * 3600,
         unthread_key: str | None = None,
+        max_event_bytes: int = 64 * 1024,
     ) -> None:
         self.vitally = InMemoryVitally()
         self.unthread = InMemoryUnthread()
@@ -106,7 +107,7 @@ class Harness:
             ),
             index=ParkedIndex(),
             retry_topic=RETRY,
-            max_event_bytes=64 * 1024,
+            max_event_bytes=max_event_bytes,
             maybe_applied=self._maybe_applied,
             gate=self.gate,
             stopping=lambda: self.stopping,

@@ -241,3 +241,17 @@ def test_no_table_value_of_a_queue_reaches_the_producer_limit() -> None:
     for n in range(UNAPPLIED_OFFSETS):
         full = full.passed_over(2**62 + n)
     assert len(full.to_json()) < producer_limit / 4
+
+
+async def test_a_record_too_large_to_wait_goes_to_the_dlq_and_the_thread_flows_on() -> None:
+    """At the largest MAX_EVENT_BYTES a record whose text is all quotes parses, but its
+    waiting entry (the record as a JSON string) would pass the producer's limit: it fails to
+    the DLQ instead of stopping the worker on a refused changelog write."""
+    h = Harness(max_attempts=1, max_event_bytes=996_416)
+    assert outcome(await h.feed(created())) == ("synced", None)
+    h.vitally.fail_next("add_message", VitallyServerError(503, method="POST", path=CREATE))
+    huge = await h.feed(posted('"' * 480_000, message_id="m_huge"))
+    assert outcome(huge) == ("failed", "parked_overflow")
+    assert [d.reason for d in h.outputs.dead_letters] == ["parked_overflow"]
+    assert h.entries.data == {}
+    assert outcome(await h.feed(posted("after it", message_id="m_3"))) == ("synced", None)
