@@ -4,7 +4,8 @@ An import (conversations created since `importSince`) and a reconciliation pass
 (conversations updated since the last pass's watermark) are the same walk: list the
 conversations page by page (newest first), read each one's messages, and produce them onto
 the input topic keyed by conversation id, as `conversation_created` (and, reconciling,
-`conversation_updated`) followed by one `message_created` per message in thread order. The
+`conversation_updated`) followed by one `message_created` per message in thread order (and a
+`message_updated` or `message_deleted` after a message Unthread shows edited or deleted). The
 events go through the same handler as Unthread's webhooks, so ordering per conversation,
 idempotency (the table's message ids, Vitally's externalId look-ups) and audit records are
 the live ones; `syncOrigin` marks them, and the audit record's `origin` says so.
