@@ -30,13 +30,22 @@ from schemas.vitally import ConversationUpdate, MessageCreate, VitallyMessage
 from vitally.errors import VitallyNotFound
 
 
-async def message_updated(event: RevisionEvent, step: Step) -> SyncResult:
-    """Send the edited body in place of the message Vitally shows, unless it shows it."""
-    offset, tenant, message = step.offset, step.tenant, event.data
-    plan = _plan(event, step, enabled=tenant.sync_message_edits, disabled="edits_disabled")
+async def message_revised(event: RevisionEvent, step: Step) -> SyncResult:
+    """``message_updated`` or ``message_deleted``, when the tenant's setting asks for it."""
+    plan = _plan(event, step)
     if isinstance(plan, SyncResult):
         return plan
     state, conversation_id = plan
+    if event.event == "message_updated":
+        return await _edit(event, step, state, conversation_id)
+    return await _delete(event, step, state, conversation_id)
+
+
+async def _edit(
+    event: RevisionEvent, step: Step, state: ConversationState, conversation_id: str
+) -> SyncResult:
+    """Send the edited body in place of the message Vitally shows, unless it shows it."""
+    offset, tenant, message = step.offset, step.tenant, event.data
     version = edit_version(event)
     applied = state.revised.get(message.id)
     if applied == version:
@@ -72,13 +81,11 @@ async def message_updated(event: RevisionEvent, step: Step) -> SyncResult:
                       vitally_message_id=found.id)  # fmt: skip
 
 
-async def message_deleted(event: RevisionEvent, step: Step) -> SyncResult:
+async def _delete(
+    event: RevisionEvent, step: Step, state: ConversationState, conversation_id: str
+) -> SyncResult:
     """Remove the message from the Vitally conversation, if Vitally shows it."""
     offset, tenant, message = step.offset, step.tenant, event.data
-    plan = _plan(event, step, enabled=tenant.sync_message_deletions, disabled="deletions_disabled")
-    if isinstance(plan, SyncResult):
-        return plan
-    state, conversation_id = plan
     if state.revised.get(message.id) == REMOVED:
         return duplicate("already_deleted", state.at_offset(offset))
     found = await _shown(state, conversation_id, message.id, step)
@@ -102,12 +109,13 @@ def edit_version(event: RevisionEvent) -> int:
     return event.event_timestamp or 0
 
 
-def _plan(
-    event: RevisionEvent, step: Step, *, enabled: bool, disabled: Reason
-) -> tuple[ConversationState, str] | SyncResult:
+def _plan(event: RevisionEvent, step: Step) -> tuple[ConversationState, str] | SyncResult:
     """The conversation's state and Vitally id; or why nothing is sent (the tenant's setting
     off: not applied, so a replay after it is turned on handles the event again)."""
-    offset, state = step.offset, step.state
+    offset, state, tenant = step.offset, step.state, step.tenant
+    edit = event.event == "message_updated"
+    enabled = tenant.sync_message_edits if edit else tenant.sync_message_deletions
+    disabled: Reason = "edits_disabled" if edit else "deletions_disabled"
     if not enabled:
         return skipped(disabled, state.passed_over(offset) if state is not None else None)
     target = in_vitally(state, offset)

@@ -16,7 +16,7 @@ from processors.conversations import (
 from processors.messages import message_created
 from processors.protocols import Collaborators, Step
 from processors.results import SyncResult, duplicate, noted, skipped
-from processors.revisions import message_deleted, message_updated
+from processors.revisions import message_revised
 from processors.tenant import TenantContext
 from schemas.events import (
     ConversationEvent,
@@ -53,8 +53,7 @@ async def process_event(
     if isinstance(event, MessageEvent):
         result = await message_created(event, step)
     elif isinstance(event, RevisionEvent):
-        edit = event.event == "message_updated"
-        result = await (message_updated if edit else message_deleted)(event, step)
+        result = await message_revised(event, step)
     elif event.event == "conversation_created":
         result = await conversation_created(event, step)
     elif event.event == "conversation_updated":
