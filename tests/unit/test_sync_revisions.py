@@ -3,29 +3,15 @@ by the message's externalId, behind the tenant's settings, never twice."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from demo import events as ev
 
 from schemas.events import RevisionEvent
 from schemas.state import REMOVED, ConversationState
 from tests.fakes import tenant_context
-from tests.unit.sync_world import CONV, JANE, OPS, TENANT, World, parse, posted
+from tests.unit.sync_world import CONV, OPS, TENANT, World, parse, posted, revised
 
-EDITED_AT = ev.later(ev.EPOCH, 600)
-
-
-def revised(
-    kind: str, text: str = "Any *news* at all?", *, message_id: str = "m_2", seconds: float = 600,
-    **fields: Any,
-) -> ev.Record:  # fmt: skip
-    """A message_updated (edited ``seconds`` after it was sent) or message_deleted record."""
-    at = ev.later(ev.EPOCH, seconds)
-    data = ev.message(CONV, text, message_id=message_id, sender=JANE, external=True, **fields)
-    data["updatedAt" if kind == "message_updated" else "deletedAt"] = ev.iso(at)
-    envelope = ev.envelope(TENANT, kind, data, at=at)
-    envelope.update(eventId=f"reconcile:{CONV}:{message_id}:{seconds}", syncOrigin="reconcile")
-    return ev.Record.of(CONV, envelope)
+# When revised() says the reply was edited (600 s after it was sent), in ms.
+EDITED_AT_MS = int(ev.later(ev.EPOCH, 600).timestamp() * 1000)
 
 
 def world(*, edits: bool = True, deletions: bool = True) -> World:
@@ -70,9 +56,6 @@ async def test_an_edit_updates_the_message_by_external_id_keeping_time_and_autho
     assert len(w.vitally.conversations(TENANT)[0].messages) == 2
     assert w.vitally.methods() == ["get_conversation", "update_conversation"]
     assert result.state is not None and result.state.revised == {"m_2": EDITED_AT_MS}
-
-
-EDITED_AT_MS = int(EDITED_AT.timestamp() * 1000)
 
 
 async def test_the_same_edit_again_is_a_duplicate_without_a_call() -> None:
