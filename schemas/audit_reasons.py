@@ -225,7 +225,8 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
             ("duplicate",),
             "`conversation_deleted` for a tenant whose `onConversationDeleted` is `delete`, but "
             "Vitally no longer had the conversation (404): it is gone, as asked. Or a "
-            "`message_deleted` whose deletion was already applied.",
+            "`message_deleted` whose deletion was already applied, or a `message_created` "
+            "(re-driven, or late) of a message deleted in Unthread: it is not brought back.",
             NOTHING,
         ),
         "stale_update": ReasonGuide(

@@ -149,7 +149,8 @@ class VitallyMessage(_Response):
     external_id: str | None = None
     conversation_id: str | None = None
     type: str | None = None
-    timestamp: datetime | None = None
+    # Sent back as it is with an edit: a time without a zone is UTC, an unreadable one unknown.
+    timestamp: LenientTimestamp = None
     message: str | None = None
     from_: VitallyParticipant | None = Field(default=None, alias="from")
     to: list[VitallyParticipant] = Field(default_factory=list)

@@ -170,3 +170,16 @@ async def test_revisions_kept_in_the_state_are_bounded() -> None:
         state = state.with_revision(f"m{n}", n, n)
     assert len(state.revised) == 100 and "m149" in state.revised and "m0" not in state.revised
     assert state.with_revision("m120", REMOVED, 200).revised["m120"] == REMOVED
+
+
+async def test_a_message_deleted_in_unthread_is_not_brought_back_by_its_create() -> None:
+    # A message deleted before it ever reached Vitally, then its create re-driven from the DLQ.
+    w = world()
+    state = await w.synced_conversation()
+    gone = await w.run(revised("message_deleted", "", message_id="m_9"), state=state, offset=5)
+    assert gone.state is not None and gone.state.revised == {"m_9": REMOVED}
+    late = await w.run(posted("Any news?", message_id="m_9"), state=gone.state, offset=6)
+    assert (late.outcome, late.reason) == ("duplicate", "already_deleted")
+    assert [m.body.external_id for m in w.vitally.conversations(TENANT)[0].messages] == [
+        "m_initial"
+    ]
