@@ -60,6 +60,8 @@ _FIELD_CODES: dict[str, ConnectErrorCode] = {
     "onVitallyConversationMissing": "invalid_on_vitally_conversation_missing",
     "importSince": "invalid_import_since",
     "reconcileIntervalSeconds": "invalid_reconcile_interval",
+    "syncMessageEdits": "invalid_sync_message_edits",
+    "syncMessageDeletions": "invalid_sync_message_deletions",
 }
 _OPTIONS = {
     "backfill_since": "backfillSince",
@@ -69,6 +71,8 @@ _OPTIONS = {
     "unthread_url_template": "unthreadUrlTemplate",
     "import_since": "importSince",
     "reconcile_interval_seconds": "reconcileIntervalSeconds",
+    "sync_message_edits": "syncMessageEdits",
+    "sync_message_deletions": "syncMessageDeletions",
 }
 _BODY_HINT = (
     'Send a JSON object: {"subdomain": "acme", "apiKey": "<Basic API key value>", '

@@ -92,6 +92,8 @@ async def connect_tenant(
         on_conversation_deleted=settings.on_conversation_deleted,
         unthread_url_template=settings.unthread_url_template,
         on_vitally_conversation_missing=settings.on_vitally_conversation_missing,
+        sync_message_edits=settings.sync_message_edits,
+        sync_message_deletions=settings.sync_message_deletions,
         unthread_api_key_encrypted=unthread_key[0],
         unthread_key_fingerprint=unthread_key[1],
         import_since=source.import_since,

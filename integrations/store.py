@@ -243,4 +243,6 @@ class IntegrationStore:
             unthread=unthread,
             unthread_url_template=record.unthread_url_template or DEFAULT_UNTHREAD_URL_TEMPLATE,
             import_since=record.import_since,
+            sync_message_edits=record.sync_message_edits,
+            sync_message_deletions=record.sync_message_deletions,
         )

@@ -23,10 +23,13 @@ is saved, with one stable error code per thing the user has to fix:
                                in the future, or given without an Unthread key
 ``invalid_reconcile_interval``  not 0 (off) or a number of seconds from 10 to 86400, or
                                given without an Unthread key
+``invalid_sync_message_edits``  not true or false (the CLI: ``on`` or ``off``)
+``invalid_sync_message_deletions``  not true or false (the CLI: ``on`` or ``off``)
 =============================  ==========================================================
 
 The optional settings (``backfillSince``, ``onConversationDeleted``,
-``unthreadUrlTemplate``, ``onVitallyConversationMissing``) are checked before
+``unthreadUrlTemplate``, ``onVitallyConversationMissing``, ``syncMessageEdits``,
+``syncMessageDeletions``) are checked before
 Vitally is asked anything; one left out keeps its saved value, null restores its default.
 An ``unthreadApiKey`` is checked against Unthread after Vitally (``invalid_unthread_api_key``,
 ``unthread_unreachable``); left out it is kept, null removes it.
@@ -71,6 +74,8 @@ ConnectErrorCode = Literal[
     "unthread_unreachable",
     "invalid_import_since",
     "invalid_reconcile_interval",
+    "invalid_sync_message_edits",
+    "invalid_sync_message_deletions",
 ]
 MAX_IMPORT_DAYS = 3650
 MIN_RECONCILE_SECONDS = 10
@@ -160,6 +165,8 @@ class SyncSettings:
     on_conversation_deleted: OnConversationDeleted = "keep"
     unthread_url_template: str | None = None  # None: the default
     on_vitally_conversation_missing: OnVitallyConversationMissing = "skip"
+    sync_message_edits: bool = False
+    sync_message_deletions: bool = False
 
 
 @dataclass(frozen=True)
@@ -251,6 +258,8 @@ def resolve_settings(
             previous.on_conversation_deleted,
             previous.unthread_url_template,
             previous.on_vitally_conversation_missing,
+            previous.sync_message_edits,
+            previous.sync_message_deletions,
         )
         if previous
         else default
@@ -278,6 +287,17 @@ def resolve_settings(
         setting(
             "onVitallyConversationMissing", saved.on_vitally_conversation_missing,
             default.on_vitally_conversation_missing, normalise_on_vitally_conversation_missing,
+        ),
+        setting(
+            "syncMessageEdits", saved.sync_message_edits, default.sync_message_edits,
+            lambda raw: normalise_switch(raw, "invalid_sync_message_edits", "syncMessageEdits"),
+        ),
+        setting(
+            "syncMessageDeletions", saved.sync_message_deletions,
+            default.sync_message_deletions,
+            lambda raw: normalise_switch(
+                raw, "invalid_sync_message_deletions", "syncMessageDeletions"
+            ),
         ),
     )  # fmt: skip
 
@@ -324,6 +344,17 @@ def normalise_backfill_since(raw: str) -> datetime:
             'backfillSince must be an ISO 8601 date-time, such as "2026-01-01T00:00:00Z".',
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+_SWITCH = {"true": True, "on": True, "false": False, "off": False}
+
+
+def normalise_switch(raw: str, code: ConnectErrorCode, name: str) -> bool:
+    """A setting that is on or off: true or false (the CLI's on or off)."""
+    value = _SWITCH.get(raw.strip().lower())
+    if value is None:
+        raise ConnectError(code, f"{name} must be true or false.")
+    return value
 
 
 def normalise_on_conversation_deleted(raw: str) -> OnConversationDeleted:

@@ -55,6 +55,7 @@ from schemas.events import (
     InboundEvent,
     Message,
     MessageEvent,
+    RevisionEvent,
 )
 from schemas.unthread import UnthreadUser
 from unthread.target import UnthreadTarget
@@ -115,7 +116,10 @@ async def enrich(
 ) -> Enrichment:
     """`event` with what it left out filled in; see the module docstring for the rules."""
     resolver = _Resolver(target, lookup)
-    if isinstance(event, MessageEvent):
+    if isinstance(event, MessageEvent) or (
+        isinstance(event, RevisionEvent) and event.event == "message_updated"
+    ):
+        # An edit's body is rendered as its message_created's was: mentions by name.
         message = await resolver.message(event.data, "message")
         enriched: InboundEvent = event.model_copy(update={"data": message})
     elif isinstance(event, ConversationEvent) and event.event != "conversation_deleted":

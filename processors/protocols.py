@@ -60,6 +60,8 @@ class VitallyApi(Protocol):
 
     async def delete_conversation(self, target: VitallyTarget, conversation_id: str) -> bool: ...
 
+    async def delete_message(self, target: VitallyTarget, message_id: str) -> bool: ...
+
 
 class Directory(Protocol):
     """What Vitally already holds, per tenant (cached in production): people by email,

@@ -4,7 +4,8 @@ An import (conversations created since `importSince`) and a reconciliation pass
 (conversations updated since the last pass's watermark) are the same walk: list the
 conversations page by page (newest first), read each one's messages, and produce them onto
 the input topic keyed by conversation id, as `conversation_created` (and, reconciling,
-`conversation_updated`) followed by one `message_created` per message in thread order. The
+`conversation_updated`) followed by one `message_created` per message in thread order (and a
+`message_updated` or `message_deleted` after a message Unthread shows edited or deleted). The
 events go through the same handler as Unthread's webhooks, so ordering per conversation,
 idempotency (the table's message ids, Vitally's externalId look-ups) and audit records are
 the live ones; `syncOrigin` marks them, and the audit record's `origin` says so.
@@ -25,9 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from schemas.events import Conversation
+from schemas.events import Conversation, ThreadMessage
 from schemas.source_walk import WalkKind, WalkProgress
-from schemas.unthread import Condition, ConversationPage, ListQuery, MessagePage, ThreadMessage
+from schemas.unthread import Condition, ConversationPage, ListQuery, MessagePage
 from unthread.errors import UnthreadAuthError, UnthreadError, UnthreadNotFound
 from unthread.target import UnthreadTarget
 
@@ -163,8 +164,10 @@ def conversation_events(
     """The input events that bring `conversation` and its `messages` through the sync path.
 
     Event ids are deterministic, so the same conversation walked twice gives the same events.
-    Deleted messages are left out (there is nothing to show); the initial message travels
-    inside `conversation_created`, as in Unthread's own events.
+    Deleted messages are not created (there is nothing to show); the initial message travels
+    inside `conversation_created`, as in Unthread's own events. A message edited or deleted
+    in Unthread also gives a `message_updated` or `message_deleted` after its create (the
+    tenant's settings decide whether Vitally follows).
     """
     data = conversation.model_dump(mode="json", by_alias=True, exclude_none=True)
     created = _ms(conversation.created_at)
@@ -176,17 +179,37 @@ def conversation_events(
         events.append(_envelope(tenant_id, kind, "conversation_updated", event_id, updated, data))
     initial = conversation.initial_message.id if conversation.initial_message else None
     for message in messages:
-        if message.id == initial or message.deleted_at is not None:
-            continue
-        body = message.model_dump(
-            mode="json", by_alias=True, exclude_none=True, exclude={"updated_at", "deleted_at"}
-        )
-        body["conversationId"] = conversation.id
-        events.append(
-            _envelope(tenant_id, kind, "message_created", f"{kind}:{conversation.id}:{message.id}",
-                      _ms(message.timestamp) or created, body)
-        )  # fmt: skip
+        if message.id != initial and message.deleted_at is None:
+            body = message.model_dump(
+                mode="json", by_alias=True, exclude_none=True, exclude={"updated_at", "deleted_at"}
+            )
+            body["conversationId"] = conversation.id
+            event_id = f"{kind}:{conversation.id}:{message.id}"
+            at = _ms(message.timestamp) or created
+            events.append(_envelope(tenant_id, kind, "message_created", event_id, at, body))
+        revision = _revision(tenant_id, kind, conversation.id, message)
+        if revision is not None:
+            events.append(revision)
     return events
+
+
+def _revision(
+    tenant_id: str, kind: WalkKind, conversation_id: str, message: ThreadMessage
+) -> bytes | None:
+    """``message_deleted`` for a message Unthread marks deleted, ``message_updated`` for one
+    changed after it was sent, else None. The event id holds the edit's time, so each edit
+    is one event however often it is walked, and a later edit another."""
+    body = message.model_dump(mode="json", by_alias=True, exclude_none=True)
+    body["conversationId"] = conversation_id
+    base = f"{kind}:{conversation_id}:{message.id}"
+    if message.deleted_at is not None:
+        at = _ms(message.deleted_at)
+        return _envelope(tenant_id, kind, "message_deleted", f"{base}:deleted", at, body)
+    edited, sent = message.updated_at, message.timestamp
+    if edited is None or (sent is not None and edited <= sent):
+        return None
+    at = _ms(edited)
+    return _envelope(tenant_id, kind, "message_updated", f"{base}:edited:{at}", at, body)
 
 
 def _envelope(

@@ -16,8 +16,15 @@ from processors.conversations import (
 from processors.messages import message_created
 from processors.protocols import Collaborators, Step
 from processors.results import SyncResult, duplicate, noted, skipped
+from processors.revisions import message_revised
 from processors.tenant import TenantContext
-from schemas.events import ConversationEvent, InboundEvent, MessageEvent, ignored_fields
+from schemas.events import (
+    ConversationEvent,
+    InboundEvent,
+    MessageEvent,
+    RevisionEvent,
+    ignored_fields,
+)
 from schemas.state import ConversationState
 
 
@@ -33,7 +40,7 @@ async def process_event(
 ) -> SyncResult:
     """Decide and apply one event. ``verify`` asks Vitally before any create (see module doc);
     ``unsure_since``: when an earlier write of it got no clear answer (epoch seconds)."""
-    if not isinstance(event, ConversationEvent | MessageEvent):
+    if not isinstance(event, ConversationEvent | MessageEvent | RevisionEvent):
         return skipped("unsupported_event")
     if tenant is None:
         return skipped("integration_not_connected")
@@ -45,6 +52,8 @@ async def process_event(
     step = Step(offset, state, tenant, calls, verify, unsure_since)
     if isinstance(event, MessageEvent):
         result = await message_created(event, step)
+    elif isinstance(event, RevisionEvent):
+        result = await message_revised(event, step)
     elif event.event == "conversation_created":
         result = await conversation_created(event, step)
     elif event.event == "conversation_updated":

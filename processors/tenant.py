@@ -34,6 +34,9 @@ class TenantContext:
     on_vitally_conversation_missing: OnVitallyConversationMissing = "skip"
     # Conversations created on or after it are imported from Unthread's API, so synced too.
     import_since: datetime | None = None
+    # Messages edited or deleted in Unthread are changed or removed in Vitally too.
+    sync_message_edits: bool = False
+    sync_message_deletions: bool = False
 
     def backfills(self, created_at: datetime) -> bool:
         """Whether a conversation created then, before the connection, is synced anyway."""

@@ -70,6 +70,10 @@ Reason = Literal[
     "private_note",
     "automated_message",
     "empty_message",
+    # a message edited or deleted in Unthread
+    "edits_disabled",
+    "deletions_disabled",
+    "message_not_synced",
     # the event
     "unsupported_event",
     "invalid_event",

@@ -172,6 +172,33 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
             "Fix the producer upstream, then produce the corrected record to the input topic "
             "(`vitally-sync dlq show` prints the one in the DLQ).",
         ),
+        "edits_disabled": ReasonGuide(
+            ("skipped",),
+            "A message edited in Unthread (`message_updated`, found by reconciliation or an "
+            "import) for a tenant whose `syncMessageEdits` is off (the default): Vitally keeps "
+            "the text first synced.",
+            "Nothing, unless edits should reach Vitally: connect the tenant with "
+            "`syncMessageEdits: true` (`vitally-sync connect --sync-message-edits on`); the "
+            "next reconciliation pass that reads the conversation applies the edit, or replay "
+            "the record.",
+        ),
+        "deletions_disabled": ReasonGuide(
+            ("skipped",),
+            "A message deleted in Unthread (`message_deleted`, found by reconciliation or an "
+            "import) for a tenant whose `syncMessageDeletions` is off (the default): Vitally "
+            "keeps the message.",
+            "Nothing, unless deletions should reach Vitally: connect the tenant with "
+            "`syncMessageDeletions: true` (`vitally-sync connect --sync-message-deletions on`), "
+            "then replay the record or wait for the conversation's next reconciliation.",
+        ),
+        "message_not_synced": ReasonGuide(
+            ("skipped",),
+            "A message edited or deleted in Unthread that is not in Vitally: never synced "
+            "(a private note, an automated post, a person missing), or removed from Vitally "
+            "since. Nothing is sent.",
+            "Nothing, usually. If the message should be in Vitally, run `vitally-sync why` on "
+            "its `message_created` record and fix the reason it gives.",
+        ),
         "already_synced": ReasonGuide(
             ("duplicate",),
             "A replay or redelivery of something already applied: no Vitally call.",
@@ -192,20 +219,24 @@ GUIDE: Mapping[Reason, ReasonGuide] = MappingProxyType(
         ),
         "already_in_vitally": ReasonGuide(
             ("duplicate",),
-            "After a crash or an unanswered write, Vitally already had the record: adopted.",
+            "After a crash or an unanswered write, Vitally already had the record: adopted. For "
+            "a `message_updated`: Vitally's message already shows the edited text.",
             NOTHING,
         ),
         "already_deleted": ReasonGuide(
             ("duplicate",),
             "`conversation_deleted` for a tenant whose `onConversationDeleted` is `delete`, but "
-            "Vitally no longer had the conversation (404): it is gone, as asked.",
+            "Vitally no longer had the conversation (404): it is gone, as asked. Or a "
+            "`message_deleted` whose deletion was already applied, or a `message_created` "
+            "(re-driven, or late) of a message deleted in Unthread: it is not brought back.",
             NOTHING,
         ),
         "stale_update": ReasonGuide(
             ("skipped",),
             "`conversation_updated` older (its `updatedAt`/`statusUpdatedAt`, else its event "
             "time) than the conversation data already applied: nothing sent, the newer data "
-            "stands.",
+            "stands. Or a `message_updated` older than the edit already applied (or of a "
+            "message already deleted).",
             NOTHING,
         ),
         "no_change": ReasonGuide(

@@ -62,6 +62,9 @@ SUPPORTED_EVENTS = frozenset(
 ConversationEventType = Literal[
     "conversation_created", "conversation_updated", "conversation_deleted"
 ]
+# Made by the service from Unthread's message list (Unthread sends no event for either).
+RevisionEventType = Literal["message_updated", "message_deleted"]
+REVISION_EVENTS = frozenset({"message_updated", "message_deleted"})
 InvalidEventKind = Literal[
     "invalid_json", "invalid_schema", "missing_key", "key_mismatch", "oversized"
 ]
@@ -284,6 +287,14 @@ class Message(_Tolerant):
         return data
 
 
+class ThreadMessage(Message):
+    """A message as Unthread's message list shows it, and as ``message_updated`` and
+    ``message_deleted`` carry it: with the only signals of an edit or a deletion."""
+
+    updated_at: LenientTimestamp = None
+    deleted_at: LenientTimestamp = None
+
+
 class Conversation(_Tolerant):
     id: _Id
     friendly_id: int | str | None = None
@@ -350,14 +361,15 @@ class ConversationEvent(_Envelope):
         return None
 
 
-class MessageEvent(_Envelope):
-    event: Literal["message_created"]
+class MessageEnvelope(_Envelope):
+    """An event about one message: its conversation is the message's ``conversationId``."""
+
     data: Message
 
     @model_validator(mode="after")
-    def _needs_conversation(self) -> MessageEvent:
+    def _needs_conversation(self) -> MessageEnvelope:
         if not self.data.conversation_id:
-            raise ValueError("data.conversationId is required for message_created")
+            raise ValueError(f"data.conversationId is required for {self.event}")
         return self
 
     @property
@@ -368,6 +380,18 @@ class MessageEvent(_Envelope):
     @property
     def message_id(self) -> str | None:
         return self.data.id
+
+
+class MessageEvent(MessageEnvelope):
+    event: Literal["message_created"]
+
+
+class RevisionEvent(MessageEnvelope):
+    """A message edited (``message_updated``) or deleted (``message_deleted``) in Unthread,
+    as the service found it in Unthread's message list."""
+
+    event: RevisionEventType
+    data: ThreadMessage
 
 
 class UnsupportedEvent(_Envelope):
@@ -384,13 +408,13 @@ class UnsupportedEvent(_Envelope):
         return None
 
 
-InboundEvent: TypeAlias = ConversationEvent | MessageEvent | UnsupportedEvent
+InboundEvent: TypeAlias = ConversationEvent | MessageEvent | RevisionEvent | UnsupportedEvent
 
 
 def ignored_fields(event: InboundEvent) -> tuple[str, ...]:
     """The informative values of the event left out as odd, by where they were
     (``priority``, ``tags[0]``, ``initialMessage.files[1]``)."""
-    if isinstance(event, MessageEvent):
+    if isinstance(event, MessageEnvelope):
         return event.data.ignored
     if isinstance(event, ConversationEvent):
         initial = event.data.initial_message
@@ -449,6 +473,8 @@ def _validate(raw: dict[str, Any], conversation_key: str, envelope: dict[str, An
     try:
         if kind == "message_created":
             return MessageEvent.model_validate(raw)
+        if isinstance(kind, str) and kind in REVISION_EVENTS:
+            return RevisionEvent.model_validate(raw)
         # An `event` that is a list or object would not even hash; it is just not supported.
         if isinstance(kind, str) and kind in SUPPORTED_EVENTS:
             return ConversationEvent.model_validate(raw)

@@ -62,6 +62,11 @@ class IntegrationRecord(BaseModel):
     import_paused: bool = False
     # Reconciliation against Unthread's API every so many seconds; 0 is off.
     reconcile_interval_seconds: int = Field(default=0, ge=0)
+    # A message edited or deleted in Unthread (found by reconciliation or an import) is
+    # changed or removed in Vitally too. Off by default: Vitally's public reference does not
+    # state how it treats these calls.
+    sync_message_edits: bool = False
+    sync_message_deletions: bool = False
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()
@@ -112,3 +117,5 @@ class ConnectRequest(BaseModel):
     # A date-time, a date, or a number of days back from now (a string or a number).
     import_since: str | int | None = Field(default=None)
     reconcile_interval_seconds: int | None = None
+    sync_message_edits: bool | None = None
+    sync_message_deletions: bool | None = None

@@ -21,6 +21,13 @@ RECENT_MESSAGE_IDS = 200
 # forgotten, and a replay of them is then answered as a duplicate.
 UNAPPLIED_OFFSETS = 200
 
+# Messages whose edit or deletion in Unthread was applied, remembered per conversation so that
+# a reconciliation pass reading the conversation again sends nothing twice; past this many the
+# oldest is forgotten (its edit, read again, is found already in Vitally by its text).
+RECENT_REVISIONS = 100
+# The mark of a message removed from Vitally in ``ConversationState.revised``.
+REMOVED = -1
+
 # Messages of one conversation waiting alone for a person missing from Vitally. Their sequence
 # numbers are the one part of the waiting events the conversation's entry holds (under
 # 150 KB of it at this bound, far below the producer's limit); a thread would need this
@@ -125,6 +132,9 @@ class ConversationState(BaseModel):
     admin_id: str | None = None
     last_offset: int = -1
     message_ids: tuple[str, ...] = Field(default_factory=tuple)
+    # Messages edited or deleted in Unthread whose change was applied in Vitally: message id
+    # -> the edit's time (ms), or REMOVED. Only such messages, at most RECENT_REVISIONS.
+    revised: dict[str, int] = Field(default_factory=dict)
     # Events waiting in order (everything later of the conversation queues behind the first),
     # and messages of a synced conversation waiting alone for their sender to appear in
     # Vitally while the rest of the thread flows past: counters only, see WaitingQueue.
@@ -179,6 +189,12 @@ class ConversationState(BaseModel):
                 "unapplied": unapplied,
             }
         )
+
+    def with_revision(self, message_id: str, version: int, offset: int) -> ConversationState:
+        """The message's edit at ``version`` (ms), or its deletion (REMOVED), applied."""
+        kept = [(m, v) for m, v in self.revised.items() if m != message_id]
+        revised = dict([*kept, (message_id, version)][-RECENT_REVISIONS:])
+        return self.at_offset(offset).model_copy(update={"revised": revised})
 
     def at_offset(self, offset: int) -> ConversationState:
         return self.model_copy(update={"last_offset": max(self.last_offset, offset)})

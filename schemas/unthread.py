@@ -12,8 +12,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from schemas.events import Conversation, Message, Person
-from schemas.timestamps import LenientTimestamp
+from schemas.events import Conversation, Person, ThreadMessage
 
 T = TypeVar("T")
 
@@ -86,14 +85,6 @@ class ListQuery(BaseModel):
 
     def next_page(self, cursor: str) -> ListQuery:
         return self.model_copy(update={"cursor": cursor})
-
-
-class ThreadMessage(Message):
-    """A message as `POST /conversations/{id}/messages/list` answers it: a webhook message
-    plus the only signals of an edit or a deletion."""
-
-    updated_at: LenientTimestamp = None
-    deleted_at: LenientTimestamp = None
 
 
 ConversationPage = ListPage[Conversation]

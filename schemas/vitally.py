@@ -87,6 +87,8 @@ class ConversationUpdate(_Request):
 
     subject: str | None = None
     traits: dict[str, TraitValue] | None = None
+    # Vitally updates the conversation's messages of these externalIds (an edit in Unthread).
+    messages: list[MessageCreate] | None = None
 
     def body(self) -> dict[str, object]:
         """The JSON body: only the fields set, trait values of null kept (they clear)."""
@@ -95,6 +97,10 @@ class ConversationUpdate(_Request):
             body["subject"] = self.subject
         if self.traits:
             body["traits"] = dict(self.traits)
+        if self.messages:
+            body["messages"] = [
+                m.model_dump(mode="json", by_alias=True, exclude_none=True) for m in self.messages
+            ]
         return body
 
 
@@ -126,14 +132,28 @@ class VitallyAdmin(_Response):
         return self.license_status == "active"
 
 
+class VitallyParticipant(_Response):
+    """A message's sender or recipient as Vitally returns it."""
+
+    type: ParticipantType
+    id: str
+
+    def as_request(self) -> Participant:
+        return Participant(type=self.type, id=self.id)
+
+
 class VitallyMessage(_Response):
-    """A message as Vitally returns it."""
+    """A message as Vitally returns it (a conversation read on its own carries them whole)."""
 
     id: str
     external_id: str | None = None
     conversation_id: str | None = None
     type: str | None = None
-    timestamp: datetime | None = None
+    # Sent back as it is with an edit: a time without a zone is UTC, an unreadable one unknown.
+    timestamp: LenientTimestamp = None
+    message: str | None = None
+    from_: VitallyParticipant | None = Field(default=None, alias="from")
+    to: list[VitallyParticipant] = Field(default_factory=list)
 
 
 class VitallyConversationSummary(_Response):

@@ -204,6 +204,12 @@ def _connect_options(connect: argparse.ArgumentParser, tenant_help: str) -> None
         help='an Unthread service-account key, to look up what sparse events leave out; "-": '
         'prompted for (or read from stdin, after the Vitally key); "none" removes it',
     )  # fmt: skip
+    _source_options(connect)
+
+
+def _source_options(connect: argparse.ArgumentParser) -> None:
+    """``connect``'s settings that read Unthread's API: import, reconciliation, and whether
+    messages edited or deleted in Unthread change Vitally too."""
     connect.add_argument(
         "--import-since",
         help="import conversations created since this ISO date(-time), or this many days back, "
@@ -213,6 +219,16 @@ def _connect_options(connect: argparse.ArgumentParser, tenant_help: str) -> None
         "--reconcile-interval-seconds",
         help='reconcile with Unthread every so many seconds (10-86400; needs the Unthread key); '
         '0 or "none": off',
+    )  # fmt: skip
+    connect.add_argument(
+        "--sync-message-edits",
+        help='"on": a message edited in Unthread (found by reconciliation or an import) is '
+        'edited in Vitally too; "off" or "none": not (the default)',
+    )  # fmt: skip
+    connect.add_argument(
+        "--sync-message-deletions",
+        help='"on": a message deleted in Unthread (found by reconciliation or an import) is '
+        'deleted from Vitally too; "off" or "none": not (the default)',
     )  # fmt: skip
 
 
@@ -284,6 +300,8 @@ def _options(ns: argparse.Namespace) -> dict[str, str | int | None]:
         "unthreadUrlTemplate": ns.unthread_url_template,
         "importSince": ns.import_since,
         "reconcileIntervalSeconds": ns.reconcile_interval_seconds,
+        "syncMessageEdits": ns.sync_message_edits,
+        "syncMessageDeletions": ns.sync_message_deletions,
     }
     return {
         name: None if value.strip().lower() == "none" else value

@@ -53,6 +53,8 @@ def tenant_context(
     backfill_since: datetime | None = None,
     on_conversation_deleted: OnConversationDeleted = "keep",
     on_vitally_conversation_missing: OnVitallyConversationMissing = "skip",
+    sync_message_edits: bool = False,
+    sync_message_deletions: bool = False,
 ) -> TenantContext:
     """A connected tenant whose calls go to a test host with its own key (and to a test
     Unthread with ``unthread_key``)."""
@@ -68,6 +70,7 @@ def tenant_context(
         tenant_id, target, default_admin_email, connected_at, unthread,
         backfill_since=backfill_since, on_conversation_deleted=on_conversation_deleted,
         on_vitally_conversation_missing=on_vitally_conversation_missing,
+        sync_message_edits=sync_message_edits, sync_message_deletions=sync_message_deletions,
     )  # fmt: skip
 
 
@@ -222,6 +225,16 @@ class InMemoryVitally:
             )
         if body.subject is not None:
             stored.subject = body.subject
+        for message in body.messages or []:
+            # Upserted by externalId, keeping the stored message's id, as Vitally's PUT does.
+            at = next((i for i, m in enumerate(stored.messages)
+                       if m.message.external_id == message.external_id), None)  # fmt: skip
+            replaced = self._message(conversation_id, message)
+            if at is None:
+                stored.messages.append(replaced)
+            else:
+                kept = replaced.message.model_copy(update={"id": stored.messages[at].message.id})
+                stored.messages[at] = StoredMessage(kept, message)
         for name, value in (body.traits or {}).items():
             if value is None:
                 stored.traits.pop(name, None)
@@ -236,6 +249,17 @@ class InMemoryVitally:
         if failure is not None:
             raise failure
         return gone is not None
+
+    async def delete_message(self, target: VitallyTarget, message_id: str) -> bool:
+        failure = await self._enter("delete_message", target, message_id)
+        gone = False
+        for stored in self._account(target.tenant_id).conversations.values():
+            kept = [m for m in stored.messages if m.message.id != message_id]
+            gone = gone or len(kept) < len(stored.messages)
+            stored.messages = kept
+        if failure is not None:
+            raise failure
+        return gone
 
     # -- ConnectionProbe ----------------------------------------------------------------------
 
@@ -290,6 +314,9 @@ class InMemoryVitally:
             conversation_id=conversation_id,
             type="inbound" if body.from_.type == "user" else "outbound",
             timestamp=body.timestamp,
+            message=body.message,
+            **{"from": body.from_.model_dump()},
+            to=[p.model_dump() for p in body.to],
         )
         return StoredMessage(message, body)
 

@@ -122,7 +122,8 @@ class VitallyClient(ApiClient):
     async def update_conversation(
         self, target: VitallyTarget, conversation_id: str, body: ConversationUpdate
     ) -> None:
-        """Change a conversation's subject and traits (by its Vitally id); traits merge.
+        """Change a conversation's subject, traits or messages (by its Vitally id); traits
+        merge, and messages are updated by their externalId.
 
         A PUT is idempotent, so it is retried like a read. Raises VitallyNotFound when
         Vitally no longer has the conversation.
@@ -134,6 +135,12 @@ class VitallyClient(ApiClient):
         """Delete a conversation and its messages; False when Vitally had no such conversation
         (already deleted: deleting is idempotent, so that is not an error)."""
         call = Call(target, "DELETE", "/resources/conversations/{id}", {"id": conversation_id})
+        return await self._send_or_none(call) is not None
+
+    async def delete_message(self, target: VitallyTarget, message_id: str) -> bool:
+        """Delete one message (by its Vitally id); False when Vitally had no such message
+        (already deleted: deleting is idempotent, so that is not an error)."""
+        call = Call(target, "DELETE", "/resources/messages/{id}", {"id": message_id})
         return await self._send_or_none(call) is not None
 
     async def add_message(

@@ -33,6 +33,8 @@ _RESOURCE_SCOPES: dict[str, TokenScope] = {
     "users": "users",
     "admins": "admins",
     "conversations": "conversations",
+    # A message is part of a conversation: the same scope reads and deletes it.
+    "messages": "conversations",
 }
 
 

@@ -47,6 +47,7 @@ class ResourceRoutes:
                 methods=["GET", "PUT", "DELETE"],
             ),
             Route("/resources/conversations/{id}/messages", self.add_message, methods=["POST"]),
+            Route("/resources/messages/{id}", self.message, methods=["GET", "DELETE"]),
         ]
 
     async def list_users(self, request: Request) -> JSONResponse:
@@ -189,6 +190,22 @@ class ResourceRoutes:
         conversation.messages.append(message)
         conversation.updated_at = now
         return JSONResponse(message_json(message))
+
+    async def message(self, request: Request) -> Response:
+        """One message by its Vitally id (never its externalId); a DELETE removes it from its
+        conversation. 404 when the org has no message of that id."""
+        org = authed_org(request)
+        wanted = request.path_params["id"]
+        for conversation in org.conversations.values():
+            for i, message in enumerate(conversation.messages):
+                if message.id != wanted:
+                    continue
+                if request.method == "GET":
+                    return JSONResponse(message_json(message))
+                del conversation.messages[i]
+                conversation.updated_at = self.sandbox.clock.now()
+                return Response(status_code=204)
+        raise not_found()
 
 
 def _user_matches(key: str, value: str, user: User) -> bool:

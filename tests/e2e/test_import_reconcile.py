@@ -3,12 +3,15 @@ real broker and the Vitally sandbox.
 
 An import of 200 conversations survives its worker being killed midway (the next worker
 resumes from the saved progress) with nothing written twice; a message whose webhook the bus
-lost is brought in by reconciliation within one interval.
+lost is brought in by reconciliation within one interval; messages edited and deleted in
+Unthread after they were synced change Vitally within one interval for a tenant that asked for
+it, and nothing at all for one that did not.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from collections import Counter
@@ -139,9 +142,11 @@ def test_import_survives_a_killed_worker_and_writes_nothing_twice(
 
 
 def _reconciling(
-    deployed: Deployment, sandbox: SandboxHandle, unthread: UnthreadSandboxHandle, *suffixes: str
-) -> list[str]:
-    """Tenants reconciling every 10 s, with no conversations yet, and one worker running."""
+    deployed: Deployment, sandbox: SandboxHandle, unthread: UnthreadSandboxHandle, *suffixes: str,
+    flags: dict[str, tuple[str, ...]] | None = None,
+) -> list[str]:  # fmt: skip
+    """Tenants reconciling every 10 s, with no conversations yet, and one worker running;
+    ``flags``: more connect flags for the tenant of that suffix."""
     _org(sandbox)
     deployed.service_env["UNTHREAD_BASE_URL"] = unthread.api_url
     tenants = []
@@ -150,7 +155,7 @@ def _reconciling(
         unthread.add_tenant(tenant, keys=[key], users=[JANE, SAM])
         deployed.connect(
             tenant, "--unthread-api-key", key, "--reconcile-interval-seconds", "10",
-            subdomain="acme", api_key="acme-secret-1",
+            *(flags or {}).get(suffix, ()), subdomain="acme", api_key="acme-secret-1",
         )  # fmt: skip
         tenants.append(tenant)
     deployed.start_worker()
@@ -345,3 +350,125 @@ def test_live_latency_while_another_tenant_imports(
           f"({len(alone)} events); while another tenant imports ({len(imported)} of its "
           f"conversations synced by then): p50 {p50_during} ms p99 {p99_during} ms "
           f"({len(during)} events)")  # fmt: skip
+
+
+# More for the figures in BENCHMARKS.md (E2E_REVISED_CONVERSATIONS=120).
+REVISED_CONVERSATIONS = int(os.environ.get("E2E_REVISED_CONVERSATIONS", "12"))
+
+
+def _synced_live(
+    deployed: Deployment, unthread: UnthreadSandboxHandle, tenant: str, prefix: str, count: int
+) -> set[str]:
+    """``count`` conversations of ``tenant`` in Unthread, each with a reply, delivered live;
+    the reply ids."""
+    # After the connection (reconciling reads nothing older: the worker's start took longer
+    # than this second) and in the past, so that an edit is a change after the message's time.
+    base = datetime.now(UTC) - timedelta(seconds=1)
+    records, replies = [], set()
+    for n in range(count):
+        cid, at = f"{prefix}-{n:02d}", base + timedelta(milliseconds=5 * n)
+        conversation = _conversation(cid, at)
+        unthread.add_conversation(tenant, **conversation)
+        data = {k: v for k, v in conversation.items() if k != "submitterUserId"}
+        records.append(Record.of(cid, envelope(tenant, "conversation_created", data, at=at)))
+        sent = at + timedelta(milliseconds=1)
+        reply = {"id": f"{cid}-m1", "ts": f"{sent.timestamp():.6f}", "text": "Any news?",
+                 "userId": JANE["slackId"], "timestamp": sent.isoformat()}  # fmt: skip
+        unthread.post_message(tenant, cid, **reply)
+        records.append(
+            Record.of(
+                cid, envelope(tenant, "message_created", {**reply, "conversationId": cid}, at=sent)
+            )
+        )
+        replies.add(reply["id"])
+    deployed.produce(records)
+    return replies
+
+
+def test_edits_and_deletions_in_unthread_reach_vitally_only_when_asked(
+    deployed: Deployment, sandbox: SandboxHandle, unthread: UnthreadSandboxHandle
+) -> None:
+    """One tenant with syncMessageEdits and syncMessageDeletions on, one with them off (the
+    default), both reconciling every 10 s: after their conversations synced live, replies are
+    edited and deleted in Unthread. The first's Vitally matches Unthread within one interval;
+    the second's keeps what was first synced (audited as skipped). Prints how long it took and
+    what reconciling cost per conversation."""
+    on, off = _reconciling(
+        deployed, sandbox, unthread, "EDON", "EDOFF",
+        flags={"EDON": ("--sync-message-edits", "on", "--sync-message-deletions", "on")},
+    )  # fmt: skip
+    replies = _synced_live(deployed, unthread, on, "edon", REVISED_CONVERSATIONS)
+    replies |= _synced_live(deployed, unthread, off, "edoff", 2)
+
+    def messages() -> dict[str, str]:
+        return {m["externalId"]: m["message"]
+                for c in sandbox.conversations("acme") for m in c["messages"]}  # fmt: skip
+
+    _wait("the replies synced live", lambda: replies <= set(messages()), 90)
+    edited, removed = set(), set()
+    changed_at = time.time() * 1000
+    for n in range(REVISED_CONVERSATIONS):
+        # Two thirds edited, a third of the replies deleted (every other one of those also
+        # edited before its deletion), in the tenant that asked for both.
+        cid = f"edon-{n:02d}"
+        if n % 3 != 2:
+            unthread.edit_message(on, cid, f"{cid}-m1", f"Edited {cid}")
+            edited.add(f"{cid}-m1")
+        if n % 3 == 2 or n % 6 == 0:
+            unthread.delete_message(on, cid, f"{cid}-m1")
+            removed.add(f"{cid}-m1")
+            edited.discard(f"{cid}-m1")
+    for cid in ("edoff-00", "edoff-01"):
+        unthread.edit_message(off, cid, f"{cid}-m1", "Edited, not to be synced")
+    unthread.delete_message(off, "edoff-01", "edoff-01-m1")
+    unthread_before = unthread.stats(on)["requests"]
+    began = time.monotonic()
+
+    def matched() -> bool:
+        shown = messages()
+        return not (removed & set(shown)) and all(
+            f"Edited {m[:-3]}" in shown.get(m, "") for m in edited
+        )
+
+    try:
+        _wait("Vitally to match Unthread's edits and deletions", matched, 10 + 40)
+    except AssertionError:
+        seen = [(a["messageId"], a["event"], a["outcome"], a["reason"], a["detail"])
+                for a in deployed.audit(expected=1, timeout=5)
+                if a["tenantId"] == on and a["event"].startswith("message_")]  # fmt: skip
+        raise AssertionError(f"not matched: {messages()}; {_walk(deployed, on)}; {seen}") from None
+    took = time.monotonic() - began
+    assert took <= 10 + 30, f"edits and deletions took {took:.1f}s"
+    audit: list[dict[str, Any]] = []
+
+    def off_walked() -> bool:
+        audit[:] = deployed.audit(expected=1, timeout=5)
+        reasons = {a["reason"] for a in audit if a["tenantId"] == off}
+        return {"edits_disabled", "deletions_disabled"} <= reasons
+
+    _wait("the other tenant's edits and deletion to be read", off_walked, 30)
+    shown = messages()
+    assert shown["edoff-00-m1"] == shown["edoff-01-m1"] == "<p>Any news?</p>"
+    revisions = [a for a in audit if a["event"] in ("message_updated", "message_deleted")]
+    applied = Counter((a["tenantId"], a["event"], a["outcome"], a["reason"]) for a in revisions)
+    # An edit read before its message's deletion may have been applied first: at least these.
+    assert applied[(on, "message_updated", "synced", None)] >= len(edited), applied
+    assert applied[(on, "message_deleted", "synced", None)] == len(removed), applied
+    assert not [a for a in audit if a["tenantId"] == on and a["outcome"] == "failed"]
+    _no_message_twice(sandbox.conversations("acme"))
+    # What reconciling did once the changes were made (passes before them are not counted).
+    reconciled = [a for a in audit if a["tenantId"] == on and a.get("origin") == "reconcile"
+                  and a["processedAt"] >= changed_at]  # fmt: skip
+    walked = {a["conversationId"] for a in reconciled}
+    vitally_calls = sum(a["apiCalls"] for a in reconciled)
+    by_event: Counter[str] = Counter()
+    for a in reconciled:
+        by_event[a["event"]] += a["apiCalls"]
+    unthread_calls = unthread.stats(on)["requests"] - unthread_before
+    print(f"edits and deletions: {len(edited)} replies edited and {len(removed)} deleted in "
+          f"{REVISED_CONVERSATIONS} synced conversations; Vitally matched Unthread {took:.1f}s "
+          f"after the changes (interval 10 s); {len(walked)} conversations reconciled, "
+          f"{unthread_calls} Unthread calls ({unthread_calls / max(len(walked), 1):.2f} per "
+          f"conversation), {vitally_calls} Vitally calls ({vitally_calls / max(len(walked), 1):.2f}"
+          f" per conversation: {dict(by_event)}); the tenant with the settings off: nothing "
+          f"changed")  # fmt: skip

@@ -76,6 +76,7 @@ async def test_token_sees_only_its_own_org(harness: Harness) -> None:
         ("/resources/users/search?email=bob@customer.example", 200),
         ("/resources/admins/search?email=sam@vendor.example", 403),
         ("/resources/conversations", 403),
+        ("/resources/messages/m-1", 403),
     ],
 )
 async def test_scoped_token_is_forbidden_outside_its_scopes(

@@ -105,6 +105,19 @@ def posted(
     return ev.Record.of(CONV, ev.envelope(tenant_id, "message_created", data))
 
 
+def revised(
+    kind: str, text: str = "Any *news* at all?", *, message_id: str = "m_2", seconds: float = 600,
+    **fields: Any,
+) -> ev.Record:  # fmt: skip
+    """A message_updated (edited ``seconds`` after it was sent) or message_deleted record."""
+    at = ev.later(ev.EPOCH, seconds)
+    data = ev.message(CONV, text, message_id=message_id, sender=JANE, external=True, **fields)
+    data["updatedAt" if kind == "message_updated" else "deletedAt"] = ev.iso(at)
+    envelope = ev.envelope(TENANT, kind, data, at=at)
+    envelope.update(eventId=f"reconcile:{CONV}:{message_id}:{seconds}", syncOrigin="reconcile")
+    return ev.Record.of(CONV, envelope)
+
+
 class World:
     """Vitally, its cached directory and a connected tenant, with the usual people in it."""
 

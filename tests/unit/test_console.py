@@ -253,14 +253,18 @@ async def test_the_form_sets_the_later_settings_and_shows_their_errors_by_field(
         assert f'value="{value}"' in html  # typed back for correcting
     assert browser.published == []
     saved = await browser.post(
-        "/console/connect", {**FORM, "onVitallyConversationMissing": "recreate"},
+        "/console/connect",
+        {**FORM, "onVitallyConversationMissing": "recreate", "syncMessageEdits": "yes"},
         csrf_from="/console/connect",
     )  # fmt: skip
     assert saved.status == 303
     [record] = browser.published
     assert record.on_vitally_conversation_missing == "recreate"
+    assert record.sync_message_edits and not record.sync_message_deletions
     _, settings = await browser.page("/console/tenants/T01ACME/settings")
     assert re.search(r'<option value="recreate" selected>', settings)
+    assert re.search(r'name="syncMessageEdits" value="yes" checked', settings)
+    assert not re.search(r'name="syncMessageDeletions" value="yes" checked', settings)
     assert 'id="importSince"' in settings and 'id="reconcileIntervalSeconds"' in settings
 
 

@@ -30,7 +30,7 @@ from tests.fakes import (
     StaticTenants,
     tenant_context,
 )
-from tests.unit.sync_world import CONV, JANE, OPS, SAM, TENANT, created, posted
+from tests.unit.sync_world import CONV, JANE, OPS, SAM, TENANT, created, posted, revised
 from tests.unit.unthread.fakes import InMemoryUnthread
 from vitally.errors import (
     VitallyAuthError,
@@ -64,13 +64,17 @@ class Harness:
         people_window_s: float = 7 * 24 * 3600,
         unthread_key: str | None = None,
         max_event_bytes: int = 64 * 1024,
+        revisions: bool = False,
     ) -> None:
         self.vitally = InMemoryVitally()
         self.unthread = InMemoryUnthread()
         self.jane = self.vitally.add_user(TENANT, JANE)
         self.sam = self.vitally.add_admin(TENANT, SAM)
         self.vitally.add_admin(TENANT, OPS)
-        self.tenant = tenant_context(TENANT, default_admin_email=OPS, unthread_key=unthread_key)
+        self.tenant = tenant_context(
+            TENANT, default_admin_email=OPS, unthread_key=unthread_key,
+            sync_message_edits=revisions, sync_message_deletions=revisions,
+        )  # fmt: skip
         self.tenants = StaticTenants(*([self.tenant] if connected else []))
         self.states = InMemoryStates()
         self.entries = InMemoryEntries()
@@ -927,3 +931,27 @@ async def test_unthread_down_parks_and_a_rejected_unthread_key_needs_attention()
     flagged = await other.feed(sparse_reply(userId="UJANE", isExternal=True))
     assert outcome(flagged) == ("parked", "integration_needs_attention")
     assert other.tenants.flagged == {TENANT: "unthread_auth_failed"}
+
+
+# ----- edits and deletions found by reconciliation -----
+
+
+async def test_an_edit_and_a_deletion_from_reconciliation_are_audited_and_applied_once() -> None:
+    h = Harness(revisions=True)
+    await h.feed(created())
+    await h.feed(posted("Any news?", message_id="m_2"))
+    edit = revised("message_updated", "Any news at all?")
+    audit = await h.feed(edit)
+    assert outcome(audit) == ("synced", None)
+    assert (audit.event, audit.message_id, audit.origin, audit.api_calls) == (
+        "message_updated", "m_2", "reconcile", 2,
+    )  # fmt: skip
+    # The next pass reads the conversation again: the same edit, at a new offset.
+    again = await h.feed(edit)
+    assert (outcome(again), again.api_calls) == (("duplicate", "already_synced"), 0)
+    gone = await h.feed(revised("message_deleted", ""))
+    assert (outcome(gone), gone.api_calls) == (("synced", None), 2)
+    assert [m.body.external_id for m in h.vitally.conversations(TENANT)[0].messages] == [
+        "m_initial"
+    ]
+    assert h.state is not None and h.state.revised == {"m_2": -1}

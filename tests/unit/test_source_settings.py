@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from integrations.connect import control_import
-from integrations.validation import ConnectError, resolve_source_settings
+from integrations.validation import ConnectError, resolve_settings, resolve_source_settings
 from schemas.integration import IntegrationRecord
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -92,3 +92,13 @@ async def test_pause_resume_restart_change_the_record() -> None:
     assert resumed.import_since == restarted.import_since == record.import_since
     with pytest.raises(ValueError, match="no importSince"):
         await control_import(saved(), "restart", publish=publish)
+
+
+def test_the_cli_turns_edits_and_deletions_on_and_off_by_name() -> None:
+    on = resolve_settings({"syncMessageEdits": "on", "syncMessageDeletions": " TRUE "}, None)
+    assert (on.sync_message_edits, on.sync_message_deletions) == (True, True)
+    off = resolve_settings({"syncMessageEdits": "off"}, saved(sync_message_edits=True))
+    assert off.sync_message_edits is False
+    with pytest.raises(ConnectError) as refused:
+        resolve_settings({"syncMessageDeletions": "sometimes"}, None)
+    assert refused.value.code == "invalid_sync_message_deletions"

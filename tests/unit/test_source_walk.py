@@ -129,3 +129,33 @@ async def test_outage_keeps_running_and_a_refused_key_pauses(
     refused = UnthreadTarget.for_tenant("TW", "off", unthread_sandbox.api_url)
     paused = await Recorder().walk(client).run(refused, start(), created_after=None)
     assert (paused.state, paused.error) == ("paused", "unthread_auth_failed")
+
+
+async def test_edits_and_deletions_become_events_after_their_message_with_stable_ids(
+    client: UnthreadClient, unthread_sandbox: UnthreadSandboxHandle
+) -> None:
+    target = seed(unthread_sandbox, 2)
+    edited = unthread_sandbox.edit_message("TW", "c00", "c00-m1", "two, edited")
+    unthread_sandbox.edit_message("TW", "c00", "c00-m0", "first, edited")
+    unthread_sandbox.delete_message("TW", "c01", "c01-m2")
+    progress = start("reconcile").model_copy(update={"since": datetime.now(UTC) - timedelta(1)})
+    walks = []
+    for _ in range(2):
+        recorder = Recorder()
+        await recorder.walk(client).run(target, progress, created_after=SINCE)
+        walks.append([(k.decode(), e["event"], e["eventId"]) for k, e in recorder.events])
+    assert walks[0] == walks[1]  # walked again: the same events, answered as duplicates
+    kinds = [(k, event, i.split(":")[2] if i.count(":") > 1 else None) for k, event, i in walks[0]]
+    c00 = [k for k in kinds if k[0] == "c00"]
+    # The edit follows its message's create; the initial message's edit follows the create.
+    assert c00.index(("c00", "message_updated", "c00-m1")) == (
+        c00.index(("c00", "message_created", "c00-m1")) + 1
+    )
+    assert ("c00", "message_updated", "c00-m0") in c00
+    assert ("c01", "message_deleted", "c01-m2") in kinds
+    assert ("c01", "message_created", "c01-m2") not in kinds
+    assert not [k for k in kinds if k[1] == "message_updated" and k[2] in ("c00-m2", "c01-m1")]
+    edit_ms = int(datetime.fromisoformat(edited["updatedAt"]).timestamp() * 1000)
+    assert (f"reconcile:c00:c00-m1:edited:{edit_ms}") in {i for _, _, i in walks[0]}
+    for key, value in (e for e in recorder.events if e[1]["event"].startswith("message_")):
+        assert parse_event(key, json.dumps(value).encode(), max_bytes=1 << 20).message_id

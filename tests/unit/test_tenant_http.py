@@ -288,6 +288,8 @@ async def test_the_link_back_to_unthread_is_a_setting_with_a_default(harness: Ha
             "recreate",
         ),
         ({"onVitallyConversationMissing": 1}, "invalid_on_vitally_conversation_missing", "string"),
+        ({"syncMessageEdits": "yes"}, "invalid_sync_message_edits", "bool"),
+        ({"syncMessageDeletions": 1}, "invalid_sync_message_deletions", "bool"),
     ],
 )
 async def test_invalid_settings_are_refused_before_vitally_is_asked(
@@ -324,6 +326,25 @@ async def test_the_recreate_setting_is_saved_kept_and_reaches_the_tenant(
     assert tenant is not None and tenant.on_vitally_conversation_missing == "recreate"
     _, cleared = await harness.put({**GOOD, "onVitallyConversationMissing": None})
     assert cleared["onVitallyConversationMissing"] == "skip"
+
+
+async def test_the_edit_and_deletion_settings_are_off_by_default_kept_and_reach_the_tenant(
+    harness: Harness,
+) -> None:
+    _, plain = await harness.put(GOOD)
+    assert (plain["syncMessageEdits"], plain["syncMessageDeletions"]) == (False, False)
+    _, chosen = await harness.put({**GOOD, "syncMessageEdits": True, "syncMessageDeletions": True})
+    assert (chosen["syncMessageEdits"], chosen["syncMessageDeletions"]) == (True, True)
+    _, kept = await harness.put({**GOOD, "syncMessageDeletions": False})
+    assert (kept["syncMessageEdits"], kept["syncMessageDeletions"]) == (True, False)
+    tenant = harness.store.tenant("T01ACME")
+    assert tenant is not None and tenant.sync_message_edits and not tenant.sync_message_deletions
+    _, cleared = await harness.put({**GOOD, "syncMessageEdits": None})
+    assert cleared["syncMessageEdits"] is False
+    saved = json.loads(harness.published[-1].to_json())
+    del saved["syncMessageEdits"], saved["syncMessageDeletions"]
+    old = IntegrationRecord.from_json(json.dumps(saved).encode())
+    assert (old.sync_message_edits, old.sync_message_deletions) == (False, False)
 
 
 async def test_get_shows_sync_counts_by_outcome_and_reason(harness: Harness) -> None:

@@ -23,6 +23,8 @@ FIELD_OF_ERROR: Mapping[str, str] = {
     "invalid_on_vitally_conversation_missing": "onVitallyConversationMissing",
     "invalid_import_since": "importSince",
     "invalid_reconcile_interval": "reconcileIntervalSeconds",
+    "invalid_sync_message_edits": "syncMessageEdits",
+    "invalid_sync_message_deletions": "syncMessageDeletions",
 }
 # What the product's troubleshooting list asks to check, per field, shown under its error.
 CHECK_HINTS: Mapping[str, str] = {
@@ -47,6 +49,9 @@ OPTIONAL_FIELDS = (
     "reconcileIntervalSeconds",
 )
 
+# Checkboxes: ticked is on; a form sent without one turns it off.
+FLAG_FIELDS = ("syncMessageEdits", "syncMessageDeletions")
+
 
 def connect_body(form: Mapping[str, str], *, editing: bool) -> bytes:
     """The PUT body for the typed values. An empty Unthread key keeps the saved one."""
@@ -64,12 +69,15 @@ def connect_body(form: Mapping[str, str], *, editing: bool) -> bytes:
         value = form.get(name, "").strip()
         if value or editing:
             body[name] = value or None
+    for name in FLAG_FIELDS:
+        body[name] = form.get(name) == "yes"
     return json.dumps(body).encode()
 
 
 def shown_values(form: Mapping[str, str]) -> dict[str, str]:
     """What is typed back into a re-shown form: never a key."""
-    return {k: v for k, v in form.items() if k in TEXT_FIELDS + OPTIONAL_FIELDS + ("tenantId",)}
+    shown = TEXT_FIELDS + OPTIONAL_FIELDS + FLAG_FIELDS + ("tenantId",)
+    return {k: v for k, v in form.items() if k in shown}
 
 
 def saved_values(view: Mapping[str, Any]) -> dict[str, str]:
@@ -84,6 +92,7 @@ def saved_values(view: Mapping[str, Any]) -> dict[str, str]:
         "onVitallyConversationMissing": str(view.get("onVitallyConversationMissing") or "skip"),
         "importSince": str(view.get("importSince") or ""),
         "reconcileIntervalSeconds": str(view.get("reconcileIntervalSeconds") or ""),
+        **{name: "yes" if view.get(name) else "" for name in FLAG_FIELDS},
     }
 
 

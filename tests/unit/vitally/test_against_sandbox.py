@@ -118,3 +118,32 @@ async def test_update_and_delete_round_trip(
     assert await vitally.delete_conversation(ACME, created.id) is True
     assert await vitally.get_conversation(ACME, created.id) is None
     assert await vitally.delete_conversation(ACME, created.id) is False
+
+
+async def test_a_message_updated_by_external_id_then_deleted_by_its_id(
+    client: tuple[VitallyClient, TenantRateLimiter],
+) -> None:
+    vitally, _ = client
+    first = MessageCreate(
+        external_id="m-1", message="<p>Export fails</p>",
+        from_=Participant(type="user", id="u-jane"), to=[Participant(type="admin", id="a-sam")],
+        timestamp=datetime(2026, 11, 25, 10, 0, tzinfo=UTC),
+    )  # fmt: skip
+    second = first.model_copy(update={"external_id": "m-2", "message": "<p>Any news?</p>"})
+    created = await vitally.create_conversation(
+        ACME, ConversationCreate(external_id="c-1", subject="CSV", messages=[first, second])
+    )
+    edited = first.model_copy(update={"message": "<p>Export fails on Mondays</p>"})
+    await vitally.update_conversation(ACME, created.id, ConversationUpdate(messages=[edited]))
+    stored = await vitally.get_conversation(ACME, created.id)
+    assert stored is not None
+    [one, two] = stored.messages
+    assert (one.external_id, one.message) == ("m-1", "<p>Export fails on Mondays</p>")
+    assert one.id == created.messages[0].id and one.timestamp == first.timestamp
+    assert one.from_ is not None and one.from_.as_request() == first.from_
+    assert await vitally.delete_message(ACME, two.id) is True
+    again = await vitally.get_conversation(ACME, created.id)
+    assert again is not None and [m.external_id for m in again.messages] == ["m-1"]
+    # Gone already, or never a message of this org: 404, read as "nothing to delete".
+    assert await vitally.delete_message(ACME, two.id) is False
+    assert await vitally.delete_message(ACME, "m-1") is False  # an externalId is no id
