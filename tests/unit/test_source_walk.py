@@ -118,14 +118,26 @@ async def test_reconcile_sends_updates_and_skips_deleted_messages(
     assert done.watermark is not None and done.state == "done"
 
 
-async def test_outage_keeps_running_and_a_refused_key_pauses(
+async def test_outage_waits_with_a_growing_backoff_and_a_refused_key_pauses(
     client: UnthreadClient, unthread_sandbox: UnthreadSandboxHandle
 ) -> None:
     target = seed(unthread_sandbox, 1)
     unthread_sandbox.set_faults(outage_seconds=60)
     waiting = await Recorder().walk(client).run(target, start(), created_after=None)
-    assert (waiting.state, waiting.error) == ("running", "unthread_unavailable")
+    stood = (waiting.state, waiting.error, waiting.failures)
+    assert stood == ("waiting", "unthread_unavailable", 1)
+    again = await Recorder().walk(client).run(target, waiting, created_after=None)
+    assert again.failures == 2 and again.retry_at is not None and waiting.retry_at is not None
+    # The second wait is twice the first (1 s, then 2 s, up to a minute).
+    assert again.retry_at - again.updated_at > waiting.retry_at - waiting.updated_at
     unthread_sandbox.set_faults(outage_seconds=0)
+    resumed = await Recorder().walk(client).run(target, again, created_after=None)
+    assert (resumed.state, resumed.error, resumed.failures, resumed.retry_at) == (
+        "done",
+        None,
+        0,
+        None,
+    )
     refused = UnthreadTarget.for_tenant("TW", "off", unthread_sandbox.api_url)
     paused = await Recorder().walk(client).run(refused, start(), created_after=None)
     assert (paused.state, paused.error) == ("paused", "unthread_auth_failed")
