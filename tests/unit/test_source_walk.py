@@ -14,6 +14,7 @@ import pytest
 from processors.source_walk import SourceWalk
 from schemas.events import ConversationEvent, MessageEvent, parse_event
 from schemas.source_walk import WalkKind, WalkProgress
+from streams.commands.imports import progress_bar
 from tests.fixtures.unthread_sandbox import UnthreadSandboxHandle, unthread_sandbox, unthread_server
 from unthread import UnthreadClient, UnthreadTarget, build_http_client, default_limiter
 from vitally import RetryPolicy
@@ -141,3 +142,12 @@ async def test_outage_waits_with_a_growing_backoff_and_a_refused_key_pauses(
     refused = UnthreadTarget.for_tenant("TW", "off", unthread_sandbox.api_url)
     paused = await Recorder().walk(client).run(refused, start(), created_after=None)
     assert (paused.state, paused.error) == ("paused", "unthread_auth_failed")
+
+
+def test_the_progress_bar_says_why_a_walk_waits_and_until_when() -> None:
+    waiting = start().model_copy(update={"listed": 4, "conversations": 1}).failed(
+        "unthread_unavailable", datetime(2026, 12, 7, 17, 0, 0, tzinfo=UTC)
+    )
+    bar = progress_bar(waiting)
+    assert bar.endswith("waiting (unthread_unavailable, again at 17:00:01 UTC)"), bar
+    assert "1/4 conversations" in bar
