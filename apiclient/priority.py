@@ -5,6 +5,9 @@ The background is whatever runs inside `background_calls()`: the walk through th
 list API, and the handling of the events it produced. Each event is handled in its own asyncio
 task, which copies the context it was created in, so a ContextVar marks its calls without
 passing a flag through every layer (as the call counter of the audit's `apiCalls` does).
+A live event that joins a look-up a background event already started (the cached, shared
+reads) waits for that call at the background's pace, at most the client's longest wait for
+the budget (past it the call is not sent, and both events retry or park as usual).
 """
 
 from __future__ import annotations
