@@ -381,7 +381,7 @@ def test_an_unthread_outage_pauses_the_import_and_it_resumes_with_nothing_twice(
 
     def waiting() -> bool:
         seen.append(_walk(deployed, tenant)["import"])
-        return seen[-1]["state"] == "waiting"
+        return bool(seen[-1]["state"] == "waiting")
 
     _wait("the import to wait for Unthread", waiting, 20)
     assert seen[-1]["error"] == "unthread_unavailable" and seen[-1]["retryAt"], seen[-1]

@@ -145,8 +145,10 @@ async def test_outage_waits_with_a_growing_backoff_and_a_refused_key_pauses(
 
 
 def test_the_progress_bar_says_why_a_walk_waits_and_until_when() -> None:
-    waiting = start().model_copy(update={"listed": 4, "conversations": 1}).failed(
-        "unthread_unavailable", datetime(2026, 12, 7, 17, 0, 0, tzinfo=UTC)
+    waiting = (
+        start()
+        .model_copy(update={"listed": 4, "conversations": 1})
+        .failed("unthread_unavailable", datetime(2026, 12, 7, 17, 0, 0, tzinfo=UTC))
     )
     bar = progress_bar(waiting)
     assert bar.endswith("waiting (unthread_unavailable, again at 17:00:01 UTC)"), bar
