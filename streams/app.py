@@ -282,8 +282,9 @@ def _source_sync(
         return handled.next_offset(TP(settings.input_topic, partition)) if mine else None
 
     progress = InputProgress(
-        kafka=settings, group=settings.app_id, topic=settings.input_topic, local=local
-    )
+        kafka=settings, group=settings.app_id, topic=settings.input_topic,
+        partitions=partitions, local=local,
+    )  # fmt: skip
     sync = SourceSync(
         integrations=integrations, walks=walks, unthread=unthread, send=send,
         # Where the conversation's webhook events are: its order and its table state.
