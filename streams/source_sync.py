@@ -139,7 +139,7 @@ class SourceSync:
             # Paused by a refused key: only a reconnect (a newer integration record) resumes.
             if record.updated_at <= progress.updated_at:
                 return
-        progress = progress.model_copy(update={"state": "running"})
+        progress = progress.model_copy(update={"state": "running", "error": None})
         await self._walk(record.tenant_id, target, progress, created_after=None)
 
     async def _reconcile(
@@ -163,7 +163,7 @@ class SourceSync:
             return
         elif self._not_yet(progress):
             return
-        progress = progress.model_copy(update={"state": "running"})
+        progress = progress.model_copy(update={"state": "running", "error": None})
         await self._walk(record.tenant_id, target, progress, created_after=floor)
 
     def _not_yet(self, progress: WalkProgress) -> bool:
@@ -193,7 +193,7 @@ class SourceSync:
         )  # fmt: skip
         with background_calls():
             result = await walk.run(target, progress, created_after=created_after)
-        if result.error == "unthread_auth_failed":
+        if result.state == "paused" and result.error == "unthread_auth_failed":
             await self._key_refused(tenant_id)
         log.info(
             "source walk stopped",
