@@ -22,6 +22,7 @@ import httpx
 from apiclient.call import ApiCall
 from apiclient.errors import ApiError, NotFound
 from apiclient.pacing import BudgetSpent, Pacer
+from apiclient.priority import in_background
 from apiclient.retry import DEFAULT_RETRY, GiveUp, RetryPolicy
 
 Params = Mapping[str, str | int]
@@ -165,7 +166,9 @@ class ApiClient:
         if self._limiter is not None:
             queued = self._monotonic()
             try:
-                await self._limiter.acquire(tenant, self._max_budget_wait)
+                await self._limiter.acquire(
+                    tenant, self._max_budget_wait, background=in_background()
+                )
             except BudgetSpent as spent:
                 if self._observer is not None:
                     self._observer.throttled(tenant, spent.retry_after)

@@ -18,8 +18,11 @@ class BudgetSpent(Exception):  # noqa: N818 - a condition, not a failure of ours
 class Pacer(Protocol):
     """Paces requests per tenant: `acquire` before each request, `observe` each response."""
 
-    async def acquire(self, tenant_id: str, max_wait: float | None = None) -> None:
-        """Wait for the tenant's budget; raise `BudgetSpent` rather than wait past `max_wait`."""
+    async def acquire(
+        self, tenant_id: str, max_wait: float | None = None, *, background: bool = False
+    ) -> None:
+        """Wait for the tenant's budget; raise `BudgetSpent` rather than wait past `max_wait`.
+        `background`: an import's or reconciliation's call, which lets live calls go first."""
         ...
 
     def observe(self, tenant_id: str, headers: Mapping[str, str], status: int) -> None: ...

@@ -8,6 +8,12 @@ assumes `default_limit` in `default_window` (each client passes its API's own).
 Each tenant gets its own leaky bucket, so one tenant being throttled never delays another.
 The server's headers resize the bucket, and a nearly empty budget or a 429 parks that tenant
 until the server's window has room again.
+
+Live calls go first (`apiclient.priority`): a background call (an import's or a
+reconciliation's) first takes a token from a second, smaller bucket, `background_share` of
+the tenant's budget, so the walk never uses more than that share; then it waits while any live
+call of the tenant waits for the budget, and only then queues in the tenant's bucket. So live
+calls keep at least the rest of the budget, and all of it while the walk has nothing to send.
 """
 
 from __future__ import annotations
@@ -45,6 +51,11 @@ class _TenantState:
     limit: int
     window: float
     limiter: AsyncLimiter
+    # The background's share of the budget (None: no share of its own, it takes the whole).
+    background: AsyncLimiter | None = None
+    # Live calls waiting for the budget now; background calls wait until there are none.
+    live_waiting: int = 0
+    live_idle: asyncio.Event = field(default_factory=asyncio.Event)
     remaining: int | None = None
     not_before: float = 0.0
     # Set (and replaced) when the bucket is: requests queued in the old one move to the new one.
@@ -90,15 +101,17 @@ class TenantRateLimiter:
     """Paces requests per tenant; `acquire` before each request, `observe` each response.
 
     `share` (0 < share <= 1) is this worker's fraction of each tenant's budget, for deployments
-    where several workers use the same tenant's key. `clock` and `sleep` are injectable so
-    tests control time. The buckets run on the event loop's clock (aiolimiter), which for asyncio
-    is also time.monotonic.
+    where several workers use the same tenant's key; `background_share` (0 < share <= 1) is the
+    most of that the background's calls may use (1: as much as live calls leave). `clock` and
+    `sleep` are injectable so tests control time. The buckets run on the event loop's clock
+    (aiolimiter), which for asyncio is also time.monotonic.
     """
 
     def __init__(
         self,
         *,
         share: float = 1.0,
+        background_share: float = 1.0,
         default_limit: int = DEFAULT_LIMIT,
         default_window: float = DEFAULT_WINDOW,
         floor_fraction: float = 0.02,
@@ -108,7 +121,10 @@ class TenantRateLimiter:
     ):
         if not 0 < share <= 1:
             raise ValueError("share must be in (0, 1]")
+        if not 0 < background_share <= 1:
+            raise ValueError("background_share must be in (0, 1]")
         self._share = share
+        self._background_share = background_share
         self._default_limit = default_limit
         self._default_window = default_window
         self._floor_fraction = floor_fraction
@@ -118,22 +134,38 @@ class TenantRateLimiter:
         self._sleep = sleep
         self._tenants: dict[str, _TenantState] = {}
 
-    async def acquire(self, tenant_id: str, max_wait: float | None = None) -> None:
-        """Wait until `tenant_id` may send one more request.
+    async def acquire(
+        self, tenant_id: str, max_wait: float | None = None, *, background: bool = False
+    ) -> None:
+        """Wait until `tenant_id` may send one more request; `background`: after every live
+        call of the tenant that waits, and within the background's share.
 
         Raises `BudgetSpent` instead of waiting longer than `max_wait` seconds in all.
         """
         state = self._state(tenant_id)
         deadline = None if max_wait is None else self._clock() + max_wait
+        if background:
+            await self._background_turn(state, deadline)
+            await self._admit(state, deadline)
+            return
+        state.live_waiting += 1
+        state.live_idle.clear()
+        try:
+            await self._admit(state, deadline)
+        finally:
+            state.live_waiting -= 1
+            if not state.live_waiting:
+                state.live_idle.set()
+
+    async def _admit(self, state: _TenantState, deadline: float | None) -> None:
         while True:
             await self._wait_until_free(state, deadline)
             limiter = state.limiter
             if limiter.has_capacity():
                 await limiter.acquire()
                 break
-            left = None if deadline is None else max(0.0, deadline - self._clock())
             try:
-                async with asyncio.timeout(left):
+                async with asyncio.timeout(self._left(deadline)):
                     admitted = await _acquire_unless_resized(limiter, state.resized)
             except TimeoutError:
                 raise BudgetSpent(None) from None
@@ -141,6 +173,20 @@ class TenantRateLimiter:
                 break
         # A 429 seen while this request queued in the bucket parks it too.
         await self._wait_until_free(state, deadline)
+
+    async def _background_turn(self, state: _TenantState, deadline: float | None) -> None:
+        """The background's token, then no live call of the tenant waiting."""
+        try:
+            async with asyncio.timeout(self._left(deadline)):
+                if state.background is not None:
+                    await state.background.acquire()
+                while state.live_waiting:
+                    await state.live_idle.wait()
+        except TimeoutError:
+            raise BudgetSpent(None) from None
+
+    def _left(self, deadline: float | None) -> float | None:
+        return None if deadline is None else max(0.0, deadline - self._clock())
 
     def observe(self, tenant_id: str, headers: Mapping[str, str], status: int) -> None:
         """Learn from one response's RateLimit-* headers (and status) for `tenant_id`."""
@@ -187,7 +233,14 @@ class TenantRateLimiter:
             limit, window = self._default_limit, self._default_window
             limiter = bucket_for(self._budget(limit), window)
             state = self._tenants[tenant_id] = _TenantState(limit, window, limiter)
+            state.background = self._background_bucket(limit, window)
+            state.live_idle.set()
         return state
+
+    def _background_bucket(self, limit: int, window: float) -> AsyncLimiter | None:
+        if self._background_share >= 1:
+            return None
+        return bucket_for(max(1, math.floor(self._budget(limit) * self._background_share)), window)
 
     def _budget(self, limit: int) -> int:
         return max(1, math.floor(limit * self._share))
@@ -200,6 +253,7 @@ class TenantRateLimiter:
             return
         state.limit, state.window = limit, window
         state.limiter = bucket_for(self._budget(limit), window)
+        state.background = self._background_bucket(limit, window)
         # Without this, what queued while the limit was low (a 429 storm) would drain at that
         # pace for minutes after the server raised it again.
         state.resized.set()

@@ -16,6 +16,8 @@ read again (a `duplicate`), never skipped.
 
 Progress is saved after every conversation; after a crash the walk resumes at the page and
 place it had reached. A conversation produced again after a crash is answered `duplicate`.
+When Unthread fails a call the walk stops `waiting`, with the reason an event's look-up would
+give, and is tried again after a backoff; a refused key pauses it until the tenant reconnects.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ from unthread.target import UnthreadTarget
 Produce = Callable[[bytes, bytes], Awaitable[None]]
 Save = Callable[[WalkProgress], Awaitable[None]]
 PAGE = 100
+
+
+class WalkStopped(Exception):  # noqa: N818 - a signal, not a failure
+    """Raised by `produce` when the walk must stop before its next event (the worker is
+    stopping, or the tenant moved or was paused meanwhile): progress is saved as it stood."""
 
 
 class ConversationLister(Protocol):
@@ -84,12 +91,17 @@ class SourceWalk:
                 progress = await self._saved(
                     progress.model_copy(update={"cursor": following, "page_done": 0})
                 )
+        except WalkStopped:
+            return await self._saved(progress)
         except UnthreadAuthError as exc:
             # A revoked key: nothing to retry until the tenant reconnects with a working one.
-            return await self._saved(progress.model_copy(update=_failed(exc, "paused")))
+            paused = {"state": "paused", "error": exc.reason, "retry_at": None}
+            return await self._saved(progress.model_copy(update=paused))
         except UnthreadError as exc:
-            # Unthread down or throttling us: still running, tried again on the next round.
-            return await self._saved(progress.model_copy(update=_failed(exc, "running")))
+            # Unthread down or throttling us: waits, then resumes where it stood. The reason
+            # is the one a look-up's event would park (or, refused, fail) with.
+            reason = exc.park_reason if exc.transient else exc.reason
+            return await self._saved(progress.failed(reason, self.now()))
 
     async def _one(
         self, target: UnthreadTarget, progress: WalkProgress, conversation: Conversation
@@ -122,6 +134,8 @@ class SourceWalk:
                     "events": progress.events + len(events),
                     "watermark": watermark,
                     "error": None,
+                    "failures": 0,
+                    "retry_at": None,
                 }
             )
         )
@@ -152,10 +166,6 @@ def _query(progress: WalkProgress, created_after: datetime | None) -> ListQuery:
         floor = created_after - timedelta(milliseconds=1)
         where.append(Condition(field="createdAt", operator=">", value=_iso(floor)))
     return ListQuery(where=where, order=[field, "id"], descending=True, limit=PAGE)
-
-
-def _failed(exc: UnthreadError, state: str) -> dict[str, Any]:
-    return {"state": state, "error": exc.reason}
 
 
 def conversation_events(

@@ -8,16 +8,20 @@ the CLI. It holds ids, counts, times and an opaque cursor: never message text or
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 WalkKind = Literal["import", "reconcile"]
-# running: under way (or waiting for Unthread, see `error`); paused: an operator paused it,
-# or Unthread refused the key; done: every listed conversation was produced as events.
-WalkState = Literal["running", "paused", "done"]
+# running: under way; waiting: Unthread failed (`error`: the look-ups' reason code), tried
+# again at `retry_at` from where it stood; paused: an operator paused it, or Unthread refused
+# the key (`error` unthread_auth_failed, until the tenant reconnects); done: every listed
+# conversation was produced as events.
+WalkState = Literal["running", "waiting", "paused", "done"]
+# The longest wait between two tries of a walk that Unthread fails (it doubles from 1 s).
+MAX_RETRY_SECONDS = 60
 
 
 class WalkProgress(BaseModel):
@@ -45,6 +49,9 @@ class WalkProgress(BaseModel):
     watermark: datetime | None = None
     # Why it is waiting or paused: the Unthread reason code of the last failed call.
     error: str | None = None
+    # Waiting: the failed tries in a row, and when the next one is due.
+    failures: int = Field(default=0, ge=0)
+    retry_at: datetime | None = None
     started_at: datetime
     updated_at: datetime
     finished_at: datetime | None = None
@@ -52,6 +59,15 @@ class WalkProgress(BaseModel):
     @staticmethod
     def key(tenant_id: str, kind: WalkKind) -> bytes:
         return f"{kind}:{tenant_id}".encode()
+
+    def failed(self, reason: str, now: datetime) -> WalkProgress:
+        """Unthread failed the walk: waiting, tried again after a backoff doubling from 1 s."""
+        failures = self.failures + 1
+        wait = min(MAX_RETRY_SECONDS, 2 ** min(failures - 1, 6))
+        return self.model_copy(
+            update={"state": "waiting", "error": reason, "failures": failures,
+                    "retry_at": now + timedelta(seconds=wait)}
+        )  # fmt: skip
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()

@@ -35,6 +35,7 @@ from streams.agent import AgentConfig, SyncAgent
 from streams.delivery import Deliveries
 from streams.faust_credentials import faust_credentials
 from streams.handler import EventHandler
+from streams.input_progress import InputProgress
 from streams.liveness import TICK_S, Liveness
 from streams.logs import logging_config
 from streams.metrics import Metrics, Readings, serve_metrics
@@ -115,7 +116,7 @@ def create_app(settings: Settings, layout: TopicLayout, clock: Clock | None = No
     app.timer(interval=settings.state_prune_interval_seconds)(agent.prune_finished)
     _serve_metrics(app, metrics, agent, index, integrations, clock)
     _recover_tenants(app, health, agent)
-    walks = _source_sync(app, settings, partitions, integrations, unthread, stopping)
+    walks = _source_sync(app, settings, partitions, integrations, unthread, stopping, handled)
     _close_on_shutdown(app, agent, vitally, unthread)
     _serve_web(app, settings, agent, integrations, counts, walks, clock)
     return app
@@ -260,6 +261,7 @@ def _source_sync(
     integrations: IntegrationStore,
     unthread: UnthreadClient,
     stopping: Callable[[], bool],
+    handled: HandledOffsets,
 ) -> WalkStore:
     """Imports and reconciliation (streams/source_sync.py): their progress store, the task
     that runs them, and the partition ownership that picks the one worker running each."""
@@ -267,17 +269,27 @@ def _source_sync(
     input_topic = _raw_topic(app, settings.input_topic, partitions=partitions)
     progress_topic = _raw_topic(app, settings.source_walks_topic)
 
-    async def produce(key: bytes, value: bytes) -> None:
-        # Where the conversation's webhook events are: its order and its table state.
-        partition = partition_for(key, partitions, settings.input_partitioner)
-        await (await input_topic.send(key=key, value=value, partition=partition))
+    async def send(key: bytes, value: bytes, partition: int) -> int:
+        sent = await (await input_topic.send(key=key, value=value, partition=partition))
+        return int(sent.offset)
 
     async def publish(progress: WalkProgress) -> None:
         key = WalkProgress.key(progress.tenant_id, progress.kind)
         await (await progress_topic.send(key=key, value=progress.to_json(), partition=0))
 
+    def local(partition: int) -> int | None:
+        mine = partition in sync.owned
+        return handled.next_offset(TP(settings.input_topic, partition)) if mine else None
+
+    progress = InputProgress(
+        kafka=settings, group=settings.app_id, topic=settings.input_topic,
+        partitions=partitions, local=local,
+    )  # fmt: skip
     sync = SourceSync(
-        integrations=integrations, walks=walks, unthread=unthread, produce=produce,
+        integrations=integrations, walks=walks, unthread=unthread, send=send,
+        # Where the conversation's webhook events are: its order and its table state.
+        partition_of=lambda key: partition_for(key, partitions, settings.input_partitioner),
+        handled=progress.handled, max_outstanding=settings.source_walk_max_outstanding,
         publish=publish, partitions=partitions, now=lambda: datetime.now(UTC), stopping=stopping,
     )  # fmt: skip
 
@@ -297,7 +309,7 @@ def _source_sync(
 def _unthread_client(settings: Settings, observer: CallObserver) -> UnthreadClient:
     return UnthreadClient(
         build_unthread_http_client(timeout=settings.http_timeout_seconds),
-        limiter=default_unthread_limiter(),
+        limiter=default_unthread_limiter(settings.source_walk_budget_share),
         observer=observer,
         # The handler retries whole events; a lookup the budget would hold long parks one.
         retry=NO_RETRY,
@@ -552,7 +564,11 @@ def _vitally_client(settings: Settings, clock: Clock, observer: CallObserver) ->
             timeout=settings.http_timeout_seconds,
             max_connections=settings.http_max_connections,
         ),
-        limiter=TenantRateLimiter(share=settings.vitally_rate_limit_share, clock=clock.monotonic),
+        limiter=TenantRateLimiter(
+            share=settings.vitally_rate_limit_share,
+            clock=clock.monotonic,
+            background_share=settings.source_walk_budget_share,
+        ),  # fmt: skip
         # The handler is the one place that retries (whole events, with parking after).
         retry=NO_RETRY,
         max_concurrent=settings.http_max_connections,

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from apiclient.errors import ApiError, AuthError, NotFound, Rejected
+from apiclient.priority import background_calls
 from processors.clock import epoch_ms
 from processors.enrichment import Enrichment, UnthreadLookup, enrich
 from processors.protocols import Collaborators
@@ -358,7 +359,8 @@ class EventHandler:
     ) -> _Attempt:
         """Process with in-line retries; classify what is left as failed or to be parked."""
         attempt = 0
-        with count_calls() as calls:
+        # An import's or reconciliation's event lets the tenant's live events call first.
+        with count_calls() as calls, background_calls(event.sync_origin is not None):
             while True:
                 attempt += 1
                 try:

@@ -236,6 +236,22 @@ class Settings(ClientSettings):
         le=1,
         description="this worker's share of each tenant's Vitally request budget (1,000 a minute)",
     )
+    source_walk_budget_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="the most of each tenant's Vitally and Unthread request budgets that its "
+        "import and reconciliation may use (their Unthread list calls, and the Vitally and "
+        "Unthread calls of the events they produce); live events' calls always go first and "
+        "keep the rest, and all of it while no walk runs",
+    )
+    source_walk_max_outstanding: int = Field(
+        default=16,
+        ge=1,
+        description="events a tenant's import or reconciliation may have produced that the "
+        "workers have not finished yet; the walk waits past it, so live events never queue "
+        "behind more than this many of its events (keep it below `MAX_IN_FLIGHT_PER_TENANT`)",
+    )
     retry_attempts: int = Field(
         default=5, ge=1, description="tries of an event in line before it parks"
     )

@@ -7,8 +7,16 @@ reconciliation pass every ``reconcileIntervalSeconds``. When the partition moves
 stops before its next conversation and the new owner resumes from the saved progress.
 
 The walks produce onto the input topic: what they bring is synced by the agent like any
-webhook event, behind the live events already queued on its partitions, and their Unthread
-calls share the tenant's Unthread budget with the look-ups (one client, one limiter).
+webhook event. Live events go first: a walk keeps at most ``SOURCE_WALK_MAX_OUTSTANDING`` of its
+events unhandled (:mod:`processors.walk_pacing`), and its Unthread calls, like the Vitally and
+Unthread calls of the events it produced (``streams.handler``), are background calls
+(:mod:`apiclient.priority`): within ``SOURCE_WALK_BUDGET_SHARE`` of the tenant's budget, after
+every live call that waits.
+
+Unthread failing pauses a walk with the look-ups' reason codes: waiting (unavailable, rate
+limited), tried again after a backoff; a refused key marks the integration
+``needs_attention`` (``unthread_auth_failed``), as a look-up would, and the walk waits for the
+tenant to reconnect. Either way it resumes from its saved progress.
 """
 
 from __future__ import annotations
@@ -20,9 +28,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from apiclient.priority import background_calls
 from integrations.source_walks import WalkStore
-from processors.source_walk import ConversationLister, Produce, SourceWalk
+from processors.source_walk import ConversationLister, SourceWalk
 from processors.tenant import TenantContext
+from processors.walk_pacing import Handled, OutstandingEvents, Send
 from schemas.integration import IntegrationRecord
 from schemas.source_walk import WalkKind, WalkProgress
 from unthread.target import UnthreadTarget
@@ -48,6 +58,8 @@ class Tenants(Protocol):
 
     def record(self, tenant_id: str) -> IntegrationRecord | None: ...
 
+    async def mark_needs_attention(self, tenant: TenantContext, reason: str) -> None: ...
+
 
 class SourceSync:
     """Decides which walks this worker runs now, and runs them."""
@@ -58,7 +70,10 @@ class SourceSync:
         integrations: Tenants,
         walks: WalkStore,
         unthread: ConversationLister,
-        produce: Produce,
+        send: Send,
+        partition_of: Callable[[bytes], int],
+        handled: Handled,
+        max_outstanding: int,
         publish: Callable[[WalkProgress], Awaitable[None]],
         partitions: int,
         now: Callable[[], datetime],
@@ -67,7 +82,10 @@ class SourceSync:
         self._integrations = integrations
         self._walks = walks
         self._unthread = unthread
-        self._produce = produce
+        self._send = send
+        self._partition_of = partition_of
+        self._handled = handled
+        self._max_outstanding = max_outstanding
         self._publish = publish
         self._partitions = partitions
         self._now = now
@@ -112,13 +130,16 @@ class SourceSync:
             return
         if record.import_paused:
             if progress.state != "paused" or progress.error is not None:
-                await self._save(progress.model_copy(update={"state": "paused", "error": None}))
+                paused = {"state": "paused", "error": None, "retry_at": None}
+                await self._save(progress.model_copy(update=paused))
+            return
+        if self._not_yet(progress):
             return
         if progress.state == "paused" and progress.error is not None:
             # Paused by a refused key: only a reconnect (a newer integration record) resumes.
             if record.updated_at <= progress.updated_at:
                 return
-        progress = progress.model_copy(update={"state": "running"})
+        progress = progress.model_copy(update={"state": "running", "error": None})
         await self._walk(record.tenant_id, target, progress, created_after=None)
 
     async def _reconcile(
@@ -140,8 +161,15 @@ class SourceSync:
             progress = self._fresh(record.tenant_id, "reconcile", since)
         elif progress.state == "paused" and record.updated_at <= progress.updated_at:
             return
-        progress = progress.model_copy(update={"state": "running"})
+        elif self._not_yet(progress):
+            return
+        progress = progress.model_copy(update={"state": "running", "error": None})
         await self._walk(record.tenant_id, target, progress, created_after=floor)
+
+    def _not_yet(self, progress: WalkProgress) -> bool:
+        """Waiting for Unthread, and its next try is not due."""
+        due = progress.retry_at
+        return progress.state == "waiting" and due is not None and self._now() < due
 
     async def _walk(
         self,
@@ -158,16 +186,27 @@ class SourceSync:
             paused = progress.kind == "import" and record.import_paused
             return not (self._stopping() or paused or not self.owns(tenant_id))
 
+        window = OutstandingEvents(self._max_outstanding, self._handled)
         walk = SourceWalk(
-            unthread=self._unthread, produce=self._produce, save=self._save, now=self._now,
-            keep_going=keep_going,
+            unthread=self._unthread, save=self._save, now=self._now, keep_going=keep_going,
+            produce=window.paced(self._send, self._partition_of, keep_going),
         )  # fmt: skip
-        result = await walk.run(target, progress, created_after=created_after)
+        with background_calls():
+            result = await walk.run(target, progress, created_after=created_after)
+        if result.state == "paused" and result.error == "unthread_auth_failed":
+            await self._key_refused(tenant_id)
         log.info(
             "source walk stopped",
             extra={"tenant": tenant_id, "kind": result.kind, "state": result.state,
                    "conversations": result.conversations, "error": result.error},
         )  # fmt: skip
+
+    async def _key_refused(self, tenant_id: str) -> None:
+        """Unthread refused the key: the integration needs attention, as when a look-up is
+        refused (its events park until the tenant reconnects with a working key)."""
+        tenant = self._integrations.tenant(tenant_id)
+        if tenant is not None:
+            await self._integrations.mark_needs_attention(tenant, "unthread_auth_failed")
 
     def _fresh(self, tenant_id: str, kind: WalkKind, since: datetime) -> WalkProgress:
         now = self._now()

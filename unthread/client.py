@@ -48,8 +48,13 @@ def build_http_client(timeout: float = 10.0, max_connections: int = 50) -> httpx
     return _build_pooled_client(timeout=timeout, max_connections=max_connections)
 
 
-def default_limiter() -> TenantRateLimiter:
-    return TenantRateLimiter(default_limit=DEFAULT_LIMIT_PER_MINUTE, default_window=60.0)
+def default_limiter(background_share: float = 1.0) -> TenantRateLimiter:
+    """`background_share`: of each tenant's budget, the most the import's and reconciliation's
+    calls take (`apiclient.ratelimit`)."""
+    return TenantRateLimiter(
+        default_limit=DEFAULT_LIMIT_PER_MINUTE, default_window=60.0,
+        background_share=background_share,
+    )  # fmt: skip
 
 
 class _Call(ApiCall[UnthreadTarget]):

@@ -84,7 +84,8 @@ def progress_bar(walk: WalkProgress | None) -> str:
     done = walk.conversations + walk.unreadable
     filled = BAR_WIDTH * done // total
     bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-    error = f" ({walk.error})" if walk.error else ""
+    retry = f", again at {walk.retry_at:%H:%M:%S} UTC" if walk.retry_at is not None else ""
+    error = f" ({walk.error}{retry})" if walk.error else ""
     return (
         f"import [{bar}] {done}/{walk.listed} conversations, {walk.events} events, "
         f"{walk.unreadable} unreadable: {walk.state}{error}"

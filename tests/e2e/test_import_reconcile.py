@@ -104,12 +104,15 @@ def test_import_survives_a_killed_worker_and_writes_nothing_twice(
     )  # fmt: skip
     assert connected["importGeneration"] == 1 and connected["importSince"]
     began = time.monotonic()
-    first = deployed.start_worker()
+    # No live traffic here: the walk may take the tenant's whole Unthread budget (by default
+    # half, which doubles this test's time; the share is measured in BENCHMARKS.md).
+    whole = "1"
+    first = deployed.start_worker(SOURCE_WALK_BUDGET_SHARE=whole)
     _wait("the import to get going", lambda: len(sandbox.conversations("acme")) >= 60, 120)
     first.kill()
     at_kill = len(sandbox.conversations("acme"))
     # Its replacement takes over its static membership, so its partitions, at once.
-    deployed.start_worker(WORKER_ID="worker-0")
+    deployed.start_worker(WORKER_ID="worker-0", SOURCE_WALK_BUDGET_SHARE=whole)
 
     def finished() -> bool:
         walk = _walk(deployed)["import"]
@@ -472,3 +475,64 @@ def test_edits_and_deletions_in_unthread_reach_vitally_only_when_asked(
           f"conversation), {vitally_calls} Vitally calls ({vitally_calls / max(len(walked), 1):.2f}"
           f" per conversation: {dict(by_event)}); the tenant with the settings off: nothing "
           f"changed")  # fmt: skip
+
+
+OUTAGE_CONVERSATIONS = 40
+
+
+def test_an_unthread_outage_pauses_the_import_and_it_resumes_with_nothing_twice(
+    deployed: Deployment, sandbox: SandboxHandle, unthread: UnthreadSandboxHandle
+) -> None:
+    """Unthread answers 503 for a while in the middle of an import: the import waits, shown
+    with the look-ups' reason, and carries on by itself from where it stood once Unthread
+    answers again; every conversation and message reaches Vitally once."""
+    tenant, key = TENANT + "OUT", KEY + "out"
+    _org(sandbox)
+    start = datetime.now(UTC) - timedelta(days=3)
+    conversations = [_conversation(f"out-{n:02d}", start + timedelta(minutes=n))
+                     for n in range(OUTAGE_CONVERSATIONS)]  # fmt: skip
+    unthread.add_tenant(tenant, keys=[key], users=[JANE, SAM], conversations=conversations)
+    for conversation in conversations:
+        at = datetime.fromisoformat(conversation["createdAt"]) + timedelta(seconds=30)
+        unthread.post_message(tenant, conversation["id"], id=f"{conversation['id']}-m1",
+                              ts=f"{at.timestamp():.6f}", text="Any news?",
+                              userId=SAM["slackId"], sentByUserId=SAM["id"],
+                              timestamp=at.isoformat())  # fmt: skip
+    # Slow enough that the outage lands mid-import.
+    unthread.set_faults(tenant, latency_ms=150)
+    deployed.service_env["UNTHREAD_BASE_URL"] = unthread.api_url
+    deployed.connect(tenant, "--unthread-api-key", key, "--import-since", "30",
+                     subdomain="acme", api_key="acme-secret-1")  # fmt: skip
+    # A look-up that meets the outage waits 2 s, not a minute, before its next try.
+    deployed.start_worker(PARK_MIN_DELAY_SECONDS="2")
+    _wait("the import to get going", lambda: len(sandbox.conversations("acme")) >= 5, 60)
+    unthread.set_faults(tenant, outage_seconds=12)
+    seen: list[dict[str, Any]] = []
+
+    def waiting() -> bool:
+        seen.append(_walk(deployed, tenant)["import"])
+        return bool(seen[-1]["state"] == "waiting")
+
+    _wait("the import to wait for Unthread", waiting, 20)
+    assert seen[-1]["error"] == "unthread_unavailable" and seen[-1]["retryAt"], seen[-1]
+    stood = seen[-1]["conversations"]
+    assert stood < OUTAGE_CONVERSATIONS
+    # The tenant's GET (here `status`) says so too, until Unthread answers again.
+    shown = deployed.status(tenant)["import"]
+    assert (shown["state"], shown["error"]) == ("waiting", "unthread_unavailable"), shown
+
+    def finished() -> bool:
+        walk = _walk(deployed, tenant)["import"]
+        return bool(walk) and walk["state"] == "done"
+
+    _wait("every message in Vitally",
+          lambda: sum(len(c["messages"]) for c in sandbox.conversations("acme"))
+          >= 2 * OUTAGE_CONVERSATIONS, 60)  # fmt: skip
+    _wait("the import to finish", finished, 30)
+    walk = _walk(deployed, tenant)["import"]
+    stored = sandbox.conversations("acme")
+    assert len(stored) == OUTAGE_CONVERSATIONS
+    _no_message_twice(stored)
+    # Resumed where it stood: the conversations walked before the outage are not walked again.
+    assert walk["conversations"] == OUTAGE_CONVERSATIONS and walk["error"] is None, walk
+    assert walk["failures"] == 0 and stood > 0

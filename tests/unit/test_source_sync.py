@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -48,12 +48,20 @@ class Tenants:
     def record(self, tenant_id: str) -> IntegrationRecord | None:
         return self.saved if tenant_id == TENANT else None
 
+    async def mark_needs_attention(self, tenant: TenantContext, reason: str) -> None:
+        self.saved = self.saved.model_copy(
+            update={"status": "needs_attention", "status_reason": reason,
+                    "updated_at": datetime.now(UTC)}
+        )  # fmt: skip
+
 
 class World:
     def __init__(self, sync: SourceSync, tenants: Tenants, walks: WalkStore) -> None:
         self.sync, self.tenants, self.walks = sync, tenants, walks
         self.produced: list[str] = []
         self.clock = datetime.now(UTC)
+        # What the pacing hears of the agent: by default it keeps up with everything.
+        self.handled: Callable[[int], int | None] = lambda partition: 1_000_000
 
     def change(self, **fields: object) -> None:
         self.tenants.saved = self.tenants.saved.model_copy(
@@ -83,14 +91,19 @@ async def world(unthread_sandbox: UnthreadSandboxHandle) -> AsyncIterator[World]
     walks = WalkStore(kafka=None, topic="unused")  # type: ignore[arg-type]
     holder: list[World] = []
 
-    async def produce(key: bytes, value: bytes) -> None:
+    async def send(key: bytes, value: bytes, partition: int) -> int:
         holder[0].produced.append(json.loads(value)["eventId"])
+        return len(holder[0].produced) - 1
+
+    async def handled(partition: int) -> int | None:
+        return holder[0].handled(partition)  # (the pacing itself: test_walk_pacing)
 
     async def publish(progress: WalkProgress) -> None:
         pass
 
     sync = SourceSync(
-        integrations=tenants, walks=walks, unthread=client, produce=produce, publish=publish,
+        integrations=tenants, walks=walks, unthread=client, send=send,
+        partition_of=lambda key: 0, handled=handled, max_outstanding=1, publish=publish,
         partitions=PARTITIONS, now=lambda: holder[0].clock, stopping=lambda: False,
     )  # fmt: skip
     holder.append(World(sync, tenants, walks))
@@ -153,3 +166,71 @@ async def test_a_disconnected_tenant_is_not_walked(world: World) -> None:
     world.change(status="disconnected")
     await world.sync.round()
     assert world.take() == [] and world.walks.get(TENANT, "import") is None
+
+
+async def test_an_outage_waits_out_its_backoff_then_resumes_where_it_stood(
+    world: World, unthread_sandbox: UnthreadSandboxHandle
+) -> None:
+    world.sync.owned = {owner_partition(TENANT, PARTITIONS)}
+    unthread_sandbox.set_faults(outage_seconds=600)
+    await world.sync.round()
+    waiting = world.walks.get(TENANT, "import")
+    assert waiting is not None and (waiting.state, waiting.error) == (
+        "waiting",
+        "unthread_unavailable",
+    )
+    unthread_sandbox.set_faults(outage_seconds=0)
+    await world.sync.round()
+    assert world.take() == []  # Unthread answers again, but the next try is not due yet
+    world.clock += timedelta(seconds=2)
+    await world.sync.round()
+    assert world.take() == ["import:c2", "import:c1", "import:c0"]
+    done = world.walks.get(TENANT, "import")
+    assert done is not None and (done.state, done.error, done.failures) == ("done", None, 0)
+
+
+async def test_a_refused_key_needs_attention_and_a_reconnect_resumes(
+    world: World, unthread_sandbox: UnthreadSandboxHandle
+) -> None:
+    world.sync.owned = {owner_partition(TENANT, PARTITIONS)}
+    unthread_sandbox.add_tenant(TENANT, keys=[{"key": KEY, "disabled": True}])
+    await world.sync.round()
+    paused = world.walks.get(TENANT, "import")
+    assert paused is not None and (paused.state, paused.error) == ("paused", "unthread_auth_failed")
+    # As when a look-up is refused: the integration needs attention, nothing walks meanwhile.
+    flagged = world.tenants.saved
+    assert (flagged.status, flagged.status_reason) == ("needs_attention", "unthread_auth_failed")
+    await world.sync.round()
+    assert world.take() == []
+    unthread_sandbox.add_tenant(TENANT, keys=[KEY], conversations=[
+        {"id": "c9", "status": "open", "createdAt": "2026-11-29T00:00:00Z"}
+    ])  # fmt: skip
+    world.change(status="connected", status_reason=None)  # the tenant reconnected
+    await world.sync.round()
+    assert world.take() == ["import:c9"]
+
+
+async def test_a_walk_told_to_stop_while_paced_keeps_its_place(world: World) -> None:
+    world.sync.owned = {owner_partition(TENANT, PARTITIONS)}
+    stopped = False
+
+    def nothing_handled(partition: int) -> int | None:
+        nonlocal stopped
+        stopped = True  # the agent never catches up, and the partition moves meanwhile
+        world.sync.owned = set()
+        return 0
+
+    world.handled = nothing_handled
+    await world.sync.round()
+    walk = world.walks.get(TENANT, "import")
+    # c2 went (one event, the limit); c1 waited for it to be handled, and was not produced.
+    assert stopped and world.take() == ["import:c2"]
+    assert walk is not None and (walk.state, walk.conversations, walk.page_done) == (
+        "running",
+        1,
+        1,
+    )
+    world.handled = lambda partition: 1_000_000
+    world.sync.owned = {owner_partition(TENANT, PARTITIONS)}
+    await world.sync.round()
+    assert world.take() == ["import:c1", "import:c0"]

@@ -14,6 +14,7 @@ import pytest
 from processors.source_walk import SourceWalk
 from schemas.events import ConversationEvent, MessageEvent, parse_event
 from schemas.source_walk import WalkKind, WalkProgress
+from streams.commands.imports import progress_bar
 from tests.fixtures.unthread_sandbox import UnthreadSandboxHandle, unthread_sandbox, unthread_server
 from unthread import UnthreadClient, UnthreadTarget, build_http_client, default_limiter
 from vitally import RetryPolicy
@@ -118,14 +119,26 @@ async def test_reconcile_sends_updates_and_skips_deleted_messages(
     assert done.watermark is not None and done.state == "done"
 
 
-async def test_outage_keeps_running_and_a_refused_key_pauses(
+async def test_outage_waits_with_a_growing_backoff_and_a_refused_key_pauses(
     client: UnthreadClient, unthread_sandbox: UnthreadSandboxHandle
 ) -> None:
     target = seed(unthread_sandbox, 1)
     unthread_sandbox.set_faults(outage_seconds=60)
     waiting = await Recorder().walk(client).run(target, start(), created_after=None)
-    assert (waiting.state, waiting.error) == ("running", "unthread_unavailable")
+    stood = (waiting.state, waiting.error, waiting.failures)
+    assert stood == ("waiting", "unthread_unavailable", 1)
+    again = await Recorder().walk(client).run(target, waiting, created_after=None)
+    assert again.failures == 2 and again.retry_at is not None and waiting.retry_at is not None
+    # The second wait is twice the first (1 s, then 2 s, up to a minute).
+    assert again.retry_at - again.updated_at > waiting.retry_at - waiting.updated_at
     unthread_sandbox.set_faults(outage_seconds=0)
+    resumed = await Recorder().walk(client).run(target, again, created_after=None)
+    assert (resumed.state, resumed.error, resumed.failures, resumed.retry_at) == (
+        "done",
+        None,
+        0,
+        None,
+    )
     refused = UnthreadTarget.for_tenant("TW", "off", unthread_sandbox.api_url)
     paused = await Recorder().walk(client).run(refused, start(), created_after=None)
     assert (paused.state, paused.error) == ("paused", "unthread_auth_failed")
@@ -159,3 +172,14 @@ async def test_edits_and_deletions_become_events_after_their_message_with_stable
     assert (f"reconcile:c00:c00-m1:edited:{edit_ms}") in {i for _, _, i in walks[0]}
     for key, value in (e for e in recorder.events if e[1]["event"].startswith("message_")):
         assert parse_event(key, json.dumps(value).encode(), max_bytes=1 << 20).message_id
+
+
+def test_the_progress_bar_says_why_a_walk_waits_and_until_when() -> None:
+    waiting = (
+        start()
+        .model_copy(update={"listed": 4, "conversations": 1})
+        .failed("unthread_unavailable", datetime(2026, 12, 7, 17, 0, 0, tzinfo=UTC))
+    )
+    bar = progress_bar(waiting)
+    assert bar.endswith("waiting (unthread_unavailable, again at 17:00:01 UTC)"), bar
+    assert "1/4 conversations" in bar
