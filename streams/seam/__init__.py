@@ -48,7 +48,8 @@ INTERNALS: dict[type, tuple[str, ...]] = {
         "highwaters",
     ),
     faust_aiokafka.Transport: ("Consumer",),
-    faust.Table: ("send_changelog",),  # overridden: collects a record's changelog writes
+    # overridden: collects a record's changelog writes; a partition count of 0 is not known yet
+    faust.Table: ("send_changelog", "_verify_source_topic_partitions"),
     faust.App: ("rebalancing", "transport", "consumer"),
     faust_aiohttp.Web: ("web_app",),
     # membership.py: wrapped, and read by the wrappers.
