@@ -8,7 +8,6 @@ then prints Faust's options.
 
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 from pathlib import Path
@@ -67,25 +66,8 @@ def run_worker(args: list[str]) -> int:
     quiet = ["--quiet"] if args[0] == "worker" and json_output(settings.log_format) else []
     root = [*WORKER_ROOT_OPTIONS, *quiet] if args[0] == "worker" else []
     sys.argv = [prog, *root, *args]
-    tune_gc()
     app.main()
     return 0
-
-
-# The worker makes and drops tens of thousands of small objects a second (records, requests,
-# models); at Python's default threshold (700) the cyclic collector ran about a hundred times
-# a second and took some 15% of the worker's CPU at full load (BENCHMARKS.md, "Garbage
-# collection"). At 20,000 it runs a few times a second, with a few MB more garbage held.
-GC_THRESHOLDS = (20_000, 20, 20)
-
-
-def tune_gc() -> None:
-    """Fewer collections, and none of them walking what start-up made (modules, the app,
-    settings): those objects live as long as the worker, so they are frozen out of every
-    later collection."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def worker_help(command: str = "worker") -> int:
