@@ -15,17 +15,21 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
+from json import dumps
 from typing import Any, ClassVar, Protocol
 
 import httpx
 
 from apiclient.call import ApiCall
 from apiclient.errors import ApiError, NotFound
+from apiclient.http import Params, send
 from apiclient.pacing import BudgetSpent, Pacer
 from apiclient.priority import in_background
 from apiclient.retry import DEFAULT_RETRY, GiveUp, RetryPolicy
 
-Params = Mapping[str, str | int]
+# A request's JSON body, or the body already encoded (a model's own dump, done once).
+JsonBody = Mapping[str, Any] | bytes
+_JSON = {"Content-Type": "application/json"}
 
 
 class CallObserver(Protocol):
@@ -136,7 +140,7 @@ class ApiClient:
         call: ApiCall[Any],
         *,
         params: Params | None = None,
-        json: dict[str, Any] | None = None,
+        json: JsonBody | None = None,
     ) -> httpx.Response:
         """Send `call`, retrying what the policy allows."""
         attempt = 1
@@ -160,7 +164,7 @@ class ApiClient:
                 attempt += 1
 
     async def _attempt(
-        self, call: ApiCall[Any], params: Params | None, json: dict[str, Any] | None
+        self, call: ApiCall[Any], params: Params | None, json: JsonBody | None
     ) -> httpx.Response:
         tenant = call.target.tenant_id
         if self._limiter is not None:
@@ -185,9 +189,11 @@ class ApiClient:
                 if self.check_closed and self._http.is_closed:
                     # Closed at shutdown under a call that outlived Faust's drain: nothing sent.
                     raise call.closed_error()
-                response = await self._http.request(
-                    call.method, call.url, params=params, json=json, headers=call.headers()
-                )
+                headers = call.headers() if json is None else {**call.headers(), **_JSON}
+                response = await send(
+                    self._http, call.method, call.url, params=params, headers=headers,
+                    content=_encoded(json),
+                )  # fmt: skip
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             # A misconfigured base URL is not the API's answer and will not heal by retrying.
             api = call.errors.status.api
@@ -226,3 +232,10 @@ class ApiClient:
         if response.is_success:
             return response
         raise call.status_error(response, retry_after=advice)
+
+
+def _encoded(body: JsonBody | None) -> bytes | None:
+    if body is None or isinstance(body, bytes):
+        return body
+    # As httpx would encode it, given as bytes so that a model's own dump needs no second pass.
+    return dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()

@@ -151,6 +151,10 @@ class Deliveries:
                 sent = await output.send()
 
     async def _outcome(self, sent: Awaitable[Any]) -> BaseException | None:
+        if isinstance(sent, asyncio.Future) and sent.done() and not sent.cancelled():
+            # Usually so by the time it is asked (the changelog write was awaited first):
+            # no timer and no shield to build.
+            return sent.exception()
         try:
             # Shielded: a delivery still under way when the wait ends is not cancelled.
             await asyncio.wait_for(asyncio.shield(sent), self._timeout_s)

@@ -27,6 +27,8 @@ from streams.waiting import WaitingEvents, legacy_candidates
 _IDLE = re.compile(rb'"queue":\{"head":(-?\d+),"tail":(-?\d+),"aside":\[\]')
 _IDLE_LEGACY = (b'"parked":[]', b'"aside":[]')
 
+# Conversations whose last written state is kept parsed (a few KB each at most).
+_KEEP_PARSED = 4096
 # Entries read between two yields to the event loop during a pruning scan.
 _SCAN_BATCH = 1000
 # What a finished conversation's JSON holds (ConversationState.finished), found unparsed.
@@ -34,15 +36,28 @@ _FINISHED_MARKS = (b'"status":"deleted"', b'"vitallyDeleted":true', b'"unthreadS
 
 
 class TableStates:
-    """The conversations table as the handler's state store (JSON values, str keys)."""
+    """The conversations table as the handler's state store (JSON values, str keys).
 
-    def __init__(self, table: Any, clock: Clock) -> None:
+    The states this worker wrote last are kept parsed (up to ``keep`` conversations): a
+    conversation's next event then reads its state without validating the JSON it wrote
+    itself. One is used only while the table still holds the very value it was written as;
+    a value from elsewhere (recovery from the changelog, a persistent store's copy) is parsed.
+    """
+
+    def __init__(self, table: Any, clock: Clock, keep: int = _KEEP_PARSED) -> None:
         self._table = table
         self._clock = clock
+        self._keep = keep
+        self._parsed: dict[str, tuple[bytes, ConversationState]] = {}
 
     def get(self, key: str) -> ConversationState | None:
         raw = self._table.get(key.encode())
-        return ConversationState.from_json(raw) if raw else None
+        if not raw:
+            return None
+        written = self._parsed.get(key)
+        if written is not None and written[0] is raw:
+            return written[1]
+        return ConversationState.from_json(raw)
 
     def put(self, key: str, state: ConversationState) -> None:
         # When and where, for pruning (streams.pruning): the table's partition is the one of
@@ -52,9 +67,15 @@ class TableStates:
         stamped = state.model_copy(
             update={"touched_at": epoch_ms(self._clock), "partition": partition}
         )
-        self._table[key.encode()] = stamped.to_json()
+        raw = stamped.to_json()
+        self._table[key.encode()] = raw
+        self._parsed.pop(key, None)
+        if len(self._parsed) >= self._keep:
+            del self._parsed[next(iter(self._parsed))]  # the one written longest ago
+        self._parsed[key] = (raw, stamped)
 
     def delete(self, key: str) -> None:
+        self._parsed.pop(key, None)
         if key.encode() in self._table:
             del self._table[key.encode()]  # a tombstone in the changelog
 

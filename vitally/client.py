@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
@@ -153,8 +153,9 @@ class VitallyClient(ApiClient):
         return call.decode(await self._send(call, json=_dump(body)), VitallyMessage)
 
 
-def _dump(body: BaseModel) -> dict[str, Any]:
-    return body.model_dump(mode="json", by_alias=True, exclude_none=True)
+def _dump(body: BaseModel) -> bytes:
+    # Encoded once, by pydantic (no dict in between for httpx to encode again).
+    return body.model_dump_json(by_alias=True, exclude_none=True).encode()
 
 
 def pick_user(candidates: Sequence[VitallyUser], email: str) -> VitallyUser | None:

@@ -141,6 +141,10 @@ async def test_requests_carry_the_key_and_json_and_reuse_one_connection() -> Non
     assert fields["authorization"] == ACME.authorization
     assert fields["content-type"] == "application/json"
     assert json.loads(body)["externalId"] == "unthread:m1"
+    # The client's own headers go with the call's, each once (the call's Accept wins).
+    assert fields["user-agent"] == "vitally-sync"
+    assert fields["accept"] == "application/json"
+    assert [name.lower() for name, _, _ in (x.partition(":") for x in lines)].count("accept") == 1
 
 
 async def test_a_cookie_set_for_one_tenant_never_goes_out_with_another_tenants_call() -> None:
