@@ -40,6 +40,11 @@ from unthread.target import UnthreadTarget
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
+# Each reconciliation pass starts this long before the newest change the last one saw: a
+# change Unthread stamps a little behind it (another server's clock, a write committed late)
+# is read, not skipped for good. What is read again is answered `duplicate` from the
+# conversations table: one Unthread call per conversation, no Vitally call.
+WATERMARK_OVERLAP = timedelta(seconds=10)
 
 
 def owner_partition(tenant_id: str, partitions: int) -> int:
@@ -157,7 +162,7 @@ class SourceSync:
             if self._now() - finished < timedelta(seconds=interval):
                 return
             # The next pass starts at the newest change the last one saw.
-            since = progress.watermark or progress.since
+            since = progress.watermark - WATERMARK_OVERLAP if progress.watermark else progress.since
             progress = self._fresh(record.tenant_id, "reconcile", since)
         elif progress.state == "paused" and record.updated_at <= progress.updated_at:
             return

@@ -159,6 +159,15 @@ async def test_reconciliation_runs_each_interval_from_the_watermark(
     # Only what changed since the watermark (and the watermark's own conversation again).
     second = {e.split(":")[1] for e in world.take()}
     assert second == {"c1", "c2"}
+    pass_two = world.walks.get(TENANT, "reconcile")
+    assert pass_two is not None and pass_two.watermark is not None
+    # A change stamped a few seconds before the newest one seen (another server's clock, a
+    # late write) is still read by the next pass; an older one is not read again.
+    late = pass_two.watermark - timedelta(seconds=5)
+    unthread_sandbox.update_conversation(TENANT, "c0", status="closed", updatedAt=late.isoformat())
+    world.clock += timedelta(seconds=61)
+    await world.sync.round()
+    assert {e.split(":")[1] for e in world.take()} == {"c0", "c1"}
 
 
 async def test_a_disconnected_tenant_is_not_walked(world: World) -> None:
