@@ -262,7 +262,9 @@ def test_reconciliation_brings_in_what_the_bus_lost(
             for a in audit
             if (a["messageId"] in missing) or (a["conversationId"] + "-m0" in missing)
         ]
-        raise AssertionError(f"missing {sorted(missing)}: {about}") from None
+        walks = {t: _walk(deployed, t)["reconciliation"] for t in (tenant, lossy)}
+        log = deployed.workers[0].log_tail(40)
+        raise AssertionError(f"missing {sorted(missing)}: {about}; {walks}\n{log}") from None
     took = seen["lost"] - began
     assert took <= 10 + 20, f"the lost reply took {took:.1f}s"
     lossy_took = seen["lossy"] - lossy_began
