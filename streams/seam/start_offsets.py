@@ -18,25 +18,26 @@ log = logging.getLogger(__name__)
 Partition = tuple[str, int]
 
 
-async def start_offsets(
-    kafka: KafkaSettings,
-    group: str,
-    partitions: Iterable[Partition],
-    *,
-    timeout: float = 10.0,
-    attempts: int = 3,
-) -> dict[Partition, int]:
-    """The offset each of ``partitions`` continues at for ``group``.
+class GroupOffsets:
+    """Reads where a group continues on some partitions, with one admin client for all its
+    reads (a client opens its own connections and threads: not one per read)."""
 
-    After ``attempts`` failures the answer is empty: continuity then takes the first record
-    it is handed as the start, as Faust alone would, and says so in the log.
-    """
-    wanted = sorted(set(partitions))
-    if not wanted:
-        return {}
+    def __init__(self, kafka: KafkaSettings, group: str, *, timeout: float = 10.0) -> None:
+        self._kafka = kafka
+        self._group = group
+        self._timeout = timeout
+        self._admin: AdminClient | None = None
 
-    def read() -> dict[Partition, int]:
-        admin = AdminClient(confluent_config(kafka))
+    async def read(self, partitions: Iterable[Partition]) -> dict[Partition, int]:
+        """The group's committed offset of each partition, else the start of its log. Raises
+        ``KafkaException`` or ``TimeoutError`` when Kafka does not answer."""
+        wanted = sorted(set(partitions))
+        return await asyncio.to_thread(self._read, wanted) if wanted else {}
+
+    def _read(self, wanted: list[Partition]) -> dict[Partition, int]:
+        if self._admin is None:
+            self._admin = AdminClient(confluent_config(self._kafka))
+        admin, timeout, group = self._admin, self._timeout, self._group
         request = ConsumerGroupTopicPartitions(group, [TopicPartition(t, p) for t, p in wanted])
         future = admin.list_consumer_group_offsets([request], request_timeout=timeout)[group]
         answer = future.result(timeout=timeout)
@@ -53,9 +54,27 @@ async def start_offsets(
                 starts[(tp.topic, tp.partition)] = pending.result(timeout=timeout).offset
         return starts
 
+
+async def start_offsets(
+    kafka: KafkaSettings,
+    group: str,
+    partitions: Iterable[Partition],
+    *,
+    timeout: float = 10.0,
+    attempts: int = 3,
+) -> dict[Partition, int]:
+    """The offset each of ``partitions`` continues at for ``group``.
+
+    After ``attempts`` failures the answer is empty: continuity then takes the first record
+    it is handed as the start, as Faust alone would, and says so in the log.
+    """
+    wanted = sorted(set(partitions))
+    if not wanted:
+        return {}
+    offsets = GroupOffsets(kafka, group, timeout=timeout)
     for attempt in range(1, attempts + 1):
         try:
-            return await asyncio.to_thread(read)
+            return await offsets.read(wanted)
         except (KafkaException, TimeoutError) as exc:
             log.warning(
                 "could not read start offsets (attempt %s of %s): %s", attempt, attempts, exc,
