@@ -190,10 +190,7 @@ def conversation_events(
     initial = conversation.initial_message.id if conversation.initial_message else None
     for message in messages:
         if message.id != initial and message.deleted_at is None:
-            body = message.model_dump(
-                mode="json", by_alias=True, exclude_none=True, exclude={"updated_at", "deleted_at"}
-            )
-            body["conversationId"] = conversation.id
+            body = _message_data(message, conversation.id, revision=False)
             event_id = f"{kind}:{conversation.id}:{message.id}"
             at = _ms(message.timestamp) or created
             events.append(_envelope(tenant_id, kind, "message_created", event_id, at, body))
@@ -209,17 +206,27 @@ def _revision(
     """``message_deleted`` for a message Unthread marks deleted, ``message_updated`` for one
     changed after it was sent, else None. The event id holds the edit's time, so each edit
     is one event however often it is walked, and a later edit another."""
-    body = message.model_dump(mode="json", by_alias=True, exclude_none=True)
-    body["conversationId"] = conversation_id
     base = f"{kind}:{conversation_id}:{message.id}"
     if message.deleted_at is not None:
-        at = _ms(message.deleted_at)
-        return _envelope(tenant_id, kind, "message_deleted", f"{base}:deleted", at, body)
-    edited, sent = message.updated_at, message.timestamp
-    if edited is None or (sent is not None and edited <= sent):
-        return None
-    at = _ms(edited)
-    return _envelope(tenant_id, kind, "message_updated", f"{base}:edited:{at}", at, body)
+        event, event_id, at = "message_deleted", f"{base}:deleted", _ms(message.deleted_at)
+    else:
+        edited, sent = message.updated_at, message.timestamp
+        if edited is None or (sent is not None and edited <= sent):
+            return None
+        at = _ms(edited)
+        event, event_id = "message_updated", f"{base}:edited:{at}"
+    body = _message_data(message, conversation_id, revision=True)
+    return _envelope(tenant_id, kind, event, event_id, at, body)
+
+
+def _message_data(
+    message: ThreadMessage, conversation_id: str, *, revision: bool
+) -> dict[str, Any]:
+    """The message as an event's data; a create leaves out when it was edited or deleted."""
+    left_out = None if revision else {"updated_at", "deleted_at"}
+    data = message.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=left_out)
+    data["conversationId"] = conversation_id
+    return data
 
 
 def _envelope(
