@@ -101,6 +101,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="also run that commit's worker, right before this one's, in every vitally-sync "
         "run (a worktree and .venv of it in the temporary directory, made once, reused)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="vitally-sync's worker processes, sharing its consumer group (default 1)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     parser.add_argument("--logs", type=Path, help="keep the systems' logs in this directory")
     return parser.parse_args(argv)  # fmt: skip
@@ -148,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )  # fmt: skip
         for scenario in scenarios:
             print(f"==> {scenario.name}: Vitally latency {scenario.latency_ms:.0f} ms", flush=True)
-            results.extend(run_scenario(scenario, options, worker_env, against))
+            results.extend(run_scenario(scenario, options, worker_env, against, args.workers))
     print()
     print(f"vitally-sync benchmark: {' '.join(sys.argv[1:]) or '(defaults)'}; "
           f"{os.cpu_count()} cores, {platform.python_implementation()} "

@@ -44,9 +44,15 @@ def create_topics(bootstrap: str, names: list[str], partitions: int) -> None:
 
 
 def wait_group_assigned(
-    bootstrap: str, group: str, topic: str, partitions: int, timeout_s: float = 60.0
+    bootstrap: str,
+    group: str,
+    topic: str,
+    partitions: int,
+    timeout_s: float = 60.0,
+    members: int = 1,
 ) -> None:
-    """Wait until ``group`` is stable with every partition of ``topic`` assigned.
+    """Wait until ``group`` is stable with at least ``members`` members and every partition of
+    ``topic`` assigned.
 
     Producing before that would charge the system's start-up (join, rebalance) to its
     throughput; the same check works for Faust apps and plain consumers alike.
@@ -58,7 +64,11 @@ def wait_group_assigned(
             description = admin.describe_consumer_groups([group])[group].result(timeout=10)
         except KafkaException:
             description = None
-        if description is not None and description.state == ConsumerGroupState.STABLE:
+        if (
+            description is not None
+            and description.state == ConsumerGroupState.STABLE
+            and len(description.members) >= members
+        ):
             assigned = {
                 tp.partition
                 for member in description.members

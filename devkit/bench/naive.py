@@ -168,7 +168,7 @@ def run(config: dict[str, Any]) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     tenants = {
-        tenant_id: TenantConfig(_basic(t["token"]), t["defaultAdmin"])
+        tenant_id: TenantConfig(basic_auth(t["token"]), t["defaultAdmin"])
         for tenant_id, t in config["tenants"].items()
     }
     consumer = Consumer(
@@ -200,7 +200,7 @@ def run(config: dict[str, Any]) -> None:
     consumer.close()
 
 
-def _basic(token: str) -> str:
+def basic_auth(token: str) -> str:
     return "Basic " + base64.b64encode(f"{token}:".encode()).decode()
 
 

@@ -20,6 +20,20 @@ from faust.types import StreamT
 
 
 def create_app(env: dict[str, str]) -> faust.App:
+    app, source, audit = faust_app(env)
+
+    @app.agent(source)
+    async def passthrough(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            record = audit_record(message.topic, message.partition, message.offset, event.value)
+            await audit.send(key=message.key, value=record)
+
+    return app
+
+
+def faust_app(env: dict[str, str]) -> tuple[faust.App, faust.TopicT, faust.TopicT]:
+    """The app with vitally-sync's broker settings, its input topic and its audit topic."""
     partitions = int(env.get("TOPIC_PARTITIONS", "8"))
     app = faust.App(
         env["APP_ID"],
@@ -41,15 +55,7 @@ def create_app(env: dict[str, str]) -> faust.App:
     audit = app.topic(
         env["AUDIT_TOPIC"], partitions=partitions, key_serializer="raw", value_serializer="raw"
     )
-
-    @app.agent(source)
-    async def passthrough(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            message = event.message
-            record = audit_record(message.topic, message.partition, message.offset, event.value)
-            await audit.send(key=message.key, value=record)
-
-    return app
+    return app, source, audit
 
 
 def audit_record(topic: str, partition: int, offset: int, value: bytes | None) -> bytes:

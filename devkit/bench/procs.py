@@ -14,11 +14,29 @@ import subprocess
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from devtools.processes import stop_process
 
 SAMPLE_INTERVAL_S = 0.2
 PROC = Path("/proc")
+
+
+class Running(Protocol):
+    """What the benchmark needs of a running system: one process or several."""
+
+    name: str
+
+    @property
+    def memory(self) -> RssSampler: ...
+
+    def cpu_seconds(self) -> float: ...
+
+    def check_alive(self) -> None: ...
+
+    def stop(self, timeout: float = 30.0) -> None: ...
+
+    def log_tail(self, lines: int = 40) -> str: ...
 
 
 class Service:
@@ -54,15 +72,47 @@ class Service:
         return "\n".join(text.splitlines()[-lines:])
 
 
-class RssSampler:
-    """Samples the process tree's total RSS in a background thread; ``peak_bytes`` is the max."""
+class ServiceGroup:
+    """Several processes of one system (worker processes sharing a consumer group), weighed
+    together: CPU and peak memory are their sums, and one that exits fails the run."""
 
-    def __init__(self, pid: int, interval: float = SAMPLE_INTERVAL_S) -> None:
-        self._pid = pid
+    def __init__(self, name: str, services: Sequence[Service]) -> None:
+        self.name = name
+        self._services = list(services)
+        for service in self._services:
+            service.memory.stop()
+        self._memory = RssSampler(*(s.process.pid for s in self._services))
+
+    @property
+    def memory(self) -> RssSampler:
+        return self._memory
+
+    def cpu_seconds(self) -> float:
+        return sum(service.cpu_seconds() for service in self._services)
+
+    def check_alive(self) -> None:
+        for service in self._services:
+            service.check_alive()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._memory.stop()
+        for service in self._services:
+            service.stop(timeout)
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(f"[{s.log_path.name}]\n{s.log_tail(lines)}" for s in self._services)
+
+
+class RssSampler:
+    """Samples the process trees' total RSS in a background thread; ``peak_bytes`` is the
+    largest sum seen."""
+
+    def __init__(self, *pids: int, interval: float = SAMPLE_INTERVAL_S) -> None:
+        self._pids = pids
         self._interval = interval
         self._stop = threading.Event()
         self.peak_bytes = 0
-        self._thread = threading.Thread(target=self._run, name=f"rss-{pid}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"rss-{pids[0]}", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -71,7 +121,8 @@ class RssSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_bytes = max(self.peak_bytes, tree_rss_bytes(self._pid))
+            total = sum(tree_rss_bytes(pid) for pid in self._pids)
+            self.peak_bytes = max(self.peak_bytes, total)
             self._stop.wait(self._interval)
 
 

@@ -43,7 +43,7 @@ from bench.checks import (
     write_latencies_ms,
 )
 from bench.kafka_io import AuditReader, Produced, create_topics, group_lag, produce_workload
-from bench.procs import Service
+from bench.procs import Running
 from bench.systems import ConnectedTenant, Deployment, System
 from bench.workload import (
     Workload,
@@ -296,7 +296,7 @@ def _measure(
     workload: Workload,
     tenants: list[ConnectedTenant],
     deployment: Deployment,
-    service: Service,
+    service: Running,
     sandbox: SandboxHandle,
     options: RunOptions,
     produced: _ProduceThread,

@@ -1,9 +1,10 @@
 """The benchmark's scenarios: which systems run against which sandbox settings and workload.
 
 * ``latency50``: Vitally answers in 50 ms, rate limits far from binding. naive vs
-  vitally-sync vs passthrough. The naive baseline gets a smaller workload of the same shape
+  vitally-sync vs floor vs passthrough. The naive baseline gets a smaller workload of the same shape
   (it needs ~150 ms per event; its events/s does not depend on the workload's size).
-* ``latency0``: Vitally answers at once; vitally-sync vs passthrough (the CPU ceiling).
+* ``latency0``: Vitally answers at once; vitally-sync vs floor (one call and two records per
+  event, no sync logic) vs passthrough (the CPU ceiling).
 * ``ratelimit``: one tenant with a backlog and a binding limit (``--rate-limit`` requests
   per minute), 50 ms latency; vitally-sync only. Sized to take a little over a minute.
 * ``takeover``: 50 ms latency; vitally-sync on events produced while it runs, then on the
@@ -29,6 +30,7 @@ from vitally_sandbox.process import run_sandbox
 from bench.against import Checkout
 from bench.runner import Result, RunOptions, run_system
 from bench.systems import (
+    FloorSystem,
     NaiveSystem,
     PassthroughSystem,
     System,
@@ -83,11 +85,16 @@ def build(name: str, sizes: Sizes) -> Scenario:
     if name == "latency50":
         naive = replace(base, conversations=sizes.naive_conversations)
         return Scenario(
-            name, 50.0, (Run("naive", naive), Run("vitally-sync", base), Run("passthrough", base))
-        )
+            name, 50.0,
+            (Run("naive", naive), Run("vitally-sync", base), Run("floor", base),
+             Run("passthrough", base)),
+        )  # fmt: skip
     if name == "latency0":
         bigger = replace(base, conversations=sizes.latency0_conversations)
-        return Scenario(name, 0.0, (Run("vitally-sync", bigger), Run("passthrough", bigger)))
+        return Scenario(
+            name, 0.0,
+            (Run("vitally-sync", bigger), Run("floor", bigger), Run("passthrough", bigger)),
+        )  # fmt: skip
     if name == "ratelimit":
         one = replace(base, tenants=1, conversations=sizes.ratelimit_conversations)
         return Scenario(name, 50.0, (Run("vitally-sync", one),), org_rate_limit=sizes.rate_limit)
@@ -103,18 +110,20 @@ def build(name: str, sizes: Sizes) -> Scenario:
 
 
 def systems(
-    name: SystemName, worker_env: Mapping[str, str], against: Checkout | None
+    name: SystemName, worker_env: Mapping[str, str], against: Checkout | None, workers: int = 1
 ) -> list[System]:
     """What a run of ``name`` runs: with ``against``, vitally-sync twice, back to back, that
-    commit's worker first."""
+    commit's worker first; ``workers`` processes of vitally-sync each time."""
     if name == "naive":
         return [NaiveSystem()]
     if name == "passthrough":
         return [PassthroughSystem()]
-    current = VitallySyncSystem(dict(worker_env))
+    if name == "floor":
+        return [FloorSystem()]
+    current = VitallySyncSystem(dict(worker_env), workers=workers)
     if against is None:
         return [current]
-    return [VitallySyncSystem(dict(worker_env), against), current]
+    return [VitallySyncSystem(dict(worker_env), against, workers), current]
 
 
 def run_scenario(
@@ -122,12 +131,14 @@ def run_scenario(
     options: RunOptions,
     worker_env: Mapping[str, str] | None = None,
     against: Checkout | None = None,
+    workers: int = 1,
 ) -> list[Result]:
     """Run each system in turn against one sandbox with the scenario's latency.
 
     ``worker_env`` is added to vitally-sync's environment (``--worker-env``), for trying
     settings; the figures in BENCHMARKS.md use none. ``against``: another commit's checkout,
-    whose worker runs right before this one's in every vitally-sync run.
+    whose worker runs right before this one's in every vitally-sync run. ``workers``:
+    vitally-sync's worker processes (``--workers``).
     """
     options = replace(options, org_rate_limit=scenario.org_rate_limit)
     results: list[Result] = []
@@ -141,7 +152,7 @@ def run_scenario(
                 run_unthread_sandbox(latency_ms=scenario.latency_ms, rate_limit=NOT_BINDING)
             )
         for run in scenario.runs:
-            for chosen in systems(run.system, worker_env or {}, against):
+            for chosen in systems(run.system, worker_env or {}, against, workers):
                 results.append(
                     run_system(
                         scenario.name,

@@ -3,7 +3,9 @@
 * ``naive``: :mod:`bench.naive` in a subprocess (one consumer, one event at a time);
 * ``vitally-sync``: the worker from the Procfile, tenants connected with ``vitally-sync
   connect``, exactly as an operator would, against fresh topics and consumer group;
-* ``passthrough``: :mod:`bench.passthrough`, a Faust agent that only writes audit records.
+* ``passthrough``: :mod:`bench.passthrough`, a Faust agent that only writes audit records;
+* ``floor``: :mod:`bench.floor`, a Faust agent that makes the one Vitally call and writes the
+  two records every synced event costs, and nothing else.
 
 Each gets its own topics and group (``Deployment.name``), so runs never see each other's
 records, and is only handed the workload once its consumer group owns every partition.
@@ -27,9 +29,9 @@ from devtools.processes import ROOT, free_port, procfile_command, wait_for_http
 
 from bench.against import Checkout
 from bench.kafka_io import create_topics, wait_group_assigned
-from bench.procs import Service
+from bench.procs import Running, Service, ServiceGroup
 
-SystemName = Literal["naive", "vitally-sync", "passthrough"]
+SystemName = Literal["naive", "vitally-sync", "passthrough", "floor"]
 READY_TIMEOUT_S = 90.0
 CONNECT_PARALLELISM = 4
 
@@ -81,7 +83,7 @@ class System(Protocol):
         deployment: Deployment,
         tenants: list[ConnectedTenant],
         before_launch: Callable[[], None] = lambda: None,
-    ) -> Service:
+    ) -> Running:
         """Set up and start the system; ``before_launch`` runs once its tenants are connected
         and before its process starts (a backlog is produced there)."""
 
@@ -102,11 +104,11 @@ def base_env(deployment: Deployment) -> dict[str, str]:
     }
 
 
-def _wait_assigned(deployment: Deployment, service: Service, group: str) -> None:
+def _wait_assigned(deployment: Deployment, service: Running, group: str, members: int = 1) -> None:
     try:
         wait_group_assigned(
             deployment.bootstrap, group, deployment.input_topic, deployment.partitions,
-            timeout_s=READY_TIMEOUT_S,
+            timeout_s=READY_TIMEOUT_S, members=members,
         )  # fmt: skip
     except TimeoutError:
         service.check_alive()
@@ -126,24 +128,31 @@ class NaiveSystem:
     ) -> Service:
         create_topics(deployment.bootstrap, [deployment.audit_topic], deployment.partitions)
         before_launch()
-        config = {
-            "bootstrap": deployment.bootstrap,
-            "group": deployment.name,
-            "inputTopic": deployment.input_topic,
-            "auditTopic": deployment.audit_topic,
-            "vitallyBaseUrl": deployment.vitally_base_url,
-            "tenants": {
-                t.tenant_id: {"token": t.token, "defaultAdmin": t.default_admin} for t in tenants
-            },
-        }
-        path = deployment.workdir / f"{deployment.name}-naive.json"
-        path.write_text(json.dumps(config))
+        path = _tenants_config(deployment, tenants)
         service = Service(
             "naive", [sys.executable, "-m", "bench.naive", "--config", str(path)],
             env=base_env(deployment), cwd=ROOT, log=deployment.workdir / f"{deployment.name}.log",
         )  # fmt: skip
         _wait_assigned(deployment, service, deployment.name)
         return service
+
+
+def _tenants_config(deployment: Deployment, tenants: list[ConnectedTenant]) -> Path:
+    """The sandbox and each tenant's key, for the systems that call Vitally without
+    ``vitally-sync connect``."""
+    config = {
+        "bootstrap": deployment.bootstrap,
+        "group": deployment.name,
+        "inputTopic": deployment.input_topic,
+        "auditTopic": deployment.audit_topic,
+        "vitallyBaseUrl": deployment.vitally_base_url,
+        "tenants": {
+            t.tenant_id: {"token": t.token, "defaultAdmin": t.default_admin} for t in tenants
+        },
+    }
+    path = deployment.workdir / f"{deployment.name}-tenants.json"
+    path.write_text(json.dumps(config))
+    return path
 
 
 class PassthroughSystem:
@@ -167,23 +176,53 @@ class PassthroughSystem:
         return service
 
 
+class FloorSystem:
+    name: SystemName = "floor"
+    label = "floor"
+    # Its calls are look-ups the report need not count; the CPU they cost is the point.
+    writes_vitally = False
+
+    def start(
+        self,
+        deployment: Deployment,
+        tenants: list[ConnectedTenant],
+        before_launch: Callable[[], None] = lambda: None,
+    ) -> Service:
+        create_topics(deployment.bootstrap, [deployment.audit_topic], deployment.partitions)
+        before_launch()
+        env = {**base_env(deployment), "FLOOR_CONFIG": str(_tenants_config(deployment, tenants))}
+        service = Service(
+            "floor", [sys.executable, "-m", "bench.floor", "worker", "-l", "warn"],
+            env=env, cwd=ROOT, log=deployment.workdir / f"{deployment.name}.log",
+        )  # fmt: skip
+        _wait_assigned(deployment, service, deployment.name)
+        return service
+
+
 class VitallySyncSystem:
     """The worker as deployed: Procfile command, configuration by environment only.
 
     ``extra_env`` is for the few harness choices stated in BENCHMARKS.md; by default the
     worker runs with its own defaults. ``code``: another commit's checkout to run the worker
-    (and ``connect``) of, for an A/B (``--against``); by default this one's.
+    (and ``connect``) of, for an A/B (``--against``); by default this one's. ``workers``:
+    worker processes in the one consumer group, each with its own ``WORKER_ID``, port and
+    data directory, as the Procfile's ``worker`` scaled out on one host (``--workers``).
     """
 
     name: SystemName = "vitally-sync"
     writes_vitally = True
 
     def __init__(
-        self, extra_env: dict[str, str] | None = None, code: Checkout | None = None
+        self,
+        extra_env: dict[str, str] | None = None,
+        code: Checkout | None = None,
+        workers: int = 1,
     ) -> None:
         self.extra_env = dict(extra_env or {})
         self.code = code
-        self.label = code.label if code is not None else self.name
+        self.workers = workers
+        label = code.label if code is not None else self.name
+        self.label = f"{label} x{workers}" if workers > 1 else label
         self.root = code.root if code is not None else ROOT
 
     def env(self, deployment: Deployment) -> dict[str, str]:
@@ -214,18 +253,37 @@ class VitallySyncSystem:
         deployment: Deployment,
         tenants: list[ConnectedTenant],
         before_launch: Callable[[], None] = lambda: None,
-    ) -> Service:
+    ) -> Running:
         env = self.env(deployment)
         with ThreadPoolExecutor(CONNECT_PARALLELISM) as pool:
             list(pool.map(lambda t: _connect(env, t, self.root), tenants))
         before_launch()
+        services = [self._launch(deployment, env, index) for index in range(self.workers)]
+        for service, port in services:
+            _wait_ready(f"http://127.0.0.1:{port}/ready", service)
+        running: Running = (
+            services[0][0]
+            if self.workers == 1
+            else ServiceGroup("vitally-sync", [service for service, _ in services])
+        )
+        _wait_assigned(deployment, running, env["APP_ID"], members=self.workers)
+        return running
+
+    def _launch(
+        self, deployment: Deployment, env: dict[str, str], index: int
+    ) -> tuple[Service, str]:
+        """Worker process ``index``; the first one keeps the deployment's own settings."""
+        log = deployment.workdir / f"{deployment.name}.log"
+        if index:
+            env = {
+                **env, "WORKER_ID": f"{deployment.name}-{index}", "WEB_PORT": str(free_port()),
+                "DATA_DIR": f"{env['DATA_DIR']}-{index}",
+            }  # fmt: skip
+            log = log.with_suffix(f".{index}.log")
         service = Service(
-            "vitally-sync", procfile_command(root=self.root), env=env, cwd=self.root,
-            log=deployment.workdir / f"{deployment.name}.log",
-        )  # fmt: skip
-        _wait_ready(f"http://127.0.0.1:{env['WEB_PORT']}/ready", service)
-        _wait_assigned(deployment, service, env["APP_ID"])
-        return service
+            "vitally-sync", procfile_command(root=self.root), env=env, cwd=self.root, log=log
+        )
+        return service, env["WEB_PORT"]
 
 
 def _connect(env: dict[str, str], tenant: ConnectedTenant, root: Path) -> None:
@@ -243,7 +301,7 @@ def _connect(env: dict[str, str], tenant: ConnectedTenant, root: Path) -> None:
         raise RuntimeError(f"vitally-sync connect {tenant.tenant_id} failed: {result.stderr}")
 
 
-def _wait_ready(url: str, service: Service) -> None:
+def _wait_ready(url: str, service: Running) -> None:
     if not wait_for_http(url, READY_TIMEOUT_S, check=service.check_alive):
         raise TimeoutError(
             f"{service.name} not ready after {READY_TIMEOUT_S}s:\n{service.log_tail()}"
