@@ -281,9 +281,17 @@ class VitallySyncSystem:
             }  # fmt: skip
             log = log.with_suffix(f".{index}.log")
         service = Service(
-            "vitally-sync", procfile_command(root=self.root), env=env, cwd=self.root, log=log
+            "vitally-sync", _worker_command(self.root), env=env, cwd=self.root, log=log
         )
         return service, env["WEB_PORT"]
+
+
+def _worker_command(root: Path) -> list[str]:
+    try:
+        return procfile_command(root=root)
+    except LookupError:
+        # Commits before the process took Heroku's name for HTTP-serving processes.
+        return procfile_command("worker", root=root)
 
 
 def _connect(env: dict[str, str], tenant: ConnectedTenant, root: Path) -> None:
