@@ -1,6 +1,6 @@
 """The design's floor: what one synced event costs before any sync logic.
 
-``python -m bench.floor worker -l warn`` runs it, configured as :mod:`bench.passthrough` plus
+``python -m bench.floor worker -l info`` runs it, configured as :mod:`bench.passthrough` plus
 ``FLOOR_CONFIG`` (the JSON the harness writes for :mod:`bench.naive`: the sandbox's URL and
 each tenant's key). For each input record it does only what the design makes every synced
 event do: one Vitally call through the worker's own HTTP client (:func:`apiclient.http.send`

@@ -169,7 +169,7 @@ class PassthroughSystem:
         create_topics(deployment.bootstrap, [deployment.audit_topic], deployment.partitions)
         before_launch()
         service = Service(
-            "passthrough", [sys.executable, "-m", "bench.passthrough", "worker", "-l", "warn"],
+            "passthrough", [sys.executable, "-m", "bench.passthrough", "worker", "-l", "info"],
             env=base_env(deployment), cwd=ROOT, log=deployment.workdir / f"{deployment.name}.log",
         )  # fmt: skip
         _wait_assigned(deployment, service, deployment.name)
@@ -192,7 +192,7 @@ class FloorSystem:
         before_launch()
         env = {**base_env(deployment), "FLOOR_CONFIG": str(_tenants_config(deployment, tenants))}
         service = Service(
-            "floor", [sys.executable, "-m", "bench.floor", "worker", "-l", "warn"],
+            "floor", [sys.executable, "-m", "bench.floor", "worker", "-l", "info"],
             env=env, cwd=ROOT, log=deployment.workdir / f"{deployment.name}.log",
         )  # fmt: skip
         _wait_assigned(deployment, service, deployment.name)
