@@ -126,15 +126,26 @@ class NaiveSystem:
         tenants: list[ConnectedTenant],
         before_launch: Callable[[], None] = lambda: None,
     ) -> Service:
-        create_topics(deployment.bootstrap, [deployment.audit_topic], deployment.partitions)
-        before_launch()
         path = _tenants_config(deployment, tenants)
-        service = Service(
-            "naive", [sys.executable, "-m", "bench.naive", "--config", str(path)],
-            env=base_env(deployment), cwd=ROOT, log=deployment.workdir / f"{deployment.name}.log",
-        )  # fmt: skip
-        _wait_assigned(deployment, service, deployment.name)
-        return service
+        command = [sys.executable, "-m", "bench.naive", "--config", str(path)]
+        return _start_own(deployment, before_launch, "naive", command, base_env(deployment))
+
+
+def _start_own(
+    deployment: Deployment,
+    before_launch: Callable[[], None],
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+) -> Service:
+    """One of the harness's own systems: it writes its audit topic (made here) and consumes
+    in a group named after the deployment."""
+    create_topics(deployment.bootstrap, [deployment.audit_topic], deployment.partitions)
+    before_launch()
+    log = deployment.workdir / f"{deployment.name}.log"
+    service = Service(name, command, env=env, cwd=ROOT, log=log)
+    _wait_assigned(deployment, service, deployment.name)
+    return service
 
 
 def _tenants_config(deployment: Deployment, tenants: list[ConnectedTenant]) -> Path:
@@ -166,14 +177,8 @@ class PassthroughSystem:
         tenants: list[ConnectedTenant],
         before_launch: Callable[[], None] = lambda: None,
     ) -> Service:
-        create_topics(deployment.bootstrap, [deployment.audit_topic], deployment.partitions)
-        before_launch()
-        service = Service(
-            "passthrough", [sys.executable, "-m", "bench.passthrough", "worker", "-l", "info"],
-            env=base_env(deployment), cwd=ROOT, log=deployment.workdir / f"{deployment.name}.log",
-        )  # fmt: skip
-        _wait_assigned(deployment, service, deployment.name)
-        return service
+        command = [sys.executable, "-m", "bench.passthrough", "worker", "-l", "info"]
+        return _start_own(deployment, before_launch, "passthrough", command, base_env(deployment))
 
 
 class FloorSystem:
@@ -188,15 +193,9 @@ class FloorSystem:
         tenants: list[ConnectedTenant],
         before_launch: Callable[[], None] = lambda: None,
     ) -> Service:
-        create_topics(deployment.bootstrap, [deployment.audit_topic], deployment.partitions)
-        before_launch()
         env = {**base_env(deployment), "FLOOR_CONFIG": str(_tenants_config(deployment, tenants))}
-        service = Service(
-            "floor", [sys.executable, "-m", "bench.floor", "worker", "-l", "info"],
-            env=env, cwd=ROOT, log=deployment.workdir / f"{deployment.name}.log",
-        )  # fmt: skip
-        _wait_assigned(deployment, service, deployment.name)
-        return service
+        command = [sys.executable, "-m", "bench.floor", "worker", "-l", "info"]
+        return _start_own(deployment, before_launch, "floor", command, env)
 
 
 class VitallySyncSystem:
