@@ -29,7 +29,8 @@ from bench.naive import basic_auth
 from bench.passthrough import audit_record, faust_app
 from streams.lanes import KeyedLanes
 
-MAX_IN_FLIGHT = 100  # the worker's default
+# The worker sends at most HTTP_MAX_CONNECTIONS (100 by default) requests at once.
+MAX_IN_FLIGHT = 100
 
 
 def create_app(env: dict[str, str]) -> faust.App:
