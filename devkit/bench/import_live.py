@@ -39,7 +39,7 @@ from typing import Any
 
 from confluent_kafka import Producer
 from demo.events import Record, envelope
-from devtools.processes import procfile_command, wait_for_http
+from devtools.processes import wait_for_http
 from unthread_sandbox.process import UnthreadSandboxHandle
 from unthread_sandbox.process import run_sandbox as run_unthread_sandbox
 from vitally_sandbox.process import SandboxHandle, run_sandbox
@@ -199,7 +199,7 @@ class Run:
                       self.options.partitions)  # fmt: skip
         self.setup()
         service = Service(
-            "vitally-sync", procfile_command(root=self.system.root), env=self.env,
+            "vitally-sync", self.system.command(), env=self.env,
             cwd=self.system.root, log=self.deployment.workdir / f"{self.name}.log",
         )  # fmt: skip
         if not wait_for_http(f"http://127.0.0.1:{self.env['WEB_PORT']}/ready", READY_S,

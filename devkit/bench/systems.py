@@ -279,18 +279,16 @@ class VitallySyncSystem:
                 "DATA_DIR": f"{env['DATA_DIR']}-{index}",
             }  # fmt: skip
             log = log.with_suffix(f".{index}.log")
-        service = Service(
-            "vitally-sync", _worker_command(self.root), env=env, cwd=self.root, log=log
-        )
+        service = Service("vitally-sync", self.command(), env=env, cwd=self.root, log=log)
         return service, env["WEB_PORT"]
 
-
-def _worker_command(root: Path) -> list[str]:
-    try:
-        return procfile_command(root=root)
-    except LookupError:
-        # Commits before the process took Heroku's name for HTTP-serving processes.
-        return procfile_command("worker", root=root)
+    def command(self) -> list[str]:
+        """The worker's command in the Procfile of the code it runs."""
+        try:
+            return procfile_command(root=self.root)
+        except LookupError:
+            # Commits before the process took Heroku's name for HTTP-serving processes.
+            return procfile_command("worker", root=self.root)
 
 
 def _connect(env: dict[str, str], tenant: ConnectedTenant, root: Path) -> None:
