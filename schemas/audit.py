@@ -119,6 +119,13 @@ class SourceRef(_Camel):
     offset: int
 
 
+def is_result(outcome: object, reason: object) -> bool:
+    """Whether an audit record is its input record's result (docs/interfaces.md,
+    "Deduplicating"): not a ``parked`` wait, and not ``duplicate/already_parked``, which is
+    a redelivery seen while the event still waits and is followed by the real result."""
+    return outcome != "parked" and reason != "already_parked"
+
+
 class AuditRecord(_Camel):
     """What happened to one input record: one per record finished, one more per parked event
     resolved."""

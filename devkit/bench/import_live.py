@@ -49,6 +49,7 @@ from bench.checks import percentile
 from bench.kafka_io import AuditReader, create_topics, wait_group_assigned
 from bench.procs import Service
 from bench.systems import Deployment, VitallySyncSystem
+from schemas.audit import is_result
 
 JANE = {"id": "u-jane", "name": "Jane Doe", "email": "jane@customer.example", "slackId": "U0JANE"}
 SAM = {"id": "u-sam", "name": "Sam Agent", "email": "sam@vendor.example", "slackId": "U0SAM"}
@@ -316,7 +317,9 @@ class Run:
         roles = {tenant: role for role, tenant in self.tenants.items()}
         waits: dict[tuple[str, str], list[float]] = {}
         for a in self.audit.records:
-            if a.get("origin") not in (None, "live") or a.get("outcome") == "parked":
+            if a.get("origin") not in (None, "live") or not is_result(
+                a.get("outcome"), a.get("reason")
+            ):
                 continue
             phase = live.produced.get(a.get("conversationId", ""))
             if a.get("tenantId") == self.tenants["lossy"]:

@@ -52,6 +52,7 @@ from bench.workload import (
     minimum_lookups,
     unthread_directory,
 )
+from schemas.audit import is_result
 
 SETTLE_S = 3.0
 
@@ -263,8 +264,9 @@ def org_calls(sandbox: SandboxHandle, tenants: Iterable[ConnectedTenant]) -> Cal
 class _Progress:
     """Audit records so far, by input record (its ``source``).
 
-    An input record is finished by its first audit record whose outcome is not ``parked``:
-    a parked event gets one ``parked`` record when it parks and one more when it resolves.
+    An input record is finished by its first audit record that is its result
+    (:func:`schemas.audit.is_result`): a parked event gets one ``parked`` record when it parks
+    (and ``duplicate/already_parked`` if redelivered meanwhile) and one more when it resolves.
     A second final record for the same input record is a redelivery (at-least-once).
     """
 
@@ -278,7 +280,7 @@ class _Progress:
         """Take one audit record; True when it finishes an input record."""
         source = audit.get("source") or {}
         key = (source.get("topic"), source.get("partition"), source.get("offset"))
-        if audit.get("outcome") == "parked":
+        if not is_result(audit.get("outcome"), audit.get("reason")):
             self.parked.add(key)
             return False
         self.arrivals.append(audit)

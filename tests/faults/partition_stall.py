@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+from schemas.audit import is_result
 from tests.fixtures.kafka import consume_all
 from tests.fixtures.worker import Deployment
 
-FINAL = {"synced", "skipped", "failed", "duplicate"}
 READ_TIMEOUT_S = 30.0
 
 
@@ -34,7 +34,10 @@ def partition_stall(deployed: Deployment, events: int) -> tuple[float, int | Non
     for record in audit:
         body = json.loads(record.value or b"{}")
         source = body.get("source") or {}
-        if body.get("outcome") not in FINAL or source.get("topic") != deployed.input_topic:
+        if (
+            not is_result(body.get("outcome"), body.get("reason"))
+            or source.get("topic") != deployed.input_topic
+        ):
             continue
         key = (int(source["partition"]), int(source["offset"]))
         at = int(body["processedAt"])

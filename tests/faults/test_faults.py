@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from schemas.audit import is_result
 from streams.shutdown import STUCK_EXIT_CODE
 from tests.faults.feeder import produce_compressed
 from tests.faults.hostile_input import (
@@ -218,7 +219,9 @@ def test_unwritable_audit_topic(fault_deployment: Deployment, sandbox: SandboxHa
     run.finish()
     audit = _final_audit(deployed, workload.events, timeout=60)
     final = {
-        (a["source"]["partition"], a["source"]["offset"]) for a in audit if a["outcome"] != "parked"
+        (a["source"]["partition"], a["source"]["offset"])
+        for a in audit
+        if is_result(a["outcome"], a["reason"])
     }
     assert len(final) == workload.events, f"{len(final)} of {workload.events} records audited"
     assert run.written()["dlq_records"] == 0
@@ -277,15 +280,15 @@ def test_replay_of_a_synced_topic(fault_deployment: Deployment, sandbox: Sandbox
     for record in audit:
         source = (record["source"]["partition"], record["source"]["offset"])
         outcomes.setdefault(source, [])
-        if record["outcome"] == "parked":
+        if not is_result(record["outcome"], record["reason"]):
             # Not an outcome but a wait: a burst of one tenant past MAX_IN_FLIGHT_PER_TENANT
             # parks its further events briefly, the later events of their conversations wait
             # behind them, and all come back in order (as do events a stopping worker hands
-            # over).
+            # over). A record redelivered while its event is parked says so: already_parked.
             set_aside[record["reason"]] += 1
             continue
         outcomes[source].append(record["outcome"])
-    waits = {"tenant_backlogged", "waiting_for_earlier_event", "worker_handover"}
+    waits = {"tenant_backlogged", "waiting_for_earlier_event", "worker_handover", "already_parked"}
     assert set(set_aside) <= waits, set_aside
     replayed = [
         o for o in outcomes.values() if o[0] == "synced" and o[1:] and set(o[1:]) == {"duplicate"}
@@ -306,12 +309,13 @@ def _header(record: object, name: str) -> str:
 
 
 def _final_audit(deployment: Deployment, expected: int, timeout: float) -> list[dict[str, Any]]:
-    """The audit topic once it holds `expected` records besides "parked" ones (which come on
-    top, in numbers the test cannot know), or what it holds at the timeout."""
+    """The audit topic once it holds `expected` results besides the records of waits
+    (`parked`, `duplicate/already_parked`: they come on top, in numbers the test cannot
+    know), or what it holds at the timeout."""
     deadline = time.monotonic() + timeout
     while True:
         audit = deployment.audit(expected=expected, timeout=max(1.0, deadline - time.monotonic()))
-        final = sum(record["outcome"] != "parked" for record in audit)
+        final = sum(is_result(record["outcome"], record["reason"]) for record in audit)
         if final >= expected or time.monotonic() >= deadline:
             return audit
         time.sleep(0.5)

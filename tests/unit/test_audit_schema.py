@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
 
-from schemas.audit import REASONS, AuditRecord, SourceRef
+from schemas.audit import REASONS, AuditRecord, SourceRef, is_result
+from schemas.audit_reasons import GUIDE
 from schemas.audit_schema import REGENERATE, audit_record_schema, render
 
 SCHEMA_FILE = Path(__file__).parents[2] / "docs" / "audit-record.schema.json"
@@ -54,3 +55,10 @@ def test_what_the_worker_writes_is_valid(reason: str) -> None:
 def test_the_schema_rejects_what_the_model_rejects(change: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         validator().validate({**record(), **change})
+
+
+def test_a_result_is_neither_a_wait_nor_a_redelivery_while_waiting() -> None:
+    written = {("synced", None)} | {(o, r) for r, guide in GUIDE.items() for o in guide.outcomes}
+    waits = {(outcome, reason) for outcome, reason in written if not is_result(outcome, reason)}
+    parked = {(o, r) for o, r in written if o == "parked"}
+    assert parked and waits == parked | {("duplicate", "already_parked")}
