@@ -23,7 +23,7 @@ from processors.tenant import TenantContext
 from processors.unthread_link import shown_friendly_id
 from schemas.audit import Reason
 from schemas.events import Message, MessageEvent
-from schemas.state import REMOVED, ConversationState
+from schemas.state import ConversationState
 from schemas.vitally import ConversationCreate, MessageCreate
 from vitally.errors import VitallyNotFound
 
@@ -84,7 +84,7 @@ def _plan_reply(
     state, conversation_id = target
     if message.id in state.message_ids:
         return duplicate("already_synced", state.at_offset(offset))
-    if state.revised.get(message.id) == REMOVED:
+    if state.removed(message.id):
         # Deleted in Unthread and removed here: a re-driven or late create must not revive it.
         return duplicate("already_deleted", state.at_offset(offset))
     if state.vitally_missing and tenant.on_vitally_conversation_missing != "recreate":

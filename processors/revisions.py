@@ -86,7 +86,7 @@ async def _delete(
 ) -> SyncResult:
     """Remove the message from the Vitally conversation, if Vitally shows it."""
     offset, tenant, message = step.offset, step.tenant, event.data
-    if state.revised.get(message.id) == REMOVED:
+    if state.removed(message.id):
         return duplicate("already_deleted", state.at_offset(offset))
     found = await _shown(state, conversation_id, message.id, step)
     if isinstance(found, SyncResult):

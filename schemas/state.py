@@ -196,6 +196,10 @@ class ConversationState(BaseModel):
         revised = dict([*kept, (message_id, version)][-RECENT_REVISIONS:])
         return self.at_offset(offset).model_copy(update={"revised": revised})
 
+    def removed(self, message_id: str) -> bool:
+        """The message was deleted in Unthread and removed here: nothing may revive it."""
+        return self.revised.get(message_id) == REMOVED
+
     def at_offset(self, offset: int) -> ConversationState:
         return self.model_copy(update={"last_offset": max(self.last_offset, offset)})
 
