@@ -51,6 +51,13 @@ class Stack:
     def produce(self, records: list[Record]) -> None:
         self.deployed.produce(records)
 
+    def trail(self, tenant: str) -> Counter[tuple[str, str | None, str | None]]:
+        """Every audit record of `tenant` so far, waits included: what a failure shows."""
+        records = self.deployed.audit(expected=0, timeout=10)
+        return Counter(
+            (r["outcome"], r["reason"], r["detail"]) for r in records if r["tenantId"] == tenant
+        )
+
     def audit_of(self, tenant: str, expected: int) -> list[dict[str, Any]]:
         """The final audit record of each of `tenant`'s events, once there are `expected`.
 
@@ -263,7 +270,7 @@ def test_two_workers_pick_up_a_reconnect_within_seconds(
     conversations = [conversation(tenant, f"c-re-{i}", now) for i in range(16)]
     stack.produce(conversations)
     outcomes = Counter((r["outcome"], r["reason"]) for r in stack.audit_of(tenant, expected=16))
-    assert outcomes == {("synced", None): 16}, outcomes
+    assert outcomes == {("synced", None): 16}, stack.trail(tenant)
     # Both workers took part: the 16 keys cover every partition, and each worker owns some.
     partitions = {r.partition for r in consume_all(stack.deployed.bootstrap,
                                                    stack.deployed.input_topic, 15)
