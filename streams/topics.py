@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
@@ -25,6 +25,11 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 
 from integrations.kafka_config import confluent_config
 from streams.settings import ClientSettings
+
+if TYPE_CHECKING:  # the seam imports Faust, which commands that make no worker never load
+    from collections.abc import Iterable
+
+    from streams.seam.faust_topics import FaustTopic
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +87,19 @@ def ensure_topics(settings: ClientSettings) -> TopicLayout:
             f"{layout.input_partitions}: they must match (recreate {settings.retry_topic})"
         )
     return layout
+
+
+def ensure_faust_topics(settings: ClientSettings, topics: Iterable[FaustTopic]) -> None:
+    """Faust's own topics (streams.seam.faust_topics), made and visible in the broker's
+    metadata before Faust's consumer joins: one missing at the join is left out of the
+    assignment. Existing ones are left as they are."""
+    admin = AdminClient(confluent_config(settings))
+    wanted = list(topics)
+    for topic in wanted:
+        _create(admin, settings, topic.name, topic.partitions, topic.config)
+    for topic in wanted:
+        if _settled_partitions(admin, topic.name) is None:
+            raise TopicLayoutError(f"{topic.name} is still missing from Kafka's metadata")
 
 
 class TopicLayoutError(RuntimeError):

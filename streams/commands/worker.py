@@ -16,7 +16,7 @@ from integrations.kafka_config import missing_codecs
 from streams.commands.common import PROG, CommandError, environment_epilog
 from streams.logs import json_output
 from streams.settings import Settings
-from streams.topics import ensure_topics
+from streams.topics import ensure_faust_topics, ensure_topics
 
 HELP = f"""usage: {PROG} worker [faust worker options]
 
@@ -42,6 +42,7 @@ def run_worker(args: list[str]) -> int:
     if "--help" in args[1:]:
         return worker_help(args[0])
     from streams.app import create_app  # Faust's app and its seam: only when one runs
+    from streams.seam.faust_topics import faust_topics
     from streams.seam.sealed import WORKER_ROOT_OPTIONS
 
     settings = Settings()
@@ -56,6 +57,7 @@ def run_worker(args: list[str]) -> int:
     settings = settings.model_copy(update={"data_dir": str(data_dir)})
     layout = ensure_topics(settings)
     app = create_app(settings, layout)
+    ensure_faust_topics(settings, faust_topics(app))
     # httpx logs every request at INFO: a line per Vitally call is noise at our rates and
     # costs the worker CPU; our own logs say what was synced.
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -11,7 +11,8 @@ Everything here works around a Faust behaviour that would otherwise lose or dupl
 * :mod:`.membership`: static group membership (a restarted member's handed-back
   assignment, a fenced member, leaving the group on shutdown);
 * :mod:`.stop`: a SIGTERM waits for the rebalance under way before the worker stops;
-* :mod:`.sealed`: Faust's settings read no environment variable, only what we pass.
+* :mod:`.sealed`: Faust's settings read no environment variable, only what we pass;
+* :mod:`.faust_topics`: Faust's own topics exist before its consumer joins the group.
 
 The names below are not Faust's public API. Importing this package checks each of them, so a
 Faust or aiokafka release that renames one fails the worker at start, loudly, instead of
@@ -28,7 +29,7 @@ import inspect
 
 import faust
 from aiokafka.consumer.group_coordinator import GroupCoordinator
-from faust.assignor import PartitionAssignor
+from faust.assignor import LeaderAssignor, PartitionAssignor
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types.settings import Settings as FaustSettings
 from faust.web.drivers import aiohttp as faust_aiohttp
@@ -52,7 +53,9 @@ INTERNALS: dict[type, tuple[str, ...]] = {
         "send_changelog",  # overridden: collects a record's changelog writes
         "_verify_source_topic_partitions",  # overridden: 0 partitions is "not known yet"
     ),
-    faust.App: ("rebalancing", "transport", "consumer"),
+    faust.App: ("rebalancing", "transport", "consumer", "_leader_assignor"),
+    # faust_topics.py: the leader-election topic Faust declares.
+    LeaderAssignor: ("_leader_topic",),
     faust_aiohttp.Web: ("web_app",),
     # membership.py: wrapped, and read by the wrappers.
     GroupCoordinator: (

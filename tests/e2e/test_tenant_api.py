@@ -103,6 +103,19 @@ def conversation(tenant: str, conversation_id: str, at: datetime) -> Record:
     )  # fmt: skip
 
 
+def test_the_first_assignment_holds_every_tables_changelog(stack: Stack) -> None:
+    """Worker A joined on a fresh deployment: every partition of every table's changelog is
+    assigned (one missing from metadata at the join would be left out, and with static
+    membership stay out, its table never recovered after a restart)."""
+    wait_for(lambda: _settled_members(stack.deployed) >= 1, what="worker A assigned")
+    assigned = _assigned(stack.deployed)
+    changelogs = [t for t in topics_of(stack.deployed) if t.endswith("-changelog")]
+    assert len(changelogs) == 2, changelogs  # conversations and waiting
+    for topic in changelogs:
+        partitions = {p for t, p in assigned if t == topic}
+        assert partitions == set(range(stack.deployed.partitions)), topic
+
+
 def test_every_endpoint_needs_the_admin_token(stack: Stack) -> None:
     anonymous = httpx.Client(base_url=str(stack.a.http.base_url), timeout=30)
     path = "/tenants/T01/integrations/vitally"
@@ -283,10 +296,23 @@ def test_two_workers_pick_up_a_reconnect_within_seconds(
     assert seen_by_b < 5
 
 
+def _group(deployed: Deployment) -> Any:
+    admin = AdminClient({"bootstrap.servers": deployed.bootstrap})
+    return admin.describe_consumer_groups([deployed.name])[deployed.name].result(timeout=10)
+
+
+def _assigned(deployed: Deployment) -> set[tuple[str, int]]:
+    """(topic, partition) of every member's assignment."""
+    return {
+        (tp.topic, tp.partition)
+        for member in _group(deployed).members
+        for tp in (member.assignment.topic_partitions if member.assignment else [])
+    }
+
+
 def _settled_members(deployed: Deployment) -> int:
     """Members of a group done rebalancing, each with partitions; 0 while it rebalances."""
-    admin = AdminClient({"bootstrap.servers": deployed.bootstrap})
-    group = admin.describe_consumer_groups([deployed.name])[deployed.name].result(timeout=10)
+    group = _group(deployed)
     if group.state != ConsumerGroupState.STABLE:
         return 0
     if not all(m.assignment and m.assignment.topic_partitions for m in group.members):
