@@ -37,6 +37,7 @@ from streams.pruning import PRUNE, PRUNE_HEADER, PrunePolicy, forget_if_due, is_
 from streams.seam.app_state import tables_recovered
 from streams.seam.commits import CommittingConsumer, HandledOffsets
 from streams.seam.continuity import OffsetContinuity
+from streams.seam.faust_topics import unassigned_changelogs
 from streams.seam.flow import PartitionWindow, resume_fetching, stop_fetching
 from streams.seam.probe import OffsetProbe
 from streams.seam.start_offsets import start_offsets
@@ -139,6 +140,13 @@ class SyncAgent:
         self._measured.clear()  # before the next assignment's records can flow
 
     async def on_assigned(self, assigned: set[TP]) -> None:
+        if missing := unassigned_changelogs(self._app, assigned, self._config.input_topic):
+            log.error(
+                "table changelog partitions missing from this worker's assignment: those "
+                "tables start empty here; stop every worker, wait KAFKA_SESSION_TIMEOUT_SECONDS, "
+                "then start them",
+                extra={"reason": "changelog_unassigned", "partitions": missing},
+            )
         await self._replay.take_over(assigned)
         self._directory.taken_over()
         self._handled.forget()

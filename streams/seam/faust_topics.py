@@ -7,7 +7,7 @@ metadata does not show a topic yet at the join, Faust's assignor leaves it out (
 missing topic"), and with static membership that assignment is handed back to every
 restarted worker without a rebalance: a table whose changelog is in no assignment is never
 recovered after a restart, so what it held (parked events) is not seen again until the group
-rebalances.
+rebalances. A worker whose assignment shows it still says so (:func:`unassigned_changelogs`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import cast
 
 import faust
 from faust.assignor import LeaderAssignor
-from faust.types import TopicT
+from faust.types import TP, TopicT
 
 
 @dataclass(frozen=True)
@@ -57,3 +57,13 @@ def _config(topic: TopicT) -> dict[str, str]:
         config["retention.ms"] = str(int(float(seconds) * 1000.0))
     config.update({key: str(value) for key, value in (topic.config or {}).items()})
     return config
+
+
+def unassigned_changelogs(app: faust.App, assigned: set[TP], input_topic: str) -> list[str]:
+    """``topic/partition`` of each table changelog partition that should come with an input
+    partition of ``assigned`` (tables are co-partitioned with it) but does not: that table
+    starts empty here instead of recovered."""
+    inputs = sorted(tp.partition for tp in assigned if tp.topic == input_topic)
+    have = {(tp.topic, tp.partition) for tp in assigned}
+    changelogs = [table.changelog_topic_name for table in app.tables.values()]
+    return [f"{c}/{p}" for c in changelogs for p in inputs if (c, p) not in have]

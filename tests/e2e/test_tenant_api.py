@@ -114,6 +114,7 @@ def test_the_first_assignment_holds_every_tables_changelog(stack: Stack) -> None
     for topic in changelogs:
         partitions = {p for t, p in assigned if t == topic}
         assert partitions == set(range(stack.deployed.partitions)), topic
+    assert b"changelog_unassigned" not in stack.deployed.workers[0].log_path.read_bytes()
 
 
 def test_every_endpoint_needs_the_admin_token(stack: Stack) -> None:
