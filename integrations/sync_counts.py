@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
+from schemas.audit import is_result
 from schemas.audit_reasons import ACTIONABLE_SKIPS, fix_for
 
 # Tenant ids come from the input topic; a flood of made-up ones must not grow memory forever.
@@ -201,7 +202,7 @@ def count_record(counts: TenantCounts, record: dict[str, Any]) -> None:
     if origin in ORIGINS:
         counts.by_origin.setdefault(origin, Counter())[outcome] += 1
     kept = shown(outcome, reason)
-    if not kept and (not counts.parked or reason == "already_parked"):
+    if not kept and (not counts.parked or not is_result(outcome, reason)):
         return  # most records: nothing to keep, no parked event they could end
     source = _source(record.get("source"))
     if source is None:

@@ -65,7 +65,7 @@ class Stack:
         `duplicate/already_parked` while it waits (a rebalance can cause one); and any other
         `duplicate` only when nothing better was recorded for that input record.
         """
-        rank = {"parked": 0, "duplicate": 1}
+        rank = {"duplicate": 1}  # any other outcome: 2 (waits never get this far)
 
         def finals() -> list[dict[str, Any]] | None:
             best: dict[tuple[int, int], dict[str, Any]] = {}
